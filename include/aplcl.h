@@ -1,0 +1,287 @@
+/* aplcl.h: the public API of aplcl, the Asymmetric Polynomial Loss (APL) on OpenCL.
+ *
+ * One header, C11. It declares the loss parameters and presets, the OpenCL context, the
+ * device-buffer entry point for training engines, the host-pointer entry point, and the CPU
+ * reference. It is not a tutorial on the loss: the math is in docs/apl-spec.md (section numbers
+ * below refer to it) and in the README.
+ *
+ * Shapes: the loss is elementwise over a row-major matrix of N rows (samples) by C columns
+ * (labels). Element i = row * C + col. Offsets and sizes are counted in elements, not bytes.
+ */
+#ifndef APLCL_H
+#define APLCL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef CL_TARGET_OPENCL_VERSION
+#define CL_TARGET_OPENCL_VERSION 120
+#endif
+#ifdef __APPLE__
+#include <OpenCL/cl.h>
+#else
+#include <CL/cl.h>
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- version (CMake reads these three lines) ---- */
+#define APLCL_VERSION_MAJOR 0
+#define APLCL_VERSION_MINOR 1
+#define APLCL_VERSION_PATCH 0
+#define APLCL_VERSION_NUMBER \
+    (APLCL_VERSION_MAJOR * 10000 + APLCL_VERSION_MINOR * 100 + APLCL_VERSION_PATCH)
+/* Version of the library actually linked, as APLCL_VERSION_NUMBER. */
+
+/* ---- symbol visibility: only the API is exported from the shared library ---- */
+#if defined(APLCL_STATIC_DEFINE)
+#define APLCL_API
+#elif defined(_WIN32)
+#ifdef APLCL_BUILDING
+#define APLCL_API __declspec(dllexport)
+#else
+#define APLCL_API __declspec(dllimport)
+#endif
+#elif defined(__GNUC__)
+#define APLCL_API __attribute__((visibility("default")))
+#else
+#define APLCL_API
+#endif
+
+APLCL_API unsigned aplcl_version_number(void);
+
+/* ---- status codes ----
+ * One X-macro list makes both the enum and aplcl_status_string(), so they cannot drift.
+ * 0 is success, errors are negative, and a released value is never renumbered. */
+#define APLCL_STATUS_MAP(X)                                                                      \
+    X(APLCL_SUCCESS, 0, "success")                                                               \
+    X(APLCL_ERR_NULL_ARGUMENT, -1, "a required pointer or buffer argument is NULL")             \
+    X(APLCL_ERR_INVALID_SIZE, -2, "rows or cols is zero")                                        \
+    X(APLCL_ERR_SIZE_OVERFLOW, -3, "rows * cols (or its byte size, or offset + size) overflows") \
+    X(APLCL_ERR_INVALID_PARAMS, -4,                                                              \
+      "invalid loss parameters (negative gamma, clip or eps outside [0,1), non-finite value, "   \
+      "too many terms, unknown reduction or focusing mode)")                                     \
+    X(APLCL_ERR_BUFFER_TOO_SMALL, -5, "a cl_mem buffer is smaller than offset + size")           \
+    X(APLCL_ERR_BUFFER_OVERLAP, -6,                                                              \
+      "buffers overlap in a way other than an exact in-place gradient (grad over logits)")      \
+    X(APLCL_ERR_CONTEXT_MISMATCH, -7,                                                            \
+      "a buffer, queue or event belongs to another OpenCL context or device")                    \
+    X(APLCL_ERR_INVALID_TARGET, -8,                                                              \
+      "invalid target values found (NaN, greater than 1, or a u8 code other than 0, 1, 255)")    \
+    X(APLCL_ERR_NONFINITE_LOGIT, -9, "non-finite logits found (NaN or infinity)")                \
+    X(APLCL_ERR_INVALID_TARGET_FORMAT, -10, "unknown target format")                            \
+    X(APLCL_ERR_NO_PLATFORM, -20, "no OpenCL platform found")                                    \
+    X(APLCL_ERR_NO_DEVICE, -21, "no OpenCL device matches the request")                          \
+    X(APLCL_ERR_INVALID_DEVICE_SPEC, -22,                                                        \
+      "device string is neither \"platform:device\" indices nor a matching name")               \
+    X(APLCL_ERR_KERNEL_BUILD, -23,                                                               \
+      "the OpenCL kernel failed to build (see aplcl_last_build_log())")                          \
+    X(APLCL_ERR_OPENCL, -24, "an OpenCL call failed (see aplcl_last_cl_error())")                \
+    X(APLCL_ERR_OUT_OF_HOST_MEMORY, -25, "host memory allocation failed")                        \
+    X(APLCL_ERR_KERNEL_SOURCE, -26,                                                              \
+      "the kernel source override (APLCL_KERNEL_DIR) could not be read")                         \
+    X(APLCL_ERR_DEVICE_UNSUPPORTED, -27,                                                         \
+      "the device lacks a feature aplcl needs (OpenCL 1.2, a work-group of at least 32)")
+
+typedef enum aplcl_status {
+#define APLCL_STATUS_ENUM_(name, value, text) name = value,
+    APLCL_STATUS_MAP(APLCL_STATUS_ENUM_)
+#undef APLCL_STATUS_ENUM_
+} aplcl_status;
+
+/* A static, human-readable description; "unknown aplcl status" for a value not in the list. */
+APLCL_API const char *aplcl_status_string(aplcl_status status);
+
+/* The raw OpenCL error code behind the last APLCL_ERR_OPENCL (or device-selection error) on the
+ * calling thread; CL_SUCCESS if none yet. */
+APLCL_API cl_int aplcl_last_cl_error(void);
+
+/* The build log of the last failed kernel build on the calling thread ("" if none). Owned by the
+ * library; valid until the next aplcl_ctx_create* on this thread. */
+APLCL_API const char *aplcl_last_build_log(void);
+
+/* ---- loss parameters (spec sections 2-4) ---- */
+
+/* Most leading Taylor coefficients per side. Terms past n_alpha / n_beta keep BCE's 1/j and are
+ * summed exactly by the logarithm, so 8 is plenty. */
+#define APLCL_MAX_TERMS 8
+
+typedef enum aplcl_reduction {
+    APLCL_REDUCE_SUM = 0,  /* loss = sum of element losses (the reference) */
+    APLCL_REDUCE_MEAN = 1, /* loss = sum / normalizer (normalizer <= 0: non-ignored count) */
+    APLCL_REDUCE_NONE = 2  /* no reduction: gradient of each element's own loss; the scalar
+                              loss output still receives the plain sum, for logging */
+} aplcl_reduction;
+
+typedef struct aplcl_params {
+    float gamma_pos;                 /* focusing exponent of positives, >= 0: w+ = (1-p)^gamma_pos */
+    float gamma_neg;                 /* focusing exponent of negatives, >= 0: w- = p_m^gamma_neg */
+    float clip;                      /* probability shift m in [0,1): p_m = max(p - m, 0) */
+    float eps;                       /* floor before the log, [0,1); 0 = exact log-sigmoid */
+    int n_alpha;                     /* number of leading positive coefficients, 0..MAX_TERMS */
+    float alpha[APLCL_MAX_TERMS];    /* alpha_1..alpha_n (BCE has alpha_j = 1/j) */
+    int n_beta;                      /* number of leading negative coefficients, 0..MAX_TERMS */
+    float beta[APLCL_MAX_TERMS];     /* beta_1..beta_n (BCE has beta_j = 1/j) */
+    int focus_grad;                  /* 0: focusing weight detached (constant), 1: differentiated */
+    aplcl_reduction reduction;       /* how the loss and its gradient are reduced */
+    double normalizer;               /* MEAN only: divide by this; <= 0 means the number of
+                                        non-ignored elements (an engine passes its global count) */
+    float grad_scale;                /* gradient multiplier (loss scaling, upstream gradient) */
+} aplcl_params;
+
+/* Reference APL (spec section 3): gamma_pos 0, gamma_neg 4, clip 0.05, eps 1e-8,
+ * alpha = (0, 1.75), no beta, detached focusing, SUM, grad_scale 1. */
+APLCL_API aplcl_params aplcl_params_default(void);
+/* Binary cross-entropy: no focusing, no clip, eps 0 (exact log-sigmoid), BCE coefficients. */
+APLCL_API aplcl_params aplcl_params_bce(void);
+/* Focal loss: gamma on both sides, no clip, eps 0, BCE coefficients, detached weights. */
+APLCL_API aplcl_params aplcl_params_focal(float gamma);
+/* Asymmetric loss (Ridnik et al.): the given gammas and clip, eps 1e-8, BCE coefficients. */
+APLCL_API aplcl_params aplcl_params_asl(float gamma_neg, float gamma_pos, float clip);
+/* Poly-1 (Leng et al.): BCE with alpha_1 = beta_1 = 1 + epsilon, eps 0. */
+APLCL_API aplcl_params aplcl_params_poly1(float epsilon);
+
+/* APLCL_SUCCESS or APLCL_ERR_INVALID_PARAMS (NULL: APLCL_ERR_NULL_ARGUMENT). */
+APLCL_API aplcl_status aplcl_params_validate(const aplcl_params *p);
+
+/* ---- target formats ----
+ * F32: 1 positive, 0 negative, (0,1) soft, negative value (e.g. -1) ignored;
+ *      NaN or > 1 is invalid (counted, contributes nothing).
+ * U8:  1 positive, 0 negative, 255 ignored; any other code is invalid. */
+typedef enum aplcl_target_format {
+    APLCL_TARGET_F32 = 0,
+    APLCL_TARGET_U8 = 1
+} aplcl_target_format;
+#define APLCL_TARGET_U8_IGNORE 255
+
+/* Counters the kernel fills (aplcl_compute's optional `counts` buffer, aplcl_ctx_last_counts). */
+typedef enum aplcl_count_index {
+    APLCL_COUNT_ELEMENTS = 0,       /* valid, non-ignored elements (the MEAN denominator) */
+    APLCL_COUNT_INVALID_TARGETS = 1,
+    APLCL_COUNT_NONFINITE_LOGITS = 2,
+    APLCL_COUNT_LEN = 3             /* a counts buffer holds this many cl_ulong */
+} aplcl_count_index;
+
+/* ---- context ---- */
+typedef struct aplcl_ctx aplcl_ctx;
+
+/* Creates a context with its own OpenCL context and in-order queue (profiling enabled) and builds
+ * the kernels once. device: NULL picks $APLCL_DEVICE if set, else the first GPU, else the first
+ * device; "P:D" picks device D of platform P (indices as `aplcl devices` lists them); any other
+ * string picks the first device whose "platform device" name contains it (case-insensitive).
+ * Errors: NULL_ARGUMENT, NO_PLATFORM, NO_DEVICE, INVALID_DEVICE_SPEC, KERNEL_BUILD (log:
+ * aplcl_last_build_log), KERNEL_SOURCE, DEVICE_UNSUPPORTED, OPENCL, OUT_OF_HOST_MEMORY.
+ * On error *out is NULL.
+ * Environment: APLCL_KERNEL_DIR (development only) reads the kernel .cl files from that folder instead of
+ * the embedded copy; APLCL_CACHE_DIR sets the program-binary cache folder ("off" disables it;
+ * default $XDG_CACHE_HOME/aplcl or $HOME/.cache/aplcl). */
+APLCL_API aplcl_status aplcl_ctx_create(aplcl_ctx **out, const char *device);
+
+/* Same, on the caller's queue (and its context and device). The queue is retained and released by
+ * aplcl_ctx_destroy. In-order and out-of-order queues both work: aplcl orders its own launches
+ * with events. */
+APLCL_API aplcl_status aplcl_ctx_create_from_queue(aplcl_ctx **out, cl_command_queue queue);
+
+/* Releases everything the context owns; it does not wait for queued work. NULL is fine. */
+APLCL_API void aplcl_ctx_destroy(aplcl_ctx *ctx);
+
+/* The context's queue, context and device (owned by the context; do not release). */
+APLCL_API cl_command_queue aplcl_ctx_queue(const aplcl_ctx *ctx);
+APLCL_API cl_context aplcl_ctx_cl_context(const aplcl_ctx *ctx);
+APLCL_API cl_device_id aplcl_ctx_device(const aplcl_ctx *ctx);
+/* "platform name / device name", owned by the context. */
+APLCL_API const char *aplcl_ctx_device_name(const aplcl_ctx *ctx);
+
+/* ---- device-buffer entry point (for training engines) ----
+ *
+ * Enqueues the fused loss and gradient over rows x cols elements on the context's queue and
+ * returns without waiting. One kernel pass reads each logit and target once and writes each
+ * gradient (and per-element loss) once; a small second kernel reduces per-group partials in a
+ * fixed order (deterministic: same inputs, same device, same bits). With MEAN and no
+ * caller-given normalizer and a gradient requested, a cheap target-only count pass runs first.
+ *
+ *   logits     cl_mem of float, elements [logits_offset, logits_offset + rows*cols)
+ *   targets    cl_mem of float (F32) or uint8 (U8), same shape, from targets_offset
+ *   grad       NULL (forward only) or cl_mem of float: gradient of the reduced loss times
+ *              grad_scale. May be the logits buffer with the same offset (in place).
+ *   elem_loss  NULL or cl_mem of float: per-element losses (unreduced, unscaled)
+ *   loss       NULL or cl_mem of float: one float at loss_offset, the reduced loss
+ *   counts     NULL or cl_mem of cl_ulong: APLCL_COUNT_LEN counters at counts_offset
+ *   wait list  events to wait for before reading anything (may be 0/NULL)
+ *   event      NULL or receives an event that completes when every output is written; the
+ *              caller releases it
+ *
+ * Invalid targets and non-finite logits contribute no loss and a zero gradient; they are counted
+ * in `counts` (check them, or use aplcl_host_compute, which turns them into an error status).
+ * Errors (nothing is enqueued): NULL_ARGUMENT, INVALID_SIZE, SIZE_OVERFLOW, INVALID_PARAMS,
+ * INVALID_TARGET_FORMAT, BUFFER_TOO_SMALL, BUFFER_OVERLAP, CONTEXT_MISMATCH, OPENCL.
+ * Calls on one context are ordered among themselves (they share scratch memory); use one
+ * context per queue for concurrency. */
+APLCL_API aplcl_status aplcl_compute(aplcl_ctx *ctx, const aplcl_params *p, size_t rows,
+                                     size_t cols, cl_mem logits, size_t logits_offset,
+                                     cl_mem targets, size_t targets_offset,
+                                     aplcl_target_format target_format, cl_mem grad,
+                                     size_t grad_offset, cl_mem elem_loss,
+                                     size_t elem_loss_offset, cl_mem loss, size_t loss_offset,
+                                     cl_mem counts, size_t counts_offset,
+                                     cl_uint num_wait_events, const cl_event *wait_events,
+                                     cl_event *event);
+
+/* ---- host-pointer entry point (blocking) ----
+ *
+ * Copies logits and targets (rows*cols floats each) to the device, runs aplcl_compute and copies
+ * back. grad and elem_loss (rows*cols floats) and loss (the reduced loss, double) may each be
+ * NULL; grad may equal logits (in place). Returns APLCL_ERR_INVALID_TARGET or
+ * APLCL_ERR_NONFINITE_LOGIT (after writing the outputs, with those elements at 0) when the
+ * kernel found such values; aplcl_ctx_last_counts tells how many. */
+APLCL_API aplcl_status aplcl_host_compute(aplcl_ctx *ctx, const aplcl_params *p, size_t rows,
+                                          size_t cols, const float *logits, const float *targets,
+                                          float *grad, float *elem_loss, double *loss);
+/* Same with uint8 targets (0, 1, 255 = ignore). */
+APLCL_API aplcl_status aplcl_host_compute_u8(aplcl_ctx *ctx, const aplcl_params *p, size_t rows,
+                                             size_t cols, const float *logits,
+                                             const uint8_t *targets, float *grad,
+                                             float *elem_loss, double *loss);
+/* The counters of the last aplcl_host_compute* on this context (APLCL_COUNT_LEN values). */
+APLCL_API aplcl_status aplcl_ctx_last_counts(const aplcl_ctx *ctx,
+                                             uint64_t counts[APLCL_COUNT_LEN]);
+
+/* ---- CPU reference (double precision, no OpenCL needed) ----
+ *
+ * Same semantics as aplcl_host_compute, computed in double with the stable forms of the spec
+ * (ln p as -softplus(-x)), summed with compensation. The yardstick every device is checked
+ * against. counts may be NULL. */
+APLCL_API aplcl_status aplcl_ref_compute(const aplcl_params *p, size_t rows, size_t cols,
+                                         const float *logits, const float *targets,
+                                         double *grad, double *elem_loss, double *loss);
+/* Same, also returning the counters (may be NULL). */
+APLCL_API aplcl_status aplcl_ref_compute_counts(const aplcl_params *p, size_t rows, size_t cols,
+                                                const float *logits, const float *targets,
+                                                double *grad, double *elem_loss, double *loss,
+                                                uint64_t counts[APLCL_COUNT_LEN]);
+
+/* ---- device listing ---- */
+typedef struct aplcl_device_info {
+    unsigned platform_index, device_index;
+    char platform_name[128];
+    char device_name[128];
+    char device_version[64];
+    char driver_version[64];
+    cl_device_type type;
+    unsigned compute_units;
+    uint64_t global_mem_bytes;
+    uint64_t max_alloc_bytes;
+    int has_fp64;
+} aplcl_device_info;
+
+/* Fills up to `capacity` entries (infos may be NULL with capacity 0) and sets *count to the total
+ * number of devices across all platforms. */
+APLCL_API aplcl_status aplcl_list_devices(aplcl_device_info *infos, size_t capacity,
+                                          size_t *count);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* APLCL_H */

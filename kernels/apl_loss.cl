@@ -1,0 +1,296 @@
+/* apl_loss.cl: the fused Asymmetric Polynomial Loss, forward and backward, in one pass.
+ *
+ * Math (docs/apl-spec.md sections 2 and 4), per element, x logit, y target, p = sigmoid(x):
+ *   l+ = (1-p)^gamma_pos * ( -ln max(p,eps) + sum_j cpos_j (1 - max(p,eps))^j )
+ *   l- = p_m^gamma_neg * ( -ln max(q,eps) + sum_j cneg_j p_m^j ),  p_m = max(p-m,0), q = 1-p_m
+ *   l  = y l+ + (1-y) l-,   grad = grad_mul * dl/dx
+ * with cpos_j = alpha_j - 1/j, cneg_j = beta_j - 1/j. All math in float; ln p and ln(1-p) as
+ * -softplus, so no 0*ln(0) and eps = 0 is exact. Branch points are float thresholds on x computed
+ * by the host (apl_derive) so this kernel and the CPU reference decide them identically.
+ *
+ * Kernels: apl_loss_{f32,u8} (first stage: loss, gradient, per-group partial sums and counts),
+ * apl_count_{f32,u8} (targets only: the MEAN denominator before the gradient pass),
+ * apl_finalize (second stage: one group sums the partials in a fixed order). No float atomics.
+ * Build options: APL_LOCAL (work-group size, a power of two), APL_FP64 (0/1: accumulate partials
+ * in double). Indices are 64-bit (ulong) throughout; offsets and sizes count elements.
+ * Not here: vectorised variants and compact target formats (performance work).
+ */
+#ifndef APL_LOCAL
+#define APL_LOCAL 256
+#endif
+#ifndef APL_FP64
+#define APL_FP64 0
+#endif
+
+#if APL_FP64
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+typedef double acc_t;
+#else
+typedef float acc_t;
+#endif
+
+#define COUNT_ELEMENTS 0
+#define COUNT_INVALID_TARGETS 1
+#define COUNT_NONFINITE_LOGITS 2
+#define COUNT_LEN 3
+
+/* Loss constants, packed into vectors so the kernel signature stays portable. */
+typedef struct {
+    float8 cpos, cneg; /* c_j = alpha_j - 1/j, beta_j - 1/j */
+    int npos, nneg, focus;
+    float lead_pos, lead_neg; /* alpha_1, beta_1 (1 when there are none) */
+    float gamma_pos, gamma_neg, clip;
+    float pos_floor_x, neg_clip_x, neg_floor_x; /* thresholds on x, see apl_derive */
+    float ln_eps, one_minus_eps;
+} apl_consts;
+
+/* Target decoding: y >= 0 valid (0..1), y < 0 ignored, NaN or > 1 invalid. */
+inline float target_f32(__global const float *t, ulong i) { return t[i]; }
+inline float target_u8(__global const uchar *t, ulong i) {
+    uchar c = t[i];
+    return c == 0 ? 0.0f : c == 1 ? 1.0f : c == 255 ? -1.0f : NAN;
+}
+
+inline float pow_guarded(float b, float g) {
+    if (g == 0.0f) return 1.0f; /* 0^0 = 1 */
+    if (b <= 0.0f) return 0.0f; /* a base that rounded below zero */
+    return pow(b, g);
+}
+
+/* Both sides are one function of u (u = 1 - p^ for positives, p_m for negatives):
+ *   G(u) = -ln(1-u) + sum_j c_j u^j = sum_j a_j u^j + sum_{j>n} u^j / j   (a_j = c_j + 1/j)
+ * For u < 1/4 the second form is summed directly (13 terms reach float precision), which
+ * avoids the cancellation between -ln(1-u) ~ u and c_1 u when a_1 = 0 (the APL default).
+ * series_ok = false when the log term is not -ln(1-u) (a floored negative: -ln eps). */
+#define SERIES_BELOW 0.25f
+#define SERIES_TERMS 13
+inline float g_of_u(float8 c8, int n, float u, float neg_ln_1mu, bool series_ok) {
+    float c[8] = {c8.s0, c8.s1, c8.s2, c8.s3, c8.s4, c8.s5, c8.s6, c8.s7};
+    float v = 0.0f;
+    if (series_ok && u < SERIES_BELOW) {
+        for (int j = n + SERIES_TERMS; j > n; --j) v = v * u + 1.0f / (float)j;
+        for (int j = n; j >= 1; --j) v = v * u + (c[j - 1] + 1.0f / (float)j);
+        return v * u;
+    }
+    for (int j = n; j >= 1; --j) v = v * u + c[j - 1];
+    return neg_ln_1mu + v * u;
+}
+/* sum_{j>=2} j c_j u^(j-1): the slope of the polynomial without its first term. */
+inline float slope2_of_u(float8 c8, int n, float u) {
+    float c[8] = {c8.s0, c8.s1, c8.s2, c8.s3, c8.s4, c8.s5, c8.s6, c8.s7};
+    float v = 0.0f;
+    for (int j = n; j >= 2; --j) v = v * u + (float)j * c[j - 1];
+    return v * u;
+}
+
+/* Loss and unscaled gradient of one valid element (finite x, 0 <= y <= 1). */
+inline void apl_element(const apl_consts *k, float x, float y, float *loss, float *grad) {
+    float e = exp(-fabs(x));
+    float inv = 1.0f / (1.0f + e);
+    float p = x >= 0.0f ? inv : e * inv;
+    float omp = x >= 0.0f ? e * inv : inv; /* 1 - p without cancellation */
+    float s = p * omp;
+    float l1pe = log1p(e);
+    float l = 0.0f, g = 0.0f;
+
+    if (y > 0.0f) { /* positive part, u = 1 - p^ */
+        bool floored = x < k->pos_floor_x;
+        float u = floored ? k->one_minus_eps : omp;
+        /* floored: -ln p^ = -ln eps = -ln(1-u), so G(u) is still the right function */
+        float F = g_of_u(k->cpos, k->npos, u, floored ? -k->ln_eps : fmax(-x, 0.0f) + l1pe, true);
+        float w = pow_guarded(omp, k->gamma_pos);
+        float c1 = k->npos > 0 ? k->cpos.s0 : 0.0f;
+        /* dF/dp * s = -(1-p) (1 + p slope) = -(1-p) (a_1 - c_1 (1-p) + p slope2): no cancellation */
+        float gp = floored ? 0.0f
+                           : -w * omp * ((k->lead_pos - c1 * omp) + p * slope2_of_u(k->cpos, k->npos, omp));
+        if (k->focus && k->gamma_pos > 0.0f) gp -= k->gamma_pos * w * p * F; /* dw+/dx = -gamma w p */
+        l += y * (w * F);
+        g += y * gp;
+    }
+    if (y < 1.0f && x >= k->neg_clip_x) { /* negative part, u = p_m; below neg_clip_x exactly 0 */
+        float pm, neg_ln_q, s_over_q;
+        if (k->clip > 0.0f) {
+            pm = fmax(p - k->clip, 0.0f);
+            float q = fmin(omp + k->clip, 1.0f);
+            neg_ln_q = pm < 0.5f ? -log1p(-pm) : -log(q); /* each exact where it is used */
+            s_over_q = s / q;
+        } else {
+            pm = p;
+            neg_ln_q = fmax(x, 0.0f) + l1pe;
+            s_over_q = p; /* p(1-p)/(1-p) */
+        }
+        bool floored = x >= k->neg_floor_x; /* q < eps: ln q^ = ln eps, 1/q^ term blocked */
+        float F = g_of_u(k->cneg, k->nneg, pm, floored ? -k->ln_eps : neg_ln_q, !floored);
+        float w = pow_guarded(pm, k->gamma_neg);
+        float c1 = k->nneg > 0 ? k->cneg.s0 : 0.0f;
+        float sl2 = slope2_of_u(k->cneg, k->nneg, pm);
+        /* dF/dp * s = s/q + s slope = (s/q)(b_1 - c_1 p_m) + s slope2 */
+        float gn = floored ? w * s * (c1 + sl2)
+                           : w * (s_over_q * (k->lead_neg - c1 * pm) + s * sl2);
+        if (k->focus && k->gamma_neg > 0.0f && pm > 0.0f)
+            gn += k->gamma_neg * pow_guarded(pm, k->gamma_neg - 1.0f) * s * F;
+        l += (1.0f - y) * (w * F);
+        g += (1.0f - y) * gn;
+    }
+    *loss = l;
+    *grad = g;
+}
+
+/* Fixed-order tree over the work-group: deterministic for a given APL_LOCAL. */
+inline acc_t group_sum_acc(__local acc_t *buf, acc_t v) {
+    uint l = get_local_id(0);
+    buf[l] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (uint s = APL_LOCAL / 2; s > 0; s >>= 1) {
+        if (l < s) buf[l] += buf[l + s];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    acc_t r = buf[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return r;
+}
+inline ulong group_sum_ulong(__local ulong *buf, ulong v) {
+    uint l = get_local_id(0);
+    buf[l] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (uint s = APL_LOCAL / 2; s > 0; s >>= 1) {
+        if (l < s) buf[l] += buf[l + s];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    ulong r = buf[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return r;
+}
+
+/* Group g covers elements [g*APL_LOCAL*per_item, (g+1)*APL_LOCAL*per_item); item l takes every
+ * APL_LOCAL-th of them (coalesced on GPUs). The number of groups is bounded by the host, so the
+ * launch never exceeds a device's dimension limits, whatever n is. */
+#define APL_LOSS_KERNEL(NAME, TTYPE, LOAD)                                                       \
+    __kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void NAME(                  \
+        ulong n, ulong per_item, __global const float *xs, ulong x_off,                         \
+        __global const TTYPE *ts, ulong t_off, __global float *grad, ulong g_off,               \
+        __global float *elem, ulong e_off, float8 cpos, float8 cneg, int4 ints,                 \
+        float8 reals, float2 leads, float grad_scale, int mul_from_count,                       \
+        __global const ulong *res_cnt, __global acc_t *partial_acc,                             \
+        __global ulong *partial_cnt) {                                                          \
+        __local acc_t lacc[APL_LOCAL];                                                          \
+        __local ulong lcnt[APL_LOCAL];                                                          \
+        apl_consts k;                                                                           \
+        k.cpos = cpos;                                                                          \
+        k.cneg = cneg;                                                                          \
+        k.npos = ints.s0;                                                                       \
+        k.nneg = ints.s1;                                                                       \
+        k.focus = ints.s2;                                                                      \
+        k.gamma_pos = reals.s0;                                                                 \
+        k.gamma_neg = reals.s1;                                                                 \
+        k.clip = reals.s2;                                                                      \
+        k.pos_floor_x = reals.s3;                                                               \
+        k.neg_clip_x = reals.s4;                                                                \
+        k.neg_floor_x = reals.s5;                                                               \
+        k.ln_eps = reals.s6;                                                                    \
+        k.one_minus_eps = reals.s7;                                                             \
+        k.lead_pos = leads.s0;                                                                  \
+        k.lead_neg = leads.s1;                                                                  \
+        float gmul = grad_scale;                                                                \
+        if (mul_from_count) { /* MEAN over the non-ignored count found by apl_count_* */       \
+            ulong c = res_cnt[COUNT_ELEMENTS];                                                  \
+            gmul = c ? (float)((acc_t)grad_scale / (acc_t)c) : 0.0f;                            \
+        }                                                                                       \
+        uint l = get_local_id(0);                                                               \
+        ulong i = (ulong)get_group_id(0) * APL_LOCAL * per_item + l;                            \
+        acc_t sum = 0, comp = 0; /* Kahan: matters only when acc_t is float */                  \
+        ulong n_valid = 0, n_badt = 0, n_badx = 0;                                              \
+        for (ulong it = 0; it < per_item && i < n; ++it, i += APL_LOCAL) {                      \
+            float x = xs[x_off + i];                                                            \
+            float y = LOAD(ts, t_off + i);                                                      \
+            float lv = 0.0f, gv = 0.0f;                                                         \
+            if (isnan(y) || y > 1.0f) {                                                         \
+                ++n_badt;                                                                       \
+            } else if (y >= 0.0f) {                                                             \
+                ++n_valid;                                                                      \
+                if (isfinite(x)) {                                                              \
+                    apl_element(&k, x, y, &lv, &gv);                                            \
+                    gv *= gmul;                                                                 \
+                } else {                                                                        \
+                    ++n_badx;                                                                   \
+                }                                                                               \
+            }                                                                                   \
+            if (grad) grad[g_off + i] = gv;                                                     \
+            if (elem) elem[e_off + i] = lv;                                                     \
+            acc_t yk = (acc_t)lv - comp;                                                        \
+            acc_t tk = sum + yk;                                                                \
+            comp = (tk - sum) - yk;                                                             \
+            sum = tk;                                                                           \
+        }                                                                                       \
+        acc_t gs = group_sum_acc(lacc, sum);                                                    \
+        ulong c0 = group_sum_ulong(lcnt, n_valid);                                              \
+        ulong c1 = group_sum_ulong(lcnt, n_badt);                                               \
+        ulong c2 = group_sum_ulong(lcnt, n_badx);                                               \
+        if (l == 0) {                                                                           \
+            uint g = get_group_id(0);                                                           \
+            partial_acc[g] = gs;                                                                \
+            partial_cnt[g * COUNT_LEN + COUNT_ELEMENTS] = c0;                                   \
+            partial_cnt[g * COUNT_LEN + COUNT_INVALID_TARGETS] = c1;                            \
+            partial_cnt[g * COUNT_LEN + COUNT_NONFINITE_LOGITS] = c2;                           \
+        }                                                                                       \
+    }
+
+APL_LOSS_KERNEL(apl_loss_f32, float, target_f32)
+APL_LOSS_KERNEL(apl_loss_u8, uchar, target_u8)
+
+/* Count of valid, non-ignored targets per group (same partition as the loss kernel). */
+#define APL_COUNT_KERNEL(NAME, TTYPE, LOAD)                                                      \
+    __kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void NAME(                  \
+        ulong n, ulong per_item, __global const TTYPE *ts, ulong t_off,                         \
+        __global ulong *partial_cnt) {                                                          \
+        __local ulong lcnt[APL_LOCAL];                                                          \
+        uint l = get_local_id(0);                                                               \
+        ulong i = (ulong)get_group_id(0) * APL_LOCAL * per_item + l;                            \
+        ulong n_valid = 0;                                                                      \
+        for (ulong it = 0; it < per_item && i < n; ++it, i += APL_LOCAL) {                      \
+            float y = LOAD(ts, t_off + i);                                                      \
+            n_valid += (y >= 0.0f && y <= 1.0f) ? 1 : 0;                                        \
+        }                                                                                       \
+        ulong c0 = group_sum_ulong(lcnt, n_valid);                                              \
+        if (l == 0) {                                                                           \
+            uint g = get_group_id(0);                                                           \
+            partial_cnt[g * COUNT_LEN + COUNT_ELEMENTS] = c0;                                   \
+            partial_cnt[g * COUNT_LEN + COUNT_INVALID_TARGETS] = 0;                             \
+            partial_cnt[g * COUNT_LEN + COUNT_NONFINITE_LOGITS] = 0;                            \
+        }                                                                                       \
+    }
+
+APL_COUNT_KERNEL(apl_count_f32, float, target_f32)
+APL_COUNT_KERNEL(apl_count_u8, uchar, target_u8)
+
+/* Second stage, one work-group: sums `groups` partials in a fixed order, applies the reduction
+ * and writes the internal result (res_*) and the caller's optional outputs. counts_only: the
+ * partial accumulators are not valid (count pass), write the counts only. */
+__kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void apl_finalize(
+    uint groups, __global const acc_t *partial_acc, __global const ulong *partial_cnt,
+    int counts_only, int mean, acc_t normalizer, __global acc_t *res_loss,
+    __global ulong *res_cnt, __global float *loss_out, ulong loss_off,
+    __global ulong *cnt_out, ulong cnt_off) {
+    __local acc_t lacc[APL_LOCAL];
+    __local ulong lcnt[APL_LOCAL];
+    uint l = get_local_id(0);
+    acc_t sum = 0;
+    ulong c[COUNT_LEN] = {0, 0, 0};
+    for (uint g = l; g < groups; g += APL_LOCAL) {
+        if (!counts_only) sum += partial_acc[g];
+        for (int k = 0; k < COUNT_LEN; ++k) c[k] += partial_cnt[g * COUNT_LEN + k];
+    }
+    acc_t total = group_sum_acc(lacc, sum);
+    for (int k = 0; k < COUNT_LEN; ++k) c[k] = group_sum_ulong(lcnt, c[k]);
+    if (l != 0) return;
+    for (int k = 0; k < COUNT_LEN; ++k) res_cnt[k] = c[k];
+    if (cnt_out)
+        for (int k = 0; k < COUNT_LEN; ++k) cnt_out[cnt_off + k] = c[k];
+    if (counts_only) return;
+    if (mean) {
+        acc_t norm = normalizer > 0 ? normalizer : (acc_t)c[COUNT_ELEMENTS];
+        total = norm > 0 ? total / norm : 0;
+    }
+    res_loss[0] = total;
+    if (loss_out) loss_out[loss_off] = (float)total;
+}

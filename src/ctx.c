@@ -1,0 +1,320 @@
+/* ctx.c: device discovery and selection, context creation and destruction.
+ *
+ * A context owns (or borrows, for create_from_queue) an OpenCL context, device and queue, the
+ * built program and its kernels, and the small scratch buffers of the two-stage reduction.
+ * Program building lives in program.c, launching in compute.c.
+ */
+#include "internal.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define APL_MAX_PLATFORMS 16
+#ifndef CL_PLATFORM_NOT_FOUND_KHR /* cl_khr_icd: the loader found no platform */
+#define CL_PLATFORM_NOT_FOUND_KHR -1001
+#endif
+#define APL_MAX_DEVICES 64
+
+static aplcl_status cl_fail(cl_int err) {
+    apl_set_cl_error(err);
+    return APLCL_ERR_OPENCL;
+}
+
+/* String queries, truncated to the buffer (OpenCL itself fails on a short buffer). */
+static void truncate_into(const char *full, size_t len, char *buf, size_t size) {
+    if (len >= size) len = size - 1;
+    memcpy(buf, full, len);
+    buf[len] = '\0';
+}
+static void str_info_platform(cl_platform_id p, cl_platform_info what, char *buf, size_t size) {
+    size_t len = 0;
+    buf[0] = '\0';
+    if (clGetPlatformInfo(p, what, 0, NULL, &len) != CL_SUCCESS || len == 0) return;
+    char *full = (char *)malloc(len + 1);
+    if (full && clGetPlatformInfo(p, what, len, full, NULL) == CL_SUCCESS) {
+        full[len] = '\0';
+        truncate_into(full, strlen(full), buf, size);
+    }
+    free(full);
+}
+static void str_info_device(cl_device_id d, cl_device_info what, char *buf, size_t size) {
+    size_t len = 0;
+    buf[0] = '\0';
+    if (clGetDeviceInfo(d, what, 0, NULL, &len) != CL_SUCCESS || len == 0) return;
+    char *full = (char *)malloc(len + 1);
+    if (full && clGetDeviceInfo(d, what, len, full, NULL) == CL_SUCCESS) {
+        full[len] = '\0';
+        truncate_into(full, strlen(full), buf, size);
+    }
+    free(full);
+}
+
+/* All platforms; APLCL_ERR_NO_PLATFORM when the ICD loader finds none. */
+static aplcl_status get_platforms(cl_platform_id *ids, cl_uint *count) {
+    cl_uint n = 0;
+    cl_int err = clGetPlatformIDs(APL_MAX_PLATFORMS, ids, &n);
+    if (err == CL_PLATFORM_NOT_FOUND_KHR || (err == CL_SUCCESS && n == 0)) {
+        apl_set_cl_error(err);
+        return APLCL_ERR_NO_PLATFORM;
+    }
+    if (err != CL_SUCCESS) return cl_fail(err);
+    *count = n > APL_MAX_PLATFORMS ? APL_MAX_PLATFORMS : n;
+    return APLCL_SUCCESS;
+}
+
+static cl_uint get_devices(cl_platform_id p, cl_device_type type, cl_device_id *ids) {
+    cl_uint n = 0;
+    if (clGetDeviceIDs(p, type, APL_MAX_DEVICES, ids, &n) != CL_SUCCESS) return 0;
+    return n > APL_MAX_DEVICES ? APL_MAX_DEVICES : n;
+}
+
+static bool contains_nocase(const char *hay, const char *needle) {
+    size_t nl = strlen(needle);
+    for (const char *h = hay; *h; ++h) {
+        size_t k = 0;
+        while (k < nl && h[k] && tolower((unsigned char)h[k]) == tolower((unsigned char)needle[k]))
+            ++k;
+        if (k == nl) return true;
+    }
+    return nl == 0;
+}
+
+/* "P:D" with both parts decimal; false for anything else. */
+static bool parse_indices(const char *s, unsigned *pi, unsigned *di) {
+    char *end;
+    if (!isdigit((unsigned char)s[0])) return false;
+    unsigned long a = strtoul(s, &end, 10);
+    if (*end != ':' || !isdigit((unsigned char)end[1])) return false;
+    unsigned long b = strtoul(end + 1, &end, 10);
+    if (*end != '\0') return false;
+    *pi = (unsigned)a;
+    *di = (unsigned)b;
+    return true;
+}
+
+aplcl_status apl_select_device(const char *spec, cl_platform_id *platform, cl_device_id *device) {
+    cl_platform_id plats[APL_MAX_PLATFORMS];
+    cl_uint np = 0;
+    aplcl_status st = get_platforms(plats, &np);
+    if (st != APLCL_SUCCESS) return st;
+    cl_device_id devs[APL_MAX_DEVICES];
+
+    if (!spec || !*spec) { /* default: first GPU, else first device of any kind */
+        const cl_device_type order[2] = {CL_DEVICE_TYPE_GPU, CL_DEVICE_TYPE_ALL};
+        for (int t = 0; t < 2; ++t)
+            for (cl_uint i = 0; i < np; ++i)
+                if (get_devices(plats[i], order[t], devs) > 0) {
+                    *platform = plats[i];
+                    *device = devs[0];
+                    return APLCL_SUCCESS;
+                }
+        return APLCL_ERR_NO_DEVICE;
+    }
+    unsigned pi, di;
+    if (parse_indices(spec, &pi, &di)) {
+        if (pi >= np) return APLCL_ERR_NO_DEVICE;
+        cl_uint nd = get_devices(plats[pi], CL_DEVICE_TYPE_ALL, devs);
+        if (di >= nd) return APLCL_ERR_NO_DEVICE;
+        *platform = plats[pi];
+        *device = devs[di];
+        return APLCL_SUCCESS;
+    }
+    for (cl_uint i = 0; i < np; ++i) {
+        char pname[128], dname[128], full[260];
+        str_info_platform(plats[i], CL_PLATFORM_NAME, pname, sizeof pname);
+        cl_uint nd = get_devices(plats[i], CL_DEVICE_TYPE_ALL, devs);
+        for (cl_uint j = 0; j < nd; ++j) {
+            str_info_device(devs[j], CL_DEVICE_NAME, dname, sizeof dname);
+            snprintf(full, sizeof full, "%s %s", pname, dname);
+            if (contains_nocase(full, spec)) {
+                *platform = plats[i];
+                *device = devs[j];
+                return APLCL_SUCCESS;
+            }
+        }
+    }
+    return APLCL_ERR_NO_DEVICE;
+}
+
+aplcl_status aplcl_list_devices(aplcl_device_info *infos, size_t capacity, size_t *count) {
+    if (!count || (capacity > 0 && !infos)) return APLCL_ERR_NULL_ARGUMENT;
+    *count = 0;
+    cl_platform_id plats[APL_MAX_PLATFORMS];
+    cl_uint np = 0;
+    aplcl_status st = get_platforms(plats, &np);
+    if (st != APLCL_SUCCESS) return st;
+    cl_device_id devs[APL_MAX_DEVICES];
+    size_t k = 0;
+    for (cl_uint i = 0; i < np; ++i) {
+        cl_uint nd = get_devices(plats[i], CL_DEVICE_TYPE_ALL, devs);
+        for (cl_uint j = 0; j < nd; ++j, ++k) {
+            if (k >= capacity) continue;
+            aplcl_device_info *d = &infos[k];
+            memset(d, 0, sizeof *d);
+            d->platform_index = i;
+            d->device_index = j;
+            str_info_platform(plats[i], CL_PLATFORM_NAME, d->platform_name, sizeof d->platform_name);
+            str_info_device(devs[j], CL_DEVICE_NAME, d->device_name, sizeof d->device_name);
+            str_info_device(devs[j], CL_DEVICE_VERSION, d->device_version, sizeof d->device_version);
+            str_info_device(devs[j], CL_DRIVER_VERSION, d->driver_version, sizeof d->driver_version);
+            cl_uint cu = 0;
+            cl_ulong gm = 0, ma = 0;
+            cl_device_fp_config fp64 = 0;
+            clGetDeviceInfo(devs[j], CL_DEVICE_TYPE, sizeof d->type, &d->type, NULL);
+            clGetDeviceInfo(devs[j], CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu, NULL);
+            clGetDeviceInfo(devs[j], CL_DEVICE_GLOBAL_MEM_SIZE, sizeof gm, &gm, NULL);
+            clGetDeviceInfo(devs[j], CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof ma, &ma, NULL);
+            clGetDeviceInfo(devs[j], CL_DEVICE_DOUBLE_FP_CONFIG, sizeof fp64, &fp64, NULL);
+            d->compute_units = cu;
+            d->global_mem_bytes = gm;
+            d->max_alloc_bytes = ma;
+            d->has_fp64 = fp64 != 0;
+        }
+    }
+    *count = k;
+    return APLCL_SUCCESS;
+}
+
+static aplcl_ctx *ctx_alloc(void) { return (aplcl_ctx *)calloc(1, sizeof(aplcl_ctx)); }
+
+aplcl_status aplcl_ctx_create(aplcl_ctx **out, const char *device) {
+    if (!out) return APLCL_ERR_NULL_ARGUMENT;
+    *out = NULL;
+    apl_set_build_log(NULL, 0);
+    apl_set_cl_error(CL_SUCCESS);
+    if (!device) device = getenv("APLCL_DEVICE");
+    cl_platform_id platform;
+    cl_device_id dev;
+    aplcl_status st = apl_select_device(device, &platform, &dev);
+    if (st != APLCL_SUCCESS) return st;
+
+    aplcl_ctx *ctx = ctx_alloc();
+    if (!ctx) return APLCL_ERR_OUT_OF_HOST_MEMORY;
+    cl_int err;
+    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)platform, 0};
+    ctx->device = dev;
+    ctx->context = clCreateContext(props, 1, &dev, NULL, NULL, &err);
+    if (err != CL_SUCCESS) {
+        aplcl_ctx_destroy(ctx);
+        return cl_fail(err);
+    }
+    ctx->queue = clCreateCommandQueue(ctx->context, dev, CL_QUEUE_PROFILING_ENABLE, &err);
+    if (err != CL_SUCCESS) {
+        aplcl_ctx_destroy(ctx);
+        return cl_fail(err);
+    }
+    st = apl_ctx_finish(ctx);
+    if (st != APLCL_SUCCESS) {
+        aplcl_ctx_destroy(ctx);
+        return st;
+    }
+    *out = ctx;
+    return APLCL_SUCCESS;
+}
+
+aplcl_status aplcl_ctx_create_from_queue(aplcl_ctx **out, cl_command_queue queue) {
+    if (!out) return APLCL_ERR_NULL_ARGUMENT;
+    *out = NULL;
+    if (!queue) return APLCL_ERR_NULL_ARGUMENT;
+    apl_set_build_log(NULL, 0);
+    apl_set_cl_error(CL_SUCCESS);
+    aplcl_ctx *ctx = ctx_alloc();
+    if (!ctx) return APLCL_ERR_OUT_OF_HOST_MEMORY;
+    cl_int err = clGetCommandQueueInfo(queue, CL_QUEUE_CONTEXT, sizeof ctx->context,
+                                       &ctx->context, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetCommandQueueInfo(queue, CL_QUEUE_DEVICE, sizeof ctx->device, &ctx->device, NULL);
+    if (err != CL_SUCCESS) {
+        free(ctx);
+        return cl_fail(err);
+    }
+    clRetainCommandQueue(queue);
+    clRetainContext(ctx->context);
+    ctx->queue = queue;
+    aplcl_status st = apl_ctx_finish(ctx);
+    if (st != APLCL_SUCCESS) {
+        aplcl_ctx_destroy(ctx);
+        return st;
+    }
+    *out = ctx;
+    return APLCL_SUCCESS;
+}
+
+static size_t floor_pow2(size_t v) {
+    size_t p = 1;
+    while (p * 2 <= v) p *= 2;
+    return p;
+}
+
+aplcl_status apl_ctx_finish(aplcl_ctx *ctx) {
+    char ver[64], pname[128], dname[128];
+    cl_platform_id platform = NULL;
+    str_info_device(ctx->device, CL_DEVICE_VERSION, ver, sizeof ver);
+    int major = 0, minor = 0;
+    if (sscanf(ver, "OpenCL %d.%d", &major, &minor) != 2 || major * 10 + minor < 12)
+        return APLCL_ERR_DEVICE_UNSUPPORTED;
+    clGetDeviceInfo(ctx->device, CL_DEVICE_PLATFORM, sizeof platform, &platform, NULL);
+    str_info_platform(platform, CL_PLATFORM_NAME, pname, sizeof pname);
+    str_info_device(ctx->device, CL_DEVICE_NAME, dname, sizeof dname);
+    snprintf(ctx->name, sizeof ctx->name, "%s / %s", pname, dname);
+
+    cl_device_fp_config fp64 = 0;
+    size_t max_wg = 0;
+    cl_uint cu = 1;
+    clGetDeviceInfo(ctx->device, CL_DEVICE_DOUBLE_FP_CONFIG, sizeof fp64, &fp64, NULL);
+    clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof max_wg, &max_wg, NULL);
+    clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu, NULL);
+    ctx->has_fp64 = fp64 != 0;
+    ctx->local_size = floor_pow2(max_wg < 256 ? max_wg : 256);
+    if (ctx->local_size < 32) return APLCL_ERR_DEVICE_UNSUPPORTED;
+    /* Enough groups to fill the device several times over; a fixed function of the device so
+     * the reduction order (hence the bits) is the same on every call. */
+    size_t groups = (size_t)cu * 8;
+    ctx->max_groups = groups < 16 ? 16 : groups > APL_MAX_GROUPS ? APL_MAX_GROUPS : groups;
+
+    aplcl_status st = apl_program_build(ctx);
+    if (st != APLCL_SUCCESS) return st;
+
+    cl_int err;
+    size_t acc = ctx->has_fp64 ? sizeof(cl_double) : sizeof(cl_float);
+    ctx->partial_acc = clCreateBuffer(ctx->context, CL_MEM_READ_WRITE, APL_MAX_GROUPS * acc, NULL, &err);
+    if (err != CL_SUCCESS) return cl_fail(err);
+    ctx->partial_cnt = clCreateBuffer(ctx->context, CL_MEM_READ_WRITE,
+                                      APL_MAX_GROUPS * APLCL_COUNT_LEN * sizeof(cl_ulong), NULL, &err);
+    if (err != CL_SUCCESS) return cl_fail(err);
+    ctx->result_loss = clCreateBuffer(ctx->context, CL_MEM_READ_WRITE, acc, NULL, &err);
+    if (err != CL_SUCCESS) return cl_fail(err);
+    ctx->result_cnt = clCreateBuffer(ctx->context, CL_MEM_READ_WRITE,
+                                     APLCL_COUNT_LEN * sizeof(cl_ulong), NULL, &err);
+    if (err != CL_SUCCESS) return cl_fail(err);
+    return APLCL_SUCCESS;
+}
+
+void aplcl_ctx_destroy(aplcl_ctx *ctx) {
+    if (!ctx) return;
+    cl_kernel ks[] = {ctx->k_loss_f32, ctx->k_loss_u8, ctx->k_count_f32, ctx->k_count_u8,
+                      ctx->k_finalize};
+    for (size_t i = 0; i < sizeof ks / sizeof ks[0]; ++i)
+        if (ks[i]) clReleaseKernel(ks[i]);
+    cl_mem ms[] = {ctx->partial_acc, ctx->partial_cnt, ctx->result_loss, ctx->result_cnt};
+    for (size_t i = 0; i < sizeof ms / sizeof ms[0]; ++i)
+        if (ms[i]) clReleaseMemObject(ms[i]);
+    if (ctx->last) clReleaseEvent(ctx->last);
+    if (ctx->program) clReleaseProgram(ctx->program);
+    if (ctx->queue) clReleaseCommandQueue(ctx->queue);
+    if (ctx->context) clReleaseContext(ctx->context);
+    free(ctx);
+}
+
+cl_command_queue aplcl_ctx_queue(const aplcl_ctx *ctx) { return ctx ? ctx->queue : NULL; }
+cl_context aplcl_ctx_cl_context(const aplcl_ctx *ctx) { return ctx ? ctx->context : NULL; }
+cl_device_id aplcl_ctx_device(const aplcl_ctx *ctx) { return ctx ? ctx->device : NULL; }
+const char *aplcl_ctx_device_name(const aplcl_ctx *ctx) { return ctx ? ctx->name : ""; }
+
+aplcl_status aplcl_ctx_last_counts(const aplcl_ctx *ctx, uint64_t counts[APLCL_COUNT_LEN]) {
+    if (!ctx || !counts) return APLCL_ERR_NULL_ARGUMENT;
+    for (int k = 0; k < APLCL_COUNT_LEN; ++k) counts[k] = ctx->last_counts[k];
+    return APLCL_SUCCESS;
+}

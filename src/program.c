@@ -1,0 +1,273 @@
+/* program.c: assembles the kernel source, builds it once per context, caches the binary.
+ *
+ * Source: the copy embedded at build time, or (development only) the files of the same names in
+ * $APLCL_KERNEL_DIR. Cache: an optional on-disk program binary keyed by a hash of the format
+ * number, source, options, platform, device and driver; written to a temporary file and renamed;
+ * any failure falls back silently to a source build. It launches nothing.
+ */
+#define _POSIX_C_SOURCE 200809L /* mkdir, getpid */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define APL_CACHE_FORMAT "aplcl-program-cache-1"
+
+/* ---- source ---- */
+
+static char *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = NULL;
+    long size = -1;
+    if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
+    /* kernels are small; refuse anything absurd rather than allocate it */
+    if (size >= 0 && size < (64L << 20) && fseek(f, 0, SEEK_SET) == 0) {
+        buf = (char *)malloc((size_t)size + 1);
+        if (buf && fread(buf, 1, (size_t)size, f) != (size_t)size) {
+            free(buf);
+            buf = NULL;
+        }
+        if (buf) {
+            buf[size] = '\0';
+            *len = (size_t)size;
+        }
+    }
+    fclose(f);
+    return buf;
+}
+
+/* The whole program text, NUL-terminated, caller frees; NULL with *st set on failure. */
+static char *assemble_source(aplcl_status *st) {
+    const char *dir = getenv("APLCL_KERNEL_DIR");
+    bool override = dir && *dir;
+    size_t total = 0, cap = 0;
+    char *src = NULL;
+    for (size_t i = 0; i < aplcl_embedded_kernel_count; ++i) {
+        const aplcl_embedded_file *f = &aplcl_embedded_kernels[i];
+        const char *data = (const char *)f->data;
+        size_t len = f->size;
+        char *loaded = NULL;
+        if (override) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/%s", dir, f->name);
+            loaded = read_file(path, &len);
+            if (!loaded) {
+                free(src);
+                *st = APLCL_ERR_KERNEL_SOURCE;
+                return NULL;
+            }
+            data = loaded;
+        }
+        if (total + len + 2 > cap) {
+            cap = (total + len + 2) * 2;
+            char *grown = (char *)realloc(src, cap);
+            if (!grown) {
+                free(loaded);
+                free(src);
+                *st = APLCL_ERR_OUT_OF_HOST_MEMORY;
+                return NULL;
+            }
+            src = grown;
+        }
+        memcpy(src + total, data, len);
+        total += len;
+        src[total++] = '\n';
+        src[total] = '\0';
+        free(loaded);
+    }
+    if (!src) *st = APLCL_ERR_KERNEL_SOURCE;
+    return src;
+}
+
+/* ---- binary cache ---- */
+
+static uint64_t fnv1a(uint64_t h, const void *data, size_t len) {
+    const unsigned char *p = (const unsigned char *)data;
+    for (size_t i = 0; i < len; ++i) {
+        h ^= p[i];
+        h *= 0x100000001b3ull;
+    }
+    return h ^ 0xff; /* separator, so "ab"+"c" differs from "a"+"bc" */
+}
+
+/* Cache folder, or false when caching is off. */
+static bool cache_dir(char *out, size_t size) {
+    const char *env = getenv("APLCL_CACHE_DIR");
+    if (env) {
+        if (!*env || strcmp(env, "off") == 0) return false;
+        snprintf(out, size, "%s", env);
+        return true;
+    }
+    const char *xdg = getenv("XDG_CACHE_HOME");
+    const char *home = getenv("HOME");
+    if (xdg && *xdg)
+        snprintf(out, size, "%s/aplcl", xdg);
+    else if (home && *home)
+        snprintf(out, size, "%s/.cache/aplcl", home);
+    else
+        return false;
+    return true;
+}
+
+static void mkdir_p(const char *path) {
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; ++p)
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(tmp, 0755);
+            *p = '/';
+        }
+    mkdir(tmp, 0755);
+}
+
+static bool cache_path(aplcl_ctx *ctx, const char *src, const char *opts, char *out, size_t size) {
+    char dir[3800];
+    if (!cache_dir(dir, sizeof dir)) return false;
+    char info[2048];
+    cl_platform_id plat = NULL;
+    uint64_t h = 0xcbf29ce484222325ull;
+    h = fnv1a(h, APL_CACHE_FORMAT, strlen(APL_CACHE_FORMAT));
+    h = fnv1a(h, src, strlen(src));
+    h = fnv1a(h, opts, strlen(opts));
+    clGetDeviceInfo(ctx->device, CL_DEVICE_PLATFORM, sizeof plat, &plat, NULL);
+    const cl_platform_info pinfo[] = {CL_PLATFORM_NAME, CL_PLATFORM_VERSION};
+    for (int i = 0; i < 2; ++i) {
+        info[0] = '\0';
+        clGetPlatformInfo(plat, pinfo[i], sizeof info, info, NULL);
+        info[sizeof info - 1] = '\0';
+        h = fnv1a(h, info, strlen(info));
+    }
+    const cl_device_info dinfo[] = {CL_DEVICE_NAME, CL_DEVICE_VERSION, CL_DRIVER_VERSION,
+                                    CL_DEVICE_VENDOR};
+    for (int i = 0; i < 4; ++i) {
+        info[0] = '\0';
+        clGetDeviceInfo(ctx->device, dinfo[i], sizeof info, info, NULL);
+        info[sizeof info - 1] = '\0';
+        h = fnv1a(h, info, strlen(info));
+    }
+    snprintf(out, size, "%s/%016llx.clbin", dir, (unsigned long long)h);
+    return true;
+}
+
+static cl_program load_cached(aplcl_ctx *ctx, const char *path, const char *opts) {
+    size_t len = 0;
+    char *bin = read_file(path, &len);
+    if (!bin || len == 0) {
+        free(bin);
+        return NULL;
+    }
+    cl_int err, bin_status;
+    const unsigned char *bins[1] = {(const unsigned char *)bin};
+    cl_program prog = clCreateProgramWithBinary(ctx->context, 1, &ctx->device, &len, bins,
+                                                &bin_status, &err);
+    free(bin);
+    if (err != CL_SUCCESS || bin_status != CL_SUCCESS) {
+        if (prog) clReleaseProgram(prog);
+        return NULL;
+    }
+    if (clBuildProgram(prog, 1, &ctx->device, opts, NULL, NULL) != CL_SUCCESS) {
+        clReleaseProgram(prog);
+        return NULL;
+    }
+    return prog;
+}
+
+static void store_cached(aplcl_ctx *ctx, cl_program prog, const char *path) {
+    size_t size = 0;
+    if (clGetProgramInfo(prog, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL) != CL_SUCCESS ||
+        size == 0)
+        return;
+    unsigned char *bin = (unsigned char *)malloc(size);
+    if (!bin) return;
+    unsigned char *bins[1] = {bin};
+    if (clGetProgramInfo(prog, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) == CL_SUCCESS) {
+        char dir[4096], tmp[4200];
+        snprintf(dir, sizeof dir, "%s", path);
+        char *slash = strrchr(dir, '/');
+        if (slash) {
+            *slash = '\0';
+            mkdir_p(dir);
+        }
+        snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+        FILE *f = fopen(tmp, "wb");
+        if (f) {
+            bool ok = fwrite(bin, 1, size, f) == size;
+            ok = (fclose(f) == 0) && ok;
+            if (!ok || rename(tmp, path) != 0) remove(tmp);
+        }
+    }
+    (void)ctx;
+    free(bin);
+}
+
+/* ---- build ---- */
+
+static void capture_build_log(aplcl_ctx *ctx, cl_program prog) {
+    size_t len = 0;
+    clGetProgramBuildInfo(prog, ctx->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &len);
+    char *log = len ? (char *)malloc(len + 1) : NULL;
+    if (!log) {
+        apl_set_build_log("(no build log available)", 24);
+        return;
+    }
+    clGetProgramBuildInfo(prog, ctx->device, CL_PROGRAM_BUILD_LOG, len, log, NULL);
+    log[len] = '\0';
+    apl_set_build_log(log, strlen(log));
+    free(log);
+}
+
+static aplcl_status make_kernel(aplcl_ctx *ctx, const char *name, cl_kernel *out) {
+    cl_int err;
+    *out = clCreateKernel(ctx->program, name, &err);
+    if (err != CL_SUCCESS) {
+        apl_set_cl_error(err);
+        return APLCL_ERR_OPENCL;
+    }
+    size_t wg = 0;
+    clGetKernelWorkGroupInfo(*out, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof wg, &wg, NULL);
+    return wg >= ctx->local_size ? APLCL_SUCCESS : APLCL_ERR_DEVICE_UNSUPPORTED;
+}
+
+aplcl_status apl_program_build(aplcl_ctx *ctx) {
+    aplcl_status st = APLCL_SUCCESS;
+    char *src = assemble_source(&st);
+    if (!src) return st;
+    char opts[256];
+    snprintf(opts, sizeof opts, "-cl-std=CL1.2 -DAPL_LOCAL=%zu -DAPL_FP64=%d", ctx->local_size,
+             ctx->has_fp64);
+
+    char path[4096];
+    bool use_cache = cache_path(ctx, src, opts, path, sizeof path);
+    ctx->program = use_cache ? load_cached(ctx, path, opts) : NULL;
+    if (!ctx->program) {
+        cl_int err;
+        const char *srcs[1] = {src};
+        ctx->program = clCreateProgramWithSource(ctx->context, 1, srcs, NULL, &err);
+        if (err != CL_SUCCESS) {
+            free(src);
+            apl_set_cl_error(err);
+            return APLCL_ERR_OPENCL;
+        }
+        err = clBuildProgram(ctx->program, 1, &ctx->device, opts, NULL, NULL);
+        if (err != CL_SUCCESS) {
+            capture_build_log(ctx, ctx->program);
+            apl_set_cl_error(err);
+            free(src);
+            return APLCL_ERR_KERNEL_BUILD;
+        }
+        if (use_cache) store_cached(ctx, ctx->program, path);
+    }
+    free(src);
+
+    if ((st = make_kernel(ctx, "apl_loss_f32", &ctx->k_loss_f32)) != APLCL_SUCCESS) return st;
+    if ((st = make_kernel(ctx, "apl_loss_u8", &ctx->k_loss_u8)) != APLCL_SUCCESS) return st;
+    if ((st = make_kernel(ctx, "apl_count_f32", &ctx->k_count_f32)) != APLCL_SUCCESS) return st;
+    if ((st = make_kernel(ctx, "apl_count_u8", &ctx->k_count_u8)) != APLCL_SUCCESS) return st;
+    return make_kernel(ctx, "apl_finalize", &ctx->k_finalize);
+}

@@ -1,0 +1,253 @@
+/* test_util.h: the tiny assert and helper header shared by aplcl's CTest executables.
+ *
+ * Checks record a failure, print both operands with file:line (libuv test/task.h style) and carry
+ * on, so one run shows every broken sub-case; main() returns tu_exit_code(). Also: a deterministic
+ * RNG, the element-wise tolerance rule of the test plan, and context creation that turns "no
+ * OpenCL here" into the skip code 77. Not a framework: no registration, no fixtures.
+ */
+#ifndef APLCL_TEST_UTIL_H
+#define APLCL_TEST_UTIL_H
+
+#include "aplcl.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Exit code CTest treats as "skipped" (SKIP_RETURN_CODE 77). */
+#define TU_SKIP 77
+
+/* The tolerance rule (issue): per element |got - want| <= max(TU_RTOL * |want|, TU_ATOL * s), s the
+ * gradient multiplier scale (1 for losses); a reduced loss within TU_SUM_RTOL relative. */
+#define TU_RTOL 1e-5
+#define TU_ATOL 1e-7
+#define TU_SUM_RTOL 1e-6
+
+static int tu_failures = 0;
+
+static inline int tu_exit_code(void) {
+    if (tu_failures) {
+        printf("FAILED: %d check(s) failed\n", tu_failures);
+        return 1;
+    }
+    printf("PASSED\n");
+    return 0;
+}
+
+/* Name of a status code ("APLCL_ERR_NO_DEVICE"), from the header's own X-macro list. */
+static inline const char *tu_status_name(aplcl_status s) {
+    switch (s) {
+#define TU_STATUS_CASE_(name, value, text) \
+    case name:                             \
+        return #name;
+        APLCL_STATUS_MAP(TU_STATUS_CASE_)
+#undef TU_STATUS_CASE_
+    }
+    return "(not an aplcl_status)";
+}
+
+#define TU_FAIL_AT_(file, line, ...)                        \
+    do {                                                    \
+        fprintf(stdout, "  check failed at %s:%d: ", file, line); \
+        fprintf(stdout, __VA_ARGS__);                       \
+        fputc('\n', stdout);                                \
+        tu_failures++;                                      \
+    } while (0)
+
+#define CHECK(expr)                                                             \
+    do {                                                                        \
+        if (!(expr)) TU_FAIL_AT_(__FILE__, __LINE__, "`%s` is false", #expr);   \
+    } while (0)
+
+/* Integers of any width, printed as long long. */
+#define CHECK_INT_OP_(a, op, b)                                                          \
+    do {                                                                                 \
+        long long tu_a_ = (long long)(a), tu_b_ = (long long)(b);                        \
+        if (!(tu_a_ op tu_b_))                                                           \
+            TU_FAIL_AT_(__FILE__, __LINE__, "`%s %s %s` (%lld %s %lld)", #a, #op, #b,     \
+                        tu_a_, #op, tu_b_);                                              \
+    } while (0)
+#define CHECK_EQ(a, b) CHECK_INT_OP_(a, ==, b)
+#define CHECK_NE(a, b) CHECK_INT_OP_(a, !=, b)
+#define CHECK_GE(a, b) CHECK_INT_OP_(a, >=, b)
+#define CHECK_GT(a, b) CHECK_INT_OP_(a, >, b)
+
+#define CHECK_EQ_U64(a, b)                                                                  \
+    do {                                                                                    \
+        unsigned long long tu_a_ = (unsigned long long)(a), tu_b_ = (unsigned long long)(b); \
+        if (tu_a_ != tu_b_)                                                                 \
+            TU_FAIL_AT_(__FILE__, __LINE__, "`%s == %s` (%llu == %llu)", #a, #b, tu_a_, tu_b_); \
+    } while (0)
+
+/* Status codes, printed by name. */
+#define CHECK_STATUS(expr, want)                                                          \
+    do {                                                                                  \
+        aplcl_status tu_got_ = (expr), tu_want_ = (want);                                 \
+        if (tu_got_ != tu_want_)                                                          \
+            TU_FAIL_AT_(__FILE__, __LINE__, "`%s` returned %s (%d), expected %s (%d)",     \
+                        #expr, tu_status_name(tu_got_), (int)tu_got_,                     \
+                        tu_status_name(tu_want_), (int)tu_want_);                         \
+    } while (0)
+
+/* |a - b| <= max(rtol * |b|, atol); b is the reference. NaN never passes. */
+#define CHECK_NEAR(a, b, rtol, atol)                                                          \
+    do {                                                                                      \
+        double tu_a_ = (double)(a), tu_b_ = (double)(b);                                      \
+        double tu_tol_ = fmax((rtol) * fabs(tu_b_), (atol));                                  \
+        if (!(fabs(tu_a_ - tu_b_) <= tu_tol_))                                                \
+            TU_FAIL_AT_(__FILE__, __LINE__, "`%s` ~ `%s` (%.15g vs %.15g, |diff| %.3g > tol %.3g)", \
+                        #a, #b, tu_a_, tu_b_, fabs(tu_a_ - tu_b_), tu_tol_);                  \
+    } while (0)
+
+/* Exact floating-point equality (bits aside: -0 == 0). */
+#define CHECK_EQ_DBL(a, b)                                                                      \
+    do {                                                                                        \
+        double tu_a_ = (double)(a), tu_b_ = (double)(b);                                        \
+        if (!(tu_a_ == tu_b_))                                                                  \
+            TU_FAIL_AT_(__FILE__, __LINE__, "`%s == %s` (%.17g == %.17g)", #a, #b, tu_a_, tu_b_); \
+    } while (0)
+
+/* One short line per sub-case: "ok   name" or "FAIL name" depending on whether any check failed
+ * since the matching tu_case_begin(). */
+static inline int tu_case_begin(void) { return tu_failures; }
+#if defined(__GNUC__)
+#define TU_PRINTF_(f, a) __attribute__((format(printf, f, a)))
+#else
+#define TU_PRINTF_(f, a)
+#endif
+TU_PRINTF_(2, 3) static inline void tu_case_end(int mark, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs(tu_failures == mark ? "ok   " : "FAIL ", stdout);
+    vprintf(fmt, ap);
+    fputc('\n', stdout);
+    va_end(ap);
+    fflush(stdout);
+}
+
+/* ---- deterministic RNG: splitmix64 ---- */
+typedef struct tu_rng {
+    uint64_t s;
+} tu_rng;
+
+static inline tu_rng tu_rng_seed(uint64_t seed) {
+    tu_rng r = {seed};
+    return r;
+}
+static inline uint64_t tu_rng_u64(tu_rng *r) {
+    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+/* Uniform in [0, 1), 53 bits. */
+static inline double tu_rng_uniform(tu_rng *r) {
+    return (double)(tu_rng_u64(r) >> 11) * (1.0 / 9007199254740992.0);
+}
+/* Uniform in [lo, hi). */
+static inline double tu_rng_range(tu_rng *r, double lo, double hi) {
+    return lo + (hi - lo) * tu_rng_uniform(r);
+}
+/* Normal(mean, sd) by Box-Muller (one draw per call; the second is dropped for simplicity). */
+static inline double tu_rng_normal(tu_rng *r, double mean, double sd) {
+    double u1 = tu_rng_uniform(r), u2 = tu_rng_uniform(r);
+    if (u1 < 1e-300) u1 = 1e-300;
+    return mean + sd * sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+/* ---- element-wise comparison under the tolerance rule ---- */
+typedef struct tu_cmp {
+    size_t n_bad;       /* elements outside the tolerance (NaN counts as outside) */
+    size_t worst;       /* index of the worst element (largest |diff| / tol) */
+    double worst_ratio; /* |diff| / tol there; <= 1 means pass */
+    double worst_got, worst_want;
+} tu_cmp;
+
+static inline void tu_cmp_one_(tu_cmp *c, size_t i, double got, double want, double rtol,
+                               double atol) {
+    double tol = fmax(rtol * fabs(want), atol);
+    double diff = fabs(got - want);
+    double ratio = (diff == 0.0) ? 0.0 : (tol > 0.0 ? diff / tol : INFINITY);
+    if (isnan(got) || isnan(want)) ratio = (isnan(got) && isnan(want)) ? 0.0 : INFINITY;
+    if (isinf(want) || isinf(got)) ratio = (got == want) ? 0.0 : INFINITY;
+    if (!(ratio <= 1.0)) c->n_bad++;
+    if (!(ratio <= c->worst_ratio)) {
+        c->worst_ratio = ratio;
+        c->worst = i;
+        c->worst_got = got;
+        c->worst_want = want;
+    }
+}
+
+/* Float results against a double reference. */
+static inline tu_cmp tu_compare_f32(const float *got, const double *want, size_t n, double rtol,
+                                    double atol) {
+    tu_cmp c = {0, 0, 0.0, 0.0, 0.0};
+    for (size_t i = 0; i < n; i++) tu_cmp_one_(&c, i, (double)got[i], want[i], rtol, atol);
+    return c;
+}
+/* Double results against a double reference. */
+static inline tu_cmp tu_compare_f64(const double *got, const double *want, size_t n, double rtol,
+                                    double atol) {
+    tu_cmp c = {0, 0, 0.0, 0.0, 0.0};
+    for (size_t i = 0; i < n; i++) tu_cmp_one_(&c, i, got[i], want[i], rtol, atol);
+    return c;
+}
+
+/* Counts a failure and prints the worst element when the comparison did not pass. `x` (optional)
+ * are the logits, printed at the worst index to make boundary cases obvious. */
+static inline int tu_cmp_check_at(const char *file, int line, const char *what, tu_cmp c,
+                                  const float *x) {
+    if (c.n_bad == 0) return 1;
+    char xs[64] = "";
+    if (x) snprintf(xs, sizeof xs, ", x = %.9g", (double)x[c.worst]);
+    TU_FAIL_AT_(file, line,
+                "%s: %zu element(s) out of tolerance; worst [%zu]%s: got %.9g want %.12g "
+                "(|diff|/tol = %.3g)",
+                what, c.n_bad, c.worst, xs, c.worst_got, c.worst_want, c.worst_ratio);
+    return 0;
+}
+#define TU_CMP_CHECK(what, c, x) tu_cmp_check_at(__FILE__, __LINE__, (what), (c), (x))
+
+/* ---- small helpers ---- */
+static inline void *tu_xmalloc(size_t bytes) {
+    void *p = malloc(bytes ? bytes : 1);
+    if (!p) {
+        fprintf(stderr, "out of host memory (%zu bytes)\n", bytes);
+        exit(1);
+    }
+    return p;
+}
+
+/* Creates a context on the default device. Returns 0 on success, TU_SKIP when there is no OpenCL
+ * platform or device at all, 1 (after printing why) on any other failure. Use as
+ *     int rc = tu_ctx_create(&ctx); if (rc) return rc; */
+static inline int tu_ctx_create(aplcl_ctx **ctx) {
+    aplcl_status st = aplcl_ctx_create(ctx, NULL);
+    if (st == APLCL_SUCCESS) {
+        printf("device: %s\n", aplcl_ctx_device_name(*ctx));
+        return 0;
+    }
+    if (st == APLCL_ERR_NO_PLATFORM || st == APLCL_ERR_NO_DEVICE) {
+        printf("skip: no OpenCL device (%s)\n", tu_status_name(st));
+        return TU_SKIP;
+    }
+    printf("aplcl_ctx_create failed: %s (%s), cl error %d\n", tu_status_name(st),
+           aplcl_status_string(st), (int)aplcl_last_cl_error());
+    if (st == APLCL_ERR_KERNEL_BUILD) printf("build log:\n%s\n", aplcl_last_build_log());
+    return 1;
+}
+
+/* Logistic sigmoid in double. */
+static inline double tu_sigmoid(double x) {
+    return x >= 0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x));
+}
+/* softplus(x) = ln(1 + e^x), stable. */
+static inline double tu_softplus(double x) {
+    return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
+}
+
+#endif /* APLCL_TEST_UTIL_H */
