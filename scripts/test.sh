@@ -2,10 +2,8 @@
 # test.sh: the full aplcl test run, as CI does it (.ci/run).
 #
 # Installs dependencies, checks that an OpenCL device (PoCL at least) is visible, builds Release in
-# ./build and runs every CTest test; rebuilds with APLCL_FAST_MATH=ON and runs them again; then
-# builds with ASan+UBSan in ./build-asan and runs the host-only tests (label "host") there.
+# ./build and runs every CTest test; then builds with ASan+UBSan in ./build-asan and runs the host-only tests (label "host") there.
 # Device tests must run for real: a skipped test (exit 77) fails this script.
-# Environment: APLCL_TEST_FAST_MATH=0 leaves out the fast-math pass (local use only).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -59,16 +57,6 @@ section "all tests (./build)"
 run_ctest build/test-log.txt --test-dir build -j2
 main_summary="$ctest_summary"
 
-fast_summary="left out (APLCL_TEST_FAST_MATH=0)"
-if [ "${APLCL_TEST_FAST_MATH:-1}" != "0" ]; then
-    section "fast-math build and tests (./build-fastmath)"
-    cmake -S . -B build-fastmath -DCMAKE_BUILD_TYPE=Release -DAPLCL_FAST_MATH=ON \
-        -DAPLCL_BUILD_BENCH=OFF
-    cmake --build build-fastmath -j"$jobs"
-    run_ctest build-fastmath/test-log.txt --test-dir build-fastmath -j2
-    fast_summary="$ctest_summary"
-fi
-
 section "ASan+UBSan build (./build-asan) and host tests"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DAPLCL_SANITIZE=ON -DAPLCL_BUILD_BENCH=OFF
 cmake --build build-asan -j"$jobs"
@@ -77,5 +65,5 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 run_ctest build-asan/test-log.txt --test-dir build-asan -L host -j2
 asan_summary="$ctest_summary"
 
-printf '\ntest.sh: PASSED: %s tests on %s OpenCL device(s); fast-math: %s; ASan+UBSan host: %s\n' \
-    "$main_summary" "$device_count" "$fast_summary" "$asan_summary"
+printf '\ntest.sh: PASSED: %s tests on %s OpenCL device(s); ASan+UBSan host: %s\n' \
+    "$main_summary" "$device_count" "$asan_summary"

@@ -1,0 +1,428 @@
+/* test_device_api: the cl_mem entry point and the context API on a real OpenCL device.
+ *
+ * aplcl_compute with non-zero offsets on every buffer, the in-place gradient, a wait list holding
+ * a user event (the returned event must not complete before it), the counts and loss buffers,
+ * contexts made from the test's own in-order and out-of-order queues (and their release in either
+ * order), device listing and selection. Numerical coverage is test_device_vs_ref's; rejected
+ * arguments are test_bad_input's.
+ */
+#define _POSIX_C_SOURCE 200809L /* alarm, nanosleep */
+#include "test_util.h"
+
+#include <ctype.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CL_CHECK(call)                                                                  \
+    do {                                                                                \
+        cl_int cl_err_ = (call);                                                        \
+        if (cl_err_ != CL_SUCCESS)                                                      \
+            TU_FAIL_AT_(__FILE__, __LINE__, "`%s` = OpenCL error %d", #call, (int)cl_err_); \
+    } while (0)
+
+/* A buffer of `bytes`, filled from `src` at byte offset `at` (the rest zero). */
+static cl_mem make_buffer(cl_context c, cl_command_queue q, size_t bytes, const void *src,
+                          size_t at, size_t src_bytes) {
+    cl_int err;
+    cl_mem m = clCreateBuffer(c, CL_MEM_READ_WRITE, bytes, NULL, &err);
+    if (err != CL_SUCCESS || !m) {
+        TU_FAIL_AT_(__FILE__, __LINE__, "clCreateBuffer(%zu) = %d", bytes, (int)err);
+        return NULL;
+    }
+    unsigned char *zero = calloc(1, bytes);
+    if (zero) {
+        if (src) memcpy(zero + at, src, src_bytes);
+        CL_CHECK(clEnqueueWriteBuffer(q, m, CL_TRUE, 0, bytes, zero, 0, NULL, NULL));
+        free(zero);
+    }
+    return m;
+}
+
+static void read_buffer(cl_command_queue q, cl_mem m, size_t at, size_t bytes, void *dst,
+                        cl_uint nwait, const cl_event *wait) {
+    CL_CHECK(clEnqueueReadBuffer(q, m, CL_TRUE, at, bytes, dst, nwait, wait, NULL));
+}
+
+/* ---- shared inputs: a 37x29 matrix with ignored, invalid and non-finite entries ---- */
+#define ROWS 37
+#define COLS 29
+#define N (ROWS * COLS)
+
+static float g_x[N], g_y[N], g_y8f[N];
+static uint8_t g_y8[N];
+static uint64_t g_expect_elems, g_expect_invalid, g_expect_nonfinite;
+static uint64_t g_expect_elems8, g_expect_invalid8;
+
+static void make_inputs(void) {
+    tu_rng r = tu_rng_seed(42);
+    g_expect_elems = g_expect_invalid = g_expect_nonfinite = 0;
+    g_expect_elems8 = g_expect_invalid8 = 0;
+    for (size_t i = 0; i < N; i++) {
+        g_x[i] = (float)tu_rng_normal(&r, 0.0, 3.0);
+        double u = tu_rng_uniform(&r);
+        g_y[i] = u < 0.3 ? 1.0f : (u < 0.35 ? 0.4f : 0.0f);
+        g_y8[i] = u < 0.3 ? 1 : 0;
+        if (i % 50 == 7) { /* ignored */
+            g_y[i] = -1.0f;
+            g_y8[i] = APLCL_TARGET_U8_IGNORE;
+        } else if (i % 97 == 11) { /* invalid target */
+            g_y[i] = (i % 2) ? NAN : 1.5f;
+            g_y8[i] = 7;
+            g_expect_invalid++;
+            g_expect_invalid8++;
+        } else if (i % 131 == 13) { /* non-finite logit, valid target */
+            g_x[i] = (i % 3 == 0) ? NAN : ((i % 3 == 1) ? INFINITY : -INFINITY);
+            g_expect_nonfinite++;
+        } else {
+            g_expect_elems++;
+            g_expect_elems8++;
+        }
+        g_y8f[i] = g_y8[i] == APLCL_TARGET_U8_IGNORE ? -1.0f : (g_y8[i] <= 1 ? (float)g_y8[i] : 7.0f);
+    }
+}
+
+/* Everything aplcl_compute writes, read back. */
+typedef struct results {
+    float grad[N], elem[N], loss;
+    cl_ulong counts[APLCL_COUNT_LEN];
+} results;
+
+/* Offsets, in elements, of every buffer; all non-zero on purpose. */
+enum { OFF_X = 5, OFF_Y = 11, OFF_G = 3, OFF_E = 7, OFF_L = 2, OFF_C = 1 };
+
+typedef struct bufs {
+    cl_mem x, y, y8, g, e, l, c;
+} bufs;
+
+static bufs make_bufs(cl_context c, cl_command_queue q) {
+    bufs b;
+    b.x = make_buffer(c, q, (OFF_X + N) * sizeof(float), g_x, OFF_X * sizeof(float), sizeof g_x);
+    b.y = make_buffer(c, q, (OFF_Y + N) * sizeof(float), g_y, OFF_Y * sizeof(float), sizeof g_y);
+    b.y8 = make_buffer(c, q, OFF_Y + N, g_y8, OFF_Y, sizeof g_y8);
+    b.g = make_buffer(c, q, (OFF_G + N) * sizeof(float), NULL, 0, 0);
+    b.e = make_buffer(c, q, (OFF_E + N) * sizeof(float), NULL, 0, 0);
+    b.l = make_buffer(c, q, (OFF_L + 1) * sizeof(float), NULL, 0, 0);
+    b.c = make_buffer(c, q, (OFF_C + APLCL_COUNT_LEN) * sizeof(cl_ulong), NULL, 0, 0);
+    return b;
+}
+
+static void free_bufs(bufs *b) {
+    cl_mem *all[] = {&b->x, &b->y, &b->y8, &b->g, &b->e, &b->l, &b->c};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (*all[i]) clReleaseMemObject(*all[i]);
+}
+
+static void read_results(cl_command_queue q, const bufs *b, results *r, cl_event after) {
+    cl_uint nw = after ? 1 : 0;
+    const cl_event *w = after ? &after : NULL;
+    read_buffer(q, b->g, OFF_G * sizeof(float), sizeof r->grad, r->grad, nw, w);
+    read_buffer(q, b->e, OFF_E * sizeof(float), sizeof r->elem, r->elem, nw, w);
+    read_buffer(q, b->l, OFF_L * sizeof(float), sizeof(float), &r->loss, nw, w);
+    read_buffer(q, b->c, OFF_C * sizeof(cl_ulong), sizeof r->counts, r->counts, nw, w);
+}
+
+/* Compares device results with the reference, and the counters with what make_inputs planted. */
+static void check_results(const char *what, const aplcl_params *p, const results *r, int u8) {
+    static double rg[N], re[N];
+    double rl;
+    uint64_t rc[APLCL_COUNT_LEN];
+    aplcl_status st = aplcl_ref_compute_counts(p, ROWS, COLS, g_x, u8 ? g_y8f : g_y, rg, re, &rl, rc);
+    CHECK(st == APLCL_ERR_INVALID_TARGET || st == APLCL_ERR_NONFINITE_LOGIT);
+    CHECK_EQ_U64(rc[APLCL_COUNT_ELEMENTS], u8 ? g_expect_elems8 : g_expect_elems);
+    CHECK_EQ_U64(rc[APLCL_COUNT_INVALID_TARGETS], u8 ? g_expect_invalid8 : g_expect_invalid);
+    CHECK_EQ_U64(rc[APLCL_COUNT_NONFINITE_LOGITS], g_expect_nonfinite);
+    CHECK_EQ_U64(r->counts[APLCL_COUNT_ELEMENTS], rc[APLCL_COUNT_ELEMENTS]);
+    CHECK_EQ_U64(r->counts[APLCL_COUNT_INVALID_TARGETS], rc[APLCL_COUNT_INVALID_TARGETS]);
+    CHECK_EQ_U64(r->counts[APLCL_COUNT_NONFINITE_LOGITS], rc[APLCL_COUNT_NONFINITE_LOGITS]);
+    double lscale = 1.0;
+    if (p->reduction == APLCL_REDUCE_MEAN)
+        lscale = 1.0 / (p->normalizer > 0 ? p->normalizer : (double)rc[APLCL_COUNT_ELEMENTS]);
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s: grad", what);
+    TU_CMP_CHECK(buf, tu_compare_f32(r->grad, rg, N, TU_RTOL, TU_ATOL * fabs((double)p->grad_scale) * lscale), g_x);
+    snprintf(buf, sizeof buf, "%s: elem_loss", what);
+    TU_CMP_CHECK(buf, tu_compare_f32(r->elem, re, N, TU_RTOL, TU_ATOL), g_x);
+    snprintf(buf, sizeof buf, "%s: loss buffer", what);
+    TU_CMP_CHECK(buf, tu_compare_f32(&r->loss, &rl, 1, TU_SUM_RTOL, TU_ATOL * lscale), NULL);
+}
+
+/* One aplcl_compute over all of `b`, optionally after `wait`; returns the out event. */
+static cl_event run(aplcl_ctx *ctx, const aplcl_params *p, const bufs *b, int u8, cl_mem grad,
+                    size_t grad_off, cl_uint nwait, const cl_event *wait) {
+    cl_event ev = NULL;
+    CHECK_STATUS(aplcl_compute(ctx, p, ROWS, COLS, b->x, OFF_X, u8 ? b->y8 : b->y, OFF_Y,
+                               u8 ? APLCL_TARGET_U8 : APLCL_TARGET_F32, grad, grad_off, b->e,
+                               OFF_E, b->l, OFF_L, b->c, OFF_C, nwait, wait, &ev),
+                 APLCL_SUCCESS);
+    CHECK(ev != NULL);
+    return ev;
+}
+
+/* ---- sub-cases ---- */
+
+static void test_offsets(aplcl_ctx *ctx, results *ref_sum) {
+    cl_context c = aplcl_ctx_cl_context(ctx);
+    cl_command_queue q = aplcl_ctx_queue(ctx);
+    bufs b = make_bufs(c, q);
+    static results r;
+    aplcl_params p = aplcl_params_default();
+
+    int mark = tu_case_begin();
+    cl_event ev = run(ctx, &p, &b, 0, b.g, OFF_G, 0, NULL);
+    if (ev) CL_CHECK(clWaitForEvents(1, &ev));
+    read_results(q, &b, &r, NULL);
+    check_results("f32 SUM", &p, &r, 0);
+    *ref_sum = r;
+    if (ev) clReleaseEvent(ev);
+    tu_case_end(mark, "aplcl_compute, every offset non-zero, f32 targets, SUM: grad/elem/loss/counts");
+
+    mark = tu_case_begin();
+    p.reduction = APLCL_REDUCE_MEAN;
+    p.focus_grad = 1;
+    ev = run(ctx, &p, &b, 1, b.g, OFF_G, 0, NULL);
+    read_results(q, &b, &r, ev); /* the read waits on the event, no host wait */
+    check_results("u8 MEAN", &p, &r, 1);
+    if (ev) clReleaseEvent(ev);
+    tu_case_end(mark, "aplcl_compute, u8 targets, MEAN over the count, focus_grad 1");
+
+    /* In place: the gradient overwrites the logits at the same offset. */
+    mark = tu_case_begin();
+    p = aplcl_params_default();
+    cl_mem xg = make_buffer(c, q, (OFF_X + N) * sizeof(float), g_x, OFF_X * sizeof(float),
+                            sizeof g_x);
+    bufs bi = b;
+    bi.x = xg;
+    ev = run(ctx, &p, &bi, 0, xg, OFF_X, 0, NULL);
+    static float gin[N];
+    read_buffer(q, xg, OFF_X * sizeof(float), sizeof gin, gin, ev ? 1 : 0, ev ? &ev : NULL);
+    if (memcmp(gin, ref_sum->grad, sizeof gin) != 0) {
+        size_t i = 0;
+        while (i < N && memcmp(&gin[i], &ref_sum->grad[i], sizeof(float)) == 0) i++;
+        TU_FAIL_AT_(__FILE__, __LINE__,
+                    "in-place gradient differs from out-of-place at [%zu]: %.9g vs %.9g", i,
+                    (double)gin[i], (double)ref_sum->grad[i]);
+    }
+    if (ev) clReleaseEvent(ev);
+    clReleaseMemObject(xg);
+    tu_case_end(mark, "in-place gradient (grad == logits, same offset) equals out-of-place bitwise");
+    free_bufs(&b);
+}
+
+static void on_alarm(int sig) {
+    (void)sig;
+    static const char msg[] = "FAIL aplcl_compute blocked on an unsignalled wait event (deadlock)\n";
+    ssize_t w = write(1, msg, sizeof msg - 1);
+    (void)w;
+    _exit(1);
+}
+
+static void test_user_event(aplcl_ctx *ctx) {
+    cl_context c = aplcl_ctx_cl_context(ctx);
+    cl_command_queue q = aplcl_ctx_queue(ctx);
+    bufs b = make_bufs(c, q);
+    static results r;
+    /* SUM, then MEAN over the count with a gradient (which adds a count pass). */
+    for (int mean = 0; mean <= 1; mean++) {
+        int mark = tu_case_begin();
+        aplcl_params p = aplcl_params_default();
+        if (mean) p.reduction = APLCL_REDUCE_MEAN;
+        cl_int err;
+        cl_event user = clCreateUserEvent(c, &err);
+        CL_CHECK(err);
+        signal(SIGALRM, on_alarm);
+        alarm(60); /* a call that blocks on the wait list would hang forever */
+        cl_event ev = run(ctx, &p, &b, 0, b.g, OFF_G, 1, &user);
+        alarm(0);
+        if (ev) {
+            cl_int status = CL_COMPLETE;
+            CL_CHECK(clGetEventInfo(ev, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status,
+                                    NULL));
+            if (status == CL_COMPLETE || status < 0)
+                TU_FAIL_AT_(__FILE__, __LINE__,
+                            "out event status %d before the user event was set (want queued/"
+                            "submitted/running)", (int)status);
+        }
+        CL_CHECK(clSetUserEventStatus(user, CL_COMPLETE));
+        if (ev) {
+            CL_CHECK(clWaitForEvents(1, &ev));
+            cl_int status = 1;
+            CL_CHECK(clGetEventInfo(ev, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status,
+                                    NULL));
+            CHECK_EQ(status, CL_COMPLETE);
+        }
+        read_results(q, &b, &r, NULL);
+        check_results(mean ? "user event MEAN" : "user event SUM", &p, &r, 0);
+        if (ev) clReleaseEvent(ev);
+        clReleaseEvent(user);
+        tu_case_end(mark, "wait list with a user event, %s: not complete before, correct after",
+                    mean ? "MEAN(count)" : "SUM");
+    }
+    free_bufs(&b);
+}
+
+static cl_uint refcount_queue(cl_command_queue q) {
+    cl_uint n = 0;
+    clGetCommandQueueInfo(q, CL_QUEUE_REFERENCE_COUNT, sizeof n, &n, NULL);
+    return n;
+}
+
+static void sleep_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* A context on the test's own queue. order 0: the test releases its queue and context first,
+ * then destroys the aplcl context; order 1: the other way round. */
+static void test_from_queue(cl_device_id dev, int out_of_order, int order) {
+    int mark = tu_case_begin();
+    cl_int err;
+    cl_context c = clCreateContext(NULL, 1, &dev, NULL, NULL, &err);
+    CL_CHECK(err);
+    cl_command_queue_properties props = out_of_order ? CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE : 0;
+    cl_command_queue q = clCreateCommandQueue(c, dev, props, &err);
+    CL_CHECK(err);
+    if (!c || !q) {
+        tu_case_end(mark, "from_queue: could not create a context/queue");
+        return;
+    }
+    cl_uint q_refs0 = refcount_queue(q);
+    aplcl_ctx *ctx = NULL;
+    aplcl_status st = aplcl_ctx_create_from_queue(&ctx, q);
+    CHECK_STATUS(st, APLCL_SUCCESS);
+    if (st == APLCL_SUCCESS) {
+        CHECK(aplcl_ctx_queue(ctx) == q);
+        CHECK(aplcl_ctx_cl_context(ctx) == c);
+        CHECK(aplcl_ctx_device(ctx) == dev);
+        bufs b = make_bufs(c, q); /* blocking writes: complete before aplcl_compute */
+        static results r;
+        aplcl_params p = aplcl_params_default();
+        p.reduction = APLCL_REDUCE_MEAN; /* several launches that must be ordered */
+        for (int rep = 0; rep < 3; rep++) {
+            cl_event ev = run(ctx, &p, &b, 0, b.g, OFF_G, 0, NULL);
+            read_results(q, &b, &r, ev);
+            check_results(out_of_order ? "out-of-order queue" : "in-order queue", &p, &r, 0);
+            if (ev) clReleaseEvent(ev);
+        }
+        CL_CHECK(clFinish(q));
+        free_bufs(&b);
+        if (order == 0) {
+            clReleaseCommandQueue(q);
+            clReleaseContext(c);
+            aplcl_ctx_destroy(ctx);
+        } else {
+            aplcl_ctx_destroy(ctx);
+            /* the library must have dropped its references (an implementation may release
+             * event-held ones a little later: poll briefly) */
+            cl_uint refs = refcount_queue(q);
+            for (int t = 0; t < 20 && refs != q_refs0; t++) {
+                sleep_ms(50);
+                refs = refcount_queue(q);
+            }
+            if (refs != q_refs0)
+                TU_FAIL_AT_(__FILE__, __LINE__,
+                            "queue reference count %u after aplcl_ctx_destroy, %u before create",
+                            refs, q_refs0);
+            clReleaseCommandQueue(q);
+            clReleaseContext(c);
+        }
+    } else {
+        clReleaseCommandQueue(q);
+        clReleaseContext(c);
+    }
+    tu_case_end(mark, "aplcl_ctx_create_from_queue, %s queue, %s", out_of_order ? "out-of-order" : "in-order",
+                order ? "destroy then release (references dropped)" : "release then destroy");
+}
+
+static int contains_nocase(const char *hay, const char *needle) {
+    size_t n = strlen(needle);
+    for (; *hay; hay++) {
+        size_t i = 0;
+        while (i < n && hay[i] && tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i]))
+            i++;
+        if (i == n) return 1;
+    }
+    return n == 0;
+}
+
+static void test_devices(void) {
+    int mark = tu_case_begin();
+    aplcl_ctx_destroy(NULL); /* documented as fine */
+    size_t count = 0;
+    CHECK_STATUS(aplcl_list_devices(NULL, 0, &count), APLCL_SUCCESS);
+    CHECK_GE(count, 1);
+    aplcl_device_info info[16];
+    size_t count2 = 0;
+    memset(info, 0, sizeof info);
+    CHECK_STATUS(aplcl_list_devices(info, 16, &count2), APLCL_SUCCESS);
+    CHECK_EQ(count2, count);
+    if (count2 >= 1) {
+        CHECK_EQ(info[0].platform_index, 0);
+        CHECK_EQ(info[0].device_index, 0);
+        CHECK(info[0].device_name[0] != '\0');
+        CHECK_GE(info[0].compute_units, 1);
+    }
+    tu_case_end(mark, "aplcl_destroy(NULL); aplcl_list_devices: %zu device(s)", count);
+    if (count2 == 0) return;
+
+    mark = tu_case_begin();
+    aplcl_ctx *c = NULL;
+    CHECK_STATUS(aplcl_ctx_create(&c, "0:0"), APLCL_SUCCESS);
+    if (c) CHECK(contains_nocase(aplcl_ctx_device_name(c), info[0].device_name));
+    aplcl_ctx_destroy(c);
+    tu_case_end(mark, "device \"0:0\" selects %s", info[0].device_name);
+
+    /* A substring of the device name, in upper case (matching is case-insensitive). */
+    mark = tu_case_begin();
+    char sub[32];
+    size_t len = strlen(info[0].device_name);
+    size_t from = len > 12 ? 2 : 0, take = len - from < 8 ? len - from : 8;
+    memcpy(sub, info[0].device_name + from, take);
+    sub[take] = '\0';
+    for (char *s = sub; *s; s++) *s = (char)toupper((unsigned char)*s);
+    c = NULL;
+    CHECK_STATUS(aplcl_ctx_create(&c, sub), APLCL_SUCCESS);
+    if (c) CHECK(contains_nocase(aplcl_ctx_device_name(c), sub));
+    aplcl_ctx_destroy(c);
+    tu_case_end(mark, "device name substring \"%s\" selects a device", sub);
+
+    mark = tu_case_begin();
+    const char *bogus[] = {"no-such-device-xyz-4711", "99:0", "0:99"};
+    for (size_t i = 0; i < 3; i++) {
+        c = (aplcl_ctx *)&c; /* must be reset to NULL on error */
+        aplcl_status st = aplcl_ctx_create(&c, bogus[i]);
+        if (st != APLCL_ERR_NO_DEVICE && st != APLCL_ERR_INVALID_DEVICE_SPEC)
+            TU_FAIL_AT_(__FILE__, __LINE__, "aplcl_ctx_create(\"%s\") = %s, expected NO_DEVICE or "
+                        "INVALID_DEVICE_SPEC", bogus[i], tu_status_name(st));
+        if (st == APLCL_SUCCESS) aplcl_ctx_destroy(c);
+        else CHECK(c == NULL);
+    }
+    tu_case_end(mark, "bogus device strings rejected, *out NULL");
+}
+
+int main(void) {
+    make_inputs();
+    aplcl_ctx *ctx = NULL;
+    int rc = tu_ctx_create(&ctx);
+    if (rc) return rc;
+
+    static results r_sum;
+    test_offsets(ctx, &r_sum);
+    test_user_event(ctx);
+
+    cl_device_id dev = aplcl_ctx_device(ctx);
+    test_from_queue(dev, 0, 0);
+    test_from_queue(dev, 0, 1);
+    cl_command_queue_properties qp = 0;
+    clGetDeviceInfo(dev, CL_DEVICE_QUEUE_PROPERTIES, sizeof qp, &qp, NULL);
+    if (qp & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE) {
+        test_from_queue(dev, 1, 0);
+        test_from_queue(dev, 1, 1);
+    } else {
+        printf("note: device has no out-of-order queues; that sub-case is not run\n");
+    }
+    aplcl_ctx_destroy(ctx);
+
+    test_devices();
+    return tu_exit_code();
+}
