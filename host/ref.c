@@ -14,6 +14,9 @@
 static double pow_guarded(double b, double g) {
     if (g == 0.0) return 1.0;
     if (b <= 0.0) return 0.0;
+    if (g == 1.0) return b;
+    if (g == 2.0) return b * b;
+    if (g == 4.0) return (b * b) * (b * b); /* same as the kernel's, and exact enough in double */
     return pow(b, g);
 }
 

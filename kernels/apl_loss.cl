@@ -54,6 +54,12 @@ inline float target_u8(__global const uchar *t, ulong i) {
 inline float pow_guarded(float b, float g) {
     if (g == 0.0f) return 1.0f; /* 0^0 = 1 */
     if (b <= 0.0f) return 0.0f; /* a base that rounded below zero */
+    if (g == 1.0f) return b;
+    if (g == 2.0f) return b * b;
+    if (g == 4.0f) { /* the APL/ASL default: two multiplies instead of exp2(g log2 b) */
+        float b2 = b * b;
+        return b2 * b2;
+    }
     return pow(b, g);
 }
 
@@ -85,6 +91,11 @@ inline float slope2_of_u(float8 c8, int n, float u) {
 
 /* Loss and unscaled gradient of one valid element (finite x, 0 <= y <= 1). */
 inline void apl_element(const apl_consts *k, float x, float y, float *loss, float *grad) {
+    if (y == 0.0f && x < k->neg_clip_x) { /* easy negative: loss and gradient exactly 0 */
+        *loss = 0.0f;
+        *grad = 0.0f;
+        return;
+    }
     float e = exp(-fabs(x));
     float inv = 1.0f / (1.0f + e);
     float p = x >= 0.0f ? inv : e * inv;
