@@ -158,7 +158,9 @@ typedef enum aplcl_target_format {
 
 /* Counters the kernel fills (aplcl_compute's optional `counts` buffer, aplcl_ctx_last_counts). */
 typedef enum aplcl_count_index {
-    APLCL_COUNT_ELEMENTS = 0,       /* valid, non-ignored elements (the MEAN denominator) */
+    APLCL_COUNT_ELEMENTS = 0,       /* elements whose target is valid and not ignored (the MEAN
+                                       denominator; decided by the target alone, so an element
+                                       with a non-finite logit still counts here) */
     APLCL_COUNT_INVALID_TARGETS = 1,
     APLCL_COUNT_NONFINITE_LOGITS = 2,
     APLCL_COUNT_LEN = 3             /* a counts buffer holds this many cl_ulong */

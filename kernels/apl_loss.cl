@@ -11,9 +11,10 @@
  * Kernels: apl_loss_{f32,u8} (first stage: loss, gradient, per-group partial sums and counts),
  * apl_count_{f32,u8} (targets only: the MEAN denominator before the gradient pass),
  * apl_finalize (second stage: one group sums the partials in a fixed order). No float atomics.
- * Build options: APL_LOCAL (work-group size, a power of two), APL_FP64 (0/1: accumulate partials
- * in double). Indices are 64-bit (ulong) throughout; offsets and sizes count elements.
- * Not here: vectorised variants and compact target formats (performance work).
+ * Build options: APL_LOCAL (work-group size, a power of two), APL_VW (elements per vector: 1, 2,
+ * 4, 8 or 16; PoCL does not vectorise scalar code, so CPUs want 8), APL_FP64 (0/1: accumulate
+ * partials in double). Indices are 64-bit (ulong); offsets and sizes count elements.
+ * Not here: compact target formats and half-precision storage (performance work).
  */
 #ifndef APL_LOCAL
 #define APL_LOCAL 256
@@ -21,13 +22,71 @@
 #ifndef APL_FP64
 #define APL_FP64 0
 #endif
+#ifndef APL_VW
+#define APL_VW 1
+#endif
 
 #if APL_FP64
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
-typedef double acc_t;
+#define ACC_NAME double
 #else
-typedef float acc_t;
+#define ACC_NAME float
 #endif
+typedef ACC_NAME acc_t;
+
+/* ---- one code path for scalars and vectors ----
+ * Conditions are masks from comparisons (1/0 for scalars, -1/0 per lane for vectors); select()
+ * reads both conventions, ALL/ANY/COUNT01 hide the difference. */
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#if APL_VW == 1
+typedef float floatv;
+typedef int intv;
+typedef acc_t accv;
+#define ALL(m) (m)
+#define ANY(m) (m)
+#define TRUE_MASK 1
+#define LOADV(p) (*(p))
+#define STOREV(v, p) (*(p) = (v))
+#define TO_INT(v) ((int)(v))
+#define TO_ACC(v) ((acc_t)(v))
+#else
+typedef CAT(float, APL_VW) floatv;
+typedef CAT(int, APL_VW) intv;
+typedef CAT(ACC_NAME, APL_VW) accv;
+#define ALL(m) all(m)
+#define ANY(m) any(m)
+#define TRUE_MASK ((intv)(-1))
+#define LOADV(p) CAT(vload, APL_VW)(0, p)
+#define STOREV(v, p) CAT(vstore, APL_VW)(v, 0, p)
+#define TO_INT(v) CAT(convert_int, APL_VW)(v)
+#define TO_ACC(v) CAT(CAT(convert_, ACC_NAME), APL_VW)(v)
+#endif
+
+/* Lanes summed in a fixed order (deterministic). */
+inline acc_t hsum_acc(accv v) {
+#if APL_VW == 1
+    return v;
+#else
+    acc_t t[APL_VW];
+    STOREV(v, t);
+    acc_t s = 0;
+    for (int j = 0; j < APL_VW; ++j) s += t[j];
+    return s;
+#endif
+}
+/* Number of true lanes of a mask. */
+inline uint count01(intv m) {
+#if APL_VW == 1
+    return m ? 1u : 0u;
+#else
+    int t[APL_VW];
+    STOREV(m, t);
+    uint c = 0;
+    for (int j = 0; j < APL_VW; ++j) c += t[j] ? 1u : 0u;
+    return c;
+#endif
+}
 
 #define COUNT_ELEMENTS 0
 #define COUNT_INVALID_TARGETS 1
@@ -50,101 +109,116 @@ inline float target_u8(__global const uchar *t, ulong i) {
     uchar c = t[i];
     return c == 0 ? 0.0f : c == 1 ? 1.0f : c == 255 ? -1.0f : NAN;
 }
+inline floatv targets_f32(__global const float *t, ulong i) { return LOADV(t + i); }
+inline floatv targets_u8(__global const uchar *t, ulong i) {
+    intv c = TO_INT(LOADV(t + i));
+    floatv y = select((floatv)(NAN), (floatv)(-1.0f), c == 255);
+    y = select(y, (floatv)(1.0f), c == 1);
+    return select(y, (floatv)(0.0f), c == 0);
+}
 
-inline float pow_guarded(float b, float g) {
-    if (g == 0.0f) return 1.0f; /* 0^0 = 1 */
-    if (b <= 0.0f) return 0.0f; /* a base that rounded below zero */
-    if (g == 1.0f) return b;
-    if (g == 2.0f) return b * b;
-    if (g == 4.0f) { /* the APL/ASL default: two multiplies instead of exp2(g log2 b) */
-        float b2 = b * b;
-        return b2 * b2;
-    }
-    return pow(b, g);
+/* b^g for a uniform g, 0^0 = 1, a base that rounded below zero counts as 0. */
+inline floatv pow_guarded(floatv b, float g) {
+    if (g == 0.0f) return (floatv)(1.0f);
+    floatv r;
+    if (g == 1.0f)
+        r = b;
+    else if (g == 2.0f)
+        r = b * b;
+    else if (g == 4.0f) /* the APL/ASL default: two multiplies instead of exp2(g log2 b) */
+        r = (b * b) * (b * b);
+    else
+        r = pow(fmax(b, 0.0f), (floatv)(g));
+    return select(r, (floatv)(0.0f), b <= 0.0f);
 }
 
 /* Both sides are one function of u (u = 1 - p^ for positives, p_m for negatives):
  *   G(u) = -ln(1-u) + sum_j c_j u^j = sum_j a_j u^j + sum_{j>n} u^j / j   (a_j = c_j + 1/j)
- * For u < 1/4 the second form is summed directly (13 terms reach float precision), which
- * avoids the cancellation between -ln(1-u) ~ u and c_1 u when a_1 = 0 (the APL default).
- * series_ok = false when the log term is not -ln(1-u) (a floored negative: -ln eps). */
+ * For u < 1/4 the series form is summed (13 terms reach float precision); it avoids the
+ * cancellation between -ln(1-u) ~ u and c_1 u when a_1 = 0 (the APL default). series_ok is false
+ * where the log term is not -ln(1-u) (a floored negative: -ln eps). */
 #define SERIES_BELOW 0.25f
 #define SERIES_TERMS 13
-inline float g_of_u(float8 c8, int n, float u, float neg_ln_1mu, bool series_ok) {
+inline floatv g_of_u(float8 c8, int n, floatv u, floatv neg_ln_1mu, intv series_ok) {
     float c[8] = {c8.s0, c8.s1, c8.s2, c8.s3, c8.s4, c8.s5, c8.s6, c8.s7};
-    float v = 0.0f;
-    if (series_ok && u < SERIES_BELOW) {
-        for (int j = n + SERIES_TERMS; j > n; --j) v = v * u + 1.0f / (float)j;
-        for (int j = n; j >= 1; --j) v = v * u + (c[j - 1] + 1.0f / (float)j);
-        return v * u;
-    }
+    floatv v = 0.0f;
     for (int j = n; j >= 1; --j) v = v * u + c[j - 1];
-    return neg_ln_1mu + v * u;
+    floatv direct = neg_ln_1mu + v * u;
+    intv use_series = series_ok & (u < SERIES_BELOW);
+    if (!ANY(use_series)) return direct;
+    v = 0.0f;
+    for (int j = n + SERIES_TERMS; j > n; --j) v = v * u + 1.0f / (float)j;
+    for (int j = n; j >= 1; --j) v = v * u + (c[j - 1] + 1.0f / (float)j);
+    return select(direct, v * u, use_series);
 }
-/* sum_{j>=2} j c_j u^(j-1): the slope of the polynomial without its first term. */
-inline float slope2_of_u(float8 c8, int n, float u) {
+/* sum_{j>=2} j c_j u^(j-1): the polynomial's slope without its first term. */
+inline floatv slope2_of_u(float8 c8, int n, floatv u) {
     float c[8] = {c8.s0, c8.s1, c8.s2, c8.s3, c8.s4, c8.s5, c8.s6, c8.s7};
-    float v = 0.0f;
+    floatv v = 0.0f;
     for (int j = n; j >= 2; --j) v = v * u + (float)j * c[j - 1];
     return v * u;
 }
 
-/* Loss and unscaled gradient of one valid element (finite x, 0 <= y <= 1). */
-inline void apl_element(const apl_consts *k, float x, float y, float *loss, float *grad) {
-    if (y == 0.0f && x < k->neg_clip_x) { /* easy negative: loss and gradient exactly 0 */
-        *loss = 0.0f;
-        *grad = 0.0f;
-        return;
-    }
-    float e = exp(-fabs(x));
-    float inv = 1.0f / (1.0f + e);
-    float p = x >= 0.0f ? inv : e * inv;
-    float omp = x >= 0.0f ? e * inv : inv; /* 1 - p without cancellation */
-    float s = p * omp;
-    float l1pe = log1p(e);
-    float l = 0.0f, g = 0.0f;
+/* Loss and unscaled gradient of APL_VW elements. Lanes in `zero` (easy negatives, ignored or
+ * invalid elements) get exactly 0; the others need finite x and 0 <= y <= 1. */
+inline void apl_elements(const apl_consts *k, floatv x, floatv y, intv zero, floatv *loss,
+                         floatv *grad) {
+    floatv e = exp(-fabs(x));
+    floatv inv = 1.0f / (1.0f + e);
+    intv xpos = x >= 0.0f;
+    floatv p = select(e * inv, inv, xpos);
+    floatv omp = select(inv, e * inv, xpos); /* 1 - p without cancellation */
+    floatv s = p * omp;
+    floatv l1pe = log1p(e);
+    floatv l = 0.0f, g = 0.0f;
 
-    if (y > 0.0f) { /* positive part, u = 1 - p^ */
-        bool floored = x < k->pos_floor_x;
-        float u = floored ? k->one_minus_eps : omp;
+    if (ANY(y > 0.0f)) { /* positive part, u = 1 - p^ */
+        intv floored = x < k->pos_floor_x;
+        floatv u = select(omp, (floatv)(k->one_minus_eps), floored);
         /* floored: -ln p^ = -ln eps = -ln(1-u), so G(u) is still the right function */
-        float F = g_of_u(k->cpos, k->npos, u, floored ? -k->ln_eps : fmax(-x, 0.0f) + l1pe, true);
-        float w = pow_guarded(omp, k->gamma_pos);
+        floatv nl = select(fmax(-x, 0.0f) + l1pe, (floatv)(-k->ln_eps), floored);
+        floatv F = g_of_u(k->cpos, k->npos, u, nl, TRUE_MASK);
+        floatv w = pow_guarded(omp, k->gamma_pos);
         float c1 = k->npos > 0 ? k->cpos.s0 : 0.0f;
-        /* dF/dp * s = -(1-p) (1 + p slope) = -(1-p) (a_1 - c_1 (1-p) + p slope2): no cancellation */
-        float gp = floored ? 0.0f
-                           : -w * omp * ((k->lead_pos - c1 * omp) + p * slope2_of_u(k->cpos, k->npos, omp));
-        if (k->focus && k->gamma_pos > 0.0f) gp -= k->gamma_pos * w * p * F; /* dw+/dx = -gamma w p */
-        l += y * (w * F);
-        g += y * gp;
+        /* dF/dp s = -(1-p)(1 + p slope) = -(1-p)(a_1 - c_1 (1-p) + p slope2): no cancellation */
+        floatv gp = -w * omp * ((k->lead_pos - c1 * omp) + p * slope2_of_u(k->cpos, k->npos, omp));
+        gp = select(gp, (floatv)(0.0f), floored);
+        if (k->focus && k->gamma_pos > 0.0f) gp -= k->gamma_pos * w * p * F; /* dw+/dx = -g w p */
+        intv pos = y > 0.0f;
+        l = select(l, y * (w * F), pos);
+        g = select(g, y * gp, pos);
     }
-    if (y < 1.0f && x >= k->neg_clip_x) { /* negative part, u = p_m; below neg_clip_x exactly 0 */
-        float pm, neg_ln_q, s_over_q;
+    intv neg = (y < 1.0f) & (x >= k->neg_clip_x); /* below neg_clip_x the part is exactly 0 */
+    if (ANY(neg)) { /* negative part, u = p_m */
+        floatv pm, neg_ln_q, s_over_q;
         if (k->clip > 0.0f) {
             pm = fmax(p - k->clip, 0.0f);
-            float q = fmin(omp + k->clip, 1.0f);
-            neg_ln_q = pm < 0.5f ? -log1p(-pm) : -log(q); /* each exact where it is used */
+            floatv q = fmin(omp + k->clip, 1.0f);
+            /* log1p(-p_m) keeps small p_m exact; with a tiny clip, q itself can be tiny */
+            neg_ln_q = k->clip >= 0.01f ? -log1p(-pm) : -log(q);
             s_over_q = s / q;
         } else {
             pm = p;
             neg_ln_q = fmax(x, 0.0f) + l1pe;
             s_over_q = p; /* p(1-p)/(1-p) */
         }
-        bool floored = x >= k->neg_floor_x; /* q < eps: ln q^ = ln eps, 1/q^ term blocked */
-        float F = g_of_u(k->cneg, k->nneg, pm, floored ? -k->ln_eps : neg_ln_q, !floored);
-        float w = pow_guarded(pm, k->gamma_neg);
+        intv floored = x >= k->neg_floor_x; /* q < eps: ln q^ = ln eps, 1/q^ term blocked */
+        floatv F = g_of_u(k->cneg, k->nneg, pm, select(neg_ln_q, (floatv)(-k->ln_eps), floored),
+                          x < k->neg_floor_x);
+        floatv w = pow_guarded(pm, k->gamma_neg);
         float c1 = k->nneg > 0 ? k->cneg.s0 : 0.0f;
-        float sl2 = slope2_of_u(k->cneg, k->nneg, pm);
-        /* dF/dp * s = s/q + s slope = (s/q)(b_1 - c_1 p_m) + s slope2 */
-        float gn = floored ? w * s * (c1 + sl2)
-                           : w * (s_over_q * (k->lead_neg - c1 * pm) + s * sl2);
-        if (k->focus && k->gamma_neg > 0.0f && pm > 0.0f)
-            gn += k->gamma_neg * pow_guarded(pm, k->gamma_neg - 1.0f) * s * F;
-        l += (1.0f - y) * (w * F);
-        g += (1.0f - y) * gn;
+        floatv sl2 = slope2_of_u(k->cneg, k->nneg, pm);
+        /* dF/dp s = s/q + s slope = (s/q)(b_1 - c_1 p_m) + s slope2 (1 - q = p_m) */
+        floatv gn = select(w * (s_over_q * (k->lead_neg - c1 * pm) + s * sl2), w * s * (c1 + sl2),
+                           floored);
+        if (k->focus && k->gamma_neg > 0.0f)
+            gn += select((floatv)(0.0f), k->gamma_neg * pow_guarded(pm, k->gamma_neg - 1.0f) * s * F,
+                         pm > 0.0f);
+        l = select(l, l + (1.0f - y) * (w * F), neg);
+        g = select(g, g + (1.0f - y) * gn, neg);
     }
-    *loss = l;
-    *grad = g;
+    *loss = select(l, (floatv)(0.0f), zero);
+    *grad = select(g, (floatv)(0.0f), zero);
 }
 
 /* Fixed-order tree over the work-group: deterministic for a given APL_LOCAL. */
@@ -173,10 +247,11 @@ inline ulong group_sum_ulong(__local ulong *buf, ulong v) {
     return r;
 }
 
-/* Group g covers elements [g*APL_LOCAL*per_item, (g+1)*APL_LOCAL*per_item); item l takes every
- * APL_LOCAL-th of them (coalesced on GPUs). The number of groups is bounded by the host, so the
- * launch never exceeds a device's dimension limits, whatever n is. */
-#define APL_LOSS_KERNEL(NAME, TTYPE, LOAD)                                                       \
+/* Group g covers chunks [g*APL_LOCAL*per_item, (g+1)*APL_LOCAL*per_item) of APL_VW elements;
+ * item l takes every APL_LOCAL-th chunk (coalesced on GPUs). The host bounds the number of
+ * groups, so a launch never exceeds a device's dimension limits, whatever n is. The last,
+ * partial chunk goes through private arrays padded with ignored elements. */
+#define APL_LOSS_KERNEL(NAME, TTYPE, LOAD1, LOADV_T)                                             \
     __kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void NAME(                  \
         ulong n, ulong per_item, __global const float *xs, ulong x_off,                         \
         __global const TTYPE *ts, ulong t_off, __global float *grad, ulong g_off,               \
@@ -208,32 +283,65 @@ inline ulong group_sum_ulong(__local ulong *buf, ulong v) {
             gmul = c ? (float)((acc_t)grad_scale / (acc_t)c) : 0.0f;                            \
         }                                                                                       \
         uint l = get_local_id(0);                                                               \
-        ulong i = (ulong)get_group_id(0) * APL_LOCAL * per_item + l;                            \
-        acc_t sum = 0, comp = 0; /* Kahan: matters only when acc_t is float */                  \
+        ulong chunk = (ulong)get_group_id(0) * APL_LOCAL * per_item + l;                        \
+        accv sum = 0, comp = 0; /* Kahan: matters only when acc_t is float */                   \
         ulong n_valid = 0, n_badt = 0, n_badx = 0;                                              \
-        for (ulong it = 0; it < per_item && i < n; ++it, i += APL_LOCAL) {                      \
-            float x = xs[x_off + i];                                                            \
-            float y = LOAD(ts, t_off + i);                                                      \
-            float lv = 0.0f, gv = 0.0f;                                                         \
-            if (isnan(y) || y > 1.0f) {                                                         \
-                ++n_badt;                                                                       \
-            } else if (y >= 0.0f) {                                                             \
-                ++n_valid;                                                                      \
-                if (isfinite(x)) {                                                              \
-                    apl_element(&k, x, y, &lv, &gv);                                            \
-                    gv *= gmul;                                                                 \
-                } else {                                                                        \
-                    ++n_badx;                                                                   \
+        for (ulong it = 0; it < per_item; ++it, chunk += APL_LOCAL) {                           \
+            ulong i = chunk * APL_VW;                                                           \
+            if (i >= n) break;                                                                  \
+            bool full = n - i >= APL_VW;                                                        \
+            floatv x, y;                                                                        \
+            if (full) {                                                                         \
+                x = LOADV(xs + x_off + i);                                                      \
+                y = LOADV_T(ts, t_off + i);                                                     \
+            } else {                                                                            \
+                float xb[APL_VW], yb[APL_VW];                                                   \
+                for (int j = 0; j < APL_VW; ++j) {                                              \
+                    bool in = (ulong)j < n - i;                                                 \
+                    xb[j] = in ? xs[x_off + i + j] : 0.0f;                                      \
+                    yb[j] = in ? LOAD1(ts, t_off + i + j) : -1.0f;                              \
+                }                                                                               \
+                x = LOADV(xb);                                                                  \
+                y = LOADV(yb);                                                                  \
+            }                                                                                   \
+            intv valid = (y >= 0.0f) & (y <= 1.0f);                                             \
+            intv badt = isnan(y) | (y > 1.0f);                                                  \
+            intv badx = valid & (isnan(x) | isinf(x));                                          \
+            /* easy negatives: exactly 0 with no exp or log (x > -inf keeps -inf counted) */    \
+            intv zero = ((y == 0.0f) & (x < k.neg_clip_x) & (x > -INFINITY)) | (y < 0.0f) |      \
+                        badt | badx;                                                            \
+            floatv lv = 0.0f, gv = 0.0f;                                                        \
+            if (ALL(zero)) {                                                                    \
+                if (ANY(badt | badx)) {                                                         \
+                    n_badt += count01(badt);                                                    \
+                    n_badx += count01(badx);                                                    \
+                }                                                                               \
+                n_valid += ALL(valid) ? APL_VW : count01(valid);                                \
+            } else {                                                                            \
+                apl_elements(&k, x, y, zero, &lv, &gv);                                         \
+                gv *= gmul;                                                                     \
+                n_valid += count01(valid);                                                      \
+                n_badt += count01(badt);                                                        \
+                n_badx += count01(badx);                                                        \
+                accv yk = TO_ACC(lv) - comp;                                                    \
+                accv tk = sum + yk;                                                             \
+                comp = (tk - sum) - yk;                                                         \
+                sum = tk;                                                                       \
+            }                                                                                   \
+            if (full) {                                                                         \
+                if (grad) STOREV(gv, grad + g_off + i);                                         \
+                if (elem) STOREV(lv, elem + e_off + i);                                         \
+            } else {                                                                            \
+                float gb[APL_VW], lb[APL_VW];                                                   \
+                STOREV(gv, gb);                                                                 \
+                STOREV(lv, lb);                                                                 \
+                for (ulong j = 0; j < n - i; ++j) {                                             \
+                    if (grad) grad[g_off + i + j] = gb[j];                                      \
+                    if (elem) elem[e_off + i + j] = lb[j];                                      \
                 }                                                                               \
             }                                                                                   \
-            if (grad) grad[g_off + i] = gv;                                                     \
-            if (elem) elem[e_off + i] = lv;                                                     \
-            acc_t yk = (acc_t)lv - comp;                                                        \
-            acc_t tk = sum + yk;                                                                \
-            comp = (tk - sum) - yk;                                                             \
-            sum = tk;                                                                           \
         }                                                                                       \
-        acc_t gs = group_sum_acc(lacc, sum);                                                    \
+        acc_t gs = group_sum_acc(lacc, hsum_acc(sum));                                          \
         ulong c0 = group_sum_ulong(lcnt, n_valid);                                              \
         ulong c1 = group_sum_ulong(lcnt, n_badt);                                               \
         ulong c2 = group_sum_ulong(lcnt, n_badx);                                               \
@@ -246,8 +354,8 @@ inline ulong group_sum_ulong(__local ulong *buf, ulong v) {
         }                                                                                       \
     }
 
-APL_LOSS_KERNEL(apl_loss_f32, float, target_f32)
-APL_LOSS_KERNEL(apl_loss_u8, uchar, target_u8)
+APL_LOSS_KERNEL(apl_loss_f32, float, target_f32, targets_f32)
+APL_LOSS_KERNEL(apl_loss_u8, uchar, target_u8, targets_u8)
 
 /* Count of valid, non-ignored targets per group (same partition as the loss kernel). */
 #define APL_COUNT_KERNEL(NAME, TTYPE, LOAD)                                                      \

@@ -53,7 +53,8 @@ static size_t target_bytes(aplcl_target_format f) {
 
 /* Everything a launch needs, checked. */
 typedef struct {
-    size_t n, groups, per_item;
+    size_t n, groups;
+    size_t per_item; /* vector steps per work-item (the count pass takes per_item * APL_VW) */
     bool count_pass; /* MEAN without normalizer, with a gradient: count targets first */
 } apl_plan;
 
@@ -112,8 +113,9 @@ static aplcl_status check_all(const aplcl_ctx *ctx, const aplcl_params *p, size_
 
 static apl_plan make_plan(const aplcl_ctx *ctx, const aplcl_params *p, size_t n, bool want_grad) {
     apl_plan plan;
-    size_t L = ctx->local_size;
-    size_t items = n / L + (n % L != 0); /* work-items needed at one element each */
+    size_t L = ctx->local_size, vw = ctx->vector_width;
+    size_t chunks = n / vw + (n % vw != 0); /* vector steps */
+    size_t items = chunks / L + (chunks % L != 0); /* work-items needed at one step each */
     size_t groups = items < ctx->max_groups ? items : ctx->max_groups;
     plan.n = n;
     plan.per_item = items / groups + (items % groups != 0);
@@ -263,7 +265,7 @@ aplcl_status aplcl_compute(aplcl_ctx *ctx, const aplcl_params *p, size_t rows, s
     if (plan.count_pass) {
         arg_setter s = {u8 ? ctx->k_count_u8 : ctx->k_count_f32, 0, CL_SUCCESS};
         arg_ulong(&s, plan.n);
-        arg_ulong(&s, plan.per_item);
+        arg_ulong(&s, plan.per_item * ctx->vector_width);
         arg_mem(&s, targets);
         arg_ulong(&s, targets_offset);
         arg_mem(&s, ctx->partial_cnt);

@@ -248,6 +248,21 @@ static size_t floor_pow2(size_t v) {
     return p;
 }
 
+/* Elements per work-item step. PoCL does not vectorise scalar kernels, so CPUs get explicit
+ * 8-wide vectors; GPUs get 4 (16-byte loads per lane); $APLCL_VECTOR_WIDTH overrides. */
+static size_t pick_vector_width(cl_device_id dev) {
+    const char *env = getenv("APLCL_VECTOR_WIDTH");
+    if (env && *env) {
+        long v = strtol(env, NULL, 10);
+        if (v == 1 || v == 2 || v == 4 || v == 8 || v == 16) return (size_t)v;
+    }
+    cl_device_type type = 0;
+    clGetDeviceInfo(dev, CL_DEVICE_TYPE, sizeof type, &type, NULL);
+    if (type & CL_DEVICE_TYPE_CPU) return 8;
+    if (type & CL_DEVICE_TYPE_GPU) return 4;
+    return 1;
+}
+
 aplcl_status apl_ctx_finish(aplcl_ctx *ctx) {
     char ver[64], pname[128], dname[128];
     cl_platform_id platform = NULL;
@@ -274,6 +289,7 @@ aplcl_status apl_ctx_finish(aplcl_ctx *ctx) {
     size_t groups = (size_t)cu * 8;
     ctx->max_groups = groups < 16 ? 16 : groups > APL_MAX_GROUPS ? APL_MAX_GROUPS : groups;
 
+    ctx->vector_width = pick_vector_width(ctx->device);
     aplcl_status st = apl_program_build(ctx);
     if (st != APLCL_SUCCESS) return st;
 

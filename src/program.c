@@ -239,8 +239,8 @@ aplcl_status apl_program_build(aplcl_ctx *ctx) {
     char *src = assemble_source(&st);
     if (!src) return st;
     char opts[256];
-    snprintf(opts, sizeof opts, "-cl-std=CL1.2 -DAPL_LOCAL=%zu -DAPL_FP64=%d", ctx->local_size,
-             ctx->has_fp64);
+    snprintf(opts, sizeof opts, "-cl-std=CL1.2 -DAPL_LOCAL=%zu -DAPL_VW=%zu -DAPL_FP64=%d",
+             ctx->local_size, ctx->vector_width, ctx->has_fp64);
 
     char path[4096];
     bool use_cache = cache_path(ctx, src, opts, path, sizeof path);

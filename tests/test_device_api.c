@@ -14,11 +14,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CL_CHECK(call)                                                                  \
-    do {                                                                                \
-        cl_int cl_err_ = (call);                                                        \
-        if (cl_err_ != CL_SUCCESS)                                                      \
-            TU_FAIL_AT_(__FILE__, __LINE__, "`%s` = OpenCL error %d", #call, (int)cl_err_); \
+#define CL_CHECK(call)                                                                             \
+    do {                                                                                           \
+        cl_int cl_err_ = (call);                                                                   \
+        if (cl_err_ != CL_SUCCESS)                                                                 \
+            TU_FAIL_AT_(__FILE__, __LINE__, "`%s` = OpenCL error %d", #call, (int)cl_err_);        \
     } while (0)
 
 /* A buffer of `bytes`, filled from `src` at byte offset `at` (the rest zero). */
@@ -32,7 +32,8 @@ static cl_mem make_buffer(cl_context c, cl_command_queue q, size_t bytes, const 
     }
     unsigned char *zero = calloc(1, bytes);
     if (zero) {
-        if (src) memcpy(zero + at, src, src_bytes);
+        if (src)
+            memcpy(zero + at, src, src_bytes);
         CL_CHECK(clEnqueueWriteBuffer(q, m, CL_TRUE, 0, bytes, zero, 0, NULL, NULL));
         free(zero);
     }
@@ -71,14 +72,18 @@ static void make_inputs(void) {
             g_y8[i] = 7;
             g_expect_invalid++;
             g_expect_invalid8++;
-        } else if (i % 131 == 13) { /* non-finite logit, valid target */
+        } else if (i % 131 == 13) {
+            /* non-finite logit, valid target: still in the (target-only) MEAN count */
             g_x[i] = (i % 3 == 0) ? NAN : ((i % 3 == 1) ? INFINITY : -INFINITY);
             g_expect_nonfinite++;
+            g_expect_elems++;
+            g_expect_elems8++;
         } else {
             g_expect_elems++;
             g_expect_elems8++;
         }
-        g_y8f[i] = g_y8[i] == APLCL_TARGET_U8_IGNORE ? -1.0f : (g_y8[i] <= 1 ? (float)g_y8[i] : 7.0f);
+        g_y8f[i] =
+            g_y8[i] == APLCL_TARGET_U8_IGNORE ? -1.0f : (g_y8[i] <= 1 ? (float)g_y8[i] : 7.0f);
     }
 }
 
@@ -110,7 +115,8 @@ static bufs make_bufs(cl_context c, cl_command_queue q) {
 static void free_bufs(bufs *b) {
     cl_mem *all[] = {&b->x, &b->y, &b->y8, &b->g, &b->e, &b->l, &b->c};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        if (*all[i]) clReleaseMemObject(*all[i]);
+        if (*all[i])
+            clReleaseMemObject(*all[i]);
 }
 
 static void read_results(cl_command_queue q, const bufs *b, results *r, cl_event after) {
@@ -127,7 +133,8 @@ static void check_results(const char *what, const aplcl_params *p, const results
     static double rg[N], re[N];
     double rl;
     uint64_t rc[APLCL_COUNT_LEN];
-    aplcl_status st = aplcl_ref_compute_counts(p, ROWS, COLS, g_x, u8 ? g_y8f : g_y, rg, re, &rl, rc);
+    aplcl_status st =
+        aplcl_ref_compute_counts(p, ROWS, COLS, g_x, u8 ? g_y8f : g_y, rg, re, &rl, rc);
     CHECK(st == APLCL_ERR_INVALID_TARGET || st == APLCL_ERR_NONFINITE_LOGIT);
     CHECK_EQ_U64(rc[APLCL_COUNT_ELEMENTS], u8 ? g_expect_elems8 : g_expect_elems);
     CHECK_EQ_U64(rc[APLCL_COUNT_INVALID_TARGETS], u8 ? g_expect_invalid8 : g_expect_invalid);
@@ -140,7 +147,10 @@ static void check_results(const char *what, const aplcl_params *p, const results
         lscale = 1.0 / (p->normalizer > 0 ? p->normalizer : (double)rc[APLCL_COUNT_ELEMENTS]);
     char buf[128];
     snprintf(buf, sizeof buf, "%s: grad", what);
-    TU_CMP_CHECK(buf, tu_compare_f32(r->grad, rg, N, TU_RTOL, TU_ATOL * fabs((double)p->grad_scale) * lscale), g_x);
+    TU_CMP_CHECK(
+        buf,
+        tu_compare_f32(r->grad, rg, N, TU_RTOL, TU_ATOL * fabs((double)p->grad_scale) * lscale),
+        g_x);
     snprintf(buf, sizeof buf, "%s: elem_loss", what);
     TU_CMP_CHECK(buf, tu_compare_f32(r->elem, re, N, TU_RTOL, TU_ATOL), g_x);
     snprintf(buf, sizeof buf, "%s: loss buffer", what);
@@ -152,8 +162,8 @@ static cl_event run(aplcl_ctx *ctx, const aplcl_params *p, const bufs *b, int u8
                     size_t grad_off, cl_uint nwait, const cl_event *wait) {
     cl_event ev = NULL;
     CHECK_STATUS(aplcl_compute(ctx, p, ROWS, COLS, b->x, OFF_X, u8 ? b->y8 : b->y, OFF_Y,
-                               u8 ? APLCL_TARGET_U8 : APLCL_TARGET_F32, grad, grad_off, b->e,
-                               OFF_E, b->l, OFF_L, b->c, OFF_C, nwait, wait, &ev),
+                               u8 ? APLCL_TARGET_U8 : APLCL_TARGET_F32, grad, grad_off, b->e, OFF_E,
+                               b->l, OFF_L, b->c, OFF_C, nwait, wait, &ev),
                  APLCL_SUCCESS);
     CHECK(ev != NULL);
     return ev;
@@ -170,12 +180,15 @@ static void test_offsets(aplcl_ctx *ctx, results *ref_sum) {
 
     int mark = tu_case_begin();
     cl_event ev = run(ctx, &p, &b, 0, b.g, OFF_G, 0, NULL);
-    if (ev) CL_CHECK(clWaitForEvents(1, &ev));
+    if (ev)
+        CL_CHECK(clWaitForEvents(1, &ev));
     read_results(q, &b, &r, NULL);
     check_results("f32 SUM", &p, &r, 0);
     *ref_sum = r;
-    if (ev) clReleaseEvent(ev);
-    tu_case_end(mark, "aplcl_compute, every offset non-zero, f32 targets, SUM: grad/elem/loss/counts");
+    if (ev)
+        clReleaseEvent(ev);
+    tu_case_end(mark,
+                "aplcl_compute, every offset non-zero, f32 targets, SUM: grad/elem/loss/counts");
 
     mark = tu_case_begin();
     p.reduction = APLCL_REDUCE_MEAN;
@@ -183,14 +196,15 @@ static void test_offsets(aplcl_ctx *ctx, results *ref_sum) {
     ev = run(ctx, &p, &b, 1, b.g, OFF_G, 0, NULL);
     read_results(q, &b, &r, ev); /* the read waits on the event, no host wait */
     check_results("u8 MEAN", &p, &r, 1);
-    if (ev) clReleaseEvent(ev);
+    if (ev)
+        clReleaseEvent(ev);
     tu_case_end(mark, "aplcl_compute, u8 targets, MEAN over the count, focus_grad 1");
 
     /* In place: the gradient overwrites the logits at the same offset. */
     mark = tu_case_begin();
     p = aplcl_params_default();
-    cl_mem xg = make_buffer(c, q, (OFF_X + N) * sizeof(float), g_x, OFF_X * sizeof(float),
-                            sizeof g_x);
+    cl_mem xg =
+        make_buffer(c, q, (OFF_X + N) * sizeof(float), g_x, OFF_X * sizeof(float), sizeof g_x);
     bufs bi = b;
     bi.x = xg;
     ev = run(ctx, &p, &bi, 0, xg, OFF_X, 0, NULL);
@@ -198,20 +212,24 @@ static void test_offsets(aplcl_ctx *ctx, results *ref_sum) {
     read_buffer(q, xg, OFF_X * sizeof(float), sizeof gin, gin, ev ? 1 : 0, ev ? &ev : NULL);
     if (memcmp(gin, ref_sum->grad, sizeof gin) != 0) {
         size_t i = 0;
-        while (i < N && memcmp(&gin[i], &ref_sum->grad[i], sizeof(float)) == 0) i++;
+        while (i < N && memcmp(&gin[i], &ref_sum->grad[i], sizeof(float)) == 0)
+            i++;
         TU_FAIL_AT_(__FILE__, __LINE__,
                     "in-place gradient differs from out-of-place at [%zu]: %.9g vs %.9g", i,
                     (double)gin[i], (double)ref_sum->grad[i]);
     }
-    if (ev) clReleaseEvent(ev);
+    if (ev)
+        clReleaseEvent(ev);
     clReleaseMemObject(xg);
-    tu_case_end(mark, "in-place gradient (grad == logits, same offset) equals out-of-place bitwise");
+    tu_case_end(mark,
+                "in-place gradient (grad == logits, same offset) equals out-of-place bitwise");
     free_bufs(&b);
 }
 
 static void on_alarm(int sig) {
     (void)sig;
-    static const char msg[] = "FAIL aplcl_compute blocked on an unsignalled wait event (deadlock)\n";
+    static const char msg[] =
+        "FAIL aplcl_compute blocked on an unsignalled wait event (deadlock)\n";
     ssize_t w = write(1, msg, sizeof msg - 1);
     (void)w;
     _exit(1);
@@ -226,7 +244,8 @@ static void test_user_event(aplcl_ctx *ctx) {
     for (int mean = 0; mean <= 1; mean++) {
         int mark = tu_case_begin();
         aplcl_params p = aplcl_params_default();
-        if (mean) p.reduction = APLCL_REDUCE_MEAN;
+        if (mean)
+            p.reduction = APLCL_REDUCE_MEAN;
         cl_int err;
         cl_event user = clCreateUserEvent(c, &err);
         CL_CHECK(err);
@@ -241,7 +260,8 @@ static void test_user_event(aplcl_ctx *ctx) {
             if (status == CL_COMPLETE || status < 0)
                 TU_FAIL_AT_(__FILE__, __LINE__,
                             "out event status %d before the user event was set (want queued/"
-                            "submitted/running)", (int)status);
+                            "submitted/running)",
+                            (int)status);
         }
         CL_CHECK(clSetUserEventStatus(user, CL_COMPLETE));
         if (ev) {
@@ -253,7 +273,8 @@ static void test_user_event(aplcl_ctx *ctx) {
         }
         read_results(q, &b, &r, NULL);
         check_results(mean ? "user event MEAN" : "user event SUM", &p, &r, 0);
-        if (ev) clReleaseEvent(ev);
+        if (ev)
+            clReleaseEvent(ev);
         clReleaseEvent(user);
         tu_case_end(mark, "wait list with a user event, %s: not complete before, correct after",
                     mean ? "MEAN(count)" : "SUM");
@@ -302,7 +323,8 @@ static void test_from_queue(cl_device_id dev, int out_of_order, int order) {
             cl_event ev = run(ctx, &p, &b, 0, b.g, OFF_G, 0, NULL);
             read_results(q, &b, &r, ev);
             check_results(out_of_order ? "out-of-order queue" : "in-order queue", &p, &r, 0);
-            if (ev) clReleaseEvent(ev);
+            if (ev)
+                clReleaseEvent(ev);
         }
         CL_CHECK(clFinish(q));
         free_bufs(&b);
@@ -330,7 +352,8 @@ static void test_from_queue(cl_device_id dev, int out_of_order, int order) {
         clReleaseCommandQueue(q);
         clReleaseContext(c);
     }
-    tu_case_end(mark, "aplcl_ctx_create_from_queue, %s queue, %s", out_of_order ? "out-of-order" : "in-order",
+    tu_case_end(mark, "aplcl_ctx_create_from_queue, %s queue, %s",
+                out_of_order ? "out-of-order" : "in-order",
                 order ? "destroy then release (references dropped)" : "release then destroy");
 }
 
@@ -338,9 +361,11 @@ static int contains_nocase(const char *hay, const char *needle) {
     size_t n = strlen(needle);
     for (; *hay; hay++) {
         size_t i = 0;
-        while (i < n && hay[i] && tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i]))
+        while (i < n && hay[i] &&
+               tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i]))
             i++;
-        if (i == n) return 1;
+        if (i == n)
+            return 1;
     }
     return n == 0;
 }
@@ -362,13 +387,15 @@ static void test_devices(void) {
         CHECK(info[0].device_name[0] != '\0');
         CHECK_GE(info[0].compute_units, 1);
     }
-    tu_case_end(mark, "aplcl_destroy(NULL); aplcl_list_devices: %zu device(s)", count);
-    if (count2 == 0) return;
+    tu_case_end(mark, "aplcl_ctx_destroy(NULL); aplcl_list_devices: %zu device(s)", count);
+    if (count2 == 0)
+        return;
 
     mark = tu_case_begin();
     aplcl_ctx *c = NULL;
     CHECK_STATUS(aplcl_ctx_create(&c, "0:0"), APLCL_SUCCESS);
-    if (c) CHECK(contains_nocase(aplcl_ctx_device_name(c), info[0].device_name));
+    if (c)
+        CHECK(contains_nocase(aplcl_ctx_device_name(c), info[0].device_name));
     aplcl_ctx_destroy(c);
     tu_case_end(mark, "device \"0:0\" selects %s", info[0].device_name);
 
@@ -379,10 +406,12 @@ static void test_devices(void) {
     size_t from = len > 12 ? 2 : 0, take = len - from < 8 ? len - from : 8;
     memcpy(sub, info[0].device_name + from, take);
     sub[take] = '\0';
-    for (char *s = sub; *s; s++) *s = (char)toupper((unsigned char)*s);
+    for (char *s = sub; *s; s++)
+        *s = (char)toupper((unsigned char)*s);
     c = NULL;
     CHECK_STATUS(aplcl_ctx_create(&c, sub), APLCL_SUCCESS);
-    if (c) CHECK(contains_nocase(aplcl_ctx_device_name(c), sub));
+    if (c)
+        CHECK(contains_nocase(aplcl_ctx_device_name(c), sub));
     aplcl_ctx_destroy(c);
     tu_case_end(mark, "device name substring \"%s\" selects a device", sub);
 
@@ -392,10 +421,14 @@ static void test_devices(void) {
         c = (aplcl_ctx *)&c; /* must be reset to NULL on error */
         aplcl_status st = aplcl_ctx_create(&c, bogus[i]);
         if (st != APLCL_ERR_NO_DEVICE && st != APLCL_ERR_INVALID_DEVICE_SPEC)
-            TU_FAIL_AT_(__FILE__, __LINE__, "aplcl_ctx_create(\"%s\") = %s, expected NO_DEVICE or "
-                        "INVALID_DEVICE_SPEC", bogus[i], tu_status_name(st));
-        if (st == APLCL_SUCCESS) aplcl_ctx_destroy(c);
-        else CHECK(c == NULL);
+            TU_FAIL_AT_(__FILE__, __LINE__,
+                        "aplcl_ctx_create(\"%s\") = %s, expected NO_DEVICE or "
+                        "INVALID_DEVICE_SPEC",
+                        bogus[i], tu_status_name(st));
+        if (st == APLCL_SUCCESS)
+            aplcl_ctx_destroy(c);
+        else
+            CHECK(c == NULL);
     }
     tu_case_end(mark, "bogus device strings rejected, *out NULL");
 }
@@ -404,7 +437,8 @@ int main(void) {
     make_inputs();
     aplcl_ctx *ctx = NULL;
     int rc = tu_ctx_create(&ctx);
-    if (rc) return rc;
+    if (rc)
+        return rc;
 
     static results r_sum;
     test_offsets(ctx, &r_sum);

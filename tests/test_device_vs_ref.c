@@ -11,10 +11,10 @@
 /* ---- shapes and their inputs ---- */
 typedef struct shape {
     size_t rows, cols;
-    float *x;       /* logits */
-    float *y;       /* float targets: hard, soft, -1 ignored */
-    uint8_t *y8;    /* u8 targets: 0, 1, 255 */
-    float *y8f;     /* the same as floats for the reference (255 -> -1) */
+    float *x;    /* logits */
+    float *y;    /* float targets: hard, soft, -1 ignored */
+    uint8_t *y8; /* u8 targets: 0, 1, 255 */
+    float *y8f;  /* the same as floats for the reference (255 -> -1) */
 } shape;
 
 /* Logits at the kinks of the presets (clip 0.05, custom clip 0.1, eps 1e-8 on both sides), two
@@ -32,12 +32,14 @@ static size_t boundary_logits(float *b) {
     size_t n = 0;
     /* p == c at x = ln(c / (1 - c)), computed in double from the float parameter value */
     const double cuts[] = {(double)0.05f, (double)0.1f, (double)1e-8f};
-    for (size_t i = 0; i < 3; i++) push5(b, &n, (float)log(cuts[i] / (1.0 - cuts[i])));
+    for (size_t i = 0; i < 3; i++)
+        push5(b, &n, (float)log(cuts[i] / (1.0 - cuts[i])));
     /* 1 - p == eps (negatives' floor when clip is 0) */
     push5(b, &n, (float)-log(cuts[2] / (1.0 - cuts[2])));
-    const float tails[] = {0.0f,   18.42f, -18.42f, 16.7f,  -16.7f, 30.0f,   -30.0f, 87.5f,
+    const float tails[] = {0.0f,   18.42f, -18.42f, 16.7f,  -16.7f,  30.0f,  -30.0f, 87.5f,
                            -87.5f, 88.0f,  -88.0f,  100.0f, -100.0f, 104.0f, -104.0f};
-    for (size_t i = 0; i < sizeof tails / sizeof tails[0]; i++) b[n++] = tails[i];
+    for (size_t i = 0; i < sizeof tails / sizeof tails[0]; i++)
+        b[n++] = tails[i];
     return n;
 }
 
@@ -54,17 +56,18 @@ static void make_shape(shape *s, size_t rows, size_t cols, uint64_t seed) {
     tu_rng r = tu_rng_seed(seed);
     for (size_t i = 0; i < n; i++) {
         double u = tu_rng_uniform(&r);
-        float y = u < 0.05 ? -1.0f
-                : u < 0.35 ? 1.0f
-                : u < 0.45 ? (float)tu_rng_range(&r, 0.01, 0.99)
-                           : 0.0f;
+        float y = u < 0.05   ? -1.0f
+                  : u < 0.35 ? 1.0f
+                  : u < 0.45 ? (float)tu_rng_range(&r, 0.01, 0.99)
+                             : 0.0f;
         float x;
         if (i % 4 == 1) {
             /* every boundary logit meets positive, negative and soft targets in turn */
             size_t k = i / 4 + (size_t)seed;
             x = b[k % nb];
             static const float t3[3] = {1.0f, 0.0f, 0.3f};
-            if (y >= 0.0f) y = t3[(k / nb) % 3];
+            if (y >= 0.0f)
+                y = t3[(k / nb) % 3];
         } else if (i % 10 == 3) {
             x = (float)tu_rng_range(&r, -100.0, 100.0);
         } else {
@@ -81,7 +84,8 @@ static void make_shape(shape *s, size_t rows, size_t cols, uint64_t seed) {
         s->y8f[i] = s->y8[i] == APLCL_TARGET_U8_IGNORE ? -1.0f : (float)s->y8[i];
     }
     /* keep at least one counted element, so MEAN over the count is defined */
-    if (s->y[0] < 0) s->y[0] = 1.0f;
+    if (s->y[0] < 0)
+        s->y[0] = 1.0f;
     if (s->y8[0] == APLCL_TARGET_U8_IGNORE) {
         s->y8[0] = 0;
         s->y8f[0] = 0.0f;
@@ -117,7 +121,8 @@ static int compare_one(aplcl_ctx *ctx, const aplcl_params *p, const shape *s, in
 
     CHECK_STATUS(aplcl_ref_compute_counts(p, s->rows, s->cols, s->x, yref, rg, re, &rloss, rc),
                  APLCL_SUCCESS);
-    for (size_t i = 0; i < n; i++) g[i] = e[i] = NAN;
+    for (size_t i = 0; i < n; i++)
+        g[i] = e[i] = NAN;
 
     float *gp = outs == OUT_NO_GRAD ? NULL : g;
     float *ep = outs == OUT_NO_ELEM ? NULL : e;
@@ -128,9 +133,8 @@ static int compare_one(aplcl_ctx *ctx, const aplcl_params *p, const shape *s, in
         memcpy(xcopy, s->x, n * sizeof(float));
         xp = gp = xcopy;
     }
-    aplcl_status st =
-        u8 ? aplcl_host_compute_u8(ctx, p, s->rows, s->cols, xp, s->y8, gp, ep, lp)
-           : aplcl_host_compute(ctx, p, s->rows, s->cols, xp, s->y, gp, ep, lp);
+    aplcl_status st = u8 ? aplcl_host_compute_u8(ctx, p, s->rows, s->cols, xp, s->y8, gp, ep, lp)
+                         : aplcl_host_compute(ctx, p, s->rows, s->cols, xp, s->y, gp, ep, lp);
     if (st != APLCL_SUCCESS)
         TU_FAIL_AT_(__FILE__, __LINE__, "%s %zux%zu %s: host_compute returned %s (cl error %d)",
                     label, s->rows, s->cols, u8 ? "u8" : "f32", tu_status_name(st),
@@ -153,21 +157,24 @@ static int compare_one(aplcl_ctx *ctx, const aplcl_params *p, const shape *s, in
         snprintf(what, sizeof what, "%s %zux%zu %s outs=%d: grad", label, s->rows, s->cols,
                  u8 ? "u8" : "f32", outs);
         TU_CMP_CHECK(what, c, s->x);
-        if (c.worst_ratio > w->grad) w->grad = c.worst_ratio;
+        if (c.worst_ratio > w->grad)
+            w->grad = c.worst_ratio;
     }
     if (ep) {
         tu_cmp c = tu_compare_f32(ep, re, n, TU_RTOL, TU_ATOL);
         snprintf(what, sizeof what, "%s %zux%zu %s outs=%d: elem_loss", label, s->rows, s->cols,
                  u8 ? "u8" : "f32", outs);
         TU_CMP_CHECK(what, c, s->x);
-        if (c.worst_ratio > w->elem) w->elem = c.worst_ratio;
+        if (c.worst_ratio > w->elem)
+            w->elem = c.worst_ratio;
     }
     if (lp) {
         tu_cmp c = tu_compare_f64(lp, &rloss, 1, TU_SUM_RTOL, TU_ATOL * lscale);
-        snprintf(what, sizeof what, "%s %zux%zu %s outs=%d: reduced loss", label, s->rows,
-                 s->cols, u8 ? "u8" : "f32", outs);
+        snprintf(what, sizeof what, "%s %zux%zu %s outs=%d: reduced loss", label, s->rows, s->cols,
+                 u8 ? "u8" : "f32", outs);
         TU_CMP_CHECK(what, c, NULL);
-        if (c.worst_ratio > w->loss) w->loss = c.worst_ratio;
+        if (c.worst_ratio > w->loss)
+            w->loss = c.worst_ratio;
     }
     free(rg);
     free(re);
@@ -246,12 +253,14 @@ static size_t make_psets(pset *ps) {
 int main(void) {
     aplcl_ctx *ctx = NULL;
     int rc = tu_ctx_create(&ctx);
-    if (rc) return rc;
+    if (rc)
+        return rc;
 
     static const size_t dims[][2] = {{1, 1}, {1, 7}, {1, 1000}, {3, 5}, {17, 13}, {33, 257}};
     enum { NS = sizeof dims / sizeof dims[0] };
     shape shapes[NS];
-    for (size_t i = 0; i < NS; i++) make_shape(&shapes[i], dims[i][0], dims[i][1], 1000 + i);
+    for (size_t i = 0; i < NS; i++)
+        make_shape(&shapes[i], dims[i][0], dims[i][1], 1000 + i);
 
     pset ps[16];
     size_t nps = make_psets(ps);
@@ -311,7 +320,8 @@ int main(void) {
     }
     free_shape(&big);
 
-    for (size_t i = 0; i < NS; i++) free_shape(&shapes[i]);
+    for (size_t i = 0; i < NS; i++)
+        free_shape(&shapes[i]);
     aplcl_ctx_destroy(ctx);
     return tu_exit_code();
 }

@@ -1,10 +1,9 @@
 /* test_ref_gradcheck: the CPU reference's gradient against central finite differences.
  *
- * Logits are multiples of 1/64 and the step is h = 2^-12, so x, x+h and x-h are exact floats and
- * the float-input reference evaluates the loss at exactly those points, in double. With the weight
- * differentiated the gradient must equal the difference quotient of the reduced loss; with it
- * detached, the weight times the difference quotient of the unweighted bracket F (gamma = 0).
- * Points within 0.05 of a kink (p == clip, p == eps) are left out. No OpenCL device is used.
+ * Logits are multiples of 1/64 and h = 2^-12, so x +- h are exact floats the reference evaluates in
+ * double. Differentiated weight: grad = difference quotient of the reduced loss; detached: weight
+ * times the quotient of the unweighted bracket F. Kinks (p == clip, p == eps) are avoided; no
+ * device.
  */
 #include "test_util.h"
 
@@ -30,7 +29,8 @@ static void make_points(const aplcl_params *p, float *x, float *y) {
     static const float pattern[8] = {1.0f, 0.0f, 0.3f, 1.0f, 0.0f, -1.0f, 0.7f, 0.0f};
     double kinks[3];
     int nk = 0;
-    if (p->clip > 0) kinks[nk++] = log((double)p->clip / (1.0 - (double)p->clip));
+    if (p->clip > 0)
+        kinks[nk++] = log((double)p->clip / (1.0 - (double)p->clip));
     if (p->eps > 0) {
         double xe = log((double)p->eps / (1.0 - (double)p->eps));
         kinks[nk++] = xe;
@@ -41,7 +41,8 @@ static void make_points(const aplcl_params *p, float *x, float *y) {
         for (int i = 0; i < 60; i++) {
             float xi = -6.0f + (float)i * (13.0f / 64.0f);
             for (int k = 0; k < nk; k++)
-                if (fabs((double)xi - kinks[k]) < 0.05) xi += 0.125f; /* still a multiple of 1/64 */
+                if (fabs((double)xi - kinks[k]) < 0.05)
+                    xi += 0.125f; /* still a multiple of 1/64 */
             x[n] = xi;
             y[n] = pattern[(i + 3 * copy) % 8];
             n++;
@@ -61,7 +62,8 @@ static void make_points(const aplcl_params *p, float *x, float *y) {
 static double grad_factor(const aplcl_params *p, const float *x, const float *y) {
     double f = (double)p->grad_scale;
     if (p->reduction == APLCL_REDUCE_MEAN) {
-        if (p->normalizer > 0) return f / p->normalizer;
+        if (p->normalizer > 0)
+            return f / p->normalizer;
         uint64_t counts[APLCL_COUNT_LEN];
         double loss;
         aplcl_ref_compute_counts(p, GC_ROWS, GC_COLS, x, y, NULL, NULL, &loss, counts);
@@ -105,7 +107,7 @@ static void fd_gradient(const aplcl_params *p, const float *x, const float *y, d
     aplcl_ref_compute(&q, GC_ROWS, GC_COLS, xm, ones, NULL, fpm, &loss);
     aplcl_ref_compute(&q, GC_ROWS, GC_COLS, xp, zeros, NULL, fnp, &loss);
     aplcl_ref_compute(&q, GC_ROWS, GC_COLS, xm, zeros, NULL, fnm, &loss);
-    double m = (double)p->clip;
+    double m = tu_decimal(p->clip);
     for (size_t k = 0; k < GC_N; k++) {
         double yk = (double)y[k];
         if (yk < 0) {
@@ -114,8 +116,8 @@ static void fd_gradient(const aplcl_params *p, const float *x, const float *y, d
         }
         double pr = tu_sigmoid((double)x[k]);
         double pm = m > 0 ? fmax(pr - m, 0.0) : pr;
-        double wp = pow(1.0 - pr, (double)p->gamma_pos); /* pow(0, 0) = 1 */
-        double wn = pow(pm, (double)p->gamma_neg);
+        double wp = pow(1.0 - pr, tu_decimal(p->gamma_pos)); /* pow(0, 0) = 1 */
+        double wn = pow(pm, tu_decimal(p->gamma_neg));
         double dfp = (fpp[k] - fpm[k]) / (2.0 * GC_H);
         double dfn = (fnp[k] - fnm[k]) / (2.0 * GC_H);
         want[k] = factor * (yk * wp * dfp + (1.0 - yk) * wn * dfn);

@@ -47,7 +47,8 @@ static const vec_row k_rows[] = {
 
 static aplcl_params row_params(int preset) {
     aplcl_params p = preset == 2 ? aplcl_params_bce() : aplcl_params_default();
-    if (preset == 1) p.gamma_pos = 1.0f;
+    if (preset == 1)
+        p.gamma_pos = 1.0f;
     return p;
 }
 
@@ -77,9 +78,9 @@ static void test_table(void) {
 static void test_batch(void) {
     const float X[6] = {0.0f, 2.0f, -3.0f, 1.0f, -2.5f, -20.0f};
     const float Y[6] = {1.0f, 0.0f, 1.0f, 0.0f, 0.0f, 1.0f};
-    const double want_el[6] = {0.505647180560,     0.846414950692,       3.230260058616,
-                               0.245860224676,     1.171294918574e-08,   18.670680728952};
-    const double want_g[6] = {-0.5625, 0.295620637658, -1.014982760081,
+    const double want_el[6] = {0.505647180560, 0.846414950692,     3.230260058616,
+                               0.245860224676, 1.171294918574e-08, 18.670680728952};
+    const double want_g[6] = {-0.5625,        0.295620637658,     -1.014982760081,
                               0.132628488110, 3.217441603103e-08, 0.0};
     const double want_sum = 23.498863155209;
     double g[6], el[6], loss = NAN;
@@ -116,7 +117,8 @@ static void test_batch(void) {
     p.grad_scale = 3.0f;
     CHECK_STATUS(aplcl_ref_compute(&p, 2, 3, X, Y, g, el, &loss), APLCL_SUCCESS);
     CHECK_NEAR(loss, want_sum / 4.0, VEC_RTOL, VEC_ATOL);
-    for (int i = 0; i < 6; i++) CHECK_NEAR(g[i], want_g[i] * 3.0 / 4.0, VEC_RTOL, VEC_ATOL);
+    for (int i = 0; i < 6; i++)
+        CHECK_NEAR(g[i], want_g[i] * 3.0 / 4.0, VEC_RTOL, VEC_ATOL);
     tu_case_end(mark, "batch 2x3, MEAN (count, normalizer 4, grad_scale 3)");
 
     /* NONE: each element's own gradient times grad_scale; the scalar is still the plain sum. */
@@ -126,7 +128,8 @@ static void test_batch(void) {
     p.grad_scale = 0.5f;
     CHECK_STATUS(aplcl_ref_compute(&p, 2, 3, X, Y, g, el, &loss), APLCL_SUCCESS);
     CHECK_NEAR(loss, want_sum, VEC_RTOL, VEC_ATOL);
-    for (int i = 0; i < 6; i++) CHECK_NEAR(g[i], want_g[i] * 0.5, VEC_RTOL, VEC_ATOL);
+    for (int i = 0; i < 6; i++)
+        CHECK_NEAR(g[i], want_g[i] * 0.5, VEC_RTOL, VEC_ATOL);
     tu_case_end(mark, "batch 2x3, NONE with grad_scale 0.5");
 
     /* Ignored targets (-1) contribute nothing and are not counted by MEAN. */
@@ -146,7 +149,9 @@ static void test_batch(void) {
     tu_case_end(mark, "batch 2x3 with two ignored targets, MEAN over 4");
 }
 
-/* ---- closed forms of the reference defaults (sections 3 and 4) ---- */
+/* ---- closed forms of the reference defaults (sections 3 and 4) ----
+ * With the spec's decimal constants (clip 0.05, eps 1e-8), as its table is computed: the float
+ * parameter 0.05f stands for 0.05 (the table's row x = -2.5, y = 0 tells the two apart). */
 static void test_default_closed_forms(void) {
     const float xs[] = {-6.0f, -2.75f, -2.0f, -1.0f, -0.3f, 0.25f, 0.8f, 1.5f, 3.0f, 5.0f, 9.0f};
     int mark = tu_case_begin();
@@ -164,7 +169,7 @@ static void test_default_closed_forms(void) {
             CHECK_NEAR(grad, -q * q * (1.0 + 2.5 * p), VEC_RTOL, VEC_ATOL);
             /* negative: l- = -(p-0.05)^4 ln(1.05-p) for p > 0.05, else exactly 0 */
             CHECK_STATUS(ref1(&P, xs[k], 0.0f, &loss, &grad), APLCL_SUCCESS);
-            double m = (double)0.05f, pm = p - m;
+            double m = 0.05, pm = p - m; /* the spec's decimal clip */
             if (pm > 0) {
                 double qq = 1.0 + m - p, F = -log(qq), w = pow(pm, 4);
                 double gdet = w * s / qq;
@@ -186,7 +191,8 @@ static void test_default_closed_forms(void) {
 /* Coefficients from index `from` (0-based) up to n are BCE's 1/j, as stored in float. */
 static int coefs_bce_from(const float *c, int n, int from) {
     for (int j = from; j < n; j++)
-        if (c[j] != (float)(1.0 / (j + 1))) return 0;
+        if (c[j] != (float)(1.0 / (j + 1)))
+            return 0;
     return 1;
 }
 
@@ -285,8 +291,8 @@ static textbook tb_focal(double x, double g) {
 /* ASL(gamma_neg 4, gamma_pos 1, clip 0.05, eps 1e-8): below p = eps a positive's log is
  * floored (constant, no gradient through it); a negative's q >= clip never reaches the floor. */
 static textbook tb_asl(double x) {
-    double p = tu_sigmoid(x), q = 1.0 - p, s = p * q, m = (double)0.05f, pm = p - m;
-    double e = (double)1e-8f;
+    double p = tu_sigmoid(x), q = 1.0 - p, s = p * q, m = 0.05, pm = p - m;
+    double e = 1e-8;
     double Fp = p < e ? -log(e) : tu_softplus(-x);
     textbook t;
     t.lp = q * Fp;
@@ -315,10 +321,10 @@ static void check_textbook(const char *name, aplcl_params base, int kind) {
     int mark = tu_case_begin();
     for (size_t k = 0; k < sizeof xs / sizeof xs[0]; k++) {
         double x = xs[k];
-        textbook t = kind == 0 ? tb_bce(x)
-                   : kind == 1 ? tb_focal(x, 2.0)
-                   : kind == 2 ? tb_asl(x)
-                               : tb_poly1(x, 1.0);
+        textbook t = kind == 0   ? tb_bce(x)
+                     : kind == 1 ? tb_focal(x, 2.0)
+                     : kind == 2 ? tb_asl(x)
+                                 : tb_poly1(x, 1.0);
         for (int fg = 0; fg <= 1; fg++) {
             aplcl_params p = base;
             p.focus_grad = fg;
@@ -332,7 +338,8 @@ static void check_textbook(const char *name, aplcl_params base, int kind) {
             /* a soft target is the convex mix */
             CHECK_STATUS(ref1(&p, xs[k], 0.25f, &loss, &grad), APLCL_SUCCESS);
             CHECK_NEAR(loss, 0.25 * t.lp + 0.75 * t.ln, VEC_RTOL, VEC_ATOL);
-            CHECK_NEAR(grad, 0.25 * (fg ? t.gp_full : t.gp_det) + 0.75 * (fg ? t.gn_full : t.gn_det),
+            CHECK_NEAR(grad,
+                       0.25 * (fg ? t.gp_full : t.gp_det) + 0.75 * (fg ? t.gn_full : t.gn_det),
                        VEC_RTOL, VEC_ATOL);
         }
     }

@@ -40,8 +40,8 @@ static inline int tu_exit_code(void) {
 /* Name of a status code ("APLCL_ERR_NO_DEVICE"), from the header's own X-macro list. */
 static inline const char *tu_status_name(aplcl_status s) {
     switch (s) {
-#define TU_STATUS_CASE_(name, value, text) \
-    case name:                             \
+#define TU_STATUS_CASE_(name, value, text)                                                         \
+    case name:                                                                                     \
         return #name;
         APLCL_STATUS_MAP(TU_STATUS_CASE_)
 #undef TU_STATUS_CASE_
@@ -49,65 +49,67 @@ static inline const char *tu_status_name(aplcl_status s) {
     return "(not an aplcl_status)";
 }
 
-#define TU_FAIL_AT_(file, line, ...)                        \
-    do {                                                    \
-        fprintf(stdout, "  check failed at %s:%d: ", file, line); \
-        fprintf(stdout, __VA_ARGS__);                       \
-        fputc('\n', stdout);                                \
-        tu_failures++;                                      \
+#define TU_FAIL_AT_(file, line, ...)                                                               \
+    do {                                                                                           \
+        fprintf(stdout, "  check failed at %s:%d: ", file, line);                                  \
+        fprintf(stdout, __VA_ARGS__);                                                              \
+        fputc('\n', stdout);                                                                       \
+        tu_failures++;                                                                             \
     } while (0)
 
-#define CHECK(expr)                                                             \
-    do {                                                                        \
-        if (!(expr)) TU_FAIL_AT_(__FILE__, __LINE__, "`%s` is false", #expr);   \
+#define CHECK(expr)                                                                                \
+    do {                                                                                           \
+        if (!(expr))                                                                               \
+            TU_FAIL_AT_(__FILE__, __LINE__, "`%s` is false", #expr);                               \
     } while (0)
 
 /* Integers of any width, printed as long long. */
-#define CHECK_INT_OP_(a, op, b)                                                          \
-    do {                                                                                 \
-        long long tu_a_ = (long long)(a), tu_b_ = (long long)(b);                        \
-        if (!(tu_a_ op tu_b_))                                                           \
-            TU_FAIL_AT_(__FILE__, __LINE__, "`%s %s %s` (%lld %s %lld)", #a, #op, #b,     \
-                        tu_a_, #op, tu_b_);                                              \
+#define CHECK_INT_OP_(a, op, b)                                                                    \
+    do {                                                                                           \
+        long long tu_a_ = (long long)(a), tu_b_ = (long long)(b);                                  \
+        if (!(tu_a_ op tu_b_))                                                                     \
+            TU_FAIL_AT_(__FILE__, __LINE__, "`%s %s %s` (%lld %s %lld)", #a, #op, #b, tu_a_, #op,  \
+                        tu_b_);                                                                    \
     } while (0)
 #define CHECK_EQ(a, b) CHECK_INT_OP_(a, ==, b)
 #define CHECK_NE(a, b) CHECK_INT_OP_(a, !=, b)
 #define CHECK_GE(a, b) CHECK_INT_OP_(a, >=, b)
 #define CHECK_GT(a, b) CHECK_INT_OP_(a, >, b)
 
-#define CHECK_EQ_U64(a, b)                                                                  \
-    do {                                                                                    \
-        unsigned long long tu_a_ = (unsigned long long)(a), tu_b_ = (unsigned long long)(b); \
-        if (tu_a_ != tu_b_)                                                                 \
-            TU_FAIL_AT_(__FILE__, __LINE__, "`%s == %s` (%llu == %llu)", #a, #b, tu_a_, tu_b_); \
+#define CHECK_EQ_U64(a, b)                                                                         \
+    do {                                                                                           \
+        unsigned long long tu_a_ = (unsigned long long)(a), tu_b_ = (unsigned long long)(b);       \
+        if (tu_a_ != tu_b_)                                                                        \
+            TU_FAIL_AT_(__FILE__, __LINE__, "`%s == %s` (%llu == %llu)", #a, #b, tu_a_, tu_b_);    \
     } while (0)
 
 /* Status codes, printed by name. */
-#define CHECK_STATUS(expr, want)                                                          \
-    do {                                                                                  \
-        aplcl_status tu_got_ = (expr), tu_want_ = (want);                                 \
-        if (tu_got_ != tu_want_)                                                          \
-            TU_FAIL_AT_(__FILE__, __LINE__, "`%s` returned %s (%d), expected %s (%d)",     \
-                        #expr, tu_status_name(tu_got_), (int)tu_got_,                     \
-                        tu_status_name(tu_want_), (int)tu_want_);                         \
+#define CHECK_STATUS(expr, want)                                                                   \
+    do {                                                                                           \
+        aplcl_status tu_got_ = (expr), tu_want_ = (want);                                          \
+        if (tu_got_ != tu_want_)                                                                   \
+            TU_FAIL_AT_(__FILE__, __LINE__, "`%s` returned %s (%d), expected %s (%d)", #expr,      \
+                        tu_status_name(tu_got_), (int)tu_got_, tu_status_name(tu_want_),           \
+                        (int)tu_want_);                                                            \
     } while (0)
 
 /* |a - b| <= max(rtol * |b|, atol); b is the reference. NaN never passes. */
-#define CHECK_NEAR(a, b, rtol, atol)                                                          \
-    do {                                                                                      \
-        double tu_a_ = (double)(a), tu_b_ = (double)(b);                                      \
-        double tu_tol_ = fmax((rtol) * fabs(tu_b_), (atol));                                  \
-        if (!(fabs(tu_a_ - tu_b_) <= tu_tol_))                                                \
-            TU_FAIL_AT_(__FILE__, __LINE__, "`%s` ~ `%s` (%.15g vs %.15g, |diff| %.3g > tol %.3g)", \
-                        #a, #b, tu_a_, tu_b_, fabs(tu_a_ - tu_b_), tu_tol_);                  \
+#define CHECK_NEAR(a, b, rtol, atol)                                                               \
+    do {                                                                                           \
+        double tu_a_ = (double)(a), tu_b_ = (double)(b);                                           \
+        double tu_tol_ = fmax((rtol)*fabs(tu_b_), (atol));                                         \
+        if (!(fabs(tu_a_ - tu_b_) <= tu_tol_))                                                     \
+            TU_FAIL_AT_(__FILE__, __LINE__,                                                        \
+                        "`%s` ~ `%s` (%.15g vs %.15g, |diff| %.3g > tol %.3g)", #a, #b, tu_a_,     \
+                        tu_b_, fabs(tu_a_ - tu_b_), tu_tol_);                                      \
     } while (0)
 
 /* Exact floating-point equality (bits aside: -0 == 0). */
-#define CHECK_EQ_DBL(a, b)                                                                      \
-    do {                                                                                        \
-        double tu_a_ = (double)(a), tu_b_ = (double)(b);                                        \
-        if (!(tu_a_ == tu_b_))                                                                  \
-            TU_FAIL_AT_(__FILE__, __LINE__, "`%s == %s` (%.17g == %.17g)", #a, #b, tu_a_, tu_b_); \
+#define CHECK_EQ_DBL(a, b)                                                                         \
+    do {                                                                                           \
+        double tu_a_ = (double)(a), tu_b_ = (double)(b);                                           \
+        if (!(tu_a_ == tu_b_))                                                                     \
+            TU_FAIL_AT_(__FILE__, __LINE__, "`%s == %s` (%.17g == %.17g)", #a, #b, tu_a_, tu_b_);  \
     } while (0)
 
 /* One short line per sub-case: "ok   name" or "FAIL name" depending on whether any check failed
@@ -154,7 +156,8 @@ static inline double tu_rng_range(tu_rng *r, double lo, double hi) {
 /* Normal(mean, sd) by Box-Muller (one draw per call; the second is dropped for simplicity). */
 static inline double tu_rng_normal(tu_rng *r, double mean, double sd) {
     double u1 = tu_rng_uniform(r), u2 = tu_rng_uniform(r);
-    if (u1 < 1e-300) u1 = 1e-300;
+    if (u1 < 1e-300)
+        u1 = 1e-300;
     return mean + sd * sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
@@ -171,9 +174,12 @@ static inline void tu_cmp_one_(tu_cmp *c, size_t i, double got, double want, dou
     double tol = fmax(rtol * fabs(want), atol);
     double diff = fabs(got - want);
     double ratio = (diff == 0.0) ? 0.0 : (tol > 0.0 ? diff / tol : INFINITY);
-    if (isnan(got) || isnan(want)) ratio = (isnan(got) && isnan(want)) ? 0.0 : INFINITY;
-    if (isinf(want) || isinf(got)) ratio = (got == want) ? 0.0 : INFINITY;
-    if (!(ratio <= 1.0)) c->n_bad++;
+    if (isnan(got) || isnan(want))
+        ratio = (isnan(got) && isnan(want)) ? 0.0 : INFINITY;
+    if (isinf(want) || isinf(got))
+        ratio = (got == want) ? 0.0 : INFINITY;
+    if (!(ratio <= 1.0))
+        c->n_bad++;
     if (!(ratio <= c->worst_ratio)) {
         c->worst_ratio = ratio;
         c->worst = i;
@@ -186,14 +192,16 @@ static inline void tu_cmp_one_(tu_cmp *c, size_t i, double got, double want, dou
 static inline tu_cmp tu_compare_f32(const float *got, const double *want, size_t n, double rtol,
                                     double atol) {
     tu_cmp c = {0, 0, 0.0, 0.0, 0.0};
-    for (size_t i = 0; i < n; i++) tu_cmp_one_(&c, i, (double)got[i], want[i], rtol, atol);
+    for (size_t i = 0; i < n; i++)
+        tu_cmp_one_(&c, i, (double)got[i], want[i], rtol, atol);
     return c;
 }
 /* Double results against a double reference. */
 static inline tu_cmp tu_compare_f64(const double *got, const double *want, size_t n, double rtol,
                                     double atol) {
     tu_cmp c = {0, 0, 0.0, 0.0, 0.0};
-    for (size_t i = 0; i < n; i++) tu_cmp_one_(&c, i, got[i], want[i], rtol, atol);
+    for (size_t i = 0; i < n; i++)
+        tu_cmp_one_(&c, i, got[i], want[i], rtol, atol);
     return c;
 }
 
@@ -201,9 +209,11 @@ static inline tu_cmp tu_compare_f64(const double *got, const double *want, size_
  * are the logits, printed at the worst index to make boundary cases obvious. */
 static inline int tu_cmp_check_at(const char *file, int line, const char *what, tu_cmp c,
                                   const float *x) {
-    if (c.n_bad == 0) return 1;
+    if (c.n_bad == 0)
+        return 1;
     char xs[64] = "";
-    if (x) snprintf(xs, sizeof xs, ", x = %.9g", (double)x[c.worst]);
+    if (x)
+        snprintf(xs, sizeof xs, ", x = %.9g", (double)x[c.worst]);
     TU_FAIL_AT_(file, line,
                 "%s: %zu element(s) out of tolerance; worst [%zu]%s: got %.9g want %.12g "
                 "(|diff|/tol = %.3g)",
@@ -237,8 +247,25 @@ static inline int tu_ctx_create(aplcl_ctx **ctx) {
     }
     printf("aplcl_ctx_create failed: %s (%s), cl error %d\n", tu_status_name(st),
            aplcl_status_string(st), (int)aplcl_last_cl_error());
-    if (st == APLCL_ERR_KERNEL_BUILD) printf("build log:\n%s\n", aplcl_last_build_log());
+    if (st == APLCL_ERR_KERNEL_BUILD)
+        printf("build log:\n%s\n", aplcl_last_build_log());
     return 1;
+}
+
+/* The shortest decimal that rounds to f (0.05f -> 0.05, 1e-8f -> 1e-8). The spec's constants and
+ * its table are decimal, and aplcl reads a float parameter as the decimal it was written as; the
+ * few double-precision checks that rebuild the loss from parameters use the same reading. */
+static inline double tu_decimal(float f) {
+    if (!isfinite(f))
+        return (double)f;
+    char buf[32];
+    for (int prec = 1; prec <= 9; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, (double)f);
+        double d = strtod(buf, NULL);
+        if ((float)d == f)
+            return d;
+    }
+    return (double)f;
 }
 
 /* Logistic sigmoid in double. */
@@ -246,8 +273,6 @@ static inline double tu_sigmoid(double x) {
     return x >= 0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x));
 }
 /* softplus(x) = ln(1 + e^x), stable. */
-static inline double tu_softplus(double x) {
-    return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
-}
+static inline double tu_softplus(double x) { return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)); }
 
 #endif /* APLCL_TEST_UTIL_H */
