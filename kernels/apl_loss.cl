@@ -169,14 +169,13 @@ inline void apl_elements(const apl_consts *k, floatv x, floatv y, intv zero, flo
     floatv p = select(e * inv, inv, xpos);
     floatv omp = select(inv, e * inv, xpos); /* 1 - p without cancellation */
     floatv s = p * omp;
-    floatv l1pe = log1p(e);
     floatv l = 0.0f, g = 0.0f;
 
     if (ANY(y > 0.0f)) { /* positive part, u = 1 - p^ */
         intv floored = x < k->pos_floor_x;
         floatv u = select(omp, (floatv)(k->one_minus_eps), floored);
         /* floored: -ln p^ = -ln eps = -ln(1-u), so G(u) is still the right function */
-        floatv nl = select(fmax(-x, 0.0f) + l1pe, (floatv)(-k->ln_eps), floored);
+        floatv nl = select(fmax(-x, 0.0f) + log1p(e), (floatv)(-k->ln_eps), floored);
         floatv F = g_of_u(k->cpos, k->npos, u, nl, TRUE_MASK);
         floatv w = pow_guarded(omp, k->gamma_pos);
         float c1 = k->npos > 0 ? k->cpos.s0 : 0.0f;
@@ -199,7 +198,7 @@ inline void apl_elements(const apl_consts *k, floatv x, floatv y, intv zero, flo
             s_over_q = s / q;
         } else {
             pm = p;
-            neg_ln_q = fmax(x, 0.0f) + l1pe;
+            neg_ln_q = fmax(x, 0.0f) + log1p(e);
             s_over_q = p; /* p(1-p)/(1-p) */
         }
         intv floored = x >= k->neg_floor_x; /* q < eps: ln q^ = ln eps, 1/q^ term blocked */
@@ -247,11 +246,136 @@ inline ulong group_sum_ulong(__local ulong *buf, ulong v) {
     return r;
 }
 
+/* Targets through one byte pointer: u8 is a compile-time constant at every call site. */
+inline floatv load_targets(int u8, __global const uchar *t, ulong i) {
+    return u8 ? targets_u8(t, i) : targets_f32((__global const float *)t, i);
+}
+inline float load_target1(int u8, __global const uchar *t, ulong i) {
+    return u8 ? target_u8(t, i) : target_f32((__global const float *)t, i);
+}
+
+/* Per work-item running state: Kahan sum of losses and the three counters. */
+typedef struct {
+    accv sum, comp;
+    ulong n_valid, n_badt, n_badx;
+} apl_acc;
+
+inline void acc_add(apl_acc *a, floatv lv) {
+    accv yk = TO_ACC(lv) - a->comp;
+    accv tk = a->sum + yk;
+    a->comp = (tk - a->sum) - yk;
+    a->sum = tk;
+}
+
+/* Writes a chunk's gradient and losses; the last chunk may be partial. */
+inline void store_chunk(__global float *grad, ulong g_off, __global float *elem, ulong e_off,
+                        ulong i, ulong len, floatv gv, floatv lv) {
+    if (len >= APL_VW) {
+        if (grad) STOREV(gv, grad + g_off + i);
+        if (elem) STOREV(lv, elem + e_off + i);
+        return;
+    }
+    float gb[APL_VW], lb[APL_VW];
+    STOREV(gv, gb);
+    STOREV(lv, lb);
+    for (ulong j = 0; j < len; ++j) {
+        if (grad) grad[g_off + i + j] = gb[j];
+        if (elem) elem[e_off + i + j] = lb[j];
+    }
+}
+
 /* Group g covers chunks [g*APL_LOCAL*per_item, (g+1)*APL_LOCAL*per_item) of APL_VW elements;
  * item l takes every APL_LOCAL-th chunk (coalesced on GPUs). The host bounds the number of
  * groups, so a launch never exceeds a device's dimension limits, whatever n is. The last,
- * partial chunk goes through private arrays padded with ignored elements. */
-#define APL_LOSS_KERNEL(NAME, TTYPE, LOAD1, LOADV_T)                                             \
+ * partial chunk goes through private arrays padded with ignored elements. Every element's
+ * logit is read before its gradient is written, by the same work-item: in place is safe. */
+inline void loss_body(int u8, ulong n, ulong per_item, __global const float *xs, ulong x_off,
+                      __global const uchar *ts, ulong t_off, __global float *grad, ulong g_off,
+                      __global float *elem, ulong e_off, const apl_consts *k, float gmul,
+                      __global acc_t *partial_acc, __global ulong *partial_cnt,
+                      __local acc_t *lacc, __local ulong *lcnt) {
+    uint l = get_local_id(0);
+    ulong chunk = (ulong)get_group_id(0) * APL_LOCAL * per_item + l;
+    apl_acc a = {0, 0, 0, 0, 0};
+    for (ulong it = 0; it < per_item; ++it, chunk += APL_LOCAL) {
+        ulong i = chunk * APL_VW;
+        if (i >= n) break;
+        ulong len = n - i;
+        floatv x, y;
+        if (len >= APL_VW) {
+            x = LOADV(xs + x_off + i);
+            y = load_targets(u8, ts, t_off + i);
+        } else {
+            float xb[APL_VW], yb[APL_VW];
+            for (int j = 0; j < APL_VW; ++j) {
+                bool in = (ulong)j < len;
+                xb[j] = in ? xs[x_off + i + j] : 0.0f;
+                yb[j] = in ? load_target1(u8, ts, t_off + i + j) : -1.0f;
+            }
+            x = LOADV(xb);
+            y = LOADV(yb);
+        }
+        intv valid = (y >= 0.0f) & (y <= 1.0f);
+        intv badt = isnan(y) | (y > 1.0f);
+        intv badx = valid & (isnan(x) | isinf(x));
+        /* easy negatives: exactly 0 with no exp or log (x > -inf keeps -inf counted) */
+        intv zero = ((y == 0.0f) & (x < k->neg_clip_x) & (x > -INFINITY)) | (y < 0.0f) | badt |
+                    badx;
+        a.n_valid += ALL(valid) ? APL_VW : count01(valid);
+        if (ANY(badt | badx)) {
+            a.n_badt += count01(badt);
+            a.n_badx += count01(badx);
+        }
+        floatv lv = 0.0f, gv = 0.0f;
+        if (!ALL(zero)) {
+            apl_elements(k, x, y, zero, &lv, &gv);
+            gv *= gmul;
+            acc_add(&a, lv);
+        }
+        store_chunk(grad, g_off, elem, e_off, i, len, gv, lv);
+    }
+    acc_t gs = group_sum_acc(lacc, hsum_acc(a.sum));
+    ulong c0 = group_sum_ulong(lcnt, a.n_valid);
+    ulong c1 = group_sum_ulong(lcnt, a.n_badt);
+    ulong c2 = group_sum_ulong(lcnt, a.n_badx);
+    if (l == 0) {
+        uint g = get_group_id(0);
+        partial_acc[g] = gs;
+        partial_cnt[g * COUNT_LEN + COUNT_ELEMENTS] = c0;
+        partial_cnt[g * COUNT_LEN + COUNT_INVALID_TARGETS] = c1;
+        partial_cnt[g * COUNT_LEN + COUNT_NONFINITE_LOGITS] = c2;
+    }
+}
+
+/* Unpacks the loss constants (vectors keep the kernel signature portable). */
+inline apl_consts make_consts(float8 cpos, float8 cneg, int4 ints, float8 reals, float2 leads) {
+    apl_consts k;
+    k.cpos = cpos;
+    k.cneg = cneg;
+    k.npos = ints.s0;
+    k.nneg = ints.s1;
+    k.focus = ints.s2;
+    k.gamma_pos = reals.s0;
+    k.gamma_neg = reals.s1;
+    k.clip = reals.s2;
+    k.pos_floor_x = reals.s3;
+    k.neg_clip_x = reals.s4;
+    k.neg_floor_x = reals.s5;
+    k.ln_eps = reals.s6;
+    k.one_minus_eps = reals.s7;
+    k.lead_pos = leads.s0;
+    k.lead_neg = leads.s1;
+    return k;
+}
+
+/* MEAN without a normalizer: the count pass left the denominator in res_cnt. */
+inline float grad_multiplier(float grad_scale, int mul_from_count, __global const ulong *res_cnt) {
+    if (!mul_from_count) return grad_scale;
+    ulong c = res_cnt[COUNT_ELEMENTS];
+    return c ? (float)((acc_t)grad_scale / (acc_t)c) : 0.0f;
+}
+
+#define APL_LOSS_KERNEL(NAME, TTYPE, IS_U8)                                                      \
     __kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void NAME(                  \
         ulong n, ulong per_item, __global const float *xs, ulong x_off,                         \
         __global const TTYPE *ts, ulong t_off, __global float *grad, ulong g_off,               \
@@ -261,101 +385,14 @@ inline ulong group_sum_ulong(__local ulong *buf, ulong v) {
         __global ulong *partial_cnt) {                                                          \
         __local acc_t lacc[APL_LOCAL];                                                          \
         __local ulong lcnt[APL_LOCAL];                                                          \
-        apl_consts k;                                                                           \
-        k.cpos = cpos;                                                                          \
-        k.cneg = cneg;                                                                          \
-        k.npos = ints.s0;                                                                       \
-        k.nneg = ints.s1;                                                                       \
-        k.focus = ints.s2;                                                                      \
-        k.gamma_pos = reals.s0;                                                                 \
-        k.gamma_neg = reals.s1;                                                                 \
-        k.clip = reals.s2;                                                                      \
-        k.pos_floor_x = reals.s3;                                                               \
-        k.neg_clip_x = reals.s4;                                                                \
-        k.neg_floor_x = reals.s5;                                                               \
-        k.ln_eps = reals.s6;                                                                    \
-        k.one_minus_eps = reals.s7;                                                             \
-        k.lead_pos = leads.s0;                                                                  \
-        k.lead_neg = leads.s1;                                                                  \
-        float gmul = grad_scale;                                                                \
-        if (mul_from_count) { /* MEAN over the non-ignored count found by apl_count_* */       \
-            ulong c = res_cnt[COUNT_ELEMENTS];                                                  \
-            gmul = c ? (float)((acc_t)grad_scale / (acc_t)c) : 0.0f;                            \
-        }                                                                                       \
-        uint l = get_local_id(0);                                                               \
-        ulong chunk = (ulong)get_group_id(0) * APL_LOCAL * per_item + l;                        \
-        accv sum = 0, comp = 0; /* Kahan: matters only when acc_t is float */                   \
-        ulong n_valid = 0, n_badt = 0, n_badx = 0;                                              \
-        for (ulong it = 0; it < per_item; ++it, chunk += APL_LOCAL) {                           \
-            ulong i = chunk * APL_VW;                                                           \
-            if (i >= n) break;                                                                  \
-            bool full = n - i >= APL_VW;                                                        \
-            floatv x, y;                                                                        \
-            if (full) {                                                                         \
-                x = LOADV(xs + x_off + i);                                                      \
-                y = LOADV_T(ts, t_off + i);                                                     \
-            } else {                                                                            \
-                float xb[APL_VW], yb[APL_VW];                                                   \
-                for (int j = 0; j < APL_VW; ++j) {                                              \
-                    bool in = (ulong)j < n - i;                                                 \
-                    xb[j] = in ? xs[x_off + i + j] : 0.0f;                                      \
-                    yb[j] = in ? LOAD1(ts, t_off + i + j) : -1.0f;                              \
-                }                                                                               \
-                x = LOADV(xb);                                                                  \
-                y = LOADV(yb);                                                                  \
-            }                                                                                   \
-            intv valid = (y >= 0.0f) & (y <= 1.0f);                                             \
-            intv badt = isnan(y) | (y > 1.0f);                                                  \
-            intv badx = valid & (isnan(x) | isinf(x));                                          \
-            /* easy negatives: exactly 0 with no exp or log (x > -inf keeps -inf counted) */    \
-            intv zero = ((y == 0.0f) & (x < k.neg_clip_x) & (x > -INFINITY)) | (y < 0.0f) |      \
-                        badt | badx;                                                            \
-            floatv lv = 0.0f, gv = 0.0f;                                                        \
-            if (ALL(zero)) {                                                                    \
-                if (ANY(badt | badx)) {                                                         \
-                    n_badt += count01(badt);                                                    \
-                    n_badx += count01(badx);                                                    \
-                }                                                                               \
-                n_valid += ALL(valid) ? APL_VW : count01(valid);                                \
-            } else {                                                                            \
-                apl_elements(&k, x, y, zero, &lv, &gv);                                         \
-                gv *= gmul;                                                                     \
-                n_valid += count01(valid);                                                      \
-                n_badt += count01(badt);                                                        \
-                n_badx += count01(badx);                                                        \
-                accv yk = TO_ACC(lv) - comp;                                                    \
-                accv tk = sum + yk;                                                             \
-                comp = (tk - sum) - yk;                                                         \
-                sum = tk;                                                                       \
-            }                                                                                   \
-            if (full) {                                                                         \
-                if (grad) STOREV(gv, grad + g_off + i);                                         \
-                if (elem) STOREV(lv, elem + e_off + i);                                         \
-            } else {                                                                            \
-                float gb[APL_VW], lb[APL_VW];                                                   \
-                STOREV(gv, gb);                                                                 \
-                STOREV(lv, lb);                                                                 \
-                for (ulong j = 0; j < n - i; ++j) {                                             \
-                    if (grad) grad[g_off + i + j] = gb[j];                                      \
-                    if (elem) elem[e_off + i + j] = lb[j];                                      \
-                }                                                                               \
-            }                                                                                   \
-        }                                                                                       \
-        acc_t gs = group_sum_acc(lacc, hsum_acc(sum));                                          \
-        ulong c0 = group_sum_ulong(lcnt, n_valid);                                              \
-        ulong c1 = group_sum_ulong(lcnt, n_badt);                                               \
-        ulong c2 = group_sum_ulong(lcnt, n_badx);                                               \
-        if (l == 0) {                                                                           \
-            uint g = get_group_id(0);                                                           \
-            partial_acc[g] = gs;                                                                \
-            partial_cnt[g * COUNT_LEN + COUNT_ELEMENTS] = c0;                                   \
-            partial_cnt[g * COUNT_LEN + COUNT_INVALID_TARGETS] = c1;                            \
-            partial_cnt[g * COUNT_LEN + COUNT_NONFINITE_LOGITS] = c2;                           \
-        }                                                                                       \
+        apl_consts k = make_consts(cpos, cneg, ints, reals, leads);                             \
+        float gmul = grad_multiplier(grad_scale, mul_from_count, res_cnt);                      \
+        loss_body(IS_U8, n, per_item, xs, x_off, (__global const uchar *)ts, t_off, grad, g_off, \
+                  elem, e_off, &k, gmul, partial_acc, partial_cnt, lacc, lcnt);                 \
     }
 
-APL_LOSS_KERNEL(apl_loss_f32, float, target_f32, targets_f32)
-APL_LOSS_KERNEL(apl_loss_u8, uchar, target_u8, targets_u8)
+APL_LOSS_KERNEL(apl_loss_f32, float, 0)
+APL_LOSS_KERNEL(apl_loss_u8, uchar, 1)
 
 /* Count of valid, non-ignored targets per group (same partition as the loss kernel). */
 #define APL_COUNT_KERNEL(NAME, TTYPE, LOAD)                                                      \
