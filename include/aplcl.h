@@ -176,9 +176,12 @@ typedef struct aplcl_ctx aplcl_ctx;
  * Errors: NULL_ARGUMENT, NO_PLATFORM, NO_DEVICE, INVALID_DEVICE_SPEC, KERNEL_BUILD (log:
  * aplcl_last_build_log), KERNEL_SOURCE, DEVICE_UNSUPPORTED, OPENCL, OUT_OF_HOST_MEMORY.
  * On error *out is NULL.
- * Environment: APLCL_KERNEL_DIR (development only) reads the kernel .cl files from that folder instead of
- * the embedded copy; APLCL_CACHE_DIR sets the program-binary cache folder ("off" disables it;
- * default $XDG_CACHE_HOME/aplcl or $HOME/.cache/aplcl). */
+ * Environment: APLCL_KERNEL_DIR (development only) reads the kernel .cl files from that folder
+ * instead of the embedded copy; APLCL_CACHE_DIR sets the program-binary cache folder ("off"
+ * disables it; default $XDG_CACHE_HOME/aplcl or $HOME/.cache/aplcl); APLCL_VECTOR_WIDTH (1, 2, 4,
+ * 8, 16) and APLCL_LOCAL_SIZE (a power of two) override the kernel shape chosen for the device
+ * (CPU: its preferred float width and 32; GPU: 4 and 256). Results are bit-identical across calls
+ * for one shape; another shape may differ in the last bits of the reduced loss. */
 APLCL_API aplcl_status aplcl_ctx_create(aplcl_ctx **out, const char *device);
 
 /* Same, on the caller's queue (and its context and device). The queue is retained and released by
