@@ -147,13 +147,24 @@ APLCL_API aplcl_params aplcl_params_poly1(float epsilon);
 APLCL_API aplcl_status aplcl_params_validate(const aplcl_params *p);
 
 /* ---- target formats ----
- * F32: 1 positive, 0 negative, (0,1) soft, negative value (e.g. -1) ignored;
- *      NaN or > 1 is invalid (counted, contributes nothing).
- * U8:  1 positive, 0 negative, 255 ignored; any other code is invalid. */
+ * F32:  float per label: 1 positive, 0 negative, (0,1) soft, negative value (e.g. -1) ignored;
+ *       NaN or > 1 is invalid (counted, contributes nothing).
+ * U8:   uint8 per label: 1 positive, 0 negative, 255 ignored; any other code is invalid.
+ * BITS: 1 bit per label, rows padded to whole 32-bit words: row r starts at word
+ *       r * APLCL_BITS_WORDS(C); label c is bit (c % 32) of word c / 32 (least significant bit
+ *       first); set = positive. An optional ignore mask in the same layout: set = ignored.
+ * CSR:  positives only (the natural format for many labels and few positives): row pointers
+ *       (N+1 cl_ulong, entries rp[r]..rp[r+1]-1 of the index array belong to row r, counted from
+ *       the index buffer's offset) and label indices (cl_uint, ascending within a row); every label
+ *       not listed is a negative. Indices >= C, unsorted rows and row pointers that decrease or
+ *       pass nnz are counted as invalid targets and never read past nnz. */
 typedef enum aplcl_target_format {
     APLCL_TARGET_F32 = 0,
-    APLCL_TARGET_U8 = 1
+    APLCL_TARGET_U8 = 1,
+    APLCL_TARGET_BITS = 2,
+    APLCL_TARGET_CSR = 3
 } aplcl_target_format;
+#define APLCL_BITS_WORDS(cols) (((cols) + 31) / 32)
 #define APLCL_TARGET_U8_IGNORE 255
 
 /* Counters the kernel fills (aplcl_compute's optional `counts` buffer, aplcl_ctx_last_counts). */
@@ -233,6 +244,61 @@ APLCL_API aplcl_status aplcl_compute(aplcl_ctx *ctx, const aplcl_params *p, size
                                      cl_mem counts, size_t counts_offset,
                                      cl_uint num_wait_events, const cl_event *wait_events,
                                      cl_event *event);
+
+/* ---- the general device entry point: every storage type and target format ----
+ *
+ * aplcl_compute is this call with F32 storage, dense targets and no accumulation. */
+
+/* Storage of logits and gradient. Math is always float32; loads widen, stores round to nearest
+ * even. F16 is IEEE half (vload_half/vstore_half); BF16 is the top half of a float32, stored as
+ * 16-bit words. Per-element losses and the reduced loss are always float. */
+typedef enum aplcl_dtype {
+    APLCL_DTYPE_F32 = 0,
+    APLCL_DTYPE_F16 = 1,
+    APLCL_DTYPE_BF16 = 2
+} aplcl_dtype;
+
+/* Targets in any format. Unused fields must be NULL / 0. */
+typedef struct aplcl_targets {
+    aplcl_target_format format;
+    cl_mem data;          /* F32, U8: N*C values; BITS: N*APLCL_BITS_WORDS(C) cl_uint words;
+                             CSR: N+1 cl_ulong row pointers */
+    size_t data_offset;   /* in elements of data's type */
+    cl_mem indices;       /* CSR: cl_uint label indices */
+    size_t indices_offset;
+    size_t nnz;           /* CSR: number of indices from indices_offset */
+    cl_mem ignore;        /* BITS only, optional: ignore mask, same layout as data */
+    size_t ignore_offset; /* in words */
+} aplcl_targets;
+
+/* Every buffer of one call. Offsets count elements of the buffer's own type. */
+typedef struct aplcl_io {
+    aplcl_dtype dtype;      /* storage of logits and grad */
+    cl_mem logits;          /* N*C values of dtype */
+    size_t logits_offset;
+    aplcl_targets targets;
+    cl_mem grad;            /* NULL (forward only) or N*C values of dtype; may be logits with the
+                               same offset (in place, not with accumulate) */
+    size_t grad_offset;
+    int grad_accumulate;    /* 0: grad = dL/dx, 1: grad += dL/dx (engines summing micro-batches) */
+    cl_mem elem_loss;       /* NULL or N*C floats */
+    size_t elem_loss_offset;
+    cl_mem loss;            /* NULL or one float: the reduced loss */
+    size_t loss_offset;
+    cl_mem counts;          /* NULL or APLCL_COUNT_LEN cl_ulong */
+    size_t counts_offset;
+} aplcl_io;
+
+/* A zeroed aplcl_io with F32 storage and dense F32 targets: fill in the buffers you use. */
+APLCL_API aplcl_io aplcl_io_default(void);
+
+/* Same contract as aplcl_compute (enqueue only, never blocks, same errors), for any io. The
+ * program for a (dtype, target format) pair is built on its first use on the context (F32 with
+ * F32 or U8 targets at creation), so a first call may return APLCL_ERR_KERNEL_BUILD. */
+APLCL_API aplcl_status aplcl_compute_io(aplcl_ctx *ctx, const aplcl_params *p, size_t rows,
+                                        size_t cols, const aplcl_io *io,
+                                        cl_uint num_wait_events, const cl_event *wait_events,
+                                        cl_event *event);
 
 /* ---- host-pointer entry point (blocking) ----
  *

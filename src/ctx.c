@@ -307,7 +307,10 @@ aplcl_status apl_ctx_finish(aplcl_ctx *ctx) {
     ctx->max_groups = groups < 16 ? 16 : groups > APL_MAX_GROUPS ? APL_MAX_GROUPS : groups;
 
     ctx->vector_width = pick_vector_width(ctx->device);
-    aplcl_status st = apl_program_build(ctx);
+    /* Build the common variants now, so a broken build shows at creation. */
+    const apl_variant *v;
+    aplcl_status st = apl_variant_get(ctx, APLCL_DTYPE_F32, APLCL_TARGET_F32, &v);
+    if (st == APLCL_SUCCESS) st = apl_variant_get(ctx, APLCL_DTYPE_F32, APLCL_TARGET_U8, &v);
     if (st != APLCL_SUCCESS) return st;
 
     cl_int err;
@@ -327,15 +330,12 @@ aplcl_status apl_ctx_finish(aplcl_ctx *ctx) {
 
 void aplcl_ctx_destroy(aplcl_ctx *ctx) {
     if (!ctx) return;
-    cl_kernel ks[] = {ctx->k_loss_f32, ctx->k_loss_u8, ctx->k_count_f32, ctx->k_count_u8,
-                      ctx->k_finalize};
-    for (size_t i = 0; i < sizeof ks / sizeof ks[0]; ++i)
-        if (ks[i]) clReleaseKernel(ks[i]);
+    for (int d = 0; d < APL_NUM_DTYPES; ++d)
+        for (int f = 0; f < APL_NUM_TFMTS; ++f) apl_variant_release(&ctx->variants[d][f]);
     cl_mem ms[] = {ctx->partial_acc, ctx->partial_cnt, ctx->result_loss, ctx->result_cnt};
     for (size_t i = 0; i < sizeof ms / sizeof ms[0]; ++i)
         if (ms[i]) clReleaseMemObject(ms[i]);
     if (ctx->last) clReleaseEvent(ctx->last);
-    if (ctx->program) clReleaseProgram(ctx->program);
     if (ctx->queue) clReleaseCommandQueue(ctx->queue);
     if (ctx->context) clReleaseContext(ctx->context);
     free(ctx);

@@ -50,12 +50,29 @@ double apl_decimal(float f);
 
 void apl_derive(const aplcl_params *p, apl_derived *d);
 
+/* Bytes per logit/gradient value of a storage type. */
+size_t apl_dtype_bytes(aplcl_dtype d);
+
+/* Every check of a device call (check_io.c); nothing enqueued. */
+aplcl_status apl_check_io(const aplcl_ctx *ctx, const aplcl_params *p, size_t rows, size_t cols,
+                          const aplcl_io *io, cl_uint num_wait, const cl_event *wait);
+
 /* Checks rows, cols and that rows*cols*elem_bytes fits in size_t. */
 aplcl_status apl_check_shape(size_t rows, size_t cols, size_t elem_bytes);
 
 /* Thread-local error details (aplcl_last_cl_error, aplcl_last_build_log). */
 void apl_set_cl_error(cl_int err);
 void apl_set_build_log(const char *log, size_t len);
+
+/* One program per (storage dtype, target format): its -D options specialise the kernels. */
+#define APL_NUM_DTYPES 3
+#define APL_NUM_TFMTS 4
+typedef struct apl_variant {
+    cl_program program;
+    cl_kernel loss;     /* fused loss + gradient, first-stage partials */
+    cl_kernel count;    /* target-only count pass (MEAN without normalizer) */
+    cl_kernel finalize; /* second stage: fixed-order sum of the partials */
+} apl_variant;
 
 /* Maximum number of first-stage work-groups; the partial buffers are sized for it. */
 #define APL_MAX_GROUPS 1024
@@ -64,10 +81,7 @@ struct aplcl_ctx {
     cl_context context;
     cl_device_id device;
     cl_command_queue queue;
-    cl_program program;
-    cl_kernel k_loss_f32, k_loss_u8;   /* fused loss + gradient, first-stage partials */
-    cl_kernel k_count_f32, k_count_u8; /* target-only count pass (MEAN without normalizer) */
-    cl_kernel k_finalize;              /* second stage: fixed-order sum of the partials */
+    apl_variant variants[APL_NUM_DTYPES][APL_NUM_TFMTS]; /* built on first use */
     cl_mem partial_acc;                /* APL_MAX_GROUPS accumulators (double or float) */
     cl_mem partial_cnt;                /* APL_MAX_GROUPS * APLCL_COUNT_LEN cl_ulong */
     cl_mem result_loss;                /* one double (or float) reduced loss, for the host path */
@@ -84,8 +98,11 @@ struct aplcl_ctx {
     char name[288];
 };
 
-/* Builds (or loads from the binary cache) the program for ctx->device and creates the kernels. */
-aplcl_status apl_program_build(aplcl_ctx *ctx);
+/* The built variant for (dtype, target format), building it (or loading it from the binary
+ * cache) on first use. */
+aplcl_status apl_variant_get(aplcl_ctx *ctx, aplcl_dtype dtype, aplcl_target_format fmt,
+                             const apl_variant **out);
+void apl_variant_release(apl_variant *v);
 
 /* Fills ctx (kernels, scratch, sizes) once context, device and queue are set. */
 aplcl_status apl_ctx_finish(aplcl_ctx *ctx);

@@ -222,9 +222,10 @@ static void capture_build_log(aplcl_ctx *ctx, cl_program prog) {
     free(log);
 }
 
-static aplcl_status make_kernel(aplcl_ctx *ctx, const char *name, cl_kernel *out) {
+static aplcl_status make_kernel(aplcl_ctx *ctx, cl_program prog, const char *name,
+                                cl_kernel *out) {
     cl_int err;
-    *out = clCreateKernel(ctx->program, name, &err);
+    *out = clCreateKernel(prog, name, &err);
     if (err != CL_SUCCESS) {
         apl_set_cl_error(err);
         return APLCL_ERR_OPENCL;
@@ -234,40 +235,60 @@ static aplcl_status make_kernel(aplcl_ctx *ctx, const char *name, cl_kernel *out
     return wg >= ctx->local_size ? APLCL_SUCCESS : APLCL_ERR_DEVICE_UNSUPPORTED;
 }
 
-aplcl_status apl_program_build(aplcl_ctx *ctx) {
+void apl_variant_release(apl_variant *v) {
+    if (v->loss) clReleaseKernel(v->loss);
+    if (v->count) clReleaseKernel(v->count);
+    if (v->finalize) clReleaseKernel(v->finalize);
+    if (v->program) clReleaseProgram(v->program);
+    memset(v, 0, sizeof *v);
+}
+
+/* Source or cached binary -> built program, for one set of options. */
+static aplcl_status build_program(aplcl_ctx *ctx, const char *opts, cl_program *out) {
     aplcl_status st = APLCL_SUCCESS;
     char *src = assemble_source(&st);
     if (!src) return st;
-    char opts[256];
-    snprintf(opts, sizeof opts, "-cl-std=CL1.2 -DAPL_LOCAL=%zu -DAPL_VW=%zu -DAPL_FP64=%d",
-             ctx->local_size, ctx->vector_width, ctx->has_fp64);
-
     char path[4096];
     bool use_cache = cache_path(ctx, src, opts, path, sizeof path);
-    ctx->program = use_cache ? load_cached(ctx, path, opts) : NULL;
-    if (!ctx->program) {
+    cl_program prog = use_cache ? load_cached(ctx, path, opts) : NULL;
+    if (!prog) {
         cl_int err;
         const char *srcs[1] = {src};
-        ctx->program = clCreateProgramWithSource(ctx->context, 1, srcs, NULL, &err);
+        prog = clCreateProgramWithSource(ctx->context, 1, srcs, NULL, &err);
         if (err != CL_SUCCESS) {
             free(src);
             apl_set_cl_error(err);
             return APLCL_ERR_OPENCL;
         }
-        err = clBuildProgram(ctx->program, 1, &ctx->device, opts, NULL, NULL);
+        err = clBuildProgram(prog, 1, &ctx->device, opts, NULL, NULL);
         if (err != CL_SUCCESS) {
-            capture_build_log(ctx, ctx->program);
+            capture_build_log(ctx, prog);
             apl_set_cl_error(err);
+            clReleaseProgram(prog);
             free(src);
             return APLCL_ERR_KERNEL_BUILD;
         }
-        if (use_cache) store_cached(ctx, ctx->program, path);
+        if (use_cache) store_cached(ctx, prog, path);
     }
     free(src);
+    *out = prog;
+    return APLCL_SUCCESS;
+}
 
-    if ((st = make_kernel(ctx, "apl_loss_f32", &ctx->k_loss_f32)) != APLCL_SUCCESS) return st;
-    if ((st = make_kernel(ctx, "apl_loss_u8", &ctx->k_loss_u8)) != APLCL_SUCCESS) return st;
-    if ((st = make_kernel(ctx, "apl_count_f32", &ctx->k_count_f32)) != APLCL_SUCCESS) return st;
-    if ((st = make_kernel(ctx, "apl_count_u8", &ctx->k_count_u8)) != APLCL_SUCCESS) return st;
-    return make_kernel(ctx, "apl_finalize", &ctx->k_finalize);
+aplcl_status apl_variant_get(aplcl_ctx *ctx, aplcl_dtype dtype, aplcl_target_format fmt,
+                             const apl_variant **out) {
+    apl_variant *v = &ctx->variants[dtype][fmt];
+    *out = v;
+    if (v->finalize) return APLCL_SUCCESS;
+    char opts[256];
+    snprintf(opts, sizeof opts,
+             "-cl-std=CL1.2 -DAPL_LOCAL=%zu -DAPL_VW=%zu -DAPL_FP64=%d -DAPL_DTYPE=%d "
+             "-DAPL_TFMT=%d",
+             ctx->local_size, ctx->vector_width, ctx->has_fp64, (int)dtype, (int)fmt);
+    aplcl_status st = build_program(ctx, opts, &v->program);
+    if (st == APLCL_SUCCESS) st = make_kernel(ctx, v->program, "apl_loss", &v->loss);
+    if (st == APLCL_SUCCESS) st = make_kernel(ctx, v->program, "apl_count", &v->count);
+    if (st == APLCL_SUCCESS) st = make_kernel(ctx, v->program, "apl_finalize", &v->finalize);
+    if (st != APLCL_SUCCESS) apl_variant_release(v);
+    return st;
 }

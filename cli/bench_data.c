@@ -1,0 +1,233 @@
+/* bench_data.c: inputs of `aplcl bench`: the two logit regimes, target packing (BITS, CSR),
+ * float -> f16 / bf16 rounding, and --save-inputs / --load-inputs files.
+ *
+ * Host-side only; the device never sees these helpers. Conversions round to nearest even like the
+ * kernels' stores, so the reference can be evaluated on exactly the logits the device reads.
+ */
+#include "cli.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- storage conversions ---- */
+
+uint16_t cli_f32_to_f16(float f) {
+    /* Round-to-nearest-even by integer arithmetic on the normal range and by one float addition
+     * (which rounds to nearest even in the default mode) on the subnormal range. */
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    uint32_t sign = (u >> 16) & 0x8000u;
+    u &= 0x7fffffffu;
+    uint16_t o;
+    if (u >= 0x47800000u) {                              /* >= 65536, inf or NaN */
+        o = (uint16_t)(u > 0x7f800000u ? 0x7e00u : 0x7c00u); /* NaN stays NaN (quiet) */
+    } else if (u < 0x38800000u) {                        /* < 2^-14: subnormal half or zero */
+        const uint32_t magic_u = ((127u - 15u) + (23u - 10u) + 1u) << 23; /* 0.5f */
+        float fu, magic;
+        memcpy(&fu, &u, sizeof fu);
+        memcpy(&magic, &magic_u, sizeof magic);
+        fu += magic; /* the low mantissa bits now hold round(|f| * 2^24) */
+        memcpy(&u, &fu, sizeof u);
+        o = (uint16_t)(u - magic_u);
+    } else {
+        uint32_t odd = (u >> 13) & 1u;
+        u += ((uint32_t)(15 - 127) << 23) + 0xfffu + odd; /* rebias, round half to even */
+        o = (uint16_t)(u >> 13); /* a carry into exponent 31 gives inf, as it should */
+    }
+    return (uint16_t)(o | sign);
+}
+
+float cli_f16_to_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu, u;
+    if (e == 0) {
+        float v = ldexpf((float)m, -24); /* zero or subnormal: exact */
+        return sign ? -v : v;
+    }
+    if (e == 31)
+        u = sign | 0x7f800000u | (m << 13);
+    else
+        u = sign | ((e + 112u) << 23) | (m << 13);
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+uint16_t cli_f32_to_bf16(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40u); /* quiet NaN */
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
+float cli_bf16_to_f32(uint16_t h) {
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* ---- target packing ---- */
+
+void cli_pack_bits(const uint8_t *y, size_t rows, size_t cols, uint32_t *words) {
+    size_t w = APLCL_BITS_WORDS(cols);
+    memset(words, 0, rows * w * sizeof *words);
+    for (size_t r = 0; r < rows; ++r)
+        for (size_t c = 0; c < cols; ++c)
+            if (y[r * cols + c] == 1) words[r * w + c / 32] |= 1u << (c % 32);
+}
+
+size_t cli_count_positives(const uint8_t *y, size_t n) {
+    size_t k = 0;
+    for (size_t i = 0; i < n; ++i) k += y[i] == 1;
+    return k;
+}
+
+void cli_pack_csr(const uint8_t *y, size_t rows, size_t cols, uint64_t *row_ptr,
+                  uint32_t *indices) {
+    size_t k = 0;
+    row_ptr[0] = 0;
+    for (size_t r = 0; r < rows; ++r) {
+        for (size_t c = 0; c < cols; ++c)
+            if (y[r * cols + c] == 1) indices[k++] = (uint32_t)c;
+        row_ptr[r + 1] = k;
+    }
+}
+
+/* ---- regimes ---- */
+
+double cli_bench_pos_rate(size_t cols) {
+    double p = 3.0 / (double)cols; /* about 3 positives per row (80 labels: 3.75%) */
+    return p < 0.01 ? 0.01 : p > 0.5 ? 0.5 : p;
+}
+
+uint64_t cli_bench_seed(size_t rows, size_t cols, int trained) {
+    return 0x5eed0000u + (uint64_t)rows * 1000003u + (uint64_t)cols * 7919u + (trained ? 7u : 3u);
+}
+
+void cli_bench_make_inputs(size_t rows, size_t cols, int trained, uint64_t seed, float *x,
+                           uint8_t *y) {
+    cli_rng r = {seed};
+    double rate = cli_bench_pos_rate(cols);
+    size_t n = rows * cols;
+    for (size_t i = 0; i < n; ++i) {
+        int pos = cli_rng_uniform(&r) < rate;
+        y[i] = (uint8_t)pos;
+        x[i] = trained ? (float)cli_rng_normal(&r, pos ? 3.0 : -6.0, 2.0)
+                       : (float)cli_rng_normal(&r, 0.0, 2.0);
+    }
+}
+
+/* ---- --save-inputs / --load-inputs ---- */
+
+static int write_file(const char *dir, const char *name, const void *data, size_t bytes) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        perror(path);
+        return 1;
+    }
+    int bad = bytes && fwrite(data, 1, bytes, f) != bytes;
+    bad |= fclose(f) != 0;
+    if (bad) fprintf(stderr, "aplcl bench: writing %s failed\n", path);
+    return bad;
+}
+
+static int is_little_endian(void) {
+    const uint16_t one = 1;
+    uint8_t b;
+    memcpy(&b, &one, 1);
+    return b == 1;
+}
+
+int cli_bench_save_inputs(const char *dir, size_t rows, size_t cols, int trained, uint64_t seed,
+                          const float *x, const uint8_t *y) {
+    if (!is_little_endian()) {
+        fprintf(stderr, "aplcl bench: --save-inputs writes little-endian files only\n");
+        return 1;
+    }
+    size_t n = rows * cols;
+    char meta[256];
+    int len = snprintf(meta, sizeof meta,
+                       "rows %zu\ncols %zu\nregime %s\nseed %llu\n"
+                       "logits logits.f32 float32 little-endian row-major\n"
+                       "targets targets.u8 uint8 0/1 row-major\n",
+                       rows, cols, trained ? "trained" : "early", (unsigned long long)seed);
+    if (write_file(dir, "logits.f32", x, n * sizeof *x) || write_file(dir, "targets.u8", y, n) ||
+        write_file(dir, "meta.txt", meta, (size_t)len))
+        return 1;
+    return 0;
+}
+
+static void *read_file(const char *dir, const char *name, size_t expect) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        perror(path);
+        return NULL;
+    }
+    unsigned char *buf = malloc(expect ? expect : 1);
+    size_t got = buf ? fread(buf, 1, expect, f) : 0;
+    int extra = fgetc(f) != EOF;
+    fclose(f);
+    if (!buf || got != expect || extra) {
+        fprintf(stderr, "aplcl bench: %s: expected exactly %zu bytes\n", path, expect);
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+int cli_bench_load_inputs(const char *dir, size_t *rows, size_t *cols, int *trained,
+                          uint64_t *seed, float **x, uint8_t **y) {
+    char path[4096], key[64], val[256];
+    snprintf(path, sizeof path, "%s/meta.txt", dir);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        perror(path);
+        return 1;
+    }
+    unsigned long long r = 0, c = 0, s = 0;
+    int regime = -1;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "%63s %255s", key, val) != 2) continue;
+        if (strcmp(key, "rows") == 0) r = strtoull(val, NULL, 10);
+        if (strcmp(key, "cols") == 0) c = strtoull(val, NULL, 10);
+        if (strcmp(key, "seed") == 0) s = strtoull(val, NULL, 10);
+        if (strcmp(key, "regime") == 0)
+            regime = strcmp(val, "trained") == 0 ? 1 : strcmp(val, "early") == 0 ? 0 : -1;
+    }
+    fclose(f);
+    if (!r || !c || regime < 0 || r > SIZE_MAX / c / sizeof(float)) {
+        fprintf(stderr, "aplcl bench: %s: need rows, cols and regime (early|trained)\n", path);
+        return 1;
+    }
+    if (!is_little_endian()) {
+        fprintf(stderr, "aplcl bench: --load-inputs reads little-endian files only\n");
+        return 1;
+    }
+    size_t n = (size_t)r * (size_t)c;
+    *x = read_file(dir, "logits.f32", n * sizeof(float));
+    *y = *x ? read_file(dir, "targets.u8", n) : NULL;
+    if (!*x || !*y) {
+        free(*x), free(*y);
+        *x = NULL, *y = NULL;
+        return 1;
+    }
+    for (size_t i = 0; i < n; ++i)
+        if ((*y)[i] > 1 || !isfinite((*x)[i])) {
+            fprintf(stderr,
+                    "aplcl bench: %s: element %zu: targets must be 0 or 1 and logits finite\n",
+                    dir, i);
+            free(*x), free(*y);
+            *x = NULL, *y = NULL;
+            return 1;
+        }
+    *rows = (size_t)r, *cols = (size_t)c, *trained = regime, *seed = s;
+    return 0;
+}

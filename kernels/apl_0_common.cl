@@ -1,0 +1,158 @@
+/* apl_0_common.cl: build options, the scalar/vector abstraction and the work-group reductions
+ * every aplcl kernel shares. The kernel files are concatenated in name order into one program.
+ *
+ * Build options (src/program.c sets them per device and per program variant):
+ *   APL_LOCAL  work-group size, a power of two
+ *   APL_VW     elements per work-item step: 1, 2, 4, 8 or 16 (PoCL does not vectorise scalar
+ *              code, so CPUs want wide vectors; GPUs use 4 for 16-byte loads)
+ *   APL_FP64   0/1: accumulate partial sums in double
+ *   APL_DTYPE  storage of logits and gradient: 0 float, 1 half, 2 bfloat16 (16-bit words)
+ *   APL_TFMT   targets: 0 float, 1 uint8, 2 bit-packed rows, 3 CSR positives
+ * Not here: any loss math (apl_1_math.cl) or memory layout (apl_2_storage.cl).
+ */
+#ifndef APL_LOCAL
+#define APL_LOCAL 256
+#endif
+#ifndef APL_VW
+#define APL_VW 1
+#endif
+#ifndef APL_FP64
+#define APL_FP64 0
+#endif
+#ifndef APL_DTYPE
+#define APL_DTYPE 0
+#endif
+#ifndef APL_TFMT
+#define APL_TFMT 0
+#endif
+#define APL_ROW_FORMAT (APL_TFMT >= 2) /* targets addressed by (row, label), chunks per row */
+
+#if APL_FP64
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+#define ACC_NAME double
+#else
+#define ACC_NAME float
+#endif
+typedef ACC_NAME acc_t;
+
+/* ---- one code path for scalars and vectors ----
+ * Conditions are masks from comparisons (1/0 for scalars, -1/0 per lane for vectors); select()
+ * reads both conventions, ALL/ANY/COUNT01 hide the difference. */
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#if APL_VW == 1
+typedef float floatv;
+typedef int intv;
+typedef uint uintv;
+typedef ushort ushortv;
+typedef acc_t accv;
+#define ALL(m) (m)
+#define ANY(m) (m)
+#define TRUE_MASK 1
+#define LOADV(p) (*(p))
+#define STOREV(v, p) (*(p) = (v))
+#define TO_INT(v) ((int)(v))
+#define TO_UINT(v) ((uint)(v))
+#define TO_USHORT(v) ((ushort)(v))
+#define AS_UINT(v) as_uint(v)
+#define AS_FLOAT(v) as_float(v)
+#define TO_ACC(v) ((acc_t)(v))
+#define LANE_IDS 0u
+#define VLOAD_HALF(p) vload_half(0, p)
+#define VSTORE_HALF(v, p) vstore_half_rte(v, 0, p)
+#else
+typedef CAT(float, APL_VW) floatv;
+typedef CAT(int, APL_VW) intv;
+typedef CAT(uint, APL_VW) uintv;
+typedef CAT(ushort, APL_VW) ushortv;
+typedef CAT(ACC_NAME, APL_VW) accv;
+#define ALL(m) all(m)
+#define ANY(m) any(m)
+#define TRUE_MASK ((intv)(-1))
+#define LOADV(p) CAT(vload, APL_VW)(0, p)
+#define STOREV(v, p) CAT(vstore, APL_VW)(v, 0, p)
+#define TO_INT(v) CAT(convert_int, APL_VW)(v)
+#define TO_UINT(v) CAT(convert_uint, APL_VW)(v)
+#define TO_USHORT(v) CAT(convert_ushort, APL_VW)(v)
+#define AS_UINT(v) CAT(as_uint, APL_VW)(v)
+#define AS_FLOAT(v) CAT(as_float, APL_VW)(v)
+#define TO_ACC(v) CAT(CAT(convert_, ACC_NAME), APL_VW)(v)
+#define VLOAD_HALF(p) CAT(vload_half, APL_VW)(0, p)
+#define VSTORE_HALF(v, p) CAT(CAT(vstore_half, APL_VW), _rte)(v, 0, p)
+#if APL_VW == 2
+#define LANE_IDS ((uintv)(0, 1))
+#elif APL_VW == 4
+#define LANE_IDS ((uintv)(0, 1, 2, 3))
+#elif APL_VW == 8
+#define LANE_IDS ((uintv)(0, 1, 2, 3, 4, 5, 6, 7))
+#else
+#define LANE_IDS ((uintv)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
+#endif
+#endif
+
+/* Lanes summed in a fixed order (deterministic). */
+inline acc_t hsum_acc(accv v) {
+#if APL_VW == 1
+    return v;
+#else
+    acc_t t[APL_VW];
+    STOREV(v, t);
+    acc_t s = 0;
+    for (int j = 0; j < APL_VW; ++j) s += t[j];
+    return s;
+#endif
+}
+/* Number of true lanes of a mask. */
+inline uint count01(intv m) {
+#if APL_VW == 1
+    return m ? 1u : 0u;
+#else
+    int t[APL_VW];
+    STOREV(m, t);
+    uint c = 0;
+    for (int j = 0; j < APL_VW; ++j) c += t[j] ? 1u : 0u;
+    return c;
+#endif
+}
+
+#define COUNT_ELEMENTS 0
+#define COUNT_INVALID_TARGETS 1
+#define COUNT_NONFINITE_LOGITS 2
+#define COUNT_LEN 3
+
+/* Fixed-order tree over the work-group: deterministic for a given APL_LOCAL. */
+inline acc_t group_sum_acc(__local acc_t *buf, acc_t v) {
+    uint l = get_local_id(0);
+    buf[l] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (uint s = APL_LOCAL / 2; s > 0; s >>= 1) {
+        if (l < s) buf[l] += buf[l + s];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    acc_t r = buf[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return r;
+}
+inline ulong group_sum_ulong(__local ulong *buf, ulong v) {
+    uint l = get_local_id(0);
+    buf[l] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (uint s = APL_LOCAL / 2; s > 0; s >>= 1) {
+        if (l < s) buf[l] += buf[l + s];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    ulong r = buf[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return r;
+}
+
+/* Loss constants, packed into vectors so the kernel signature stays portable. */
+typedef struct {
+    float8 cpos, cneg; /* c_j = alpha_j - 1/j, beta_j - 1/j */
+    int npos, nneg, focus;
+    float lead_pos, lead_neg; /* alpha_1, beta_1 (1 when there are none) */
+    float gamma_pos, gamma_neg, clip;
+    float pos_floor_x, neg_clip_x, neg_floor_x; /* thresholds on x, see apl_derive */
+    float ln_eps, one_minus_eps;
+} apl_consts;
+

@@ -1,0 +1,114 @@
+/* apl_1_math.cl: the loss and its gradient for APL_VW elements at a time, in float32.
+ *
+ * Math (docs/apl-spec.md sections 2 and 4), per element, x logit, y target, p = sigmoid(x):
+ *   l+ = (1-p)^gamma_pos * ( -ln max(p,eps) + sum_j cpos_j (1 - max(p,eps))^j )
+ *   l- = p_m^gamma_neg * ( -ln max(q,eps) + sum_j cneg_j p_m^j ),  p_m = max(p-m,0), q = 1-p_m
+ *   l  = y l+ + (1-y) l-,   gradient dl/dx (the caller scales it)
+ * with cpos_j = alpha_j - 1/j, cneg_j = beta_j - 1/j. ln p and ln(1-p) as -softplus, so no
+ * 0*ln(0) and eps = 0 is exact. Branch points are float thresholds on x computed by the host
+ * (apl_derive), so this code and the CPU reference decide them identically. No memory access.
+ */
+
+/* b^g for a uniform g, 0^0 = 1, a base that rounded below zero counts as 0. */
+inline floatv pow_guarded(floatv b, float g) {
+    if (g == 0.0f) return (floatv)(1.0f);
+    floatv r;
+    if (g == 1.0f)
+        r = b;
+    else if (g == 2.0f)
+        r = b * b;
+    else if (g == 4.0f) /* the APL/ASL default: two multiplies instead of exp2(g log2 b) */
+        r = (b * b) * (b * b);
+    else
+        r = pow(fmax(b, 0.0f), (floatv)(g));
+    return select(r, (floatv)(0.0f), b <= 0.0f);
+}
+
+/* Both sides are one function of u (u = 1 - p^ for positives, p_m for negatives):
+ *   G(u) = -ln(1-u) + sum_j c_j u^j = sum_j a_j u^j + sum_{j>n} u^j / j   (a_j = c_j + 1/j)
+ * For u < 1/4 the series form is summed (13 terms reach float precision); it avoids the
+ * cancellation between -ln(1-u) ~ u and c_1 u when a_1 = 0 (the APL default). series_ok is false
+ * where the log term is not -ln(1-u) (a floored negative: -ln eps). */
+#define SERIES_BELOW 0.25f
+#define SERIES_TERMS 13
+inline floatv g_of_u(float8 c8, int n, floatv u, floatv neg_ln_1mu, intv series_ok) {
+    float c[8] = {c8.s0, c8.s1, c8.s2, c8.s3, c8.s4, c8.s5, c8.s6, c8.s7};
+    floatv v = 0.0f;
+    for (int j = n; j >= 1; --j) v = v * u + c[j - 1];
+    floatv direct = neg_ln_1mu + v * u;
+    intv use_series = series_ok & (u < SERIES_BELOW);
+    if (!ANY(use_series)) return direct;
+    v = 0.0f;
+    for (int j = n + SERIES_TERMS; j > n; --j) v = v * u + 1.0f / (float)j;
+    for (int j = n; j >= 1; --j) v = v * u + (c[j - 1] + 1.0f / (float)j);
+    return select(direct, v * u, use_series);
+}
+/* sum_{j>=2} j c_j u^(j-1): the polynomial's slope without its first term. */
+inline floatv slope2_of_u(float8 c8, int n, floatv u) {
+    float c[8] = {c8.s0, c8.s1, c8.s2, c8.s3, c8.s4, c8.s5, c8.s6, c8.s7};
+    floatv v = 0.0f;
+    for (int j = n; j >= 2; --j) v = v * u + (float)j * c[j - 1];
+    return v * u;
+}
+
+/* Loss and unscaled gradient of APL_VW elements. Lanes in `zero` (easy negatives, ignored or
+ * invalid elements) get exactly 0; the others need finite x and 0 <= y <= 1. */
+inline void apl_elements(const apl_consts *k, floatv x, floatv y, intv zero, floatv *loss,
+                         floatv *grad) {
+    floatv e = exp(-fabs(x));
+    floatv inv = 1.0f / (1.0f + e);
+    intv xpos = x >= 0.0f;
+    floatv p = select(e * inv, inv, xpos);
+    floatv omp = select(inv, e * inv, xpos); /* 1 - p without cancellation */
+    floatv s = p * omp;
+    floatv l = 0.0f, g = 0.0f;
+
+    if (ANY(y > 0.0f)) { /* positive part, u = 1 - p^ */
+        intv floored = x < k->pos_floor_x;
+        floatv u = select(omp, (floatv)(k->one_minus_eps), floored);
+        /* floored: -ln p^ = -ln eps = -ln(1-u), so G(u) is still the right function */
+        floatv nl = select(fmax(-x, 0.0f) + log1p(e), (floatv)(-k->ln_eps), floored);
+        floatv F = g_of_u(k->cpos, k->npos, u, nl, TRUE_MASK);
+        floatv w = pow_guarded(omp, k->gamma_pos);
+        float c1 = k->npos > 0 ? k->cpos.s0 : 0.0f;
+        /* dF/dp s = -(1-p)(1 + p slope) = -(1-p)(a_1 - c_1 (1-p) + p slope2): no cancellation */
+        floatv gp = -w * omp * ((k->lead_pos - c1 * omp) + p * slope2_of_u(k->cpos, k->npos, omp));
+        gp = select(gp, (floatv)(0.0f), floored);
+        if (k->focus && k->gamma_pos > 0.0f) gp -= k->gamma_pos * w * p * F; /* dw+/dx = -g w p */
+        intv pos = y > 0.0f;
+        l = select(l, y * (w * F), pos);
+        g = select(g, y * gp, pos);
+    }
+    intv neg = (y < 1.0f) & (x >= k->neg_clip_x); /* below neg_clip_x the part is exactly 0 */
+    if (ANY(neg)) { /* negative part, u = p_m */
+        floatv pm, neg_ln_q, s_over_q;
+        if (k->clip > 0.0f) {
+            pm = fmax(p - k->clip, 0.0f);
+            floatv q = fmin(omp + k->clip, 1.0f);
+            /* log1p(-p_m) keeps small p_m exact; with a tiny clip, q itself can be tiny */
+            neg_ln_q = k->clip >= 0.01f ? -log1p(-pm) : -log(q);
+            s_over_q = s / q;
+        } else {
+            pm = p;
+            neg_ln_q = fmax(x, 0.0f) + log1p(e);
+            s_over_q = p; /* p(1-p)/(1-p) */
+        }
+        intv floored = x >= k->neg_floor_x; /* q < eps: ln q^ = ln eps, 1/q^ term blocked */
+        floatv F = g_of_u(k->cneg, k->nneg, pm, select(neg_ln_q, (floatv)(-k->ln_eps), floored),
+                          x < k->neg_floor_x);
+        floatv w = pow_guarded(pm, k->gamma_neg);
+        float c1 = k->nneg > 0 ? k->cneg.s0 : 0.0f;
+        floatv sl2 = slope2_of_u(k->cneg, k->nneg, pm);
+        /* dF/dp s = s/q + s slope = (s/q)(b_1 - c_1 p_m) + s slope2 (1 - q = p_m) */
+        floatv gn = select(w * (s_over_q * (k->lead_neg - c1 * pm) + s * sl2), w * s * (c1 + sl2),
+                           floored);
+        if (k->focus && k->gamma_neg > 0.0f)
+            gn += select((floatv)(0.0f), k->gamma_neg * pow_guarded(pm, k->gamma_neg - 1.0f) * s * F,
+                         pm > 0.0f);
+        l = select(l, l + (1.0f - y) * (w * F), neg);
+        g = select(g, g + (1.0f - y) * gn, neg);
+    }
+    *loss = select(l, (floatv)(0.0f), zero);
+    *grad = select(g, (floatv)(0.0f), zero);
+}
+
