@@ -300,6 +300,29 @@ APLCL_API aplcl_status aplcl_compute_io(aplcl_ctx *ctx, const aplcl_params *p, s
                                         cl_uint num_wait_events, const cl_event *wait_events,
                                         cl_event *event);
 
+/* ---- host-side format helpers (no OpenCL needed) ----
+ * For preparing device buffers and checking results. Conversions round to nearest even and
+ * keep NaN and infinities; f16 overflows to infinity like vstore_half_rte. */
+APLCL_API void aplcl_f32_to_f16(const float *in, uint16_t *out, size_t n);
+APLCL_API void aplcl_f16_to_f32(const uint16_t *in, float *out, size_t n);
+APLCL_API void aplcl_f32_to_bf16(const float *in, uint16_t *out, size_t n);
+APLCL_API void aplcl_bf16_to_f32(const uint16_t *in, float *out, size_t n);
+
+/* Dense float targets (1 positive, 0 negative, negative = ignored) to BITS words
+ * (rows * APLCL_BITS_WORDS(cols) each, padding bits zero). ignore may be NULL when nothing is
+ * ignored. Errors: NULL_ARGUMENT, INVALID_SIZE, SIZE_OVERFLOW, INVALID_TARGET (a soft, NaN or
+ * > 1 target, or an ignored one with ignore == NULL; nothing meaningful is written then). */
+APLCL_API aplcl_status aplcl_pack_bits(size_t rows, size_t cols, const float *dense,
+                                       uint32_t *bits, uint32_t *ignore);
+/* Dense float targets (1 positive, 0 negative) to CSR: row_ptr (rows + 1 values) and the
+ * positives' label indices, ascending. *nnz receives the number of positives; with indices ==
+ * NULL (or too small a capacity) only the count is computed and APLCL_ERR_BUFFER_TOO_SMALL is
+ * returned when indices != NULL. Ignored, soft, NaN or > 1 targets: APLCL_ERR_INVALID_TARGET
+ * (CSR cannot express them). cols must fit in 32 bits. */
+APLCL_API aplcl_status aplcl_pack_csr(size_t rows, size_t cols, const float *dense,
+                                      uint64_t *row_ptr, uint32_t *indices, size_t capacity,
+                                      size_t *nnz);
+
 /* ---- host-pointer entry point (blocking) ----
  *
  * Copies logits and targets (rows*cols floats each) to the device, runs aplcl_compute and copies

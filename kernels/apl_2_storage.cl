@@ -101,14 +101,16 @@ inline floatv targetv(__global const tstore_t *t, ulong i) {
 #endif
 
 #if APL_TFMT == 2
-/* Labels c0 .. c0+APL_VW-1 of one row; c0 is a multiple of APL_VW, which divides 32, so they
- * share one word. ign may be NULL. */
-inline floatv target_bits(__global const uint *bits, __global const uint *ign, ulong word) {
+/* Labels c0 .. c0+APL_VW-1 of one row: bits shift .. shift+APL_VW-1 of one word (c0 is a
+ * multiple of APL_VW, which divides 32). ign may be NULL. */
+inline floatv target_bits(__global const uint *bits, __global const uint *ign, ulong word,
+                          uint shift) {
+    uintv lane = LANE_IDS + (uintv)(shift);
     uintv w = (uintv)(bits[word]);
-    floatv y = select((floatv)(0.0f), (floatv)(1.0f), ((w >> LANE_IDS) & (uintv)(1u)) != (uintv)(0u));
+    floatv y = select((floatv)(0.0f), (floatv)(1.0f), ((w >> lane) & (uintv)(1u)) != (uintv)(0u));
     if (ign) {
         uintv m = (uintv)(ign[word]);
-        y = select(y, (floatv)(-1.0f), ((m >> LANE_IDS) & (uintv)(1u)) != (uintv)(0u));
+        y = select(y, (floatv)(-1.0f), ((m >> lane) & (uintv)(1u)) != (uintv)(0u));
     }
     return y;
 }

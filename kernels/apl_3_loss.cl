@@ -126,7 +126,7 @@ __kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void apl_loss(
             y = LOADV(yb);
         }
 #elif APL_TFMT == 2
-        y = target_bits(t0, t1, r * ((cols + 31) / 32) + c0 / 32);
+        y = target_bits(t0, t1, r * ((cols + 31) / 32) + c0 / 32, (uint)(c0 % 32));
         y = select(y, (floatv)(-1.0f), LANE_IDS >= (uint)len); /* padding lanes: ignored */
 #else
         y = target_csr(t0, t1, nnz, r, c0, len);

@@ -1,0 +1,271 @@
+/* test_formats.c: aplcl_compute_io with every storage type and target format, against the CPU
+ * reference on the same (rounded) inputs.
+ *
+ * Covers bit-packed targets with and without an ignore mask, CSR positives (and its invalid
+ * entries being counted), f16 and bf16 logits/gradients (reference on the rounded logits,
+ * tolerance widened by the storage's half-ulp only), grad_accumulate, in place in 16 bits, MEAN
+ * through a count pass (bits + ignore) and through the host-known count (CSR). Dense f32/u8
+ * storage is covered by test_device_vs_ref; bad-input rejection by test_bad_input.
+ */
+#include "test_util.h"
+
+typedef struct {
+    size_t rows, cols, n;
+    float *x;      /* logits as the device sees them (already rounded for 16-bit storage) */
+    float *y;      /* dense targets: 1, 0, or -1 (ignored) */
+    double *rg, *rl, rloss;
+    uint64_t rcounts[APLCL_COUNT_LEN];
+} fx_case;
+
+static aplcl_ctx *g_ctx;
+
+static cl_mem upload(const void *host, size_t bytes) {
+    cl_int err;
+    cl_mem m = clCreateBuffer(aplcl_ctx_cl_context(g_ctx), CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR,
+                              bytes ? bytes : 4, (void *)host, &err);
+    if (err != CL_SUCCESS) {
+        printf("clCreateBuffer failed: %d\n", (int)err);
+        exit(1);
+    }
+    return m;
+}
+static void download(cl_mem m, void *host, size_t bytes) {
+    cl_int err = clEnqueueReadBuffer(aplcl_ctx_queue(g_ctx), m, CL_TRUE, 0, bytes, host, 0, NULL,
+                                     NULL);
+    if (err != CL_SUCCESS) {
+        printf("clEnqueueReadBuffer failed: %d\n", (int)err);
+        exit(1);
+    }
+}
+
+/* Inputs: logits N(0,3) with some extremes; ~8% positives; `ignored` fraction of -1 targets. */
+static void make_case(fx_case *c, size_t rows, size_t cols, double ignored, aplcl_dtype dt,
+                      uint64_t seed) {
+    tu_rng r = tu_rng_seed(seed);
+    c->rows = rows, c->cols = cols, c->n = rows * cols;
+    c->x = tu_xmalloc(c->n * sizeof(float));
+    c->y = tu_xmalloc(c->n * sizeof(float));
+    c->rg = tu_xmalloc(c->n * sizeof(double));
+    c->rl = tu_xmalloc(c->n * sizeof(double));
+    for (size_t i = 0; i < c->n; ++i) {
+        double u = tu_rng_uniform(&r);
+        c->x[i] = (float)(u < 0.95 ? tu_rng_normal(&r, 0.0, 3.0) : tu_rng_range(&r, -60, 60));
+        double v = tu_rng_uniform(&r);
+        c->y[i] = v < ignored ? -1.0f : v < ignored + 0.08 ? 1.0f : 0.0f;
+    }
+    /* the device computes on what the storage holds */
+    uint16_t *h = tu_xmalloc(c->n * sizeof(uint16_t));
+    if (dt == APLCL_DTYPE_F16) {
+        aplcl_f32_to_f16(c->x, h, c->n);
+        aplcl_f16_to_f32(h, c->x, c->n);
+    } else if (dt == APLCL_DTYPE_BF16) {
+        aplcl_f32_to_bf16(c->x, h, c->n);
+        aplcl_bf16_to_f32(h, c->x, c->n);
+    }
+    free(h);
+}
+
+static void free_case(fx_case *c) {
+    free(c->x), free(c->y), free(c->rg), free(c->rl);
+}
+
+/* The storage's rounding of a gradient: half an ulp, relative (plus the kernel's own 1e-5). */
+static double storage_rtol(aplcl_dtype dt) {
+    return dt == APLCL_DTYPE_F16 ? 1e-5 + 0x1p-11 : dt == APLCL_DTYPE_BF16 ? 1e-5 + 0x1p-8 : 1e-5;
+}
+/* Absolute floor: 1e-7 of the gradient scale, and f16's subnormal spacing. */
+static double storage_atol(aplcl_dtype dt, double scale) {
+    return 1e-7 * scale + (dt == APLCL_DTYPE_F16 ? 0x1p-24 : 0.0);
+}
+
+static const char *dt_name(aplcl_dtype d) {
+    return d == APLCL_DTYPE_F16 ? "f16" : d == APLCL_DTYPE_BF16 ? "bf16" : "f32";
+}
+static const char *fmt_name(aplcl_target_format f) {
+    return f == APLCL_TARGET_BITS ? "bits" : f == APLCL_TARGET_CSR ? "csr" : f == APLCL_TARGET_U8 ? "u8" : "f32";
+}
+
+/* Runs one case on the device (targets in format fmt, logits in dt) and compares. */
+static void run_case(const char *label, const aplcl_params *p, size_t rows, size_t cols,
+                     aplcl_target_format fmt, aplcl_dtype dt, int with_ignore, int accumulate,
+                     int in_place, uint64_t seed) {
+    int mark = tu_case_begin();
+    fx_case c;
+    make_case(&c, rows, cols, with_ignore ? 0.05 : 0.0, dt, seed);
+    CHECK_STATUS(aplcl_ref_compute_counts(p, rows, cols, c.x, c.y, c.rg, c.rl, &c.rloss, c.rcounts),
+                 APLCL_SUCCESS);
+
+    /* logits (and a starting gradient to accumulate onto) in the storage type */
+    size_t xb = dt == APLCL_DTYPE_F32 ? 4 : 2;
+    void *xs = tu_xmalloc(c.n * xb), *g0 = tu_xmalloc(c.n * xb);
+    float *g0f = tu_xmalloc(c.n * sizeof(float));
+    tu_rng r = tu_rng_seed(seed ^ 0x5555);
+    for (size_t i = 0; i < c.n; ++i) g0f[i] = accumulate ? (float)tu_rng_range(&r, -1, 1) : 0.0f;
+    if (dt == APLCL_DTYPE_F32) {
+        memcpy(xs, c.x, c.n * 4);
+        memcpy(g0, g0f, c.n * 4);
+    } else if (dt == APLCL_DTYPE_F16) {
+        aplcl_f32_to_f16(c.x, xs, c.n);
+        aplcl_f32_to_f16(g0f, g0, c.n);
+        aplcl_f16_to_f32(g0, g0f, c.n);
+    } else {
+        aplcl_f32_to_bf16(c.x, xs, c.n);
+        aplcl_f32_to_bf16(g0f, g0, c.n);
+        aplcl_bf16_to_f32(g0, g0f, c.n);
+    }
+
+    aplcl_io io = aplcl_io_default();
+    io.dtype = dt;
+    io.logits = upload(xs, c.n * xb);
+    cl_mem tdata = NULL, taux = NULL;
+    io.targets.format = fmt;
+    size_t words = APLCL_BITS_WORDS(cols);
+    if (fmt == APLCL_TARGET_BITS) {
+        uint32_t *bits = tu_xmalloc(rows * words * 4), *ign = tu_xmalloc(rows * words * 4);
+        CHECK_STATUS(aplcl_pack_bits(rows, cols, c.y, bits, with_ignore ? ign : NULL),
+                     APLCL_SUCCESS);
+        tdata = upload(bits, rows * words * 4);
+        if (with_ignore) taux = upload(ign, rows * words * 4);
+        io.targets.ignore = taux;
+        free(bits), free(ign);
+    } else if (fmt == APLCL_TARGET_CSR) {
+        uint64_t *rp = tu_xmalloc((rows + 1) * 8);
+        size_t nnz = 0;
+        CHECK_STATUS(aplcl_pack_csr(rows, cols, c.y, rp, NULL, 0, &nnz), APLCL_SUCCESS);
+        uint32_t *idx = tu_xmalloc(nnz * 4 + 4);
+        CHECK_STATUS(aplcl_pack_csr(rows, cols, c.y, rp, idx, nnz, &nnz), APLCL_SUCCESS);
+        tdata = upload(rp, (rows + 1) * 8);
+        taux = upload(idx, nnz * 4);
+        io.targets.indices = taux;
+        io.targets.nnz = nnz;
+        free(rp), free(idx);
+    } else {
+        tdata = upload(c.y, c.n * 4);
+    }
+    io.targets.data = tdata;
+    cl_mem grad = in_place ? io.logits : upload(g0, c.n * xb);
+    io.grad = grad;
+    io.grad_accumulate = accumulate;
+    io.elem_loss = upload(g0f, c.n * 4); /* any contents: overwritten */
+    float loss_f = -1.0f;
+    io.loss = upload(&loss_f, 4);
+    uint64_t counts[APLCL_COUNT_LEN] = {0, 0, 0};
+    io.counts = upload(counts, sizeof counts);
+
+    cl_event ev = NULL;
+    CHECK_STATUS(aplcl_compute_io(g_ctx, p, rows, cols, &io, 0, NULL, &ev), APLCL_SUCCESS);
+    if (ev) {
+        clWaitForEvents(1, &ev);
+        clReleaseEvent(ev);
+    }
+    void *gout = tu_xmalloc(c.n * xb);
+    float *gf = tu_xmalloc(c.n * 4), *lf = tu_xmalloc(c.n * 4);
+    download(grad, gout, c.n * xb);
+    download(io.elem_loss, lf, c.n * 4);
+    download(io.loss, &loss_f, 4);
+    download(io.counts, counts, sizeof counts);
+    if (dt == APLCL_DTYPE_F32)
+        memcpy(gf, gout, c.n * 4);
+    else if (dt == APLCL_DTYPE_F16)
+        aplcl_f16_to_f32(gout, gf, c.n);
+    else
+        aplcl_bf16_to_f32(gout, gf, c.n);
+
+    double scale = fabs(p->grad_scale);
+    if (p->reduction == APLCL_REDUCE_MEAN)
+        scale /= p->normalizer > 0 ? p->normalizer : (double)c.rcounts[APLCL_COUNT_ELEMENTS];
+    for (size_t i = 0; i < c.n; ++i) c.rg[i] += g0f[i]; /* accumulate: the starting values */
+    TU_CMP_CHECK("loss", tu_compare_f32(lf, c.rl, c.n, TU_RTOL, TU_ATOL), c.x);
+    /* accumulating adds the start value before rounding: its magnitude sets the rounding */
+    double atol = storage_atol(dt, scale) + (accumulate ? (dt == APLCL_DTYPE_F32 ? 1e-7 : storage_rtol(dt)) : 0.0);
+    TU_CMP_CHECK("grad", tu_compare_f32(gf, c.rg, c.n, storage_rtol(dt), atol), c.x);
+    CHECK_NEAR(loss_f, c.rloss, 1e-5, 1e-6);
+    CHECK_EQ_U64(counts[APLCL_COUNT_ELEMENTS], c.rcounts[APLCL_COUNT_ELEMENTS]);
+    CHECK_EQ_U64(counts[APLCL_COUNT_INVALID_TARGETS], 0);
+    CHECK_EQ_U64(counts[APLCL_COUNT_NONFINITE_LOGITS], 0);
+
+    tu_case_end(mark, "%-28s %zux%zu targets %-4s storage %-4s%s%s%s", label, rows, cols,
+                fmt_name(fmt), dt_name(dt), with_ignore ? " +ignore" : "",
+                accumulate ? " accumulate" : "", in_place ? " in-place" : "");
+    if (!in_place) clReleaseMemObject(grad);
+    clReleaseMemObject(io.logits);
+    clReleaseMemObject(tdata);
+    if (taux) clReleaseMemObject(taux);
+    clReleaseMemObject(io.elem_loss);
+    clReleaseMemObject(io.loss);
+    clReleaseMemObject(io.counts);
+    free(xs), free(g0), free(g0f), free(gout), free(gf), free(lf);
+    free_case(&c);
+}
+
+/* CSR with bad entries: they are counted as invalid targets and nothing is read past nnz. */
+static void csr_invalid_entries(void) {
+    int mark = tu_case_begin();
+    const size_t rows = 4, cols = 40;
+    float x[4 * 40];
+    for (size_t i = 0; i < rows * cols; ++i) x[i] = (float)((int)(i % 13) - 6);
+    /* row 0: fine {3, 9}; row 1: unsorted {20, 5}; row 2: index 40 >= cols; row 3: pointer past
+     * nnz */
+    uint64_t rp[5] = {0, 2, 4, 5, 9};
+    uint32_t idx[5] = {3, 9, 20, 5, 40};
+    aplcl_io io = aplcl_io_default();
+    io.logits = upload(x, sizeof x);
+    io.targets.format = APLCL_TARGET_CSR;
+    io.targets.data = upload(rp, sizeof rp);
+    io.targets.indices = upload(idx, sizeof idx);
+    io.targets.nnz = 5;
+    uint64_t counts[APLCL_COUNT_LEN] = {0, 0, 0};
+    io.counts = upload(counts, sizeof counts);
+    io.grad = upload(x, sizeof x);
+    aplcl_params p = aplcl_params_default();
+    cl_event ev = NULL;
+    CHECK_STATUS(aplcl_compute_io(g_ctx, &p, rows, cols, &io, 0, NULL, &ev), APLCL_SUCCESS);
+    clWaitForEvents(1, &ev);
+    clReleaseEvent(ev);
+    download(io.counts, counts, sizeof counts);
+    /* row 1: idx 5 not above 20 -> 1; row 2: 40 >= cols -> 1; row 3: rp[4] = 9 > nnz -> 1 */
+    CHECK_EQ_U64(counts[APLCL_COUNT_INVALID_TARGETS], 3);
+    CHECK_EQ_U64(counts[APLCL_COUNT_ELEMENTS], rows * cols);
+    /* row 0 is exact: positives at 3 and 9 */
+    float g[4 * 40], yd[40];
+    double rg[40];
+    download(io.grad, g, sizeof g);
+    for (size_t c = 0; c < cols; ++c) yd[c] = (c == 3 || c == 9) ? 1.0f : 0.0f;
+    CHECK_STATUS(aplcl_ref_compute(&p, 1, cols, x, yd, rg, NULL, NULL), APLCL_SUCCESS);
+    TU_CMP_CHECK("csr row 0 grad", tu_compare_f32(g, rg, cols, TU_RTOL, TU_ATOL), x);
+    tu_case_end(mark, "csr invalid entries are counted (3), valid rows exact");
+    clReleaseMemObject(io.logits);
+    clReleaseMemObject(io.targets.data);
+    clReleaseMemObject(io.targets.indices);
+    clReleaseMemObject(io.counts);
+    clReleaseMemObject(io.grad);
+}
+
+int main(void) {
+    int rc = tu_ctx_create(&g_ctx);
+    if (rc) return rc;
+    aplcl_params def = aplcl_params_default();
+    aplcl_params mean = def;
+    mean.reduction = APLCL_REDUCE_MEAN;
+    mean.focus_grad = 1;
+    aplcl_params asl = aplcl_params_asl(4.0f, 1.0f, 0.05f);
+    asl.grad_scale = 0.25f;
+    const aplcl_dtype dts[3] = {APLCL_DTYPE_F32, APLCL_DTYPE_F16, APLCL_DTYPE_BF16};
+    /* shapes: cols not a multiple of 32 or of the vector width; one row; many rows */
+    const size_t shapes[][2] = {{1, 1}, {3, 37}, {17, 80}, {64, 1000}, {1, 70001}};
+    uint64_t seed = 1;
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; ++s)
+        for (int d = 0; d < 3; ++d) {
+            size_t R = shapes[s][0], C = shapes[s][1];
+            run_case("default", &def, R, C, APLCL_TARGET_BITS, dts[d], 0, 0, 0, seed++);
+            run_case("mean+focus (count pass)", &mean, R, C, APLCL_TARGET_BITS, dts[d], 1, 0, 0, seed++);
+            run_case("default", &def, R, C, APLCL_TARGET_CSR, dts[d], 0, 0, 0, seed++);
+            run_case("mean+focus (host count)", &mean, R, C, APLCL_TARGET_CSR, dts[d], 0, 0, 0, seed++);
+            run_case("asl, dense f32 targets", &asl, R, C, APLCL_TARGET_F32, dts[d], 1, 0, 0, seed++);
+            run_case("asl accumulate", &asl, R, C, APLCL_TARGET_CSR, dts[d], 0, 1, 0, seed++);
+            run_case("default in place", &def, R, C, APLCL_TARGET_BITS, dts[d], 1, 0, 1, seed++);
+        }
+    csr_invalid_entries();
+    aplcl_ctx_destroy(g_ctx);
+    return tu_exit_code();
+}
