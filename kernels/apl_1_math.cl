@@ -31,16 +31,22 @@ inline floatv pow_guarded(floatv b, float g) {
  * where the log term is not -ln(1-u) (a floored negative: -ln eps). */
 #define SERIES_BELOW 0.25f
 #define SERIES_TERMS 13
+/* 1/j, j = 0..21 (n <= 8 leading terms + 13 series terms); [0] unused */
+__constant float INV_J[22] = {0.0f,       1.0f,       1.0f / 2,  1.0f / 3,  1.0f / 4,  1.0f / 5,
+                              1.0f / 6,   1.0f / 7,   1.0f / 8,  1.0f / 9,  1.0f / 10, 1.0f / 11,
+                              1.0f / 12,  1.0f / 13,  1.0f / 14, 1.0f / 15, 1.0f / 16, 1.0f / 17,
+                              1.0f / 18,  1.0f / 19,  1.0f / 20, 1.0f / 21};
 inline floatv g_of_u(float8 c8, int n, floatv u, floatv neg_ln_1mu, intv series_ok) {
     float c[8] = {c8.s0, c8.s1, c8.s2, c8.s3, c8.s4, c8.s5, c8.s6, c8.s7};
     floatv v = 0.0f;
     for (int j = n; j >= 1; --j) v = v * u + c[j - 1];
     floatv direct = neg_ln_1mu + v * u;
+    /* n == 0: G is the log alone, exact as given; nothing cancels */
     intv use_series = series_ok & (u < SERIES_BELOW);
-    if (!ANY(use_series)) return direct;
+    if (n == 0 || !ANY(use_series)) return direct;
     v = 0.0f;
-    for (int j = n + SERIES_TERMS; j > n; --j) v = v * u + 1.0f / (float)j;
-    for (int j = n; j >= 1; --j) v = v * u + (c[j - 1] + 1.0f / (float)j);
+    for (int j = n + SERIES_TERMS; j > n; --j) v = v * u + INV_J[j];
+    for (int j = n; j >= 1; --j) v = v * u + (c[j - 1] + INV_J[j]);
     return select(direct, v * u, use_series);
 }
 /* sum_{j>=2} j c_j u^(j-1): the polynomial's slope without its first term. */
