@@ -8,6 +8,7 @@
  *   APL_FP64   0/1: accumulate partial sums in double
  *   APL_DTYPE  storage of logits and gradient: 0 float, 1 half, 2 bfloat16 (16-bit words)
  *   APL_TFMT   targets: 0 float, 1 uint8, 2 bit-packed rows, 3 CSR positives
+ *   APL_CONTIGUOUS  0/1: work-items take strided (GPU) or consecutive (CPU) units
  * Not here: any loss math (apl_1_math.cl) or memory layout (apl_2_storage.cl).
  */
 #ifndef APL_LOCAL
@@ -24,6 +25,9 @@
 #endif
 #ifndef APL_TFMT
 #define APL_TFMT 0
+#endif
+#ifndef APL_CONTIGUOUS
+#define APL_CONTIGUOUS 0
 #endif
 #define APL_ROW_FORMAT (APL_TFMT >= 2) /* targets addressed by (row, label), chunks per row */
 

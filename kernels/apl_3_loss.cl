@@ -40,6 +40,24 @@ inline void store_outputs(__global xstore_t *grad, int accumulate, __global floa
     }
 }
 
+/* How a group's APL_LOCAL * per_item units are shared among its items. GPUs (APL_CONTIGUOUS 0):
+ * item l takes every APL_LOCAL-th unit from l, so neighbouring lanes touch neighbouring memory
+ * (coalesced). CPUs (APL_CONTIGUOUS 1): PoCL runs a group's items one after another on one
+ * thread, so item l takes per_item consecutive units; strided, a group swept its range
+ * APL_LOCAL times and fell out of cache once the range outgrew L2 (4096x1000: 0.44 vs 3.8 G/s
+ * at 1024x1000 for the all-ignored floor). */
+#if APL_CONTIGUOUS
+#define UNIT_STRIDE 1
+inline ulong first_unit(ulong per_item) {
+    return ((ulong)get_group_id(0) * APL_LOCAL + get_local_id(0)) * per_item;
+}
+#else
+#define UNIT_STRIDE APL_LOCAL
+inline ulong first_unit(ulong per_item) {
+    return (ulong)get_group_id(0) * APL_LOCAL * per_item + get_local_id(0);
+}
+#endif
+
 /* Unpacks the loss constants (vectors keep the kernel signature portable). */
 inline apl_consts make_consts(float8 cpos, float8 cneg, int4 ints, float8 reals, float2 leads) {
     apl_consts k;
@@ -64,8 +82,8 @@ inline apl_consts make_consts(float8 cpos, float8 cneg, int4 ints, float8 reals,
 /* Steps of APL_VW elements. Dense targets: step s covers elements [s*VW, s*VW + VW) of the flat
  * array (the last one may be partial). Row formats: steps never cross a row, so a row has
  * ceil(C/VW) steps, the last one partial when VW does not divide C.
- * Group g takes steps [g*APL_LOCAL*per_item, (g+1)*APL_LOCAL*per_item), item l every
- * APL_LOCAL-th of them (coalesced on GPUs). The host bounds the number of groups, so a launch
+ * Group g takes steps [g*APL_LOCAL*per_item, (g+1)*APL_LOCAL*per_item); see first_unit for
+ * how its items share them. The host bounds the number of groups, so a launch
  * never exceeds a device's dimension limits, whatever the size. Each element's logit is read
  * before its gradient is written, by the same work-item: the gradient may overwrite the logits. */
 __kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void apl_loss(
@@ -96,9 +114,9 @@ __kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void apl_loss(
 #endif
 
     uint l = get_local_id(0);
-    ulong step = (ulong)get_group_id(0) * APL_LOCAL * per_item + l;
+    ulong step = first_unit(per_item);
     apl_acc a = {0, 0, 0, 0, 0};
-    for (ulong it = 0; it < per_item && step < steps; ++it, step += APL_LOCAL) {
+    for (ulong it = 0; it < per_item && step < steps; ++it, step += UNIT_STRIDE) {
 #if APL_ROW_FORMAT
         ulong r = step / steps_per_row;
         ulong c0 = (step - r * steps_per_row) * APL_VW;
@@ -173,10 +191,10 @@ __kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void apl_count(
     __global const uint *t1, ulong t1_off, __global ulong *partial_cnt) {
     __local ulong lcnt[APL_LOCAL];
     uint l = get_local_id(0);
-    ulong u = (ulong)get_group_id(0) * APL_LOCAL * per_item + l;
+    ulong u = first_unit(per_item);
     ulong n_valid = 0;
     (void)rows;
-    for (ulong it = 0; it < per_item && u < n; ++it, u += APL_LOCAL) {
+    for (ulong it = 0; it < per_item && u < n; ++it, u += UNIT_STRIDE) {
 #if APL_TFMT <= 1
         float y = target1(t0 + t0_off, u);
         n_valid += (y >= 0.0f && y <= 1.0f) ? 1 : 0;

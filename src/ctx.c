@@ -307,6 +307,10 @@ aplcl_status apl_ctx_finish(aplcl_ctx *ctx) {
     ctx->max_groups = groups < 16 ? 16 : groups > APL_MAX_GROUPS ? APL_MAX_GROUPS : groups;
 
     ctx->vector_width = pick_vector_width(ctx->device);
+    /* CPUs run a group's items in sequence: consecutive steps per item keep caches warm.
+     * $APLCL_CONTIGUOUS=0/1 overrides (tests run both layouts on PoCL). */
+    const char *cenv = getenv("APLCL_CONTIGUOUS");
+    ctx->contiguous = cenv && (*cenv == '0' || *cenv == '1') ? *cenv - '0' : is_cpu(ctx->device);
     /* Build the common variants now, so a broken build shows at creation. */
     const apl_variant *v;
     aplcl_status st = apl_variant_get(ctx, APLCL_DTYPE_F32, APLCL_TARGET_F32, &v);

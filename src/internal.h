@@ -89,6 +89,7 @@ struct aplcl_ctx {
     cl_event last;                     /* last event this context enqueued (orders calls) */
     size_t local_size;                 /* work-group size of the first stage */
     size_t vector_width;               /* elements per work-item step (kernel APL_VW) */
+    int contiguous;                    /* kernel APL_CONTIGUOUS: items take consecutive steps */
     size_t max_groups;                 /* groups used for large inputs, <= APL_MAX_GROUPS */
     int has_fp64;
     uint64_t last_counts[APLCL_COUNT_LEN];

@@ -283,8 +283,9 @@ aplcl_status apl_variant_get(aplcl_ctx *ctx, aplcl_dtype dtype, aplcl_target_for
     char opts[256];
     snprintf(opts, sizeof opts,
              "-cl-std=CL1.2 -DAPL_LOCAL=%zu -DAPL_VW=%zu -DAPL_FP64=%d -DAPL_DTYPE=%d "
-             "-DAPL_TFMT=%d",
-             ctx->local_size, ctx->vector_width, ctx->has_fp64, (int)dtype, (int)fmt);
+             "-DAPL_TFMT=%d -DAPL_CONTIGUOUS=%d",
+             ctx->local_size, ctx->vector_width, ctx->has_fp64, (int)dtype, (int)fmt,
+             ctx->contiguous);
     aplcl_status st = build_program(ctx, opts, &v->program);
     if (st == APLCL_SUCCESS) st = make_kernel(ctx, v->program, "apl_loss", &v->loss);
     if (st == APLCL_SUCCESS) st = make_kernel(ctx, v->program, "apl_count", &v->count);
