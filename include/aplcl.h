@@ -300,6 +300,12 @@ APLCL_API aplcl_status aplcl_compute_io(aplcl_ctx *ctx, const aplcl_params *p, s
                                         cl_uint num_wait_events, const cl_event *wait_events,
                                         cl_event *event);
 
+/* Builds the program for (dtype, target format) now, so that no later aplcl_compute_io call
+ * compiles. Errors: NULL_ARGUMENT, INVALID_PARAMS (dtype), INVALID_TARGET_FORMAT, KERNEL_BUILD,
+ * OPENCL. */
+APLCL_API aplcl_status aplcl_ctx_prepare(aplcl_ctx *ctx, aplcl_dtype dtype,
+                                         aplcl_target_format format);
+
 /* ---- host-side format helpers (no OpenCL needed) ----
  * For preparing device buffers and checking results. Conversions round to nearest even and
  * keep NaN and infinities; f16 overflows to infinity like vstore_half_rte. */

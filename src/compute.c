@@ -23,6 +23,15 @@ aplcl_io aplcl_io_default(void) {
     return io;
 }
 
+aplcl_status aplcl_ctx_prepare(aplcl_ctx *ctx, aplcl_dtype dtype, aplcl_target_format format) {
+    if (!ctx) return APLCL_ERR_NULL_ARGUMENT;
+    if ((unsigned)dtype >= APL_NUM_DTYPES) return APLCL_ERR_INVALID_PARAMS;
+    if ((unsigned)format >= APL_NUM_TFMTS) return APLCL_ERR_INVALID_TARGET_FORMAT;
+    apl_set_build_log(NULL, 0);
+    const apl_variant *v;
+    return apl_variant_get(ctx, dtype, format, &v);
+}
+
 /* How `units` of work spread over groups: at most ctx->max_groups, per_item units per item.
  * A fixed function of the size and the device, so the reduction order is too. */
 typedef struct {

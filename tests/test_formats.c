@@ -241,9 +241,94 @@ static void csr_invalid_entries(void) {
     clReleaseMemObject(io.grad);
 }
 
+/* aplcl_compute_io's own argument checks (the dense-format ones are in test_bad_input). Nothing
+ * may be written on a rejected call: the gradient keeps its sentinel. */
+static void io_bad_inputs(void) {
+    int mark = tu_case_begin();
+    enum { R = 3, C = 40 };
+    float x[R * C], sentinel[R * C], back[R * C];
+    for (int i = 0; i < R * C; ++i) x[i] = (float)(i % 7) - 3.0f, sentinel[i] = 12345.0f;
+    uint32_t bits[R * 2] = {0};
+    uint64_t rp[R + 1] = {0, 1, 1, 2};
+    uint32_t idx[2] = {1, 2};
+    aplcl_params p = aplcl_params_default();
+    cl_mem bx = upload(x, sizeof x), bg = upload(sentinel, sizeof sentinel);
+    cl_mem bbits = upload(bits, sizeof bits), brp = upload(rp, sizeof rp), bidx = upload(idx, 8);
+    cl_mem small = upload(bits, 4 * (R * 2 - 1));
+    aplcl_io io = aplcl_io_default();
+    io.logits = bx;
+    io.grad = bg;
+    io.targets.format = APLCL_TARGET_BITS;
+    io.targets.data = bbits;
+    CHECK_STATUS(aplcl_compute_io(g_ctx, &p, R, C, &io, 0, NULL, NULL), APLCL_SUCCESS);
+    clFinish(aplcl_ctx_queue(g_ctx));
+    download(bg, back, sizeof back);
+    CHECK(back[0] != 12345.0f); /* the valid call wrote; refill for the rejected ones */
+    clEnqueueWriteBuffer(aplcl_ctx_queue(g_ctx), bg, CL_TRUE, 0, sizeof sentinel, sentinel, 0,
+                         NULL, NULL);
+
+    aplcl_io bad = io;
+    bad.dtype = (aplcl_dtype)7;
+    CHECK_STATUS(aplcl_compute_io(g_ctx, &p, R, C, &bad, 0, NULL, NULL), APLCL_ERR_INVALID_PARAMS);
+    bad = io;
+    bad.targets.data = small; /* one word short */
+    CHECK_STATUS(aplcl_compute_io(g_ctx, &p, R, C, &bad, 0, NULL, NULL),
+                 APLCL_ERR_BUFFER_TOO_SMALL);
+    bad = io;
+    bad.targets.ignore = small;
+    CHECK_STATUS(aplcl_compute_io(g_ctx, &p, R, C, &bad, 0, NULL, NULL),
+                 APLCL_ERR_BUFFER_TOO_SMALL);
+    bad = io;
+    bad.dtype = APLCL_DTYPE_F16; /* half the bytes: the buffers are big enough, but ... */
+    bad.grad = bx;               /* ... accumulating in place is refused */
+    bad.grad_accumulate = 1;
+    CHECK_STATUS(aplcl_compute_io(g_ctx, &p, R, C, &bad, 0, NULL, NULL), APLCL_ERR_BUFFER_OVERLAP);
+    bad = io;
+    bad.grad_accumulate = 2;
+    CHECK_STATUS(aplcl_compute_io(g_ctx, &p, R, C, &bad, 0, NULL, NULL), APLCL_ERR_INVALID_PARAMS);
+    bad = io;
+    bad.targets.format = APLCL_TARGET_CSR;
+    bad.targets.data = brp;
+    bad.targets.nnz = 2; /* indices missing */
+    CHECK_STATUS(aplcl_compute_io(g_ctx, &p, R, C, &bad, 0, NULL, NULL), APLCL_ERR_NULL_ARGUMENT);
+    bad.targets.indices = bidx;
+    bad.targets.nnz = 3; /* more than the buffer holds */
+    CHECK_STATUS(aplcl_compute_io(g_ctx, &p, R, C, &bad, 0, NULL, NULL),
+                 APLCL_ERR_BUFFER_TOO_SMALL);
+    bad.targets.nnz = 2;
+    CHECK_STATUS(aplcl_compute_io(g_ctx, &p, R + 1, C, &bad, 0, NULL, NULL),
+                 APLCL_ERR_BUFFER_TOO_SMALL); /* row pointers: R + 2 needed */
+    bad.targets.format = (aplcl_target_format)9;
+    CHECK_STATUS(aplcl_compute_io(g_ctx, &p, R, C, &bad, 0, NULL, NULL),
+                 APLCL_ERR_INVALID_TARGET_FORMAT);
+    CHECK_STATUS(aplcl_compute_io(g_ctx, &p, R, C, NULL, 0, NULL, NULL), APLCL_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(aplcl_compute(g_ctx, &p, R, C, bx, 0, bbits, 0, APLCL_TARGET_BITS, bg, 0, NULL, 0,
+                               NULL, 0, NULL, 0, 0, NULL, NULL),
+                 APLCL_ERR_INVALID_TARGET_FORMAT); /* the dense-only entry point */
+    clFinish(aplcl_ctx_queue(g_ctx));
+    download(bg, back, sizeof back);
+    int untouched = 1;
+    for (int i = 0; i < R * C; ++i) untouched &= back[i] == 12345.0f;
+    CHECK(untouched);
+    tu_case_end(mark, "aplcl_compute_io rejects bad storage/format arguments, writes nothing");
+    cl_mem all[] = {bx, bg, bbits, brp, bidx, small};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; ++i) clReleaseMemObject(all[i]);
+}
+
 int main(void) {
     int rc = tu_ctx_create(&g_ctx);
     if (rc) return rc;
+    {
+        int mark = tu_case_begin();
+        CHECK_STATUS(aplcl_ctx_prepare(g_ctx, APLCL_DTYPE_BF16, APLCL_TARGET_CSR), APLCL_SUCCESS);
+        CHECK_STATUS(aplcl_ctx_prepare(g_ctx, (aplcl_dtype)3, APLCL_TARGET_CSR),
+                     APLCL_ERR_INVALID_PARAMS);
+        CHECK_STATUS(aplcl_ctx_prepare(g_ctx, APLCL_DTYPE_F16, (aplcl_target_format)4),
+                     APLCL_ERR_INVALID_TARGET_FORMAT);
+        CHECK_STATUS(aplcl_ctx_prepare(NULL, APLCL_DTYPE_F16, APLCL_TARGET_CSR),
+                     APLCL_ERR_NULL_ARGUMENT);
+        tu_case_end(mark, "aplcl_ctx_prepare builds a variant ahead, rejects bad arguments");
+    }
     aplcl_params def = aplcl_params_default();
     aplcl_params mean = def;
     mean.reduction = APLCL_REDUCE_MEAN;
@@ -266,6 +351,7 @@ int main(void) {
             run_case("default in place", &def, R, C, APLCL_TARGET_BITS, dts[d], 1, 0, 1, seed++);
         }
     csr_invalid_entries();
+    io_bad_inputs();
     aplcl_ctx_destroy(g_ctx);
     return tu_exit_code();
 }
