@@ -21,9 +21,9 @@ uint16_t cli_f32_to_f16(float f) {
     uint32_t sign = (u >> 16) & 0x8000u;
     u &= 0x7fffffffu;
     uint16_t o;
-    if (u >= 0x47800000u) {                              /* >= 65536, inf or NaN */
+    if (u >= 0x47800000u) {                                  /* >= 65536, inf or NaN */
         o = (uint16_t)(u > 0x7f800000u ? 0x7e00u : 0x7c00u); /* NaN stays NaN (quiet) */
-    } else if (u < 0x38800000u) {                        /* < 2^-14: subnormal half or zero */
+    } else if (u < 0x38800000u) {                            /* < 2^-14: subnormal half or zero */
         const uint32_t magic_u = ((127u - 15u) + (23u - 10u) + 1u) << 23; /* 0.5f */
         float fu, magic;
         memcpy(&fu, &u, sizeof fu);
@@ -57,7 +57,8 @@ float cli_f16_to_f32(uint16_t h) {
 uint16_t cli_f32_to_bf16(float f) {
     uint32_t u;
     memcpy(&u, &f, sizeof u);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40u); /* quiet NaN */
+    if ((u & 0x7fffffffu) > 0x7f800000u)
+        return (uint16_t)((u >> 16) | 0x40u); /* quiet NaN */
     u += 0x7fffu + ((u >> 16) & 1u);
     return (uint16_t)(u >> 16);
 }
@@ -76,12 +77,14 @@ void cli_pack_bits(const uint8_t *y, size_t rows, size_t cols, uint32_t *words) 
     memset(words, 0, rows * w * sizeof *words);
     for (size_t r = 0; r < rows; ++r)
         for (size_t c = 0; c < cols; ++c)
-            if (y[r * cols + c] == 1) words[r * w + c / 32] |= 1u << (c % 32);
+            if (y[r * cols + c] == 1)
+                words[r * w + c / 32] |= 1u << (c % 32);
 }
 
 size_t cli_count_positives(const uint8_t *y, size_t n) {
     size_t k = 0;
-    for (size_t i = 0; i < n; ++i) k += y[i] == 1;
+    for (size_t i = 0; i < n; ++i)
+        k += y[i] == 1;
     return k;
 }
 
@@ -91,7 +94,8 @@ void cli_pack_csr(const uint8_t *y, size_t rows, size_t cols, uint64_t *row_ptr,
     row_ptr[0] = 0;
     for (size_t r = 0; r < rows; ++r) {
         for (size_t c = 0; c < cols; ++c)
-            if (y[r * cols + c] == 1) indices[k++] = (uint32_t)c;
+            if (y[r * cols + c] == 1)
+                indices[k++] = (uint32_t)c;
         row_ptr[r + 1] = k;
     }
 }
@@ -132,7 +136,8 @@ static int write_file(const char *dir, const char *name, const void *data, size_
     }
     int bad = bytes && fwrite(data, 1, bytes, f) != bytes;
     bad |= fclose(f) != 0;
-    if (bad) fprintf(stderr, "aplcl bench: writing %s failed\n", path);
+    if (bad)
+        fprintf(stderr, "aplcl bench: writing %s failed\n", path);
     return bad;
 }
 
@@ -182,8 +187,8 @@ static void *read_file(const char *dir, const char *name, size_t expect) {
     return buf;
 }
 
-int cli_bench_load_inputs(const char *dir, size_t *rows, size_t *cols, int *trained,
-                          uint64_t *seed, float **x, uint8_t **y) {
+int cli_bench_load_inputs(const char *dir, size_t *rows, size_t *cols, int *trained, uint64_t *seed,
+                          float **x, uint8_t **y) {
     char path[4096], key[64], val[256];
     snprintf(path, sizeof path, "%s/meta.txt", dir);
     FILE *f = fopen(path, "r");
@@ -195,10 +200,14 @@ int cli_bench_load_inputs(const char *dir, size_t *rows, size_t *cols, int *trai
     int regime = -1;
     char line[512];
     while (fgets(line, sizeof line, f)) {
-        if (sscanf(line, "%63s %255s", key, val) != 2) continue;
-        if (strcmp(key, "rows") == 0) r = strtoull(val, NULL, 10);
-        if (strcmp(key, "cols") == 0) c = strtoull(val, NULL, 10);
-        if (strcmp(key, "seed") == 0) s = strtoull(val, NULL, 10);
+        if (sscanf(line, "%63s %255s", key, val) != 2)
+            continue;
+        if (strcmp(key, "rows") == 0)
+            r = strtoull(val, NULL, 10);
+        if (strcmp(key, "cols") == 0)
+            c = strtoull(val, NULL, 10);
+        if (strcmp(key, "seed") == 0)
+            s = strtoull(val, NULL, 10);
         if (strcmp(key, "regime") == 0)
             regime = strcmp(val, "trained") == 0 ? 1 : strcmp(val, "early") == 0 ? 0 : -1;
     }
@@ -222,8 +231,8 @@ int cli_bench_load_inputs(const char *dir, size_t *rows, size_t *cols, int *trai
     for (size_t i = 0; i < n; ++i)
         if ((*y)[i] > 1 || !isfinite((*x)[i])) {
             fprintf(stderr,
-                    "aplcl bench: %s: element %zu: targets must be 0 or 1 and logits finite\n",
-                    dir, i);
+                    "aplcl bench: %s: element %zu: targets must be 0 or 1 and logits finite\n", dir,
+                    i);
             free(*x), free(*y);
             *x = NULL, *y = NULL;
             return 1;
