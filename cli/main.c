@@ -39,8 +39,10 @@ static void usage(void) {
     printf("usage: aplcl <command> [options]\n"
            "  devices                      list OpenCL platforms and devices (P:D indices)\n"
            "  check [--device D] [--quick] compare every device (or D) with the CPU reference\n"
-           "  bench [--device D] [--quick] time the fused loss+gradient (quick: one line)\n"
-           "D is \"P:D\" indices or a name substring; default devices: all (check), default (bench).\n");
+           "  bench [--device D] [--quick] [--csv F] [--json F] [--chart F.svg] ...\n"
+           "                               time the fused loss+gradient against a copy kernel\n"
+           "                               (aplcl bench --help for every option)\n"
+           "D is \"P:D\" indices or a name substring; default: every device.\n");
 }
 
 int main(int argc, char **argv) {
