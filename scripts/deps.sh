@@ -14,6 +14,8 @@ packages=(
     pocl-opencl-icd    # a CPU OpenCL device, so device tests run everywhere
     clinfo             # scripts/test.sh checks that a device is visible
     libclblast-dev     # benchmarks compare against CLBlast where it is available
+    clang              # scripts/test.sh builds the libFuzzer target (tests/fuzz) with clang
+    libclang-rt-dev    # libFuzzer and the sanitizer runtimes for the default clang
 )
 
 missing=()

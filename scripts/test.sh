@@ -2,7 +2,8 @@
 # test.sh: the full aplcl test run, as CI does it (.ci/run).
 #
 # Installs dependencies, checks that an OpenCL device (PoCL at least) is visible, builds Release in
-# ./build and runs every CTest test; then builds with ASan+UBSan in ./build-asan and runs the host-only tests (label "host") there.
+# ./build and runs every CTest test; then builds with ASan+UBSan in ./build-asan and runs the host-only tests (label "host") there;
+# then fuzzes the ARFF reader for 60 s (clang + libFuzzer, ./build-fuzz).
 # Device tests must run for real: a skipped test (exit 77) fails this script.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -65,5 +66,24 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 run_ctest build-asan/test-log.txt --test-dir build-asan -L host -j2
 asan_summary="$ctest_summary"
 
-printf '\ntest.sh: PASSED: %s tests on %s OpenCL device(s); ASan+UBSan host: %s\n' \
-    "$main_summary" "$device_count" "$asan_summary"
+section "fuzz: fuzz_arff (clang, libFuzzer, ASan+UBSan) for 60 s (./build-fuzz)"
+# A scratch copy of the corpus: libFuzzer adds inputs to its corpus folder, and CI must not write
+# into the repository. Crash inputs land in build-fuzz/ (artifact_prefix).
+cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DAPLCL_FUZZ=ON -DAPLCL_BUILD_BENCH=OFF
+cmake --build build-fuzz --target fuzz_arff -j"$jobs"
+fuzz_corpus="$(mktemp -d)"
+cp tests/fuzz/corpus/* "$fuzz_corpus"/
+fuzz_rc=0
+./build-fuzz/fuzz_arff -max_total_time=60 -rss_limit_mb=2048 -timeout=10 \
+    -dict=tests/fuzz/arff.dict -artifact_prefix=build-fuzz/ -print_final_stats=1 \
+    "$fuzz_corpus" >build-fuzz/fuzz-log.txt 2>&1 || fuzz_rc=$?
+rm -rf "$fuzz_corpus"
+tail -n 25 build-fuzz/fuzz-log.txt
+[ "$fuzz_rc" -eq 0 ] || die "fuzz_arff failed (exit $fuzz_rc; log: build-fuzz/fuzz-log.txt; \
+input: build-fuzz/crash-* etc.). Fix cli/arff.c and add the input to tests/fuzz/regressions/"
+fuzz_summary="$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+).*/\1/p' \
+    build-fuzz/fuzz-log.txt) inputs"
+
+printf '\ntest.sh: PASSED: %s tests on %s OpenCL device(s); ASan+UBSan host: %s; fuzz: %s\n' \
+    "$main_summary" "$device_count" "$asan_summary" "$fuzz_summary"

@@ -1,0 +1,89 @@
+/* arff.h: a reader for MULAN multi-label ARFF files (dense and sparse), and a feature standardiser.
+ *
+ * For the `aplcl` tool's trainer and its tests; not part of the library. The reader takes hostile
+ * input: it never reads outside the buffer, never prints or exits, bounds every allocation, and
+ * reports each error with file, line and column. No globals: calls on different data may run on
+ * different threads.
+ */
+#ifndef APLCL_CLI_ARFF_H
+#define APLCL_CLI_ARFF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Limits. A file over any of them is refused with an error, never truncated. */
+#define ARFF_MAX_ATTRIBUTES 1000000u /* features + labels */
+#define ARFF_MAX_ROWS 100000000u
+#define ARFF_MAX_LINE (16u << 20) /* bytes per line, line break excluded */
+/* The dense matrices hold at most max(ARFF_MIN_CELLS, ARFF_CELLS_PER_BYTE * input bytes) cells
+ * (rows * (features + labels); 5 bytes each: a float and a label byte). A dense row spends at
+ * least two input bytes per cell, so only a sparse file can reach this: it bounds the memory a
+ * small sparse file can claim (with 1e6 attributes, "{}" is one 4 MB row in 3 bytes). */
+#define ARFF_MIN_CELLS ((size_t)1 << 22)
+#define ARFF_CELLS_PER_BYTE 16u
+
+/* A loaded data set. The last `labels` attributes of the file are the labels, the others the
+ * features, in file order. On success rows >= 1 and x, y, names are non-NULL (even when features or
+ * labels is 0). Free with arff_free(). */
+typedef struct {
+    size_t rows, features, labels;
+    float *x;     /* rows * features, row-major; finite; a missing value ('?') is 0 */
+    uint8_t *y;   /* rows * labels, row-major; each 0 or 1 */
+    char **names; /* features + labels attribute names, NUL-terminated, quotes removed */
+} arff_data;
+
+/* Where and why a call failed. line and column are 1-based (column counts bytes, a tab is one);
+ * both are 0 for errors that belong to no position (a file that cannot be opened, a bad argument).
+ * `file` is the path or name given (its tail when longer than 255 bytes). */
+typedef struct {
+    char file[256];
+    size_t line, column;
+    char message[256];
+} arff_error;
+
+/* Reads the ARFF file at `path`; the last n_labels attributes are labels. Returns 0 and fills *out,
+ * or -1 with *out zeroed (arff_free() on it is harmless) and *err filled (err may be NULL).
+ *
+ * Accepted: '%' comment lines, blank lines, CRLF or LF, leading and trailing whitespace, a UTF-8
+ * byte-order mark; keywords (@relation, @attribute, @data) and the types numeric, real, integer in
+ * any case; attribute names bare (up to the next whitespace) or quoted with '...' or "..." (a
+ * backslash escapes the next character); dense rows of comma-separated values and sparse rows
+ * "{index value, ...}" (0-based strictly increasing indices; unlisted values are 0); values may be
+ * quoted. Features are decimal numbers ([+-]digits[.digits][e[+-]digits]) that fit a float, or '?'
+ * (missing: read as 0). Labels must be declared nominal {0,1} (either order) and hold 0 or 1.
+ *
+ * Refused, each with a message: nominal features, other attribute types (string, date, ...), NaN,
+ * infinity, numbers out of float range or longer than 63 bytes, a missing label, label values
+ * other than 0 and 1, too few or too many values in a dense row, empty values, sparse indices out
+ * of range, repeated or decreasing, text after a sparse row's '}', lines longer than
+ * ARFF_MAX_LINE, NUL bytes, more than ARFF_MAX_ATTRIBUTES attributes or ARFF_MAX_ROWS rows, a file
+ * without @data or without any row after it, n_labels greater than the number of attributes.
+ * Not checked: duplicate attribute names. Numbers are read with strtod(), so under a locale whose
+ * decimal point is not '.' they are refused rather than misread. */
+int arff_load(const char *path, size_t n_labels, arff_data *out, arff_error *err);
+
+/* The same from memory: text[0..len) (no NUL terminator needed; a NUL inside is an error). `name`
+ * (may be NULL: "<memory>") is copied into err->file. */
+int arff_parse(const char *text, size_t len, const char *name, size_t n_labels, arff_data *out,
+               arff_error *err);
+
+/* Frees what arff_load/arff_parse allocated and zeroes *d. Accepts NULL and a zeroed struct. */
+void arff_free(arff_data *d);
+
+/* Counts the <label name="..."> elements of a MULAN label file (nested labels of a hierarchy
+ * count too). Returns 0 and sets *n_labels (>= 1), or -1 with *err filled: a file that cannot be
+ * read or is larger than 64 MiB, a <label> without a name attribute, an unterminated tag, comment
+ * or quoted value, a NUL byte, or no label at all. Comments, CDATA, <?...?> and <!...> are
+ * skipped. Does not validate the XML beyond that. */
+int arff_label_count_from_xml(const char *xml_path, size_t *n_labels, arff_error *err);
+
+/* Column means and population standard deviations (divided by rows) of x (rows * features,
+ * row-major), summed in double. A standard deviation that is 0 or not finite is returned as 1, so
+ * a constant feature becomes 0 after arff_standardize(). rows == 0: mean 0, std 1. */
+void arff_fit_standardizer(const float *x, size_t rows, size_t features, float *mean, float *std);
+
+/* x[r][f] = (x[r][f] - mean[f]) / std[f] in place; a std of 0 (or not finite) is treated as 1.
+ * Fit on the training set, then apply the same mean and std to the test set. */
+void arff_standardize(float *x, size_t rows, size_t features, const float *mean, const float *std);
+
+#endif /* APLCL_CLI_ARFF_H */

@@ -1,0 +1,66 @@
+/* fuzz_arff.c: libFuzzer target for the ARFF reader (cli/arff.c).
+ *
+ * Input: byte 0 gives n_labels (its value mod 16, so a leading ASCII digit '0'..'9' means 0..9
+ * labels and the corpus files stay readable text); the rest is the ARFF text. Besides what
+ * ASan/UBSan catch, it traps when a result breaks the reader's contract (arff.h). Built only with
+ * -DAPLCL_FUZZ=ON and clang; tests/test_arff.c replays corpus/ and regressions/ in every build.
+ */
+#include "arff.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void check(int ok) {
+    if (!ok)
+        __builtin_trap();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    if (size == 0)
+        return 0;
+    size_t n_labels = data[0] % 16;
+    /* A private copy, exactly the text's size, so ASan sees any read past its end. */
+    size_t len = size - 1;
+    char *text = malloc(len ? len : 1);
+    if (!text)
+        return 0;
+    memcpy(text, data + 1, len);
+
+    arff_data d;
+    arff_error err;
+    int rc = arff_parse(text, len, "fuzz", n_labels, &d, &err);
+    check(rc == 0 || rc == -1);
+    if (rc == 0) {
+        check(d.rows >= 1 && d.labels == n_labels && d.x && d.y && d.names);
+        check(d.features + d.labels >= 1 && d.features + d.labels <= ARFF_MAX_ATTRIBUTES);
+        for (size_t i = 0; i < d.rows * d.features; i++)
+            check(isfinite(d.x[i]));
+        for (size_t i = 0; i < d.rows * d.labels; i++)
+            check(d.y[i] <= 1);
+        for (size_t i = 0; i < d.features + d.labels; i++)
+            check(d.names[i] != NULL && strlen(d.names[i]) <= len);
+        if (d.features > 0) {
+            float *mean = malloc(d.features * sizeof *mean), *sd = malloc(d.features * sizeof *sd);
+            if (mean && sd) {
+                arff_fit_standardizer(d.x, d.rows, d.features, mean, sd);
+                arff_standardize(d.x, d.rows, d.features, mean, sd);
+                for (size_t f = 0; f < d.features; f++)
+                    check(isfinite(mean[f]) && sd[f] > 0.0f);
+            }
+            free(mean);
+            free(sd);
+        }
+    } else {
+        check(d.rows == 0 && d.x == NULL && d.y == NULL && d.names == NULL);
+        check(err.message[0] != '\0' && memchr(err.message, '\0', sizeof err.message));
+        check(err.line >= 1 && err.column >= 1); /* every parse error has a position */
+        check(strcmp(err.file, "fuzz") == 0);
+    }
+    arff_free(&d);
+    free(text);
+    return 0;
+}
