@@ -8,6 +8,7 @@
  * ever timed.
  */
 #define _POSIX_C_SOURCE 200809L /* isatty, mkdir */
+#include "bench_head.h"
 #include "cli.h"
 
 #include <errno.h>
@@ -732,6 +733,9 @@ static void usage(void) {
             "                   [--targets f32,u8,bits,csr] [--accumulate] [--timing events|wall]\n"
             "       aplcl bench --save-inputs DIR --shapes RxC --regime early|trained\n"
             "       aplcl bench --load-inputs DIR [--device D] [--csv FILE|-] ...\n"
+            "       aplcl bench head [--shape NxDxC] [--reps R] [--budget BYTES] [--targets T]\n"
+            "                        [--reduction mean|sum] [--no-bias] [--no-unfused] [--csv F]\n"
+            "                        (linear head: chunked vs unfused time and device memory)\n"
             "Devices: all (default) or D (\"P:D\" or a name substring). Default shapes 64x80,\n"
             "4096x80, 4096x1000, 16384x10000, 1024x100000 (--quick: 64x80, 4096x1000).\n");
 }
@@ -856,6 +860,7 @@ static FILE *open_out(const char *path) {
 }
 
 int cli_bench(int argc, char **argv) {
+    if (argc > 0 && strcmp(argv[0], "head") == 0) return cli_bench_head(argc - 1, argv + 1);
     bench_state s;
     memset(&s, 0, sizeof s);
     if (cli_flag(argc, argv, "-h") || cli_flag(argc, argv, "--help")) {

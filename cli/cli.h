@@ -13,6 +13,7 @@
 int cli_devices(int argc, char **argv);
 int cli_check(int argc, char **argv);
 int cli_bench(int argc, char **argv);
+int cli_train(int argc, char **argv);
 
 /* Deterministic inputs: splitmix64 stream, normal draws by Box-Muller. */
 typedef struct {

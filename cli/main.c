@@ -42,6 +42,9 @@ static void usage(void) {
            "  bench [--device D] [--quick] [--csv F] [--json F] [--chart F.svg] ...\n"
            "                               time the fused loss+gradient against a copy kernel\n"
            "                               (aplcl bench --help for every option)\n"
+           "  train TRAIN.arff TEST.arff --labels N [--loss apl,bce,asl] [--epochs E]\n"
+           "        [--hidden H] [--seed S|--seeds S1,S2] [--csv F]\n"
+           "                               fit a multi-label classifier on the device\n"
            "D is \"P:D\" indices or a name substring; default: every device.\n");
 }
 
@@ -53,6 +56,7 @@ int main(int argc, char **argv) {
     if (strcmp(argv[1], "devices") == 0) return cli_devices(argc - 2, argv + 2);
     if (strcmp(argv[1], "check") == 0) return cli_check(argc - 2, argv + 2);
     if (strcmp(argv[1], "bench") == 0) return cli_bench(argc - 2, argv + 2);
+    if (strcmp(argv[1], "train") == 0) return cli_train(argc - 2, argv + 2);
     fprintf(stderr, "aplcl: unknown command '%s'\n", argv[1]);
     usage();
     return 2;

@@ -83,7 +83,11 @@ APLCL_API unsigned aplcl_version_number(void);
     X(APLCL_ERR_KERNEL_SOURCE, -26,                                                              \
       "the kernel source override (APLCL_KERNEL_DIR) could not be read")                         \
     X(APLCL_ERR_DEVICE_UNSUPPORTED, -27,                                                         \
-      "the device lacks a feature aplcl needs (OpenCL 1.2, a work-group of at least 32)")
+      "the device lacks a feature aplcl needs (OpenCL 1.2, a work-group of at least 32)")        \
+    X(APLCL_ERR_SCRATCH_BUDGET, -28,                                                             \
+      "the scratch budget cannot hold one row of the linear head (see aplcl_head_plan)")         \
+    X(APLCL_ERR_BLAS, -29,                                                                       \
+      "a CLBlast call failed (see aplcl_last_cl_error(): its CLBlastStatusCode)")
 
 typedef enum aplcl_status {
 #define APLCL_STATUS_ENUM_(name, value, text) name = value,
@@ -380,6 +384,148 @@ typedef struct aplcl_device_info {
  * number of devices across all platforms. */
 APLCL_API aplcl_status aplcl_list_devices(aplcl_device_info *infos, size_t capacity,
                                           size_t *count);
+
+/* ==== linear head: logits = X W^T + b, then APL, in bounded memory (src/head.c) ==============
+ *
+ * For an engine whose last layer is a linear classifier over many labels. The N x C logits never
+ * exist in full: rows go through in chunks, and per chunk of R rows
+ *     L = X[rows] W^T + b                      (CLBlast SGEMM, into an R x C scratch buffer)
+ *     loss, G = dloss/dL                       (aplcl_compute_io on L, G written over L)
+ *     dX[rows] = G W,  dW += G^T X[rows],  db += column sums of G
+ * so device scratch is R x C floats plus CLBlast's temporary buffer for the three GEMMs (held by
+ * the head and handed to CLBlast, which then allocates nothing) and a few KiB, bounded by a byte
+ * budget the caller gives each call. R is N when everything fits, else the most rows found to fit
+ * (see aplcl_head_plan).
+ *
+ * Shapes (row-major float32, offsets and sizes in elements): X is N x D, W is C x D, b is C; dX is
+ * N x D, dW is C x D, db is C; targets are N x C in any aplcl_targets format.
+ *
+ * Semantics are those of one aplcl_compute_io over the whole N x C logits, followed by the three
+ * products: the loss is reduced over all N*C elements, MEAN divides by the caller's normalizer or
+ * by the whole batch's non-ignored count, and grad_scale scales the gradient of that whole loss.
+ * With MEAN, no normalizer and a gradient wanted, targets that can ignore (F32, U8, BITS with an
+ * ignore mask) get a target-only count pass over all N*C targets before the first chunk; CSR and
+ * BITS without a mask count N*C without looking. Invalid targets and non-finite logits contribute
+ * no loss and no gradient and are counted, as in aplcl_compute_io.
+ *
+ * Determinism: same inputs, shape, budget and device give the same bits (CLBlast's GEMMs use no
+ * atomics; the chunk losses are summed one after another in a fixed order, in double where the
+ * device has it). Another budget changes only the order of float sums: results agree with a
+ * single chunk to about 1e-6 relative.
+ *
+ * CLBlast: the GEMMs run through CLBlast's C API on the context's queue. CLBlast compiles its
+ * SGEMM kernels once per OpenCL context, which aplcl_head_create triggers, so later calls do not
+ * compile. CLBlast takes no wait lists: on an out-of-order queue each GEMM is fenced with
+ * clEnqueueBarrierWithWaitList, which also holds back the caller's unrelated commands enqueued
+ * after it. On an in-order queue nothing extra is enqueued. */
+
+/* A linear head on one aplcl context: its kernels and its scratch memory. */
+typedef struct aplcl_head aplcl_head;
+
+/* Creates a head on ctx: builds its small kernels (bias broadcast, column sums, count, the
+ * fixed-order loss accumulation) and has CLBlast compile its SGEMM program by running one 1x1x1
+ * SGEMM on ctx's queue. Blocks while compiling (seconds on a CPU device). Allocates no scratch: the
+ * first aplcl_head_compute does. ctx must outlive the head; use a head and its context from one
+ * thread at a time. Errors: NULL_ARGUMENT, KERNEL_BUILD (log: aplcl_last_build_log), BLAS, OPENCL,
+ * OUT_OF_HOST_MEMORY. On error *out is NULL. */
+APLCL_API aplcl_status aplcl_head_create(aplcl_head **out, aplcl_ctx *ctx);
+
+/* Releases the head's kernels and scratch; does not wait for queued work (OpenCL keeps memory
+ * that queued commands use until they finish). NULL is fine. Destroy heads before their context. */
+APLCL_API void aplcl_head_destroy(aplcl_head *head);
+
+/* Every buffer of one aplcl_head_compute call. Offsets count elements of the buffer's own type.
+ * Outputs may be NULL (not computed); no output may overlap another buffer of the call. */
+typedef struct aplcl_head_io {
+    cl_mem x;              /* N*D floats: the features (the layer's input) */
+    size_t x_offset;
+    cl_mem w;              /* C*D floats: the weights, row c is label c's weight vector */
+    size_t w_offset;
+    cl_mem b;              /* NULL (no bias) or C floats */
+    size_t b_offset;
+    aplcl_targets targets; /* N x C targets, any format (as in aplcl_io) */
+    cl_mem dx;             /* NULL or N*D floats: OVERWRITTEN with dloss/dX (never read) */
+    size_t dx_offset;
+    cl_mem dw;             /* NULL or C*D floats: dloss/dW is ADDED (dW += ...), so an engine sums
+                              micro-batches; zero it first for the plain gradient */
+    size_t dw_offset;
+    cl_mem db;             /* NULL or C floats: dloss/db is ADDED, like dw (b NULL: the
+                              gradient for a zero bias, the column sums of dloss/dlogits) */
+    size_t db_offset;
+    cl_mem loss;           /* NULL or one float: the reduced loss */
+    size_t loss_offset;
+    cl_mem counts;         /* NULL or APLCL_COUNT_LEN cl_ulong, summed over the whole batch */
+    size_t counts_offset;
+} aplcl_head_io;
+
+/* A zeroed aplcl_head_io with dense F32 targets: fill in the buffers you use. */
+APLCL_API aplcl_head_io aplcl_head_io_default(void);
+
+/* The plan aplcl_head_compute makes for a shape and budget, without enqueueing anything:
+ * *chunk_rows (the rows per chunk, at most n) and *scratch_bytes (the device scratch a call
+ * needs: chunk_rows*C*4 bytes of logits, CLBlast's temporary buffer for the largest of the three
+ * GEMMs, and APLCL_HEAD_FIXED_SCRATCH bytes). Either pointer may be NULL. io may be NULL (read as
+ * all offsets 0): the plan depends on it only through w_offset and dw_offset (CLBlast copies W
+ * or dW into its temporary buffer when they do not start at offset 0), not on which outputs are
+ * requested. Errors: NULL_ARGUMENT (head), INVALID_SIZE (a zero size), SIZE_OVERFLOW,
+ * SCRATCH_BUDGET (not even one row fits: *scratch_bytes then receives what one row needs), BLAS.
+ * Costs a few dozen CLBlast size queries (host only); aplcl_head_compute keeps the last plan. */
+APLCL_API aplcl_status aplcl_head_plan(aplcl_head *head, size_t n, size_t d, size_t c,
+                                       const aplcl_head_io *io, size_t scratch_budget_bytes,
+                                       size_t *chunk_rows, size_t *scratch_bytes);
+
+/* The scratch bytes a call needs when its chunks have chunk_rows rows (1..n), io as for
+ * aplcl_head_plan; for picking a budget (a budget of this many bytes gives chunks of at least
+ * chunk_rows rows when the need grows with the rows, as it does below CLBlast's GEMM tile).
+ * Errors: NULL_ARGUMENT, INVALID_SIZE (a zero size, chunk_rows 0 or > n), SIZE_OVERFLOW, BLAS. */
+APLCL_API aplcl_status aplcl_head_scratch_bytes(aplcl_head *head, size_t n, size_t d, size_t c,
+                                                const aplcl_head_io *io, size_t chunk_rows,
+                                                size_t *scratch_bytes);
+
+/* Bytes of the head's small fixed scratch (per-chunk loss slot, running sums, count partials). */
+#define APLCL_HEAD_FIXED_SCRATCH 4096
+
+/* Enqueues the linear head's forward pass and, when any of dx, dw, db is given, its backward pass
+ * on the context's queue, and returns without waiting (see the CLBlast note above for the first
+ * call on a context). Forward only (dx, dw, db all NULL): the loss and counts, no gradient written.
+ *
+ *   p          loss parameters (reduction, normalizer and grad_scale as described above)
+ *   n, d, c    rows (samples), features, labels
+ *   io         the buffers
+ *   scratch_budget_bytes  most device scratch this call may use (aplcl_head_plan). Scratch is
+ *              allocated on the first call, kept by the head, grown when a call needs more and
+ *              released and reallocated smaller when the head holds more than a call's budget.
+ *   wait list  events to wait for before reading anything (may be 0/NULL)
+ *   event      NULL or receives an event that completes when every output is written; the
+ *              caller releases it
+ *
+ * Errors (nothing is enqueued): NULL_ARGUMENT, INVALID_SIZE, SIZE_OVERFLOW (also: CLBlast indexes
+ * with 32-bit ints, so every matrix's offset + extent must stay below 2^31 elements),
+ * INVALID_PARAMS (also: MEAN's grad_scale / normalizer not finite in float),
+ * INVALID_TARGET_FORMAT, BUFFER_TOO_SMALL, BUFFER_OVERLAP, CONTEXT_MISMATCH, SCRATCH_BUDGET,
+ * KERNEL_BUILD (a target format's first use on the context, as in aplcl_compute_io), BLAS (a
+ * size query), OUT_OF_HOST_MEMORY, OPENCL (also: allocating scratch failed). A failure while
+ * enqueueing (OPENCL, or BLAS from a GEMM) may leave part of the work enqueued and the outputs
+ * undefined; later calls still wait for that part. Calls on one context are ordered among
+ * themselves, head calls and aplcl_compute_io alike. */
+APLCL_API aplcl_status aplcl_head_compute(aplcl_head *head, const aplcl_params *p, size_t n,
+                                          size_t d, size_t c, const aplcl_head_io *io,
+                                          size_t scratch_budget_bytes, cl_uint num_wait_events,
+                                          const cl_event *wait_events, cl_event *event);
+
+/* What the head's calls used, for benchmarks and capacity planning. */
+typedef struct aplcl_head_stats {
+    size_t chunk_rows;         /* rows per chunk of the last successful call (0: none yet) */
+    size_t chunks;             /* chunks of the last call */
+    size_t call_scratch_bytes; /* scratch the last call needed (<= its budget) */
+    size_t blas_temp_bytes;    /* of which CLBlast's temporary buffer */
+    size_t held_bytes;         /* device scratch the head holds now */
+    size_t peak_held_bytes;    /* most it ever held at once */
+} aplcl_head_stats;
+
+/* Fills *stats. Errors: NULL_ARGUMENT. */
+APLCL_API aplcl_status aplcl_head_get_stats(const aplcl_head *head, aplcl_head_stats *stats);
+/* ==== end of linear head ==================================================================== */
 
 #ifdef __cplusplus
 }

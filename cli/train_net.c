@@ -1,0 +1,362 @@
+/* train_net.c: the device side of `aplcl train` (see train_net.h).
+ *
+ * Parameters live in one buffer (W1, b1, W2, b2 back to back) so that one Adam kernel updates
+ * them all; gradients and Adam moments mirror that layout. GEMMs are CLBlast's, the loss and its
+ * gradient are aplcl's fused kernel; the element-wise kernels below are the tool's own (they are
+ * not part of the loss library, hence a string here rather than kernels/). All work is enqueued
+ * on the context's in-order queue; only predict and the loss read-back wait.
+ */
+#include "train_net.h"
+
+#include <clblast_c.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *k_source =
+    "__kernel void gather_f32(__global const float *src, __global const uint *idx,\n"
+    "                         __global float *dst, uint cols) {\n"
+    "    size_t i = get_global_id(0), r = i / cols, c = i % cols;\n"
+    "    dst[i] = src[(size_t)idx[r] * cols + c];\n"
+    "}\n"
+    "__kernel void gather_u8(__global const uchar *src, __global const uint *idx,\n"
+    "                        __global uchar *dst, uint cols) {\n"
+    "    size_t i = get_global_id(0), r = i / cols, c = i % cols;\n"
+    "    dst[i] = src[(size_t)idx[r] * cols + c];\n"
+    "}\n"
+    "__kernel void bias_act(__global float *z, __global const float *theta, ulong b_off,\n"
+    "                       uint cols, int relu) {\n"
+    "    size_t i = get_global_id(0);\n"
+    "    float v = z[i] + theta[b_off + i % cols];\n"
+    "    z[i] = relu ? fmax(v, 0.0f) : v;\n"
+    "}\n"
+    "__kernel void relu_back(__global float *d, __global const float *a) {\n"
+    "    size_t i = get_global_id(0);\n"
+    "    if (!(a[i] > 0.0f)) d[i] = 0.0f;\n"
+    "}\n"
+    /* one work-item per column, rows in order: deterministic */
+    "__kernel void colsum(__global const float *g, uint rows, uint cols, __global float *out,\n"
+    "                     ulong out_off) {\n"
+    "    size_t c = get_global_id(0);\n"
+    "    float s = 0.0f;\n"
+    "    for (uint r = 0; r < rows; ++r) s += g[(size_t)r * cols + c];\n"
+    "    out[out_off + c] = s;\n"
+    "}\n"
+    "__kernel void adam(__global float *theta, __global const float *g, __global float *m,\n"
+    "                   __global float *v, float lr_t, float b1, float b2, float eps, float wd) {\n"
+    "    size_t i = get_global_id(0);\n"
+    "    float gi = g[i] + wd * theta[i];\n"
+    "    float mi = b1 * m[i] + (1.0f - b1) * gi, vi = b2 * v[i] + (1.0f - b2) * gi * gi;\n"
+    "    m[i] = mi;\n"
+    "    v[i] = vi;\n"
+    "    theta[i] -= lr_t * mi / (sqrt(vi) + eps);\n"
+    "}\n";
+
+#define MAX_SETS 4
+
+typedef struct {
+    cl_mem x, y;
+    size_t rows;
+} data_set;
+
+struct train_net {
+    aplcl_ctx *ctx;
+    cl_context context;
+    cl_command_queue queue;
+    train_net_config cfg;
+    cl_program program;
+    cl_kernel k_gather_f32, k_gather_u8, k_bias_act, k_relu_back, k_colsum, k_adam;
+    /* parameter layout in theta / grad / m / v (element offsets) */
+    size_t off_w1, off_b1, off_w2, off_b2, n_params, k_in; /* k_in: head input width */
+    cl_mem theta, grad, m, v;
+    cl_mem idx, xb, yb, z1, dz1, logits, losses;
+    size_t loss_slots;
+    data_set sets[MAX_SETS];
+    int n_sets;
+    unsigned long step;
+    char error[256];
+};
+
+static int fail(train_net *net, const char *what, int code) {
+    snprintf(net->error, sizeof net->error, "%s failed (%d)", what, code);
+    return -1;
+}
+
+const char *train_net_error(const train_net *net) { return net ? net->error : "no network"; }
+
+static cl_mem make_buffer(train_net *net, size_t bytes, const void *host, int *ok) {
+    cl_int err;
+    cl_mem b = clCreateBuffer(net->context, CL_MEM_READ_WRITE | (host ? CL_MEM_COPY_HOST_PTR : 0),
+                              bytes ? bytes : 4, (void *)host, &err);
+    if (err != CL_SUCCESS) *ok = 0;
+    return b;
+}
+
+/* splitmix64 and a uniform draw, for the initialisation */
+static double uniform01(uint64_t *s) {
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return (double)((z ^ (z >> 31)) >> 11) * 0x1.0p-53;
+}
+
+train_net *train_net_create(aplcl_ctx *ctx, const train_net_config *cfg, char *err,
+                            size_t err_size) {
+    train_net *net = calloc(1, sizeof *net);
+    if (!net) {
+        snprintf(err, err_size, "out of memory");
+        return NULL;
+    }
+    net->ctx = ctx;
+    net->context = aplcl_ctx_cl_context(ctx);
+    net->queue = aplcl_ctx_queue(ctx);
+    net->cfg = *cfg;
+    size_t D = cfg->features, H = cfg->hidden, C = cfg->labels, B = cfg->max_batch;
+    net->k_in = H ? H : D;
+    net->off_w1 = 0;
+    net->off_b1 = H * D;
+    net->off_w2 = net->off_b1 + H;
+    net->off_b2 = net->off_w2 + C * net->k_in;
+    net->n_params = net->off_b2 + C;
+
+    cl_int e;
+    cl_device_id dev = aplcl_ctx_device(ctx);
+    net->program = clCreateProgramWithSource(net->context, 1, &k_source, NULL, &e);
+    if (e == CL_SUCCESS) e = clBuildProgram(net->program, 1, &dev, "", NULL, NULL);
+    if (e != CL_SUCCESS) {
+        snprintf(err, err_size, "building the trainer's kernels failed (%d)", (int)e);
+        train_net_destroy(net);
+        return NULL;
+    }
+    cl_kernel *ks[] = {&net->k_gather_f32, &net->k_gather_u8, &net->k_bias_act,
+                       &net->k_relu_back, &net->k_colsum, &net->k_adam};
+    const char *names[] = {"gather_f32", "gather_u8", "bias_act", "relu_back", "colsum", "adam"};
+    for (int i = 0; i < 6; ++i) {
+        *ks[i] = clCreateKernel(net->program, names[i], &e);
+        if (e != CL_SUCCESS) {
+            snprintf(err, err_size, "kernel %s: %d", names[i], (int)e);
+            train_net_destroy(net);
+            return NULL;
+        }
+    }
+
+    /* He-uniform for the ReLU layer, Glorot-uniform for the head; zero biases. */
+    float *theta = calloc(net->n_params, sizeof *theta);
+    if (!theta) {
+        snprintf(err, err_size, "out of memory");
+        train_net_destroy(net);
+        return NULL;
+    }
+    uint64_t s = cfg->seed * 0x2545f4914f6cdd1dull + 1;
+    double a1 = sqrt(6.0 / (double)D), a2 = sqrt(6.0 / (double)(net->k_in + C));
+    for (size_t i = 0; i < H * D; ++i) theta[net->off_w1 + i] = (float)((2 * uniform01(&s) - 1) * a1);
+    for (size_t i = 0; i < C * net->k_in; ++i)
+        theta[net->off_w2 + i] = (float)((2 * uniform01(&s) - 1) * a2);
+    int ok = 1;
+    size_t P = net->n_params * sizeof(float);
+    net->theta = make_buffer(net, P, theta, &ok);
+    free(theta);
+    float *zeros = calloc(net->n_params, sizeof *zeros);
+    if (!zeros) ok = 0;
+    net->grad = make_buffer(net, P, zeros, &ok);
+    net->m = make_buffer(net, P, zeros, &ok);
+    net->v = make_buffer(net, P, zeros, &ok);
+    free(zeros);
+    net->idx = make_buffer(net, B * sizeof(cl_uint), NULL, &ok);
+    net->xb = make_buffer(net, B * D * sizeof(float), NULL, &ok);
+    net->yb = make_buffer(net, B * C, NULL, &ok);
+    net->z1 = make_buffer(net, B * (H ? H : 1) * sizeof(float), NULL, &ok);
+    net->dz1 = make_buffer(net, B * (H ? H : 1) * sizeof(float), NULL, &ok);
+    net->logits = make_buffer(net, B * C * sizeof(float), NULL, &ok);
+    net->loss_slots = 65536;
+    net->losses = make_buffer(net, net->loss_slots * sizeof(float), NULL, &ok);
+    if (!ok) {
+        snprintf(err, err_size, "allocating the network's device buffers failed");
+        train_net_destroy(net);
+        return NULL;
+    }
+    return net;
+}
+
+void train_net_destroy(train_net *net) {
+    if (!net) return;
+    cl_mem ms[] = {net->theta, net->grad, net->m,  net->v,      net->idx,
+                   net->xb,    net->yb,   net->z1, net->dz1,    net->logits, net->losses};
+    for (size_t i = 0; i < sizeof ms / sizeof ms[0]; ++i)
+        if (ms[i]) clReleaseMemObject(ms[i]);
+    for (int i = 0; i < net->n_sets; ++i) {
+        clReleaseMemObject(net->sets[i].x);
+        clReleaseMemObject(net->sets[i].y);
+    }
+    cl_kernel ks[] = {net->k_gather_f32, net->k_gather_u8, net->k_bias_act,
+                      net->k_relu_back,  net->k_colsum,    net->k_adam};
+    for (int i = 0; i < 6; ++i)
+        if (ks[i]) clReleaseKernel(ks[i]);
+    if (net->program) clReleaseProgram(net->program);
+    free(net);
+}
+
+int train_net_upload(train_net *net, const float *x, const uint8_t *y, size_t rows) {
+    if (net->n_sets >= MAX_SETS) return fail(net, "upload (too many sets)", 0);
+    int ok = 1;
+    data_set *s = &net->sets[net->n_sets];
+    s->x = make_buffer(net, rows * net->cfg.features * sizeof(float), x, &ok);
+    s->y = make_buffer(net, rows * net->cfg.labels, y, &ok);
+    s->rows = rows;
+    if (!ok) return fail(net, "uploading a data set", 0);
+    return net->n_sets++;
+}
+
+/* Enqueues a 1-D element-wise kernel over n items (no local size: any n works). */
+static int run1d(train_net *net, cl_kernel k, size_t n, const char *what) {
+    cl_int e = clEnqueueNDRangeKernel(net->queue, k, 1, NULL, &n, NULL, 0, NULL, NULL);
+    return e == CL_SUCCESS ? 0 : fail(net, what, e);
+}
+
+/* C = op(A) op(B) (row-major), overwriting C. */
+static int gemm(train_net *net, int ta, int tb, size_t m, size_t n, size_t k, cl_mem a,
+                size_t a_off, size_t lda, cl_mem b, size_t b_off, size_t ldb, cl_mem c,
+                size_t c_off, size_t ldc) {
+    CLBlastStatusCode st = CLBlastSgemm(
+        CLBlastLayoutRowMajor, ta ? CLBlastTransposeYes : CLBlastTransposeNo,
+        tb ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, 1.0f, a, a_off, lda, b, b_off, ldb,
+        0.0f, c, c_off, ldc, &net->queue, NULL);
+    return st == CLBlastSuccess ? 0 : fail(net, "CLBlastSgemm", (int)st);
+}
+
+static int bias_act(train_net *net, cl_mem z, size_t rows, size_t cols, size_t b_off, int relu) {
+    cl_ulong off = b_off;
+    cl_uint c = (cl_uint)cols;
+    cl_int r = relu;
+    clSetKernelArg(net->k_bias_act, 0, sizeof z, &z);
+    clSetKernelArg(net->k_bias_act, 1, sizeof net->theta, &net->theta);
+    clSetKernelArg(net->k_bias_act, 2, sizeof off, &off);
+    clSetKernelArg(net->k_bias_act, 3, sizeof c, &c);
+    clSetKernelArg(net->k_bias_act, 4, sizeof r, &r);
+    return run1d(net, net->k_bias_act, rows * cols, "bias_act");
+}
+
+/* Forward of `batch` rows already in xb (or of a set's rows from x_off): leaves logits. */
+static int forward(train_net *net, cl_mem x, size_t x_off, size_t batch) {
+    size_t D = net->cfg.features, H = net->cfg.hidden, C = net->cfg.labels;
+    cl_mem a = x;
+    size_t a_off = x_off;
+    if (H) {
+        if (gemm(net, 0, 1, batch, H, D, x, x_off, D, net->theta, net->off_w1, D, net->z1, 0, H) ||
+            bias_act(net, net->z1, batch, H, net->off_b1, 1))
+            return -1;
+        a = net->z1;
+        a_off = 0;
+    }
+    if (gemm(net, 0, 1, batch, C, net->k_in, a, a_off, net->k_in, net->theta, net->off_w2,
+             net->k_in, net->logits, 0, C) ||
+        bias_act(net, net->logits, batch, C, net->off_b2, 0))
+        return -1;
+    return 0;
+}
+
+static int colsum(train_net *net, cl_mem g, size_t rows, size_t cols, size_t out_off) {
+    cl_uint r = (cl_uint)rows, c = (cl_uint)cols;
+    cl_ulong off = out_off;
+    clSetKernelArg(net->k_colsum, 0, sizeof g, &g);
+    clSetKernelArg(net->k_colsum, 1, sizeof r, &r);
+    clSetKernelArg(net->k_colsum, 2, sizeof c, &c);
+    clSetKernelArg(net->k_colsum, 3, sizeof net->grad, &net->grad);
+    clSetKernelArg(net->k_colsum, 4, sizeof off, &off);
+    return run1d(net, net->k_colsum, cols, "colsum");
+}
+
+static int gather(train_net *net, cl_kernel k, cl_mem src, cl_mem dst, size_t batch,
+                  size_t cols) {
+    cl_uint c = (cl_uint)cols;
+    clSetKernelArg(k, 0, sizeof src, &src);
+    clSetKernelArg(k, 1, sizeof net->idx, &net->idx);
+    clSetKernelArg(k, 2, sizeof dst, &dst);
+    clSetKernelArg(k, 3, sizeof c, &c);
+    return run1d(net, k, batch * cols, "gather");
+}
+
+int train_net_step(train_net *net, int set, const uint32_t *rows, size_t batch,
+                   const aplcl_params *loss, size_t loss_slot) {
+    size_t D = net->cfg.features, H = net->cfg.hidden, C = net->cfg.labels, K = net->k_in;
+    if (set < 0 || set >= net->n_sets || batch == 0 || batch > net->cfg.max_batch ||
+        loss_slot >= net->loss_slots)
+        return fail(net, "train_net_step arguments", 0);
+    data_set *s = &net->sets[set];
+    cl_int e = clEnqueueWriteBuffer(net->queue, net->idx, CL_FALSE, 0, batch * sizeof(cl_uint),
+                                    rows, 0, NULL, NULL);
+    if (e != CL_SUCCESS) return fail(net, "writing batch indices", e);
+    /* the write above is non-blocking: `rows` must stay valid until the queue passes it, so
+     * wait for it here (it is tiny); everything else stays asynchronous */
+    clFinish(net->queue);
+    if (gather(net, net->k_gather_f32, s->x, net->xb, batch, D) ||
+        gather(net, net->k_gather_u8, s->y, net->yb, batch, C) || forward(net, net->xb, 0, batch))
+        return -1;
+
+    /* loss and its gradient over the logits, in place */
+    aplcl_io io = aplcl_io_default();
+    io.logits = net->logits;
+    io.targets.format = APLCL_TARGET_U8;
+    io.targets.data = net->yb;
+    io.grad = net->logits;
+    io.loss = net->losses;
+    io.loss_offset = loss_slot;
+    aplcl_status st = aplcl_compute_io(net->ctx, loss, batch, C, &io, 0, NULL, NULL);
+    if (st != APLCL_SUCCESS) {
+        snprintf(net->error, sizeof net->error, "aplcl_compute_io: %s", aplcl_status_string(st));
+        return -1;
+    }
+    cl_mem g = net->logits; /* batch x C, dLoss/dlogits */
+    cl_mem a = H ? net->z1 : net->xb;
+    if (gemm(net, 1, 0, C, K, batch, g, 0, C, a, 0, K, net->grad, net->off_w2, K) ||
+        colsum(net, g, batch, C, net->off_b2))
+        return -1;
+    if (H) {
+        if (gemm(net, 0, 0, batch, H, C, g, 0, C, net->theta, net->off_w2, H, net->dz1, 0, H))
+            return -1;
+        clSetKernelArg(net->k_relu_back, 0, sizeof net->dz1, &net->dz1);
+        clSetKernelArg(net->k_relu_back, 1, sizeof net->z1, &net->z1);
+        if (run1d(net, net->k_relu_back, batch * H, "relu_back") ||
+            gemm(net, 1, 0, H, D, batch, net->dz1, 0, H, net->xb, 0, D, net->grad, net->off_w1,
+                 D) ||
+            colsum(net, net->dz1, batch, H, net->off_b1))
+            return -1;
+    }
+    /* Adam with bias correction folded into the step size */
+    ++net->step;
+    const train_net_config *c = &net->cfg;
+    float lr_t = (float)(c->lr * sqrt(1.0 - pow(c->beta2, (double)net->step)) /
+                         (1.0 - pow(c->beta1, (double)net->step)));
+    clSetKernelArg(net->k_adam, 0, sizeof net->theta, &net->theta);
+    clSetKernelArg(net->k_adam, 1, sizeof net->grad, &net->grad);
+    clSetKernelArg(net->k_adam, 2, sizeof net->m, &net->m);
+    clSetKernelArg(net->k_adam, 3, sizeof net->v, &net->v);
+    clSetKernelArg(net->k_adam, 4, sizeof lr_t, &lr_t);
+    clSetKernelArg(net->k_adam, 5, sizeof c->beta1, &c->beta1);
+    clSetKernelArg(net->k_adam, 6, sizeof c->beta2, &c->beta2);
+    clSetKernelArg(net->k_adam, 7, sizeof c->adam_eps, &c->adam_eps);
+    clSetKernelArg(net->k_adam, 8, sizeof c->weight_decay, &c->weight_decay);
+    return run1d(net, net->k_adam, net->n_params, "adam");
+}
+
+int train_net_losses(train_net *net, float *out, size_t count) {
+    if (count > net->loss_slots) return fail(net, "train_net_losses count", 0);
+    cl_int e = clEnqueueReadBuffer(net->queue, net->losses, CL_TRUE, 0, count * sizeof(float),
+                                   out, 0, NULL, NULL);
+    return e == CL_SUCCESS ? 0 : fail(net, "reading losses", e);
+}
+
+int train_net_predict(train_net *net, int set, float *out) {
+    if (set < 0 || set >= net->n_sets) return fail(net, "train_net_predict set", 0);
+    data_set *s = &net->sets[set];
+    size_t C = net->cfg.labels, D = net->cfg.features, B = net->cfg.max_batch;
+    for (size_t r0 = 0; r0 < s->rows; r0 += B) {
+        size_t rows = s->rows - r0 < B ? s->rows - r0 : B;
+        if (forward(net, s->x, r0 * D, rows)) return -1;
+        cl_int e = clEnqueueReadBuffer(net->queue, net->logits, CL_TRUE, 0,
+                                       rows * C * sizeof(float), out + r0 * C, 0, NULL, NULL);
+        if (e != CL_SUCCESS) return fail(net, "reading logits", e);
+    }
+    return 0;
+}

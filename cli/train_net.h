@@ -1,0 +1,48 @@
+/* train_net.h: the small network `aplcl train` fits on the OpenCL device.
+ *
+ * features -> [hidden layer, ReLU] -> linear head -> logits, trained with mini-batch Adam on
+ * any aplcl loss. Every heavy step runs on the device: CLBlast GEMMs, the fused aplcl loss
+ * kernel, and a few element-wise kernels of the tool's own (gather, bias/ReLU, column sums,
+ * Adam). Not a framework: one architecture, float32, one device.
+ */
+#ifndef APLCL_TRAIN_NET_H
+#define APLCL_TRAIN_NET_H
+
+#include "aplcl.h"
+
+#include <stdint.h>
+
+typedef struct train_net train_net;
+
+typedef struct {
+    size_t features, hidden, labels; /* hidden 0: linear model */
+    size_t max_batch;                /* largest batch forward() or step() will see */
+    float lr, beta1, beta2, adam_eps, weight_decay;
+    uint64_t seed; /* weight initialisation */
+} train_net_config;
+
+/* Creates the network's buffers and kernels on ctx's device. Returns NULL with *err set
+ * (a message) on failure. */
+train_net *train_net_create(aplcl_ctx *ctx, const train_net_config *cfg, char *err,
+                            size_t err_size);
+void train_net_destroy(train_net *net);
+
+/* Uploads a data set once: x (rows x features), y (rows x labels, 0/1). Returns a handle
+ * index (0, 1, ...) or -1. */
+int train_net_upload(train_net *net, const float *x, const uint8_t *y, size_t rows);
+
+/* One Adam step on the given rows of data set `set` (indices into it, at most max_batch).
+ * The batch loss (as the loss's reduction defines it) is written to slot `loss_slot` of a
+ * device array read back by train_net_losses; nothing waits on the host. */
+int train_net_step(train_net *net, int set, const uint32_t *rows, size_t batch,
+                   const aplcl_params *loss, size_t loss_slot);
+/* Reads back the first `count` batch losses (blocking). */
+int train_net_losses(train_net *net, float *out, size_t count);
+
+/* Logits of every row of data set `set` into out (rows x labels; blocking). */
+int train_net_predict(train_net *net, int set, float *out);
+
+/* The last OpenCL/aplcl/CLBlast failure, as text. */
+const char *train_net_error(const train_net *net);
+
+#endif /* APLCL_TRAIN_NET_H */

@@ -1,0 +1,967 @@
+/* head.c: the linear head, logits = X W^T + b followed by APL, in row chunks of bounded scratch.
+ *
+ * Per chunk: bias broadcast -> CLBlast SGEMM (column-major forms, see blas_temp) ->
+ * aplcl_compute_io (gradient over the chunk's logits) -> fixed-order loss accumulation -> [MEAN
+ * by device count: gradient scale] -> dX and dW SGEMMs -> db column sums. The five small kernels
+ * live here rather than in kernels/: they are not part of the fused loss program and are built
+ * once per head. Not here: the loss itself (compute.c). Nothing here waits on the host except
+ * aplcl_head_create.
+ */
+#include "internal.h"
+
+#include <clblast_c.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Layout of the small scratch buffer, in cl_ulong slots (float and acc_t views are cast). */
+#define S_LOSS_F 6 /* float index: aplcl_compute_io's chunk loss (ulong slot 3) */
+#define S_RUN 4    /* running counts, APLCL_COUNT_LEN slots (compute_io writes slots 0..2) */
+#define S_TOTAL 7  /* the count pass's non-ignored total */
+#define S_ACC 8    /* running loss sum and its compensation, two acc_t */
+#define S_PART 16  /* count-pass partials, one per group */
+#define HEAD_COUNT_GROUPS 256
+#define HEAD_MAX_GROUPS 4096
+/* Row counts are tried in multiples of this past the bisection (CLBlast pads to its tile, 64 or
+ * 128 on most devices, so a tile multiple can need less than a few rows fewer), and the dX
+ * product's row blocks are multiples of it. */
+#define HEAD_ROW_GRANULE 64
+
+#if (S_PART + HEAD_COUNT_GROUPS) * 8 > APLCL_HEAD_FIXED_SCRATCH
+#error "the small scratch layout outgrew APLCL_HEAD_FIXED_SCRATCH"
+#endif
+
+static const char head_pragma_fp64[] = "#pragma OPENCL EXTENSION cl_khr_fp64 : enable\n";
+
+/* HEAD_LOCAL (work-group size, a power of two) and HEAD_FP64 come as -D options. */
+static const char head_source[] =
+    "#if HEAD_FP64\n"
+    "typedef double acc_t;\n"
+    "#else\n"
+    "typedef float acc_t;\n"
+    "#endif\n"
+    "#define S_LOSS_F 6\n"
+    "#define S_RUN 4\n"
+    "#define S_TOTAL 7\n"
+    "#define S_ACC 8\n"
+    "#define S_PART 16\n"
+    "\n"
+    "/* out (rows x cols) = b broadcast over the rows; the forward SGEMM then adds X W^T. */\n"
+    "__kernel void head_bias(ulong rows, ulong cols, __global const float *b, ulong b_off,\n"
+    "                        __global float *out) {\n"
+    "    for (ulong c = get_global_id(0); c < cols; c += get_global_size(0)) {\n"
+    "        float v = b[b_off + c];\n"
+    "        for (ulong r = 0; r < rows; ++r) out[r * cols + c] = v;\n"
+    "    }\n"
+    "}\n"
+    "\n"
+    "/* db[c] += sum over rows of g[r][c], rows in order (deterministic). */\n"
+    "__kernel void head_colsum(ulong rows, ulong cols, __global const float *g,\n"
+    "                          __global float *db, ulong db_off) {\n"
+    "    for (ulong c = get_global_id(0); c < cols; c += get_global_size(0)) {\n"
+    "        acc_t s = 0;\n"
+    "        for (ulong r = 0; r < rows; ++r) s += g[r * cols + c];\n"
+    "        db[db_off + c] += (float)s;\n"
+    "    }\n"
+    "}\n"
+    "\n"
+    "/* MEAN by device count: g *= grad_scale / count, the multiplier apl_loss forms itself. */\n"
+    "__kernel void head_scale(ulong n, __global float *g, __global const ulong *small,\n"
+    "                         float grad_scale) {\n"
+    "    ulong cnt = small[S_TOTAL];\n"
+    "    float gmul = cnt ? (float)((acc_t)grad_scale / (acc_t)cnt) : 0.0f;\n"
+    "    for (ulong i = get_global_id(0); i < n; i += get_global_size(0)) g[i] *= gmul;\n"
+    "}\n"
+    "\n"
+    "/* Non-ignored targets per group: fmt 0 float (0 <= y <= 1), 1 uint8 (0 or 1), 2 ignore-mask\n"
+    " * words of bit-packed rows (units are words). */\n"
+    "__kernel __attribute__((reqd_work_group_size(HEAD_LOCAL, 1, 1)))\n"
+    "void head_count(ulong units, ulong cols, int fmt, __global const uchar *t, ulong t_off,\n"
+    "                __global ulong *small) {\n"
+    "    __local ulong part[HEAD_LOCAL];\n"
+    "    ulong words = (cols + 31) / 32, cnt = 0;\n"
+    "    for (ulong u = get_global_id(0); u < units; u += get_global_size(0)) {\n"
+    "        if (fmt == 0) {\n"
+    "            float y = ((__global const float *)t)[t_off + u];\n"
+    "            cnt += (y >= 0.0f && y <= 1.0f) ? 1 : 0;\n"
+    "        } else if (fmt == 1) {\n"
+    "            cnt += t[t_off + u] <= 1 ? 1 : 0;\n"
+    "        } else {\n"
+    "            ulong wc = u % words;\n"
+    "            uint nb = (uint)min((ulong)32, cols - wc * 32);\n"
+    "            uint mask = nb == 32 ? 0xffffffffu : ((1u << nb) - 1u);\n"
+    "            cnt += nb - popcount(((__global const uint *)t)[t_off + u] & mask);\n"
+    "        }\n"
+    "    }\n"
+    "    uint l = get_local_id(0);\n"
+    "    part[l] = cnt;\n"
+    "    barrier(CLK_LOCAL_MEM_FENCE);\n"
+    "    for (uint s = HEAD_LOCAL / 2; s > 0; s >>= 1) {\n"
+    "        if (l < s) part[l] += part[l + s];\n"
+    "        barrier(CLK_LOCAL_MEM_FENCE);\n"
+    "    }\n"
+    "    if (l == 0) small[S_PART + get_group_id(0)] = part[0];\n"
+    "}\n"
+    "\n"
+    "__kernel void head_count_total(uint groups, __global ulong *small) {\n"
+    "    ulong s = 0;\n"
+    "    for (uint g = 0; g < groups; ++g) s += small[S_PART + g];\n"
+    "    small[S_TOTAL] = s;\n"
+    "}\n"
+    "\n"
+    "/* One work-item: adds the chunk's loss and counts to the running ones, chunk after chunk;\n"
+    " * the last chunk applies the reduction and writes the caller's outputs. */\n"
+    "__kernel void head_acc(int first, int last, int mean, acc_t normalizer,\n"
+    "                       __global ulong *small, __global float *loss_out, ulong loss_off,\n"
+    "                       __global ulong *cnt_out, ulong cnt_off) {\n"
+    "    __global acc_t *a = (__global acc_t *)(small + S_ACC);\n"
+    "    float lv = ((__global const float *)small)[S_LOSS_F];\n"
+    "    if (first) {\n"
+    "        a[0] = 0;\n"
+    "        a[1] = 0;\n"
+    "        for (int k = 0; k < 3; ++k) small[S_RUN + k] = 0;\n"
+    "    }\n"
+    "    acc_t y = (acc_t)lv - a[1];\n"
+    "    acc_t t = a[0] + y;\n"
+    "    a[1] = (t - a[0]) - y;\n"
+    "    a[0] = t;\n"
+    "    for (int k = 0; k < 3; ++k) small[S_RUN + k] += small[k];\n"
+    "    if (!last) return;\n"
+    "    acc_t total = a[0];\n"
+    "    if (mean) {\n"
+    "        acc_t norm = normalizer > 0 ? normalizer : (acc_t)small[S_RUN];\n"
+    "        total = norm > 0 ? total / norm : 0;\n"
+    "    }\n"
+    "    if (loss_out) loss_out[loss_off] = (float)total;\n"
+    "    if (cnt_out)\n"
+    "        for (int k = 0; k < 3; ++k) cnt_out[cnt_off + k] = small[S_RUN + k];\n"
+    "}\n";
+
+/* The plan of the last call, reused while shape and budget stay the same (the CLBlast size
+ * queries behind it read CLBlast's tuning database). */
+typedef struct {
+    size_t n, d, c, budget;
+    bool w_moved, dw_moved; /* w_offset, dw_offset non-zero (CLBlast then copies W, dW) */
+    size_t rows, need, temp;
+    bool valid;
+} head_plan;
+
+struct aplcl_head {
+    aplcl_ctx *ctx;
+    cl_program program;
+    cl_kernel k_bias, k_colsum, k_scale, k_count, k_count_total, k_acc;
+    size_t local;
+    bool ooo;         /* out-of-order queue: fence CLBlast calls with barriers */
+    size_t max_alloc; /* CL_DEVICE_MAX_MEM_ALLOC_SIZE */
+    cl_mem chunk, temp, small;
+    size_t chunk_bytes, temp_bytes; /* sizes held (small: APLCL_HEAD_FIXED_SCRATCH when set) */
+    head_plan plan;
+    aplcl_head_stats stats;
+};
+
+static aplcl_status cl_fail(cl_int err) {
+    apl_set_cl_error(err);
+    return APLCL_ERR_OPENCL;
+}
+
+static aplcl_status blas_fail(CLBlastStatusCode s) {
+    apl_set_cl_error((cl_int)s);
+    return APLCL_ERR_BLAS;
+}
+
+aplcl_head_io aplcl_head_io_default(void) {
+    aplcl_head_io io;
+    memset(&io, 0, sizeof io);
+    io.targets.format = APLCL_TARGET_F32;
+    return io;
+}
+
+/* ---- create / destroy ---- */
+
+static aplcl_status build_program(aplcl_head *h) {
+    aplcl_ctx *ctx = h->ctx;
+    const char *srcs[2] = {ctx->has_fp64 ? head_pragma_fp64 : "", head_source};
+    cl_int err;
+    h->program = clCreateProgramWithSource(ctx->context, 2, srcs, NULL, &err);
+    if (err != CL_SUCCESS)
+        return cl_fail(err);
+    char opts[96];
+    snprintf(opts, sizeof opts, "-D HEAD_LOCAL=%zu -D HEAD_FP64=%d", h->local, ctx->has_fp64);
+    err = clBuildProgram(h->program, 1, &ctx->device, opts, NULL, NULL);
+    if (err != CL_SUCCESS) {
+        size_t len = 0;
+        clGetProgramBuildInfo(h->program, ctx->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &len);
+        char *log = len ? (char *)malloc(len) : NULL;
+        if (log && clGetProgramBuildInfo(h->program, ctx->device, CL_PROGRAM_BUILD_LOG, len, log,
+                                         NULL) == CL_SUCCESS)
+            apl_set_build_log(log, strlen(log));
+        free(log);
+        apl_set_cl_error(err);
+        return APLCL_ERR_KERNEL_BUILD;
+    }
+    struct {
+        cl_kernel *k;
+        const char *name;
+    } ks[] = {{&h->k_bias, "head_bias"},
+              {&h->k_colsum, "head_colsum"},
+              {&h->k_scale, "head_scale"},
+              {&h->k_count, "head_count"},
+              {&h->k_count_total, "head_count_total"},
+              {&h->k_acc, "head_acc"}};
+    for (size_t i = 0; i < sizeof ks / sizeof ks[0]; ++i) {
+        *ks[i].k = clCreateKernel(h->program, ks[i].name, &err);
+        if (err != CL_SUCCESS)
+            return cl_fail(err);
+    }
+    return APLCL_SUCCESS;
+}
+
+/* CLBlast compiles its SGEMM program on its first call per context: do it now, on a 1x1x1
+ * product in a throwaway buffer, so that aplcl_head_compute never compiles. */
+static aplcl_status warm_up_clblast(aplcl_head *h) {
+    cl_int err;
+    cl_mem m = clCreateBuffer(h->ctx->context, CL_MEM_READ_WRITE, 4 * sizeof(cl_float), NULL, &err);
+    if (err != CL_SUCCESS)
+        return cl_fail(err);
+    cl_command_queue q = h->ctx->queue;
+    cl_event ev = NULL;
+    CLBlastStatusCode s =
+        CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo, 1, 1, 1, 1.0f,
+                     m, 0, 1, m, 1, 1, 0.0f, m, 2, 1, &q, &ev);
+    if (ev)
+        clReleaseEvent(ev);
+    clReleaseMemObject(m); /* deleted once the product has run */
+    return s == CLBlastSuccess ? APLCL_SUCCESS : blas_fail(s);
+}
+
+void aplcl_head_destroy(aplcl_head *h) {
+    if (!h)
+        return;
+    cl_kernel ks[] = {h->k_bias, h->k_colsum, h->k_scale, h->k_count, h->k_count_total, h->k_acc};
+    for (size_t i = 0; i < sizeof ks / sizeof ks[0]; ++i)
+        if (ks[i])
+            clReleaseKernel(ks[i]);
+    if (h->program)
+        clReleaseProgram(h->program);
+    if (h->chunk)
+        clReleaseMemObject(h->chunk);
+    if (h->temp)
+        clReleaseMemObject(h->temp);
+    if (h->small)
+        clReleaseMemObject(h->small);
+    free(h);
+}
+
+aplcl_status aplcl_head_create(aplcl_head **out, aplcl_ctx *ctx) {
+    if (!out)
+        return APLCL_ERR_NULL_ARGUMENT;
+    *out = NULL;
+    if (!ctx)
+        return APLCL_ERR_NULL_ARGUMENT;
+    apl_set_build_log(NULL, 0);
+    aplcl_head *h = (aplcl_head *)calloc(1, sizeof *h);
+    if (!h)
+        return APLCL_ERR_OUT_OF_HOST_MEMORY;
+    h->ctx = ctx;
+    h->local = ctx->local_size;
+    cl_command_queue_properties props = 0;
+    cl_ulong max_alloc = 0;
+    cl_int err = clGetCommandQueueInfo(ctx->queue, CL_QUEUE_PROPERTIES, sizeof props, &props, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof max_alloc,
+                              &max_alloc, NULL);
+    aplcl_status st = err == CL_SUCCESS ? APLCL_SUCCESS : cl_fail(err);
+    h->ooo = (props & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE) != 0;
+    h->max_alloc = max_alloc > SIZE_MAX ? SIZE_MAX : (size_t)max_alloc;
+    if (st == APLCL_SUCCESS)
+        st = build_program(h);
+    if (st == APLCL_SUCCESS)
+        st = warm_up_clblast(h);
+    if (st != APLCL_SUCCESS) {
+        aplcl_head_destroy(h);
+        return st;
+    }
+    *out = h;
+    return APLCL_SUCCESS;
+}
+
+aplcl_status aplcl_head_get_stats(const aplcl_head *h, aplcl_head_stats *stats) {
+    if (!h || !stats)
+        return APLCL_ERR_NULL_ARGUMENT;
+    *stats = h->stats;
+    return APLCL_SUCCESS;
+}
+
+/* ---- planning: rows per chunk for a budget ---- */
+
+static aplcl_status check_dims(size_t n, size_t d, size_t c) {
+    if (n == 0 || d == 0 || c == 0)
+        return APLCL_ERR_INVALID_SIZE;
+    aplcl_status st = apl_check_shape(n, d, sizeof(cl_float));
+    if (st == APLCL_SUCCESS)
+        st = apl_check_shape(c, d, sizeof(cl_float));
+    if (st == APLCL_SUCCESS)
+        st = apl_check_shape(n, c, sizeof(cl_float));
+    if (st != APLCL_SUCCESS)
+        return st;
+    /* CLBlast passes sizes and offsets to its kernels as int */
+    if (n > INT_MAX || d > INT_MAX || c > INT_MAX || c * d > INT_MAX)
+        return APLCL_ERR_SIZE_OVERFLOW;
+    return APLCL_SUCCESS;
+}
+
+/* Which of the caller's matrices sit at a non-zero offset, as far as the plan cares. */
+typedef struct {
+    bool w_moved, dw_moved;
+} head_offsets;
+
+static head_offsets offsets_of(const aplcl_head_io *io) {
+    head_offsets o = {io && io->w_offset != 0, io && io->dw_offset != 0};
+    return o;
+}
+
+/* The three GEMMs in column-major form, where the row-major R x C chunk is a C x R matrix that
+ * CLBlast's kernel can use in place (row-major calls made CLBlast copy the whole chunk):
+ *   forward  L^T  (C x R) = W (C x D) X^T (D x R)        A = W stored D x C, transposed
+ *   dX       dX^T (D x R) = W^T (D x C) G^T (C x R)
+ *   dW       dW^T (D x C) += X^T (D x R) G (R x C)       B = G^T stored C x R, transposed
+ * CLBlast's kernel wants its B operand transposed, so in the dX product it copies G: that product
+ * runs over blocks of dx_block() rows, which keeps the copy near the size of its copy of W (the
+ * forward product's) instead of a second chunk. CLBlast's temporary buffer for an R-row chunk is
+ * the largest of these, in bytes. X, dX and G blocks sit at a different offset in every chunk or
+ * block, and an offset forces CLBlast's padded copy, so they are sized as moved; W and dW as the
+ * call has them. */
+static size_t dx_block(size_t rows, size_t d) {
+    size_t b = d / HEAD_ROW_GRANULE * HEAD_ROW_GRANULE;
+    if (b < HEAD_ROW_GRANULE)
+        b = HEAD_ROW_GRANULE;
+    return rows < b ? rows : b;
+}
+
+static aplcl_status blas_temp(aplcl_head *h, size_t r, size_t d, size_t c, head_offsets o,
+                              size_t *out) {
+    cl_command_queue q = h->ctx->queue;
+    const CLBlastLayout CM = CLBlastLayoutColMajor;
+    const CLBlastTranspose N = CLBlastTransposeNo, T = CLBlastTransposeYes;
+    size_t t[4] = {0, 0, 0, 0}, w_off = o.w_moved, dw_off = o.dw_moved;
+    size_t blk = dx_block(r, d), rest = r % blk;
+    CLBlastStatusCode s;
+    s = CLBlastSGemmTempBufferSize(CM, T, N, c, r, d, w_off, d, 1, d, 0, c, &q, &t[0]);
+    if (s == CLBlastSuccess)
+        s = CLBlastSGemmTempBufferSize(CM, N, T, d, c, r, 1, d, 0, c, dw_off, d, &q, &t[1]);
+    if (s == CLBlastSuccess)
+        s = CLBlastSGemmTempBufferSize(CM, N, N, d, blk, c, w_off, d, 1, c, 1, d, &q, &t[2]);
+    if (s == CLBlastSuccess && rest)
+        s = CLBlastSGemmTempBufferSize(CM, N, N, d, rest, c, w_off, d, 1, c, 1, d, &q, &t[3]);
+    if (s != CLBlastSuccess)
+        return blas_fail(s);
+    size_t m = 0;
+    for (int i = 0; i < 4; ++i)
+        m = t[i] > m ? t[i] : m;
+    *out = m;
+    return APLCL_SUCCESS;
+}
+
+/* Scratch for chunks of r rows (the last one possibly shorter); SIZE_MAX when some piece cannot
+ * be allocated on this device or indexed by CLBlast. */
+static aplcl_status need_for_rows(aplcl_head *h, size_t n, size_t d, size_t c, head_offsets o,
+                                  size_t r, size_t *need, size_t *temp) {
+    *need = SIZE_MAX;
+    *temp = 0;
+    if (r > (size_t)INT_MAX / c)
+        return APLCL_SUCCESS;
+    size_t chunk = r * c * sizeof(cl_float);
+    size_t last = n - (n - 1) / r * r;
+    size_t t1 = 0, t2 = 0;
+    aplcl_status st = blas_temp(h, r, d, c, o, &t1);
+    if (st == APLCL_SUCCESS && last != r)
+        st = blas_temp(h, last, d, c, o, &t2);
+    if (st != APLCL_SUCCESS)
+        return st;
+    size_t t = t1 > t2 ? t1 : t2;
+    *temp = t;
+    if (chunk > h->max_alloc || t > h->max_alloc)
+        return APLCL_SUCCESS;
+    if (t > SIZE_MAX - chunk - APLCL_HEAD_FIXED_SCRATCH)
+        return APLCL_SUCCESS;
+    *need = chunk + t + APLCL_HEAD_FIXED_SCRATCH;
+    return APLCL_SUCCESS;
+}
+
+aplcl_status aplcl_head_scratch_bytes(aplcl_head *h, size_t n, size_t d, size_t c,
+                                      const aplcl_head_io *io, size_t chunk_rows,
+                                      size_t *scratch_bytes) {
+    if (!h || !scratch_bytes)
+        return APLCL_ERR_NULL_ARGUMENT;
+    aplcl_status st = check_dims(n, d, c);
+    if (st != APLCL_SUCCESS)
+        return st;
+    if (chunk_rows == 0 || chunk_rows > n)
+        return APLCL_ERR_INVALID_SIZE;
+    size_t need, temp;
+    st = need_for_rows(h, n, d, c, offsets_of(io), chunk_rows, &need, &temp);
+    if (st != APLCL_SUCCESS)
+        return st;
+    if (need == SIZE_MAX)
+        return APLCL_ERR_SIZE_OVERFLOW;
+    *scratch_bytes = need;
+    return APLCL_SUCCESS;
+}
+
+/* The most rows whose scratch fits: all of them if they fit, else bisection (the need grows with
+ * the rows but for CLBlast's padding), then tile multiples above it. The result always fits. */
+static aplcl_status make_plan(aplcl_head *h, size_t n, size_t d, size_t c, head_offsets o,
+                              size_t budget, head_plan *out) {
+    head_plan *pl = &h->plan;
+    if (pl->valid && pl->n == n && pl->d == d && pl->c == c && pl->budget == budget &&
+        pl->w_moved == o.w_moved && pl->dw_moved == o.dw_moved) {
+        *out = *pl;
+        return APLCL_SUCCESS;
+    }
+    size_t need, temp;
+    aplcl_status st = need_for_rows(h, n, d, c, o, n, &need, &temp);
+    if (st != APLCL_SUCCESS)
+        return st;
+    size_t rows = n;
+    if (need > budget) {
+        size_t lo_need, lo_temp;
+        if ((st = need_for_rows(h, n, d, c, o, 1, &lo_need, &lo_temp)) != APLCL_SUCCESS)
+            return st;
+        if (lo_need > budget) {
+            out->rows = 0;
+            out->need = lo_need;
+            out->temp = lo_temp;
+            return APLCL_ERR_SCRATCH_BUDGET;
+        }
+        size_t lo = 1, hi = n; /* lo fits, hi does not */
+        need = lo_need, temp = lo_temp;
+        while (hi - lo > 1) {
+            size_t mid = lo + (hi - lo) / 2, m_need, m_temp;
+            if ((st = need_for_rows(h, n, d, c, o, mid, &m_need, &m_temp)) != APLCL_SUCCESS)
+                return st;
+            if (m_need <= budget)
+                lo = mid, need = m_need, temp = m_temp;
+            else
+                hi = mid;
+        }
+        rows = lo;
+        /* the chunk alone bounds the rows: budget >= r * C * 4 + fixed */
+        size_t cap = (budget - APLCL_HEAD_FIXED_SCRATCH) / (c * sizeof(cl_float));
+        for (size_t r = (rows / HEAD_ROW_GRANULE + 1) * HEAD_ROW_GRANULE; r < n && r <= cap;
+             r += HEAD_ROW_GRANULE) {
+            size_t r_need, r_temp;
+            if ((st = need_for_rows(h, n, d, c, o, r, &r_need, &r_temp)) != APLCL_SUCCESS)
+                return st;
+            if (r_need <= budget)
+                rows = r, need = r_need, temp = r_temp;
+        }
+    }
+    pl->n = n, pl->d = d, pl->c = c, pl->budget = budget;
+    pl->w_moved = o.w_moved, pl->dw_moved = o.dw_moved;
+    pl->rows = rows, pl->need = need, pl->temp = temp;
+    pl->valid = true;
+    *out = *pl;
+    return APLCL_SUCCESS;
+}
+
+aplcl_status aplcl_head_plan(aplcl_head *h, size_t n, size_t d, size_t c, const aplcl_head_io *io,
+                             size_t budget, size_t *chunk_rows, size_t *scratch_bytes) {
+    if (!h)
+        return APLCL_ERR_NULL_ARGUMENT;
+    aplcl_status st = check_dims(n, d, c);
+    if (st != APLCL_SUCCESS)
+        return st;
+    head_plan pl;
+    memset(&pl, 0, sizeof pl);
+    st = make_plan(h, n, d, c, offsets_of(io), budget, &pl);
+    if (st != APLCL_SUCCESS && st != APLCL_ERR_SCRATCH_BUDGET)
+        return st;
+    if (chunk_rows)
+        *chunk_rows = pl.rows;
+    if (scratch_bytes)
+        *scratch_bytes = pl.need;
+    return st;
+}
+
+/* ---- argument checks (nothing enqueued) ---- */
+
+typedef struct {
+    cl_mem m;
+    size_t off, count, elem;
+    bool written;
+    bool blas; /* a CLBlast matrix: offset + extent must fit an int */
+    cl_mem root;
+    size_t begin, end;
+} head_buf;
+
+static aplcl_status check_buf(const aplcl_ctx *ctx, head_buf *b) {
+    cl_context c = NULL;
+    cl_int err = clGetMemObjectInfo(b->m, CL_MEM_CONTEXT, sizeof c, &c, NULL);
+    if (err != CL_SUCCESS)
+        return cl_fail(err);
+    if (c != ctx->context)
+        return APLCL_ERR_CONTEXT_MISMATCH;
+    if (b->off > SIZE_MAX - b->count || b->off + b->count > SIZE_MAX / b->elem)
+        return APLCL_ERR_SIZE_OVERFLOW;
+    if (b->blas && b->off + b->count > (size_t)INT_MAX)
+        return APLCL_ERR_SIZE_OVERFLOW;
+    size_t size = 0, sub = 0;
+    cl_mem parent = NULL;
+    clGetMemObjectInfo(b->m, CL_MEM_SIZE, sizeof size, &size, NULL);
+    if ((b->off + b->count) * b->elem > size)
+        return APLCL_ERR_BUFFER_TOO_SMALL;
+    clGetMemObjectInfo(b->m, CL_MEM_ASSOCIATED_MEMOBJECT, sizeof parent, &parent, NULL);
+    clGetMemObjectInfo(b->m, CL_MEM_OFFSET, sizeof sub, &sub, NULL);
+    b->root = parent ? parent : b->m;
+    b->begin = sub + b->off * b->elem;
+    b->end = b->begin + b->count * b->elem;
+    return APLCL_SUCCESS;
+}
+
+static aplcl_status head_check(const aplcl_head *h, const aplcl_params *p, size_t n, size_t d,
+                               size_t c, const aplcl_head_io *io, cl_uint nw, const cl_event *w) {
+    if (!h || !p || !io || !io->x || !io->w || !io->targets.data)
+        return APLCL_ERR_NULL_ARGUMENT;
+    if (nw > 0 && !w)
+        return APLCL_ERR_NULL_ARGUMENT;
+    aplcl_status st = check_dims(n, d, c);
+    if (st != APLCL_SUCCESS)
+        return st;
+    if (n == SIZE_MAX)
+        return APLCL_ERR_SIZE_OVERFLOW; /* CSR reads n + 1 pointers */
+    if ((st = aplcl_params_validate(p)) != APLCL_SUCCESS)
+        return st;
+    const aplcl_targets *t = &io->targets;
+    size_t words = c / 32 + (c % 32 != 0);
+
+    enum { X, W, B, TDATA, TAUX, DX, DW, DB, LOSS, COUNTS, NBUF };
+    head_buf bufs[NBUF] = {
+        {io->x, io->x_offset, n * d, sizeof(cl_float), false, true, NULL, 0, 0},
+        {io->w, io->w_offset, c * d, sizeof(cl_float), false, true, NULL, 0, 0},
+        {io->b, io->b_offset, c, sizeof(cl_float), false, false, NULL, 0, 0},
+        {t->data, t->data_offset, 0, 1, false, false, NULL, 0, 0},
+        {NULL, 0, 0, 1, false, false, NULL, 0, 0},
+        {io->dx, io->dx_offset, n * d, sizeof(cl_float), true, true, NULL, 0, 0},
+        {io->dw, io->dw_offset, c * d, sizeof(cl_float), true, true, NULL, 0, 0},
+        {io->db, io->db_offset, c, sizeof(cl_float), true, false, NULL, 0, 0},
+        {io->loss, io->loss_offset, 1, sizeof(cl_float), true, false, NULL, 0, 0},
+        {io->counts, io->counts_offset, APLCL_COUNT_LEN, sizeof(cl_ulong), true, false, NULL, 0, 0},
+    };
+    switch (t->format) {
+    case APLCL_TARGET_F32:
+        bufs[TDATA].count = n * c, bufs[TDATA].elem = sizeof(cl_float);
+        break;
+    case APLCL_TARGET_U8:
+        bufs[TDATA].count = n * c, bufs[TDATA].elem = sizeof(cl_uchar);
+        break;
+    case APLCL_TARGET_BITS:
+        if (n > SIZE_MAX / words)
+            return APLCL_ERR_SIZE_OVERFLOW;
+        bufs[TDATA].count = n * words, bufs[TDATA].elem = sizeof(cl_uint);
+        bufs[TAUX].m = t->ignore, bufs[TAUX].off = t->ignore_offset;
+        bufs[TAUX].count = n * words, bufs[TAUX].elem = sizeof(cl_uint);
+        break;
+    case APLCL_TARGET_CSR:
+        if (c > UINT32_MAX)
+            return APLCL_ERR_SIZE_OVERFLOW;
+        if (t->nnz > 0 && !t->indices)
+            return APLCL_ERR_NULL_ARGUMENT;
+        bufs[TDATA].count = n + 1, bufs[TDATA].elem = sizeof(cl_ulong);
+        bufs[TAUX].m = t->nnz ? t->indices : NULL, bufs[TAUX].off = t->indices_offset;
+        bufs[TAUX].count = t->nnz, bufs[TAUX].elem = sizeof(cl_uint);
+        break;
+    default:
+        return APLCL_ERR_INVALID_TARGET_FORMAT;
+    }
+    for (int i = 0; i < NBUF; ++i)
+        if (bufs[i].m && (st = check_buf(h->ctx, &bufs[i])) != APLCL_SUCCESS)
+            return st;
+    for (int i = 0; i < NBUF; ++i)
+        for (int j = i + 1; j < NBUF; ++j) {
+            const head_buf *a = &bufs[i], *b = &bufs[j];
+            if (!a->m || !b->m || (!a->written && !b->written))
+                continue;
+            if (a->root == b->root && a->begin < b->end && b->begin < a->end)
+                return APLCL_ERR_BUFFER_OVERLAP;
+        }
+    for (cl_uint i = 0; i < nw; ++i) {
+        cl_context cc = NULL;
+        cl_int err = clGetEventInfo(w[i], CL_EVENT_CONTEXT, sizeof cc, &cc, NULL);
+        if (err != CL_SUCCESS)
+            return cl_fail(err);
+        if (cc != h->ctx->context)
+            return APLCL_ERR_CONTEXT_MISMATCH;
+    }
+    return APLCL_SUCCESS;
+}
+
+/* ---- scratch ---- */
+
+static aplcl_status realloc_buf(aplcl_head *h, cl_mem *m, size_t *held, size_t bytes) {
+    if (*m)
+        clReleaseMemObject(*m); /* freed once queued work that uses it is done */
+    *m = NULL;
+    *held = 0;
+    if (bytes == 0)
+        return APLCL_SUCCESS;
+    cl_int err;
+    *m = clCreateBuffer(h->ctx->context, CL_MEM_READ_WRITE, bytes, NULL, &err);
+    if (err != CL_SUCCESS) {
+        *m = NULL;
+        return cl_fail(err);
+    }
+    *held = bytes;
+    return APLCL_SUCCESS;
+}
+
+static size_t held_bytes(const aplcl_head *h) {
+    return h->chunk_bytes + h->temp_bytes + (h->small ? APLCL_HEAD_FIXED_SCRATCH : 0);
+}
+
+/* Grows what is too small; shrinks everything to this call's need when the head holds more
+ * than the budget. */
+static aplcl_status ensure_scratch(aplcl_head *h, const head_plan *pl, size_t c, size_t budget) {
+    size_t want_chunk = pl->rows * c * sizeof(cl_float);
+    bool shrink = held_bytes(h) > budget;
+    aplcl_status st = APLCL_SUCCESS;
+    if (!h->small) {
+        size_t unused = 0;
+        st = realloc_buf(h, &h->small, &unused, APLCL_HEAD_FIXED_SCRATCH);
+    }
+    if (st == APLCL_SUCCESS &&
+        (h->chunk_bytes < want_chunk || (shrink && h->chunk_bytes > want_chunk)))
+        st = realloc_buf(h, &h->chunk, &h->chunk_bytes, want_chunk);
+    if (st == APLCL_SUCCESS && (h->temp_bytes < pl->temp || (shrink && h->temp_bytes > pl->temp)))
+        st = realloc_buf(h, &h->temp, &h->temp_bytes, pl->temp);
+    size_t held = held_bytes(h);
+    if (held > h->stats.peak_held_bytes)
+        h->stats.peak_held_bytes = held;
+    h->stats.held_bytes = held;
+    return st;
+}
+
+/* ---- the enqueue chain: every step waits on the previous one ---- */
+
+typedef struct {
+    aplcl_head *h;
+    cl_command_queue q;
+    cl_event dep;           /* the last step's event */
+    cl_int err;             /* first OpenCL error */
+    CLBlastStatusCode blas; /* first CLBlast error */
+    aplcl_status st;        /* first error of aplcl_compute_io */
+} chain;
+
+static bool ok(const chain *ch) {
+    return ch->err == CL_SUCCESS && ch->blas == CLBlastSuccess && ch->st == APLCL_SUCCESS;
+}
+
+static void advance(chain *ch, cl_event ev) {
+    if (ch->dep)
+        clReleaseEvent(ch->dep);
+    ch->dep = ev;
+}
+
+typedef struct {
+    cl_kernel k;
+    cl_uint idx;
+    cl_int err;
+} args;
+static void arg(args *a, size_t size, const void *v) {
+    cl_int e = clSetKernelArg(a->k, a->idx++, size, v);
+    if (a->err == CL_SUCCESS)
+        a->err = e;
+}
+static void arg_mem(args *a, cl_mem m) { arg(a, sizeof m, m ? &m : NULL); }
+static void arg_ulong(args *a, size_t v) {
+    cl_ulong u = v;
+    arg(a, sizeof u, &u);
+}
+static void arg_int(args *a, int v) {
+    cl_int i = v;
+    arg(a, sizeof i, &i);
+}
+
+/* Launches a with `items` work-items' worth of work (rounded up to whole groups, at most
+ * HEAD_MAX_GROUPS: the kernels loop over the rest). */
+static void launch(chain *ch, const args *a, size_t items) {
+    if (!ok(ch))
+        return;
+    if (a->err != CL_SUCCESS) {
+        ch->err = a->err;
+        return;
+    }
+    size_t L = ch->h->local, groups = items / L + (items % L != 0);
+    if (groups == 0)
+        groups = 1;
+    if (groups > HEAD_MAX_GROUPS)
+        groups = HEAD_MAX_GROUPS;
+    size_t global = groups * L;
+    cl_event ev = NULL;
+    cl_int e = clEnqueueNDRangeKernel(ch->q, a->k, 1, NULL, &global, &L, 1, &ch->dep, &ev);
+    if (e != CL_SUCCESS) {
+        ch->err = e;
+        return;
+    }
+    advance(ch, ev);
+}
+
+static void launch_single(chain *ch, const args *a) {
+    if (!ok(ch))
+        return;
+    if (a->err != CL_SUCCESS) {
+        ch->err = a->err;
+        return;
+    }
+    size_t one = 1;
+    cl_event ev = NULL;
+    cl_int e = clEnqueueNDRangeKernel(ch->q, a->k, 1, NULL, &one, &one, 1, &ch->dep, &ev);
+    if (e != CL_SUCCESS) {
+        ch->err = e;
+        return;
+    }
+    advance(ch, ev);
+}
+
+/* Column-major C = op(A) op(B) + beta C through CLBlast with the head's temporary buffer.
+ * CLBlast takes no wait list: an in-order queue orders it, an out-of-order one gets a barrier. */
+static void gemm(chain *ch, CLBlastTranspose ta, CLBlastTranspose tb, size_t m, size_t n, size_t k,
+                 cl_mem a, size_t a_off, size_t lda, cl_mem b, size_t b_off, size_t ldb, float beta,
+                 cl_mem c, size_t c_off, size_t ldc) {
+    if (!ok(ch))
+        return;
+    aplcl_head *h = ch->h;
+    if (h->ooo) {
+        cl_int e = clEnqueueBarrierWithWaitList(ch->q, 1, &ch->dep, NULL);
+        if (e != CL_SUCCESS) {
+            ch->err = e;
+            return;
+        }
+    }
+    cl_event ev = NULL;
+    CLBlastStatusCode s = CLBlastSgemmWithTempBuffer(
+        CLBlastLayoutColMajor, ta, tb, m, n, k, 1.0f, a, a_off, lda, b, b_off, ldb, beta, c, c_off,
+        ldc, &ch->q, &ev, h->temp_bytes ? h->temp : NULL);
+    if (s != CLBlastSuccess) {
+        if (ev)
+            clReleaseEvent(ev);
+        ch->blas = s;
+        return;
+    }
+    advance(ch, ev);
+}
+
+/* The targets of rows [r0, r0 + rows): the same buffers at later offsets. CSR row pointers count
+ * from the index buffer's offset, so the indices need no shift. */
+static aplcl_targets chunk_targets(const aplcl_targets *t, size_t r0, size_t c) {
+    aplcl_targets s = *t;
+    size_t words = c / 32 + (c % 32 != 0);
+    switch (t->format) {
+    case APLCL_TARGET_F32:
+    case APLCL_TARGET_U8:
+        s.data_offset += r0 * c;
+        break;
+    case APLCL_TARGET_BITS:
+        s.data_offset += r0 * words;
+        if (s.ignore)
+            s.ignore_offset += r0 * words;
+        break;
+    default:
+        s.data_offset += r0;
+        break;
+    }
+    return s;
+}
+
+aplcl_status aplcl_head_compute(aplcl_head *h, const aplcl_params *p, size_t n, size_t d, size_t c,
+                                const aplcl_head_io *io, size_t budget, cl_uint num_wait_events,
+                                const cl_event *wait_events, cl_event *event) {
+    aplcl_status st = head_check(h, p, n, d, c, io, num_wait_events, wait_events);
+    if (st != APLCL_SUCCESS)
+        return st;
+    aplcl_ctx *ctx = h->ctx;
+    const aplcl_targets *t = &io->targets;
+    bool grad = io->dx || io->dw || io->db;
+    bool mean = p->reduction == APLCL_REDUCE_MEAN;
+    bool has_norm = p->normalizer > 0.0;
+    bool ignorable = t->format == APLCL_TARGET_F32 || t->format == APLCL_TARGET_U8 ||
+                     (t->format == APLCL_TARGET_BITS && t->ignore);
+    bool count_pass = grad && mean && !has_norm && ignorable;
+
+    /* Each chunk is reduced as a SUM; the whole batch's MEAN is applied here: to the gradient
+     * through grad_scale when the denominator is known now, by head_scale after the count pass
+     * otherwise, and to the loss by head_acc. */
+    aplcl_params pp = *p;
+    if (mean) {
+        pp.reduction = APLCL_REDUCE_SUM;
+        pp.normalizer = 0.0;
+        if (grad && has_norm)
+            pp.grad_scale = (float)((double)p->grad_scale / p->normalizer);
+        else if (grad && !ignorable)
+            pp.grad_scale = (float)((double)p->grad_scale / ((double)n * (double)c));
+        else if (grad)
+            pp.grad_scale = 1.0f;
+        if (!isfinite(pp.grad_scale))
+            return APLCL_ERR_INVALID_PARAMS;
+    }
+    if ((st = aplcl_params_validate(&pp)) != APLCL_SUCCESS)
+        return st;
+
+    head_plan pl;
+    if ((st = make_plan(h, n, d, c, offsets_of(io), budget, &pl)) != APLCL_SUCCESS)
+        return st;
+    /* aplcl_compute_io builds a program on first use; do it before anything is enqueued */
+    const apl_variant *v;
+    apl_set_build_log(NULL, 0);
+    if ((st = apl_variant_get(ctx, APLCL_DTYPE_F32, t->format, &v)) != APLCL_SUCCESS)
+        return st;
+    if ((st = ensure_scratch(h, &pl, c, budget)) != APLCL_SUCCESS)
+        return st;
+
+    chain ch = {h, ctx->queue, NULL, CL_SUCCESS, CLBlastSuccess, APLCL_SUCCESS};
+    { /* start: the caller's wait list and the context's previous call */
+        cl_event small_list[16];
+        cl_event *waits = small_list;
+        cl_uint nw = num_wait_events + (ctx->last ? 1 : 0);
+        if (nw > 16 && !(waits = (cl_event *)malloc(nw * sizeof(cl_event))))
+            return APLCL_ERR_OUT_OF_HOST_MEMORY;
+        if (num_wait_events)
+            memcpy(waits, wait_events, num_wait_events * sizeof(cl_event));
+        if (ctx->last)
+            waits[num_wait_events] = ctx->last;
+        cl_event ev = NULL;
+        ch.err = clEnqueueMarkerWithWaitList(ch.q, nw, nw ? waits : NULL, &ev);
+        if (waits != small_list)
+            free(waits);
+        if (ch.err != CL_SUCCESS)
+            return cl_fail(ch.err);
+        ch.dep = ev;
+    }
+
+    if (count_pass) {
+        bool bits = t->format == APLCL_TARGET_BITS;
+        size_t words = c / 32 + (c % 32 != 0);
+        size_t units = bits ? n * words : n * c;
+        size_t groups = units / h->local + (units % h->local != 0);
+        if (groups > HEAD_COUNT_GROUPS)
+            groups = HEAD_COUNT_GROUPS;
+        args a = {h->k_count, 0, CL_SUCCESS};
+        arg_ulong(&a, units);
+        arg_ulong(&a, c);
+        arg_int(&a, bits ? 2 : t->format == APLCL_TARGET_U8 ? 1 : 0);
+        arg_mem(&a, bits ? t->ignore : t->data);
+        arg_ulong(&a, bits ? t->ignore_offset : t->data_offset);
+        arg_mem(&a, h->small);
+        launch(&ch, &a, groups * h->local);
+        args b = {h->k_count_total, 0, CL_SUCCESS};
+        cl_uint g = (cl_uint)groups;
+        arg(&b, sizeof g, &g);
+        arg_mem(&b, h->small);
+        launch_single(&ch, &b);
+    }
+
+    size_t chunks = 0;
+    for (size_t r0 = 0; r0 < n && ok(&ch); r0 += pl.rows, ++chunks) {
+        size_t rows = n - r0 < pl.rows ? n - r0 : pl.rows;
+        size_t x_off = io->x_offset + r0 * d;
+        /* logits = b broadcast + X W^T */
+        if (io->b) {
+            args a = {h->k_bias, 0, CL_SUCCESS};
+            arg_ulong(&a, rows);
+            arg_ulong(&a, c);
+            arg_mem(&a, io->b);
+            arg_ulong(&a, io->b_offset);
+            arg_mem(&a, h->chunk);
+            launch(&ch, &a, c);
+        }
+        gemm(&ch, CLBlastTransposeYes, CLBlastTransposeNo, c, rows, d, io->w, io->w_offset, d,
+             io->x, x_off, d, io->b ? 1.0f : 0.0f, h->chunk, 0, c);
+        /* loss and gradient over the chunk, the gradient in place */
+        if (ok(&ch)) {
+            aplcl_io cio = aplcl_io_default();
+            cio.logits = h->chunk;
+            cio.targets = chunk_targets(t, r0, c);
+            cio.grad = grad ? h->chunk : NULL;
+            cio.loss = h->small;
+            cio.loss_offset = S_LOSS_F;
+            cio.counts = h->small;
+            cio.counts_offset = 0;
+            cl_event ev = NULL;
+            ch.st = aplcl_compute_io(ctx, &pp, rows, c, &cio, 1, &ch.dep, &ev);
+            if (ch.st == APLCL_SUCCESS)
+                advance(&ch, ev);
+        }
+        {
+            args a = {h->k_acc, 0, CL_SUCCESS};
+            arg_int(&a, r0 == 0);
+            arg_int(&a, r0 + rows == n);
+            arg_int(&a, mean);
+            if (ctx->has_fp64) {
+                cl_double norm = has_norm ? p->normalizer : 0.0;
+                arg(&a, sizeof norm, &norm);
+            } else {
+                cl_float norm = has_norm ? (cl_float)p->normalizer : 0.0f;
+                arg(&a, sizeof norm, &norm);
+            }
+            arg_mem(&a, h->small);
+            arg_mem(&a, io->loss);
+            arg_ulong(&a, io->loss_offset);
+            arg_mem(&a, io->counts);
+            arg_ulong(&a, io->counts_offset);
+            launch_single(&ch, &a);
+        }
+        if (!grad)
+            continue;
+        if (count_pass) {
+            args a = {h->k_scale, 0, CL_SUCCESS};
+            cl_float gs = p->grad_scale;
+            arg_ulong(&a, rows * c);
+            arg_mem(&a, h->chunk);
+            arg_mem(&a, h->small);
+            arg(&a, sizeof gs, &gs);
+            launch(&ch, &a, rows * c);
+        }
+        if (io->dx) {
+            size_t blk = dx_block(pl.rows, d); /* as blas_temp sized it */
+            for (size_t s0 = 0; s0 < rows; s0 += blk) {
+                size_t m = rows - s0 < blk ? rows - s0 : blk;
+                gemm(&ch, CLBlastTransposeNo, CLBlastTransposeNo, d, m, c, io->w, io->w_offset, d,
+                     h->chunk, s0 * c, c, 0.0f, io->dx, io->dx_offset + (r0 + s0) * d, d);
+            }
+        }
+        if (io->dw)
+            gemm(&ch, CLBlastTransposeNo, CLBlastTransposeYes, d, c, rows, io->x, x_off, d,
+                 h->chunk, 0, c, 1.0f, io->dw, io->dw_offset, d);
+        if (io->db) {
+            args a = {h->k_colsum, 0, CL_SUCCESS};
+            arg_ulong(&a, rows);
+            arg_ulong(&a, c);
+            arg_mem(&a, h->chunk);
+            arg_mem(&a, io->db);
+            arg_ulong(&a, io->db_offset);
+            launch(&ch, &a, c);
+        }
+    }
+
+    /* The context's next call waits for everything enqueued so far (scratch reuse). */
+    if (ctx->last)
+        clReleaseEvent(ctx->last);
+    ctx->last = ch.dep;
+    if (!ok(&ch)) {
+        if (ch.err != CL_SUCCESS)
+            return cl_fail(ch.err);
+        if (ch.blas != CLBlastSuccess)
+            return blas_fail(ch.blas);
+        return ch.st;
+    }
+    h->stats.chunk_rows = pl.rows;
+    h->stats.chunks = chunks;
+    h->stats.call_scratch_bytes = pl.need;
+    h->stats.blas_temp_bytes = pl.temp;
+    if (event) {
+        clRetainEvent(ch.dep);
+        *event = ch.dep;
+    }
+    return APLCL_SUCCESS;
+}
