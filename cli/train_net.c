@@ -1,8 +1,9 @@
 /* train_net.c: the device side of `aplcl train` (see train_net.h).
  *
  * Parameters live in one buffer (W1, b1, W2, b2 back to back) so that one Adam kernel updates
- * them all; gradients and Adam moments mirror that layout. GEMMs are CLBlast's, the loss and its
- * gradient are aplcl's fused kernel; the element-wise kernels below are the tool's own (they are
+ * them all; gradients and Adam moments mirror that layout. The output layer, loss and its
+ * gradients go through aplcl's linear head (aplcl_head_compute); the hidden layer's GEMMs are
+ * CLBlast's; the element-wise kernels below are the tool's own (they are
  * not part of the loss library, hence a string here rather than kernels/). All work is enqueued
  * on the context's in-order queue; only predict and the loss read-back wait.
  */
@@ -62,6 +63,7 @@ typedef struct {
 
 struct train_net {
     aplcl_ctx *ctx;
+    aplcl_head *head; /* the output layer: GEMMs + loss + its gradients in one call */
     cl_context context;
     cl_command_queue queue;
     train_net_config cfg;
@@ -120,6 +122,12 @@ train_net *train_net_create(aplcl_ctx *ctx, const train_net_config *cfg, char *e
     net->off_b2 = net->off_w2 + C * net->k_in;
     net->n_params = net->off_b2 + C;
 
+    aplcl_status hst = aplcl_head_create(&net->head, ctx);
+    if (hst != APLCL_SUCCESS) {
+        snprintf(err, err_size, "aplcl_head_create: %s", aplcl_status_string(hst));
+        train_net_destroy(net);
+        return NULL;
+    }
     cl_int e;
     cl_device_id dev = aplcl_ctx_device(ctx);
     net->program = clCreateProgramWithSource(net->context, 1, &k_source, NULL, &e);
@@ -194,6 +202,7 @@ void train_net_destroy(train_net *net) {
     for (int i = 0; i < 6; ++i)
         if (ks[i]) clReleaseKernel(ks[i]);
     if (net->program) clReleaseProgram(net->program);
+    aplcl_head_destroy(net->head);
     free(net);
 }
 
@@ -291,30 +300,45 @@ int train_net_step(train_net *net, int set, const uint32_t *rows, size_t batch,
      * wait for it here (it is tiny); everything else stays asynchronous */
     clFinish(net->queue);
     if (gather(net, net->k_gather_f32, s->x, net->xb, batch, D) ||
-        gather(net, net->k_gather_u8, s->y, net->yb, batch, C) || forward(net, net->xb, 0, batch))
+        gather(net, net->k_gather_u8, s->y, net->yb, batch, C))
         return -1;
 
-    /* loss and its gradient over the logits, in place */
-    aplcl_io io = aplcl_io_default();
-    io.logits = net->logits;
+    if (H && (gemm(net, 0, 1, batch, H, D, net->xb, 0, D, net->theta, net->off_w1, D, net->z1, 0,
+                   H) ||
+              bias_act(net, net->z1, batch, H, net->off_b1, 1)))
+        return -1;
+    /* The output layer through aplcl's linear head: logits, loss, dA (over dz1), and dW2, db2
+     * added onto the zeroed gradient slots. */
+    const float zero = 0.0f;
+    cl_int e2 = clEnqueueFillBuffer(net->queue, net->grad, &zero, sizeof zero,
+                                    net->off_w2 * sizeof(float), (C * K + C) * sizeof(float), 0,
+                                    NULL, NULL);
+    if (e2 != CL_SUCCESS) return fail(net, "zeroing the head's gradient", e2);
+    aplcl_head_io io = aplcl_head_io_default();
+    io.x = H ? net->z1 : net->xb;
+    io.w = net->theta;
+    io.w_offset = net->off_w2;
+    io.b = net->theta;
+    io.b_offset = net->off_b2;
     io.targets.format = APLCL_TARGET_U8;
     io.targets.data = net->yb;
-    io.grad = net->logits;
+    io.dx = H ? net->dz1 : NULL;
+    io.dw = net->grad;
+    io.dw_offset = net->off_w2;
+    io.db = net->grad;
+    io.db_offset = net->off_b2;
     io.loss = net->losses;
     io.loss_offset = loss_slot;
-    aplcl_status st = aplcl_compute_io(net->ctx, loss, batch, C, &io, 0, NULL, NULL);
+    /* the whole batch fits: budget for one chunk */
+    size_t need = 0;
+    aplcl_status st = aplcl_head_scratch_bytes(net->head, batch, K, C, &io, batch, &need);
+    if (st == APLCL_SUCCESS)
+        st = aplcl_head_compute(net->head, loss, batch, K, C, &io, need, 0, NULL, NULL);
     if (st != APLCL_SUCCESS) {
-        snprintf(net->error, sizeof net->error, "aplcl_compute_io: %s", aplcl_status_string(st));
+        snprintf(net->error, sizeof net->error, "aplcl_head_compute: %s", aplcl_status_string(st));
         return -1;
     }
-    cl_mem g = net->logits; /* batch x C, dLoss/dlogits */
-    cl_mem a = H ? net->z1 : net->xb;
-    if (gemm(net, 1, 0, C, K, batch, g, 0, C, a, 0, K, net->grad, net->off_w2, K) ||
-        colsum(net, g, batch, C, net->off_b2))
-        return -1;
     if (H) {
-        if (gemm(net, 0, 0, batch, H, C, g, 0, C, net->theta, net->off_w2, H, net->dz1, 0, H))
-            return -1;
         clSetKernelArg(net->k_relu_back, 0, sizeof net->dz1, &net->dz1);
         clSetKernelArg(net->k_relu_back, 1, sizeof net->z1, &net->z1);
         if (run1d(net, net->k_relu_back, batch * H, "relu_back") ||
