@@ -1,56 +1,98 @@
 /* check_io.c: validation of a device call's arguments before anything is enqueued.
  *
- * Shapes, parameters, formats, every buffer's context, size (offset + extent), the overlaps
- * between written and other ranges (only an exact in-place gradient is allowed), and the wait
- * list's contexts. Queries OpenCL object info only; enqueues nothing, never blocks.
+ * Building blocks shared by aplcl_compute_io and the linear head: each buffer's context and size
+ * (offset + extent), overlaps between written and other ranges, the extents each target format
+ * needs, the wait list's contexts; and apl_check_io, which puts them together for
+ * aplcl_compute_io. Queries OpenCL object info only; enqueues nothing, never blocks.
  */
 #include "internal.h"
 
-/* A buffer argument resolved to its root allocation, for the overlap check. */
-typedef struct {
-    cl_mem root;
-    size_t begin, end; /* bytes in root */
-    bool written;
-} apl_span;
+#include <limits.h>
 
 static aplcl_status cl_fail(cl_int err) {
     apl_set_cl_error(err);
     return APLCL_ERR_OPENCL;
 }
 
-static aplcl_status check_buffer(const aplcl_ctx *ctx, cl_mem m, size_t offset, size_t count,
-                                 size_t elem, bool written, apl_span *span) {
+size_t apl_dtype_bytes(aplcl_dtype d) { return d == APLCL_DTYPE_F32 ? 4 : 2; }
+
+/* Context, overflow and size of one buffer; resolves its byte range in its root allocation. */
+static aplcl_status check_buf(const aplcl_ctx *ctx, apl_buf *b) {
     cl_context c = NULL;
-    cl_int err = clGetMemObjectInfo(m, CL_MEM_CONTEXT, sizeof c, &c, NULL);
+    cl_int err = clGetMemObjectInfo(b->m, CL_MEM_CONTEXT, sizeof c, &c, NULL);
     if (err != CL_SUCCESS) return cl_fail(err);
     if (c != ctx->context) return APLCL_ERR_CONTEXT_MISMATCH;
-    if (offset > SIZE_MAX - count || offset + count > SIZE_MAX / elem)
+    if (b->off > SIZE_MAX - b->count || b->off + b->count > SIZE_MAX / b->elem)
         return APLCL_ERR_SIZE_OVERFLOW;
+    if (b->int_extent && b->off + b->count > (size_t)INT_MAX) return APLCL_ERR_SIZE_OVERFLOW;
     size_t size = 0, sub_offset = 0;
     cl_mem parent = NULL;
-    clGetMemObjectInfo(m, CL_MEM_SIZE, sizeof size, &size, NULL);
-    if ((offset + count) * elem > size) return APLCL_ERR_BUFFER_TOO_SMALL;
-    clGetMemObjectInfo(m, CL_MEM_ASSOCIATED_MEMOBJECT, sizeof parent, &parent, NULL);
-    clGetMemObjectInfo(m, CL_MEM_OFFSET, sizeof sub_offset, &sub_offset, NULL);
-    span->root = parent ? parent : m;
-    span->begin = sub_offset + offset * elem;
-    span->end = span->begin + count * elem;
-    span->written = written;
+    clGetMemObjectInfo(b->m, CL_MEM_SIZE, sizeof size, &size, NULL);
+    if ((b->off + b->count) * b->elem > size) return APLCL_ERR_BUFFER_TOO_SMALL;
+    clGetMemObjectInfo(b->m, CL_MEM_ASSOCIATED_MEMOBJECT, sizeof parent, &parent, NULL);
+    clGetMemObjectInfo(b->m, CL_MEM_OFFSET, sizeof sub_offset, &sub_offset, NULL);
+    b->root = parent ? parent : b->m;
+    b->begin = sub_offset + b->off * b->elem;
+    b->end = b->begin + b->count * b->elem;
     return APLCL_SUCCESS;
 }
 
-/* One buffer argument: memory, offset and extent in elements of `elem` bytes. */
-typedef struct {
-    cl_mem m;
-    size_t off, count, elem;
-    bool written;
-} buf_arg;
-
-static bool spans_overlap(const apl_span *a, const apl_span *b) {
-    return a->root == b->root && a->begin < b->end && b->begin < a->end;
+aplcl_status apl_check_bufs(const aplcl_ctx *ctx, apl_buf *bufs, int n, int same_a, int same_b) {
+    aplcl_status st;
+    for (int i = 0; i < n; ++i)
+        if (bufs[i].m && (st = check_buf(ctx, &bufs[i])) != APLCL_SUCCESS) return st;
+    for (int i = 0; i < n; ++i)
+        for (int j = i + 1; j < n; ++j) {
+            const apl_buf *a = &bufs[i], *b = &bufs[j];
+            if (!a->m || !b->m || (!a->written && !b->written)) continue; /* reads may share */
+            if (a->root != b->root || a->begin >= b->end || b->begin >= a->end) continue;
+            bool allowed = ((i == same_a && j == same_b) || (i == same_b && j == same_a)) &&
+                           a->begin == b->begin && a->end == b->end;
+            if (!allowed) return APLCL_ERR_BUFFER_OVERLAP;
+        }
+    return APLCL_SUCCESS;
 }
 
-size_t apl_dtype_bytes(aplcl_dtype d) { return d == APLCL_DTYPE_F32 ? 4 : 2; }
+aplcl_status apl_target_bufs(const aplcl_targets *t, size_t rows, size_t cols, apl_buf *data,
+                             apl_buf *aux) {
+    size_t words = cols / 32 + (cols % 32 != 0);
+    *data = (apl_buf){t->data, t->data_offset, 0, 1, false, false, NULL, 0, 0};
+    *aux = (apl_buf){NULL, 0, 0, 1, false, false, NULL, 0, 0};
+    switch (t->format) {
+    case APLCL_TARGET_F32:
+        data->count = rows * cols, data->elem = sizeof(cl_float);
+        return APLCL_SUCCESS;
+    case APLCL_TARGET_U8:
+        data->count = rows * cols, data->elem = sizeof(cl_uchar);
+        return APLCL_SUCCESS;
+    case APLCL_TARGET_BITS:
+        if (rows > SIZE_MAX / words) return APLCL_ERR_SIZE_OVERFLOW;
+        data->count = rows * words, data->elem = sizeof(cl_uint);
+        *aux = (apl_buf){t->ignore, t->ignore_offset, rows * words, sizeof(cl_uint), false, false,
+                         NULL, 0, 0};
+        return APLCL_SUCCESS;
+    case APLCL_TARGET_CSR:
+        if (cols > UINT32_MAX) return APLCL_ERR_SIZE_OVERFLOW; /* indices are 32-bit */
+        if (rows == SIZE_MAX) return APLCL_ERR_SIZE_OVERFLOW;  /* rows + 1 pointers */
+        if (t->nnz > 0 && !t->indices) return APLCL_ERR_NULL_ARGUMENT;
+        data->count = rows + 1, data->elem = sizeof(cl_ulong);
+        *aux = (apl_buf){t->nnz ? t->indices : NULL, t->indices_offset, t->nnz, sizeof(cl_uint),
+                         false, false, NULL, 0, 0};
+        return APLCL_SUCCESS;
+    }
+    return APLCL_ERR_INVALID_TARGET_FORMAT;
+}
+
+aplcl_status apl_check_waits(const aplcl_ctx *ctx, cl_uint num_wait, const cl_event *wait) {
+    if (num_wait > 0 && !wait) return APLCL_ERR_NULL_ARGUMENT;
+    for (cl_uint i = 0; i < num_wait; ++i) {
+        cl_context c = NULL;
+        cl_int err = clGetEventInfo(wait[i], CL_EVENT_CONTEXT, sizeof c, &c, NULL);
+        if (err != CL_SUCCESS) return cl_fail(err);
+        if (c != ctx->context) return APLCL_ERR_CONTEXT_MISMATCH;
+    }
+    return APLCL_SUCCESS;
+}
 
 aplcl_status apl_check_io(const aplcl_ctx *ctx, const aplcl_params *p, size_t rows, size_t cols,
                           const aplcl_io *io, cl_uint num_wait, const cl_event *wait) {
@@ -63,65 +105,24 @@ aplcl_status apl_check_io(const aplcl_ctx *ctx, const aplcl_params *p, size_t ro
     if (st != APLCL_SUCCESS) return st;
     if ((st = aplcl_params_validate(p)) != APLCL_SUCCESS) return st;
     if (io->grad_accumulate != 0 && io->grad_accumulate != 1) return APLCL_ERR_INVALID_PARAMS;
-    const aplcl_targets *t = &io->targets;
-    size_t n = rows * cols, words = cols / 32 + (cols % 32 != 0);
-    if (rows == SIZE_MAX) return APLCL_ERR_SIZE_OVERFLOW; /* CSR reads rows + 1 pointers */
+    size_t n = rows * cols, xb = apl_dtype_bytes(io->dtype);
 
-    enum { LOGITS, TDATA, TAUX, GRAD, ELEM, LOSS, COUNTS, NSPAN };
-    buf_arg args[NSPAN] = {
-        {io->logits, io->logits_offset, n, apl_dtype_bytes(io->dtype), false},
-        {t->data, t->data_offset, 0, 1, false},
-        {NULL, 0, 0, 1, false},
-        {io->grad, io->grad_offset, n, apl_dtype_bytes(io->dtype), true},
-        {io->elem_loss, io->elem_loss_offset, n, sizeof(cl_float), true},
-        {io->loss, io->loss_offset, 1, sizeof(cl_float), true},
-        {io->counts, io->counts_offset, APLCL_COUNT_LEN, sizeof(cl_ulong), true},
+    enum { LOGITS, TDATA, TAUX, GRAD, ELEM, LOSS, COUNTS, NBUF };
+    apl_buf bufs[NBUF] = {
+        {io->logits, io->logits_offset, n, xb, false, false, NULL, 0, 0},
+        {0},
+        {0},
+        {io->grad, io->grad_offset, n, xb, true, false, NULL, 0, 0},
+        {io->elem_loss, io->elem_loss_offset, n, sizeof(cl_float), true, false, NULL, 0, 0},
+        {io->loss, io->loss_offset, 1, sizeof(cl_float), true, false, NULL, 0, 0},
+        {io->counts, io->counts_offset, APLCL_COUNT_LEN, sizeof(cl_ulong), true, false, NULL, 0, 0},
     };
-    switch (t->format) {
-    case APLCL_TARGET_F32:
-        args[TDATA].count = n, args[TDATA].elem = sizeof(cl_float);
-        break;
-    case APLCL_TARGET_U8:
-        args[TDATA].count = n, args[TDATA].elem = sizeof(cl_uchar);
-        break;
-    case APLCL_TARGET_BITS:
-        if (rows > SIZE_MAX / words) return APLCL_ERR_SIZE_OVERFLOW;
-        args[TDATA].count = rows * words, args[TDATA].elem = sizeof(cl_uint);
-        args[TAUX] = (buf_arg){t->ignore, t->ignore_offset, rows * words,
-                                          sizeof(cl_uint), false};
-        break;
-    case APLCL_TARGET_CSR:
-        if (cols > UINT32_MAX) return APLCL_ERR_SIZE_OVERFLOW; /* indices are 32-bit */
-        if (t->nnz > 0 && !t->indices) return APLCL_ERR_NULL_ARGUMENT;
-        args[TDATA].count = rows + 1, args[TDATA].elem = sizeof(cl_ulong);
-        args[TAUX] = (buf_arg){t->nnz ? t->indices : NULL, t->indices_offset, t->nnz,
-                                          sizeof(cl_uint), false};
-        break;
-    default:
-        return APLCL_ERR_INVALID_TARGET_FORMAT;
-    }
-
-    apl_span spans[NSPAN];
-    for (int i = 0; i < NSPAN; ++i) {
-        if (!args[i].m) continue;
-        st = check_buffer(ctx, args[i].m, args[i].off, args[i].count, args[i].elem,
-                          args[i].written, &spans[i]);
-        if (st != APLCL_SUCCESS) return st;
-    }
-    for (int i = 0; i < NSPAN; ++i)
-        for (int j = i + 1; j < NSPAN; ++j) {
-            if (!args[i].m || !args[j].m) continue;
-            if (!spans[i].written && !spans[j].written) continue; /* two reads may share */
-            if (!spans_overlap(&spans[i], &spans[j])) continue;
-            bool in_place = i == LOGITS && j == GRAD && spans[i].begin == spans[j].begin &&
-                            !io->grad_accumulate;
-            if (!in_place) return APLCL_ERR_BUFFER_OVERLAP;
-        }
-    for (cl_uint i = 0; i < num_wait; ++i) {
-        cl_context c = NULL;
-        cl_int err = clGetEventInfo(wait[i], CL_EVENT_CONTEXT, sizeof c, &c, NULL);
-        if (err != CL_SUCCESS) return cl_fail(err);
-        if (c != ctx->context) return APLCL_ERR_CONTEXT_MISMATCH;
-    }
-    return APLCL_SUCCESS;
+    if ((st = apl_target_bufs(&io->targets, rows, cols, &bufs[TDATA], &bufs[TAUX])) !=
+        APLCL_SUCCESS)
+        return st;
+    /* the one overlap allowed: the gradient exactly over the logits, when it does not add */
+    if ((st = apl_check_bufs(ctx, bufs, NBUF, LOGITS, io->grad_accumulate ? LOGITS : GRAD)) !=
+        APLCL_SUCCESS)
+        return st;
+    return apl_check_waits(ctx, num_wait, wait);
 }

@@ -76,26 +76,6 @@ static apl_plan make_plan(const aplcl_ctx *ctx, const aplcl_params *p, size_t ro
     return plan;
 }
 
-/* Sets consecutive kernel arguments, remembering the first error. */
-typedef struct {
-    cl_kernel k;
-    cl_uint idx;
-    cl_int err;
-} arg_setter;
-static void arg(arg_setter *s, size_t size, const void *value) {
-    cl_int e = clSetKernelArg(s->k, s->idx++, size, value);
-    if (s->err == CL_SUCCESS) s->err = e;
-}
-static void arg_mem(arg_setter *s, cl_mem m) { arg(s, sizeof(cl_mem), m ? &m : NULL); }
-static void arg_ulong(arg_setter *s, size_t v) {
-    cl_ulong u = v;
-    arg(s, sizeof u, &u);
-}
-static void arg_int(arg_setter *s, int v) {
-    cl_int i = v;
-    arg(s, sizeof i, &i);
-}
-
 static cl_int launch(aplcl_ctx *ctx, cl_kernel k, size_t groups, cl_uint nw, const cl_event *w,
                      cl_event *ev) {
     size_t local = ctx->local_size, global = groups * local;
@@ -106,26 +86,26 @@ static cl_int launch(aplcl_ctx *ctx, cl_kernel k, size_t groups, cl_uint nw, con
 static cl_int run_finalize(aplcl_ctx *ctx, const apl_variant *v, size_t groups, int counts_only,
                            const aplcl_params *p, const aplcl_io *io, cl_event after,
                            cl_event *ev) {
-    arg_setter s = {v->finalize, 0, CL_SUCCESS};
+    apl_args s = {v->finalize, 0, CL_SUCCESS};
     cl_uint g = (cl_uint)groups;
-    arg(&s, sizeof g, &g);
-    arg_mem(&s, ctx->partial_acc);
-    arg_mem(&s, ctx->partial_cnt);
-    arg_int(&s, counts_only);
-    arg_int(&s, p->reduction == APLCL_REDUCE_MEAN);
+    apl_arg(&s, sizeof g, &g);
+    apl_arg_mem(&s, ctx->partial_acc);
+    apl_arg_mem(&s, ctx->partial_cnt);
+    apl_arg_int(&s, counts_only);
+    apl_arg_int(&s, p->reduction == APLCL_REDUCE_MEAN);
     if (ctx->has_fp64) {
         cl_double norm = p->normalizer;
-        arg(&s, sizeof norm, &norm);
+        apl_arg(&s, sizeof norm, &norm);
     } else {
         cl_float norm = (cl_float)p->normalizer;
-        arg(&s, sizeof norm, &norm);
+        apl_arg(&s, sizeof norm, &norm);
     }
-    arg_mem(&s, ctx->result_loss);
-    arg_mem(&s, ctx->result_cnt);
-    arg_mem(&s, counts_only ? NULL : io->loss);
-    arg_ulong(&s, io->loss_offset);
-    arg_mem(&s, counts_only ? NULL : io->counts);
-    arg_ulong(&s, io->counts_offset);
+    apl_arg_mem(&s, ctx->result_loss);
+    apl_arg_mem(&s, ctx->result_cnt);
+    apl_arg_mem(&s, counts_only ? NULL : io->loss);
+    apl_arg_ulong(&s, io->loss_offset);
+    apl_arg_mem(&s, counts_only ? NULL : io->counts);
+    apl_arg_ulong(&s, io->counts_offset);
     return s.err != CL_SUCCESS ? s.err : launch(ctx, v->finalize, 1, 1, &after, ev);
 }
 
@@ -135,16 +115,16 @@ static cl_int run_count(aplcl_ctx *ctx, const apl_variant *v, const apl_plan *pl
     const aplcl_targets *t = &io->targets;
     bool bits = t->format == APLCL_TARGET_BITS;
     size_t words = cols / 32 + (cols % 32 != 0);
-    arg_setter s = {v->count, 0, CL_SUCCESS};
-    arg_ulong(&s, bits ? rows * words : rows * cols);
-    arg_ulong(&s, rows);
-    arg_ulong(&s, cols);
-    arg_ulong(&s, plan->count.per_item);
-    arg_mem(&s, t->data);
-    arg_ulong(&s, t->data_offset);
-    arg_mem(&s, bits ? t->ignore : NULL);
-    arg_ulong(&s, bits ? t->ignore_offset : 0);
-    arg_mem(&s, ctx->partial_cnt);
+    apl_args s = {v->count, 0, CL_SUCCESS};
+    apl_arg_ulong(&s, bits ? rows * words : rows * cols);
+    apl_arg_ulong(&s, rows);
+    apl_arg_ulong(&s, cols);
+    apl_arg_ulong(&s, plan->count.per_item);
+    apl_arg_mem(&s, t->data);
+    apl_arg_ulong(&s, t->data_offset);
+    apl_arg_mem(&s, bits ? t->ignore : NULL);
+    apl_arg_ulong(&s, bits ? t->ignore_offset : 0);
+    apl_arg_mem(&s, ctx->partial_cnt);
     return s.err != CL_SUCCESS ? s.err : launch(ctx, v->count, plan->count.groups, nw, w, ev);
 }
 
@@ -193,33 +173,33 @@ static cl_int run_loss(aplcl_ctx *ctx, const apl_variant *v, const apl_plan *pla
                      : t->format == APLCL_TARGET_BITS ? t->ignore_offset
                                                       : 0;
 
-    arg_setter s = {v->loss, 0, CL_SUCCESS};
-    arg_ulong(&s, rows * cols);
-    arg_ulong(&s, rows);
-    arg_ulong(&s, cols);
-    arg_ulong(&s, plan->loss.per_item);
-    arg_mem(&s, io->logits);
-    arg_ulong(&s, io->logits_offset);
-    arg_mem(&s, t->data);
-    arg_ulong(&s, t->data_offset);
-    arg_mem(&s, aux);
-    arg_ulong(&s, aux_off);
-    arg_ulong(&s, t->format == APLCL_TARGET_CSR ? t->nnz : 0);
-    arg_mem(&s, io->grad);
-    arg_ulong(&s, io->grad_offset);
-    arg_int(&s, io->grad_accumulate);
-    arg_mem(&s, io->elem_loss);
-    arg_ulong(&s, io->elem_loss_offset);
-    arg(&s, sizeof cpos, &cpos);
-    arg(&s, sizeof cneg, &cneg);
-    arg(&s, sizeof ints, &ints);
-    arg(&s, sizeof reals, &reals);
-    arg(&s, sizeof leads, &leads);
-    arg(&s, sizeof gm, &gm);
-    arg_int(&s, plan->count_pass);
-    arg_mem(&s, ctx->result_cnt);
-    arg_mem(&s, ctx->partial_acc);
-    arg_mem(&s, ctx->partial_cnt);
+    apl_args s = {v->loss, 0, CL_SUCCESS};
+    apl_arg_ulong(&s, rows * cols);
+    apl_arg_ulong(&s, rows);
+    apl_arg_ulong(&s, cols);
+    apl_arg_ulong(&s, plan->loss.per_item);
+    apl_arg_mem(&s, io->logits);
+    apl_arg_ulong(&s, io->logits_offset);
+    apl_arg_mem(&s, t->data);
+    apl_arg_ulong(&s, t->data_offset);
+    apl_arg_mem(&s, aux);
+    apl_arg_ulong(&s, aux_off);
+    apl_arg_ulong(&s, t->format == APLCL_TARGET_CSR ? t->nnz : 0);
+    apl_arg_mem(&s, io->grad);
+    apl_arg_ulong(&s, io->grad_offset);
+    apl_arg_int(&s, io->grad_accumulate);
+    apl_arg_mem(&s, io->elem_loss);
+    apl_arg_ulong(&s, io->elem_loss_offset);
+    apl_arg(&s, sizeof cpos, &cpos);
+    apl_arg(&s, sizeof cneg, &cneg);
+    apl_arg(&s, sizeof ints, &ints);
+    apl_arg(&s, sizeof reals, &reals);
+    apl_arg(&s, sizeof leads, &leads);
+    apl_arg(&s, sizeof gm, &gm);
+    apl_arg_int(&s, plan->count_pass);
+    apl_arg_mem(&s, ctx->result_cnt);
+    apl_arg_mem(&s, ctx->partial_acc);
+    apl_arg_mem(&s, ctx->partial_cnt);
     return s.err != CL_SUCCESS ? s.err : launch(ctx, v->loss, plan->loss.groups, nw, w, ev);
 }
 

@@ -487,39 +487,6 @@ aplcl_status aplcl_head_plan(aplcl_head *h, size_t n, size_t d, size_t c, const 
 
 /* ---- argument checks (nothing enqueued) ---- */
 
-typedef struct {
-    cl_mem m;
-    size_t off, count, elem;
-    bool written;
-    bool blas; /* a CLBlast matrix: offset + extent must fit an int */
-    cl_mem root;
-    size_t begin, end;
-} head_buf;
-
-static aplcl_status check_buf(const aplcl_ctx *ctx, head_buf *b) {
-    cl_context c = NULL;
-    cl_int err = clGetMemObjectInfo(b->m, CL_MEM_CONTEXT, sizeof c, &c, NULL);
-    if (err != CL_SUCCESS)
-        return cl_fail(err);
-    if (c != ctx->context)
-        return APLCL_ERR_CONTEXT_MISMATCH;
-    if (b->off > SIZE_MAX - b->count || b->off + b->count > SIZE_MAX / b->elem)
-        return APLCL_ERR_SIZE_OVERFLOW;
-    if (b->blas && b->off + b->count > (size_t)INT_MAX)
-        return APLCL_ERR_SIZE_OVERFLOW;
-    size_t size = 0, sub = 0;
-    cl_mem parent = NULL;
-    clGetMemObjectInfo(b->m, CL_MEM_SIZE, sizeof size, &size, NULL);
-    if ((b->off + b->count) * b->elem > size)
-        return APLCL_ERR_BUFFER_TOO_SMALL;
-    clGetMemObjectInfo(b->m, CL_MEM_ASSOCIATED_MEMOBJECT, sizeof parent, &parent, NULL);
-    clGetMemObjectInfo(b->m, CL_MEM_OFFSET, sizeof sub, &sub, NULL);
-    b->root = parent ? parent : b->m;
-    b->begin = sub + b->off * b->elem;
-    b->end = b->begin + b->count * b->elem;
-    return APLCL_SUCCESS;
-}
-
 static aplcl_status head_check(const aplcl_head *h, const aplcl_params *p, size_t n, size_t d,
                                size_t c, const aplcl_head_io *io, cl_uint nw, const cl_event *w) {
     if (!h || !p || !io || !io->x || !io->w || !io->targets.data)
@@ -533,68 +500,25 @@ static aplcl_status head_check(const aplcl_head *h, const aplcl_params *p, size_
         return APLCL_ERR_SIZE_OVERFLOW; /* CSR reads n + 1 pointers */
     if ((st = aplcl_params_validate(p)) != APLCL_SUCCESS)
         return st;
-    const aplcl_targets *t = &io->targets;
-    size_t words = c / 32 + (c % 32 != 0);
 
     enum { X, W, B, TDATA, TAUX, DX, DW, DB, LOSS, COUNTS, NBUF };
-    head_buf bufs[NBUF] = {
+    apl_buf bufs[NBUF] = {
         {io->x, io->x_offset, n * d, sizeof(cl_float), false, true, NULL, 0, 0},
         {io->w, io->w_offset, c * d, sizeof(cl_float), false, true, NULL, 0, 0},
         {io->b, io->b_offset, c, sizeof(cl_float), false, false, NULL, 0, 0},
-        {t->data, t->data_offset, 0, 1, false, false, NULL, 0, 0},
-        {NULL, 0, 0, 1, false, false, NULL, 0, 0},
+        {0},
+        {0},
         {io->dx, io->dx_offset, n * d, sizeof(cl_float), true, true, NULL, 0, 0},
         {io->dw, io->dw_offset, c * d, sizeof(cl_float), true, true, NULL, 0, 0},
         {io->db, io->db_offset, c, sizeof(cl_float), true, false, NULL, 0, 0},
         {io->loss, io->loss_offset, 1, sizeof(cl_float), true, false, NULL, 0, 0},
         {io->counts, io->counts_offset, APLCL_COUNT_LEN, sizeof(cl_ulong), true, false, NULL, 0, 0},
     };
-    switch (t->format) {
-    case APLCL_TARGET_F32:
-        bufs[TDATA].count = n * c, bufs[TDATA].elem = sizeof(cl_float);
-        break;
-    case APLCL_TARGET_U8:
-        bufs[TDATA].count = n * c, bufs[TDATA].elem = sizeof(cl_uchar);
-        break;
-    case APLCL_TARGET_BITS:
-        if (n > SIZE_MAX / words)
-            return APLCL_ERR_SIZE_OVERFLOW;
-        bufs[TDATA].count = n * words, bufs[TDATA].elem = sizeof(cl_uint);
-        bufs[TAUX].m = t->ignore, bufs[TAUX].off = t->ignore_offset;
-        bufs[TAUX].count = n * words, bufs[TAUX].elem = sizeof(cl_uint);
-        break;
-    case APLCL_TARGET_CSR:
-        if (c > UINT32_MAX)
-            return APLCL_ERR_SIZE_OVERFLOW;
-        if (t->nnz > 0 && !t->indices)
-            return APLCL_ERR_NULL_ARGUMENT;
-        bufs[TDATA].count = n + 1, bufs[TDATA].elem = sizeof(cl_ulong);
-        bufs[TAUX].m = t->nnz ? t->indices : NULL, bufs[TAUX].off = t->indices_offset;
-        bufs[TAUX].count = t->nnz, bufs[TAUX].elem = sizeof(cl_uint);
-        break;
-    default:
-        return APLCL_ERR_INVALID_TARGET_FORMAT;
-    }
-    for (int i = 0; i < NBUF; ++i)
-        if (bufs[i].m && (st = check_buf(h->ctx, &bufs[i])) != APLCL_SUCCESS)
-            return st;
-    for (int i = 0; i < NBUF; ++i)
-        for (int j = i + 1; j < NBUF; ++j) {
-            const head_buf *a = &bufs[i], *b = &bufs[j];
-            if (!a->m || !b->m || (!a->written && !b->written))
-                continue;
-            if (a->root == b->root && a->begin < b->end && b->begin < a->end)
-                return APLCL_ERR_BUFFER_OVERLAP;
-        }
-    for (cl_uint i = 0; i < nw; ++i) {
-        cl_context cc = NULL;
-        cl_int err = clGetEventInfo(w[i], CL_EVENT_CONTEXT, sizeof cc, &cc, NULL);
-        if (err != CL_SUCCESS)
-            return cl_fail(err);
-        if (cc != h->ctx->context)
-            return APLCL_ERR_CONTEXT_MISMATCH;
-    }
-    return APLCL_SUCCESS;
+    if ((st = apl_target_bufs(&io->targets, n, c, &bufs[TDATA], &bufs[TAUX])) != APLCL_SUCCESS)
+        return st;
+    if ((st = apl_check_bufs(h->ctx, bufs, NBUF, X, X)) != APLCL_SUCCESS) /* no overlap at all */
+        return st;
+    return apl_check_waits(h->ctx, nw, w);
 }
 
 /* ---- scratch ---- */
@@ -663,29 +587,9 @@ static void advance(chain *ch, cl_event ev) {
     ch->dep = ev;
 }
 
-typedef struct {
-    cl_kernel k;
-    cl_uint idx;
-    cl_int err;
-} args;
-static void arg(args *a, size_t size, const void *v) {
-    cl_int e = clSetKernelArg(a->k, a->idx++, size, v);
-    if (a->err == CL_SUCCESS)
-        a->err = e;
-}
-static void arg_mem(args *a, cl_mem m) { arg(a, sizeof m, m ? &m : NULL); }
-static void arg_ulong(args *a, size_t v) {
-    cl_ulong u = v;
-    arg(a, sizeof u, &u);
-}
-static void arg_int(args *a, int v) {
-    cl_int i = v;
-    arg(a, sizeof i, &i);
-}
-
 /* Launches a with `items` work-items' worth of work (rounded up to whole groups, at most
  * HEAD_MAX_GROUPS: the kernels loop over the rest). */
-static void launch(chain *ch, const args *a, size_t items) {
+static void launch(chain *ch, const apl_args *a, size_t items) {
     if (!ok(ch))
         return;
     if (a->err != CL_SUCCESS) {
@@ -707,7 +611,7 @@ static void launch(chain *ch, const args *a, size_t items) {
     advance(ch, ev);
 }
 
-static void launch_single(chain *ch, const args *a) {
+static void launch_single(chain *ch, const apl_args *a) {
     if (!ok(ch))
         return;
     if (a->err != CL_SUCCESS) {
@@ -846,18 +750,18 @@ aplcl_status aplcl_head_compute(aplcl_head *h, const aplcl_params *p, size_t n, 
         size_t groups = units / h->local + (units % h->local != 0);
         if (groups > HEAD_COUNT_GROUPS)
             groups = HEAD_COUNT_GROUPS;
-        args a = {h->k_count, 0, CL_SUCCESS};
-        arg_ulong(&a, units);
-        arg_ulong(&a, c);
-        arg_int(&a, bits ? 2 : t->format == APLCL_TARGET_U8 ? 1 : 0);
-        arg_mem(&a, bits ? t->ignore : t->data);
-        arg_ulong(&a, bits ? t->ignore_offset : t->data_offset);
-        arg_mem(&a, h->small);
+        apl_args a = {h->k_count, 0, CL_SUCCESS};
+        apl_arg_ulong(&a, units);
+        apl_arg_ulong(&a, c);
+        apl_arg_int(&a, bits ? 2 : t->format == APLCL_TARGET_U8 ? 1 : 0);
+        apl_arg_mem(&a, bits ? t->ignore : t->data);
+        apl_arg_ulong(&a, bits ? t->ignore_offset : t->data_offset);
+        apl_arg_mem(&a, h->small);
         launch(&ch, &a, groups * h->local);
-        args b = {h->k_count_total, 0, CL_SUCCESS};
+        apl_args b = {h->k_count_total, 0, CL_SUCCESS};
         cl_uint g = (cl_uint)groups;
-        arg(&b, sizeof g, &g);
-        arg_mem(&b, h->small);
+        apl_arg(&b, sizeof g, &g);
+        apl_arg_mem(&b, h->small);
         launch_single(&ch, &b);
     }
 
@@ -867,12 +771,12 @@ aplcl_status aplcl_head_compute(aplcl_head *h, const aplcl_params *p, size_t n, 
         size_t x_off = io->x_offset + r0 * d;
         /* logits = b broadcast + X W^T */
         if (io->b) {
-            args a = {h->k_bias, 0, CL_SUCCESS};
-            arg_ulong(&a, rows);
-            arg_ulong(&a, c);
-            arg_mem(&a, io->b);
-            arg_ulong(&a, io->b_offset);
-            arg_mem(&a, h->chunk);
+            apl_args a = {h->k_bias, 0, CL_SUCCESS};
+            apl_arg_ulong(&a, rows);
+            apl_arg_ulong(&a, c);
+            apl_arg_mem(&a, io->b);
+            apl_arg_ulong(&a, io->b_offset);
+            apl_arg_mem(&a, h->chunk);
             launch(&ch, &a, c);
         }
         gemm(&ch, CLBlastTransposeYes, CLBlastTransposeNo, c, rows, d, io->w, io->w_offset, d,
@@ -893,33 +797,33 @@ aplcl_status aplcl_head_compute(aplcl_head *h, const aplcl_params *p, size_t n, 
                 advance(&ch, ev);
         }
         {
-            args a = {h->k_acc, 0, CL_SUCCESS};
-            arg_int(&a, r0 == 0);
-            arg_int(&a, r0 + rows == n);
-            arg_int(&a, mean);
+            apl_args a = {h->k_acc, 0, CL_SUCCESS};
+            apl_arg_int(&a, r0 == 0);
+            apl_arg_int(&a, r0 + rows == n);
+            apl_arg_int(&a, mean);
             if (ctx->has_fp64) {
                 cl_double norm = has_norm ? p->normalizer : 0.0;
-                arg(&a, sizeof norm, &norm);
+                apl_arg(&a, sizeof norm, &norm);
             } else {
                 cl_float norm = has_norm ? (cl_float)p->normalizer : 0.0f;
-                arg(&a, sizeof norm, &norm);
+                apl_arg(&a, sizeof norm, &norm);
             }
-            arg_mem(&a, h->small);
-            arg_mem(&a, io->loss);
-            arg_ulong(&a, io->loss_offset);
-            arg_mem(&a, io->counts);
-            arg_ulong(&a, io->counts_offset);
+            apl_arg_mem(&a, h->small);
+            apl_arg_mem(&a, io->loss);
+            apl_arg_ulong(&a, io->loss_offset);
+            apl_arg_mem(&a, io->counts);
+            apl_arg_ulong(&a, io->counts_offset);
             launch_single(&ch, &a);
         }
         if (!grad)
             continue;
         if (count_pass) {
-            args a = {h->k_scale, 0, CL_SUCCESS};
+            apl_args a = {h->k_scale, 0, CL_SUCCESS};
             cl_float gs = p->grad_scale;
-            arg_ulong(&a, rows * c);
-            arg_mem(&a, h->chunk);
-            arg_mem(&a, h->small);
-            arg(&a, sizeof gs, &gs);
+            apl_arg_ulong(&a, rows * c);
+            apl_arg_mem(&a, h->chunk);
+            apl_arg_mem(&a, h->small);
+            apl_arg(&a, sizeof gs, &gs);
             launch(&ch, &a, rows * c);
         }
         if (io->dx) {
@@ -934,12 +838,12 @@ aplcl_status aplcl_head_compute(aplcl_head *h, const aplcl_params *p, size_t n, 
             gemm(&ch, CLBlastTransposeNo, CLBlastTransposeYes, d, c, rows, io->x, x_off, d,
                  h->chunk, 0, c, 1.0f, io->dw, io->dw_offset, d);
         if (io->db) {
-            args a = {h->k_colsum, 0, CL_SUCCESS};
-            arg_ulong(&a, rows);
-            arg_ulong(&a, c);
-            arg_mem(&a, h->chunk);
-            arg_mem(&a, io->db);
-            arg_ulong(&a, io->db_offset);
+            apl_args a = {h->k_colsum, 0, CL_SUCCESS};
+            apl_arg_ulong(&a, rows);
+            apl_arg_ulong(&a, c);
+            apl_arg_mem(&a, h->chunk);
+            apl_arg_mem(&a, io->db);
+            apl_arg_ulong(&a, io->db_offset);
             launch(&ch, &a, c);
         }
     }

@@ -53,9 +53,52 @@ void apl_derive(const aplcl_params *p, apl_derived *d);
 /* Bytes per logit/gradient value of a storage type. */
 size_t apl_dtype_bytes(aplcl_dtype d);
 
+/* One buffer argument of a device call, for the checks in check_io.c: memory, offset and
+ * extent in elements of `elem` bytes; filled in by the check: its byte range in the root
+ * allocation (sub-buffers resolved). m NULL: not given, skipped. */
+typedef struct apl_buf {
+    cl_mem m;
+    size_t off, count, elem;
+    bool written;
+    bool int_extent; /* offset + extent must fit an int (CLBlast indexes with int) */
+    cl_mem root;
+    size_t begin, end;
+} apl_buf;
+
+/* Checks each given buffer (context, overflow, size) and that no written range overlaps
+ * another range, except bufs[same_a] and bufs[same_b] covering exactly the same bytes (pass
+ * the same index twice to allow nothing). */
+aplcl_status apl_check_bufs(const aplcl_ctx *ctx, apl_buf *bufs, int n, int same_a, int same_b);
+/* The target buffers a format reads, as apl_bufs (aux: CSR indices or the bits ignore mask,
+ * m NULL when absent); INVALID_TARGET_FORMAT, SIZE_OVERFLOW or NULL_ARGUMENT when malformed. */
+aplcl_status apl_target_bufs(const aplcl_targets *t, size_t rows, size_t cols, apl_buf *data,
+                             apl_buf *aux);
+/* The wait list: non-NULL when non-empty, every event from ctx's context. */
+aplcl_status apl_check_waits(const aplcl_ctx *ctx, cl_uint num_wait, const cl_event *wait);
+
 /* Every check of a device call (check_io.c); nothing enqueued. */
 aplcl_status apl_check_io(const aplcl_ctx *ctx, const aplcl_params *p, size_t rows, size_t cols,
                           const aplcl_io *io, cl_uint num_wait, const cl_event *wait);
+
+/* Sets consecutive kernel arguments, remembering the first error (so a launch can check once). */
+typedef struct apl_args {
+    cl_kernel k;
+    cl_uint idx;
+    cl_int err;
+} apl_args;
+static inline void apl_arg(apl_args *a, size_t size, const void *value) {
+    cl_int e = clSetKernelArg(a->k, a->idx++, size, value);
+    if (a->err == CL_SUCCESS) a->err = e;
+}
+static inline void apl_arg_mem(apl_args *a, cl_mem m) { apl_arg(a, sizeof(cl_mem), m ? &m : NULL); }
+static inline void apl_arg_ulong(apl_args *a, size_t v) {
+    cl_ulong u = v;
+    apl_arg(a, sizeof u, &u);
+}
+static inline void apl_arg_int(apl_args *a, int v) {
+    cl_int i = v;
+    apl_arg(a, sizeof i, &i);
+}
 
 /* Checks rows, cols and that rows*cols*elem_bytes fits in size_t. */
 aplcl_status apl_check_shape(size_t rows, size_t cols, size_t elem_bytes);
