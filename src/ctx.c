@@ -300,7 +300,7 @@ aplcl_status apl_ctx_finish(aplcl_ctx *ctx) {
     const char *env = getenv("APLCL_LOCAL_SIZE");
     if (env && *env) want = (size_t)strtoul(env, NULL, 10);
     ctx->local_size = floor_pow2(max_wg < want ? max_wg : want);
-    if (ctx->local_size < 32) return APLCL_ERR_DEVICE_UNSUPPORTED;
+    if (ctx->local_size < 1) return APLCL_ERR_DEVICE_UNSUPPORTED;
     /* Enough groups to fill the device several times over; a fixed function of the device so
      * the reduction order (hence the bits) is the same on every call. */
     size_t groups = (size_t)cu * 8;
