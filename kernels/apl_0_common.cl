@@ -70,8 +70,8 @@ typedef CAT(int, APL_VW) intv;
 typedef CAT(uint, APL_VW) uintv;
 typedef CAT(ushort, APL_VW) ushortv;
 typedef CAT(ACC_NAME, APL_VW) accv;
-#define ALL(m) all(m)
-#define ANY(m) any(m)
+#define ALL(m) (mask_and(m) < 0)
+#define ANY(m) (mask_or(m) < 0)
 #define TRUE_MASK ((intv)(-1))
 #define LOADV(p) CAT(vload, APL_VW)(0, p)
 #define STOREV(v, p) CAT(vstore, APL_VW)(v, 0, p)
@@ -94,6 +94,29 @@ typedef CAT(ACC_NAME, APL_VW) accv;
 #endif
 #endif
 
+/* Horizontal reductions of masks by halving (.lo/.hi): log2(APL_VW) vector operations, where
+ * PoCL's all()/any() extract and test every lane one by one (measured: the skip loop spent most
+ * of its time there). */
+#if APL_VW > 1
+/* One halving step per width: int16 -> int8 -> int4 -> int2 -> int. */
+#define HALF_AND(v) ((v).lo & (v).hi)
+#define HALF_OR(v) ((v).lo | (v).hi)
+#define HALF_ADD(v) ((v).lo + (v).hi)
+#if APL_VW == 16
+#define REDUCE_(H, m) H(H(H(H(m))))
+#elif APL_VW == 8
+#define REDUCE_(H, m) H(H(H(m)))
+#elif APL_VW == 4
+#define REDUCE_(H, m) H(H(m))
+#else
+#define REDUCE_(H, m) H(m)
+#endif
+inline int mask_and(intv m) { return REDUCE_(HALF_AND, m); }
+inline int mask_or(intv m) { return REDUCE_(HALF_OR, m); }
+/* lanes are -1 or 0: minus their sum is the number of true lanes */
+inline int mask_neg_sum(intv m) { return -REDUCE_(HALF_ADD, m); }
+#endif
+
 /* Lanes summed in a fixed order (deterministic). */
 inline acc_t hsum_acc(accv v) {
 #if APL_VW == 1
@@ -111,11 +134,7 @@ inline uint count01(intv m) {
 #if APL_VW == 1
     return m ? 1u : 0u;
 #else
-    int t[APL_VW];
-    STOREV(m, t);
-    uint c = 0;
-    for (int j = 0; j < APL_VW; ++j) c += t[j] ? 1u : 0u;
-    return c;
+    return (uint)mask_neg_sum(m);
 #endif
 }
 
