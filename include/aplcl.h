@@ -235,6 +235,7 @@ APLCL_API const char *aplcl_ctx_device_name(const aplcl_ctx *ctx);
  *
  * Invalid targets and non-finite logits contribute no loss and a zero gradient; they are counted
  * in `counts` (check them, or use aplcl_host_compute, which turns them into an error status).
+ * Only the dense target formats (F32, U8) and float storage: aplcl_compute_io takes the others.
  * Errors (nothing is enqueued): NULL_ARGUMENT, INVALID_SIZE, SIZE_OVERFLOW, INVALID_PARAMS,
  * INVALID_TARGET_FORMAT, BUFFER_TOO_SMALL, BUFFER_OVERLAP, CONTEXT_MISMATCH, OPENCL.
  * Calls on one context are ordered among themselves (they share scratch memory); use one
