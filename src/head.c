@@ -2,10 +2,9 @@
  *
  * Per chunk: bias broadcast -> CLBlast SGEMM (column-major forms, see blas_temp) ->
  * aplcl_compute_io (gradient over the chunk's logits) -> fixed-order loss accumulation -> [MEAN
- * by device count: gradient scale] -> dX and dW SGEMMs -> db column sums. The five small kernels
- * live here rather than in kernels/: they are not part of the fused loss program and are built
- * once per head. Not here: the loss itself (compute.c). Nothing here waits on the host except
- * aplcl_head_create.
+ * by device count: gradient scale] -> dX and dW SGEMMs -> db column sums. The small kernels are
+ * kernels/head.cl, a program of their own (embedded, binary-cached, built once per head). Not
+ * here: the loss itself (compute.c). Nothing here waits on the host except aplcl_head_create.
  */
 #include "internal.h"
 
@@ -33,111 +32,8 @@
 #error "the small scratch layout outgrew APLCL_HEAD_FIXED_SCRATCH"
 #endif
 
-static const char head_pragma_fp64[] = "#pragma OPENCL EXTENSION cl_khr_fp64 : enable\n";
-
-/* HEAD_LOCAL (work-group size, a power of two) and HEAD_FP64 come as -D options. */
-static const char head_source[] =
-    "#if HEAD_FP64\n"
-    "typedef double acc_t;\n"
-    "#else\n"
-    "typedef float acc_t;\n"
-    "#endif\n"
-    "#define S_LOSS_F 6\n"
-    "#define S_RUN 4\n"
-    "#define S_TOTAL 7\n"
-    "#define S_ACC 8\n"
-    "#define S_PART 16\n"
-    "\n"
-    "/* out (rows x cols) = b broadcast over the rows; the forward SGEMM then adds X W^T. */\n"
-    "__kernel void head_bias(ulong rows, ulong cols, __global const float *b, ulong b_off,\n"
-    "                        __global float *out) {\n"
-    "    for (ulong c = get_global_id(0); c < cols; c += get_global_size(0)) {\n"
-    "        float v = b[b_off + c];\n"
-    "        for (ulong r = 0; r < rows; ++r) out[r * cols + c] = v;\n"
-    "    }\n"
-    "}\n"
-    "\n"
-    "/* db[c] += sum over rows of g[r][c], rows in order (deterministic). */\n"
-    "__kernel void head_colsum(ulong rows, ulong cols, __global const float *g,\n"
-    "                          __global float *db, ulong db_off) {\n"
-    "    for (ulong c = get_global_id(0); c < cols; c += get_global_size(0)) {\n"
-    "        acc_t s = 0;\n"
-    "        for (ulong r = 0; r < rows; ++r) s += g[r * cols + c];\n"
-    "        db[db_off + c] += (float)s;\n"
-    "    }\n"
-    "}\n"
-    "\n"
-    "/* MEAN by device count: g *= grad_scale / count, the multiplier apl_loss forms itself. */\n"
-    "__kernel void head_scale(ulong n, __global float *g, __global const ulong *small,\n"
-    "                         float grad_scale) {\n"
-    "    ulong cnt = small[S_TOTAL];\n"
-    "    float gmul = cnt ? (float)((acc_t)grad_scale / (acc_t)cnt) : 0.0f;\n"
-    "    for (ulong i = get_global_id(0); i < n; i += get_global_size(0)) g[i] *= gmul;\n"
-    "}\n"
-    "\n"
-    "/* Non-ignored targets per group: fmt 0 float (0 <= y <= 1), 1 uint8 (0 or 1), 2 ignore-mask\n"
-    " * words of bit-packed rows (units are words). */\n"
-    "__kernel __attribute__((reqd_work_group_size(HEAD_LOCAL, 1, 1)))\n"
-    "void head_count(ulong units, ulong cols, int fmt, __global const uchar *t, ulong t_off,\n"
-    "                __global ulong *small) {\n"
-    "    __local ulong part[HEAD_LOCAL];\n"
-    "    ulong words = (cols + 31) / 32, cnt = 0;\n"
-    "    for (ulong u = get_global_id(0); u < units; u += get_global_size(0)) {\n"
-    "        if (fmt == 0) {\n"
-    "            float y = ((__global const float *)t)[t_off + u];\n"
-    "            cnt += (y >= 0.0f && y <= 1.0f) ? 1 : 0;\n"
-    "        } else if (fmt == 1) {\n"
-    "            cnt += t[t_off + u] <= 1 ? 1 : 0;\n"
-    "        } else {\n"
-    "            ulong wc = u % words;\n"
-    "            uint nb = (uint)min((ulong)32, cols - wc * 32);\n"
-    "            uint mask = nb == 32 ? 0xffffffffu : ((1u << nb) - 1u);\n"
-    "            cnt += nb - popcount(((__global const uint *)t)[t_off + u] & mask);\n"
-    "        }\n"
-    "    }\n"
-    "    uint l = get_local_id(0);\n"
-    "    part[l] = cnt;\n"
-    "    barrier(CLK_LOCAL_MEM_FENCE);\n"
-    "    for (uint s = HEAD_LOCAL / 2; s > 0; s >>= 1) {\n"
-    "        if (l < s) part[l] += part[l + s];\n"
-    "        barrier(CLK_LOCAL_MEM_FENCE);\n"
-    "    }\n"
-    "    if (l == 0) small[S_PART + get_group_id(0)] = part[0];\n"
-    "}\n"
-    "\n"
-    "__kernel void head_count_total(uint groups, __global ulong *small) {\n"
-    "    ulong s = 0;\n"
-    "    for (uint g = 0; g < groups; ++g) s += small[S_PART + g];\n"
-    "    small[S_TOTAL] = s;\n"
-    "}\n"
-    "\n"
-    "/* One work-item: adds the chunk's loss and counts to the running ones, chunk after chunk;\n"
-    " * the last chunk applies the reduction and writes the caller's outputs. */\n"
-    "__kernel void head_acc(int first, int last, int mean, acc_t normalizer,\n"
-    "                       __global ulong *small, __global float *loss_out, ulong loss_off,\n"
-    "                       __global ulong *cnt_out, ulong cnt_off) {\n"
-    "    __global acc_t *a = (__global acc_t *)(small + S_ACC);\n"
-    "    float lv = ((__global const float *)small)[S_LOSS_F];\n"
-    "    if (first) {\n"
-    "        a[0] = 0;\n"
-    "        a[1] = 0;\n"
-    "        for (int k = 0; k < 3; ++k) small[S_RUN + k] = 0;\n"
-    "    }\n"
-    "    acc_t y = (acc_t)lv - a[1];\n"
-    "    acc_t t = a[0] + y;\n"
-    "    a[1] = (t - a[0]) - y;\n"
-    "    a[0] = t;\n"
-    "    for (int k = 0; k < 3; ++k) small[S_RUN + k] += small[k];\n"
-    "    if (!last) return;\n"
-    "    acc_t total = a[0];\n"
-    "    if (mean) {\n"
-    "        acc_t norm = normalizer > 0 ? normalizer : (acc_t)small[S_RUN];\n"
-    "        total = norm > 0 ? total / norm : 0;\n"
-    "    }\n"
-    "    if (loss_out) loss_out[loss_off] = (float)total;\n"
-    "    if (cnt_out)\n"
-    "        for (int k = 0; k < 3; ++k) cnt_out[cnt_off + k] = small[S_RUN + k];\n"
-    "}\n";
+/* The small kernels are kernels/head.cl (built by apl_build_program with prefix "head");
+ * HEAD_LOCAL (work-group size, a power of two) and HEAD_FP64 come as -D options. */
 
 /* The plan of the last call, reused while shape and budget stay the same (the CLBlast size
  * queries behind it read CLBlast's tuning database). */
@@ -182,25 +78,11 @@ aplcl_head_io aplcl_head_io_default(void) {
 
 static aplcl_status build_program(aplcl_head *h) {
     aplcl_ctx *ctx = h->ctx;
-    const char *srcs[2] = {ctx->has_fp64 ? head_pragma_fp64 : "", head_source};
-    cl_int err;
-    h->program = clCreateProgramWithSource(ctx->context, 2, srcs, NULL, &err);
-    if (err != CL_SUCCESS)
-        return cl_fail(err);
     char opts[96];
     snprintf(opts, sizeof opts, "-D HEAD_LOCAL=%zu -D HEAD_FP64=%d", h->local, ctx->has_fp64);
-    err = clBuildProgram(h->program, 1, &ctx->device, opts, NULL, NULL);
-    if (err != CL_SUCCESS) {
-        size_t len = 0;
-        clGetProgramBuildInfo(h->program, ctx->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &len);
-        char *log = len ? (char *)malloc(len) : NULL;
-        if (log && clGetProgramBuildInfo(h->program, ctx->device, CL_PROGRAM_BUILD_LOG, len, log,
-                                         NULL) == CL_SUCCESS)
-            apl_set_build_log(log, strlen(log));
-        free(log);
-        apl_set_cl_error(err);
-        return APLCL_ERR_KERNEL_BUILD;
-    }
+    aplcl_status st = apl_build_program(ctx, "head", opts, &h->program);
+    if (st != APLCL_SUCCESS)
+        return st;
     struct {
         cl_kernel *k;
         const char *name;
@@ -210,6 +92,7 @@ static aplcl_status build_program(aplcl_head *h) {
               {&h->k_count, "head_count"},
               {&h->k_count_total, "head_count_total"},
               {&h->k_acc, "head_acc"}};
+    cl_int err;
     for (size_t i = 0; i < sizeof ks / sizeof ks[0]; ++i) {
         *ks[i].k = clCreateKernel(h->program, ks[i].name, &err);
         if (err != CL_SUCCESS)

@@ -148,6 +148,12 @@ aplcl_status apl_variant_get(aplcl_ctx *ctx, aplcl_dtype dtype, aplcl_target_for
                              const apl_variant **out);
 void apl_variant_release(apl_variant *v);
 
+/* Builds (or loads from the binary cache) the program made of the embedded kernel files whose
+ * names start with `prefix` ("apl_": the loss; "head": the linear head's kernels). On a failed
+ * build the log goes to aplcl_last_build_log. */
+aplcl_status apl_build_program(aplcl_ctx *ctx, const char *prefix, const char *opts,
+                               cl_program *out);
+
 /* Fills ctx (kernels, scratch, sizes) once context, device and queue are set. */
 aplcl_status apl_ctx_finish(aplcl_ctx *ctx);
 

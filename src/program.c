@@ -41,14 +41,16 @@ static char *read_file(const char *path, size_t *len) {
     return buf;
 }
 
-/* The whole program text, NUL-terminated, caller frees; NULL with *st set on failure. */
-static char *assemble_source(aplcl_status *st) {
+/* The text of the embedded files whose names start with `prefix`, in name order,
+ * NUL-terminated, caller frees; NULL with *st set on failure. */
+static char *assemble_source(const char *prefix, aplcl_status *st) {
     const char *dir = getenv("APLCL_KERNEL_DIR");
     bool override = dir && *dir;
     size_t total = 0, cap = 0;
     char *src = NULL;
     for (size_t i = 0; i < aplcl_embedded_kernel_count; ++i) {
         const aplcl_embedded_file *f = &aplcl_embedded_kernels[i];
+        if (strncmp(f->name, prefix, strlen(prefix)) != 0) continue;
         const char *data = (const char *)f->data;
         size_t len = f->size;
         char *loaded = NULL;
@@ -243,10 +245,10 @@ void apl_variant_release(apl_variant *v) {
     memset(v, 0, sizeof *v);
 }
 
-/* Source or cached binary -> built program, for one set of options. */
-static aplcl_status build_program(aplcl_ctx *ctx, const char *opts, cl_program *out) {
+aplcl_status apl_build_program(aplcl_ctx *ctx, const char *prefix, const char *opts,
+                               cl_program *out) {
     aplcl_status st = APLCL_SUCCESS;
-    char *src = assemble_source(&st);
+    char *src = assemble_source(prefix, &st);
     if (!src) return st;
     char path[4096];
     bool use_cache = cache_path(ctx, src, opts, path, sizeof path);
@@ -286,7 +288,7 @@ aplcl_status apl_variant_get(aplcl_ctx *ctx, aplcl_dtype dtype, aplcl_target_for
              "-DAPL_TFMT=%d -DAPL_CONTIGUOUS=%d",
              ctx->local_size, ctx->vector_width, ctx->has_fp64, (int)dtype, (int)fmt,
              ctx->contiguous);
-    aplcl_status st = build_program(ctx, opts, &v->program);
+    aplcl_status st = apl_build_program(ctx, "apl_", opts, &v->program);
     if (st == APLCL_SUCCESS) st = make_kernel(ctx, v->program, "apl_loss", &v->loss);
     if (st == APLCL_SUCCESS) st = make_kernel(ctx, v->program, "apl_count", &v->count);
     if (st == APLCL_SUCCESS) st = make_kernel(ctx, v->program, "apl_finalize", &v->finalize);
