@@ -6,7 +6,7 @@
  * kernels/head.cl, a program of their own (embedded, binary-cached, built once per head). Not
  * here: the loss itself (compute.c). Nothing here waits on the host except aplcl_head_create.
  */
-#include "internal.h"
+#include "head_internal.h"
 
 #include <clblast_c.h>
 #include <limits.h>
@@ -15,54 +15,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Layout of the small scratch buffer, in cl_ulong slots (float and acc_t views are cast). */
-#define S_LOSS_F 6 /* float index: aplcl_compute_io's chunk loss (ulong slot 3) */
-#define S_RUN 4    /* running counts, APLCL_COUNT_LEN slots (compute_io writes slots 0..2) */
-#define S_TOTAL 7  /* the count pass's non-ignored total */
-#define S_ACC 8    /* running loss sum and its compensation, two acc_t */
-#define S_PART 16  /* count-pass partials, one per group */
-#define HEAD_COUNT_GROUPS 256
-#define HEAD_MAX_GROUPS 4096
-/* Row counts are tried in multiples of this past the bisection (CLBlast pads to its tile, 64 or
- * 128 on most devices, so a tile multiple can need less than a few rows fewer), and the dX
- * product's row blocks are multiples of it. */
-#define HEAD_ROW_GRANULE 64
-
-#if (S_PART + HEAD_COUNT_GROUPS) * 8 > APLCL_HEAD_FIXED_SCRATCH
-#error "the small scratch layout outgrew APLCL_HEAD_FIXED_SCRATCH"
-#endif
-
 /* The small kernels are kernels/head.cl (built by apl_build_program with prefix "head");
  * HEAD_LOCAL (work-group size, a power of two) and HEAD_FP64 come as -D options. */
-
-/* The plan of the last call, reused while shape and budget stay the same (the CLBlast size
- * queries behind it read CLBlast's tuning database). */
-typedef struct {
-    size_t n, d, c, budget;
-    bool w_moved, dw_moved; /* w_offset, dw_offset non-zero (CLBlast then copies W, dW) */
-    size_t rows, need, temp;
-    bool valid;
-} head_plan;
-
-struct aplcl_head {
-    aplcl_ctx *ctx;
-    cl_program program;
-    cl_kernel k_bias, k_colsum, k_scale, k_count, k_count_total, k_acc;
-    size_t local;
-    bool ooo;         /* out-of-order queue: fence CLBlast calls with barriers */
-    size_t max_alloc; /* CL_DEVICE_MAX_MEM_ALLOC_SIZE */
-    cl_mem chunk, temp, small;
-    size_t chunk_bytes, temp_bytes; /* sizes held (small: APLCL_HEAD_FIXED_SCRATCH when set) */
-    head_plan plan;
-    aplcl_head_stats stats;
-};
 
 static aplcl_status cl_fail(cl_int err) {
     apl_set_cl_error(err);
     return APLCL_ERR_OPENCL;
 }
 
-static aplcl_status blas_fail(CLBlastStatusCode s) {
+aplcl_status head_blas_fail(CLBlastStatusCode s) {
     apl_set_cl_error((cl_int)s);
     return APLCL_ERR_BLAS;
 }
@@ -116,7 +77,7 @@ static aplcl_status warm_up_clblast(aplcl_head *h) {
     if (ev)
         clReleaseEvent(ev);
     clReleaseMemObject(m); /* deleted once the product has run */
-    return s == CLBlastSuccess ? APLCL_SUCCESS : blas_fail(s);
+    return s == CLBlastSuccess ? APLCL_SUCCESS : head_blas_fail(s);
 }
 
 void aplcl_head_destroy(aplcl_head *h) {
@@ -177,197 +138,6 @@ aplcl_status aplcl_head_get_stats(const aplcl_head *h, aplcl_head_stats *stats) 
     return APLCL_SUCCESS;
 }
 
-/* ---- planning: rows per chunk for a budget ---- */
-
-static aplcl_status check_dims(size_t n, size_t d, size_t c) {
-    if (n == 0 || d == 0 || c == 0)
-        return APLCL_ERR_INVALID_SIZE;
-    aplcl_status st = apl_check_shape(n, d, sizeof(cl_float));
-    if (st == APLCL_SUCCESS)
-        st = apl_check_shape(c, d, sizeof(cl_float));
-    if (st == APLCL_SUCCESS)
-        st = apl_check_shape(n, c, sizeof(cl_float));
-    if (st != APLCL_SUCCESS)
-        return st;
-    /* CLBlast passes sizes and offsets to its kernels as int */
-    if (n > INT_MAX || d > INT_MAX || c > INT_MAX || c * d > INT_MAX)
-        return APLCL_ERR_SIZE_OVERFLOW;
-    return APLCL_SUCCESS;
-}
-
-/* Which of the caller's matrices sit at a non-zero offset, as far as the plan cares. */
-typedef struct {
-    bool w_moved, dw_moved;
-} head_offsets;
-
-static head_offsets offsets_of(const aplcl_head_io *io) {
-    head_offsets o = {io && io->w_offset != 0, io && io->dw_offset != 0};
-    return o;
-}
-
-/* The three GEMMs in column-major form, where the row-major R x C chunk is a C x R matrix that
- * CLBlast's kernel can use in place (row-major calls made CLBlast copy the whole chunk):
- *   forward  L^T  (C x R) = W (C x D) X^T (D x R)        A = W stored D x C, transposed
- *   dX       dX^T (D x R) = W^T (D x C) G^T (C x R)
- *   dW       dW^T (D x C) += X^T (D x R) G (R x C)       B = G^T stored C x R, transposed
- * CLBlast's kernel wants its B operand transposed, so in the dX product it copies G: that product
- * runs over blocks of dx_block() rows, which keeps the copy near the size of its copy of W (the
- * forward product's) instead of a second chunk. CLBlast's temporary buffer for an R-row chunk is
- * the largest of these, in bytes. X, dX and G blocks sit at a different offset in every chunk or
- * block, and an offset forces CLBlast's padded copy, so they are sized as moved; W and dW as the
- * call has them. */
-static size_t dx_block(size_t rows, size_t d) {
-    size_t b = d / HEAD_ROW_GRANULE * HEAD_ROW_GRANULE;
-    if (b < HEAD_ROW_GRANULE)
-        b = HEAD_ROW_GRANULE;
-    return rows < b ? rows : b;
-}
-
-static aplcl_status blas_temp(aplcl_head *h, size_t r, size_t d, size_t c, head_offsets o,
-                              size_t *out) {
-    cl_command_queue q = h->ctx->queue;
-    const CLBlastLayout CM = CLBlastLayoutColMajor;
-    const CLBlastTranspose N = CLBlastTransposeNo, T = CLBlastTransposeYes;
-    size_t t[4] = {0, 0, 0, 0}, w_off = o.w_moved, dw_off = o.dw_moved;
-    size_t blk = dx_block(r, d), rest = r % blk;
-    CLBlastStatusCode s;
-    s = CLBlastSGemmTempBufferSize(CM, T, N, c, r, d, w_off, d, 1, d, 0, c, &q, &t[0]);
-    if (s == CLBlastSuccess)
-        s = CLBlastSGemmTempBufferSize(CM, N, T, d, c, r, 1, d, 0, c, dw_off, d, &q, &t[1]);
-    if (s == CLBlastSuccess)
-        s = CLBlastSGemmTempBufferSize(CM, N, N, d, blk, c, w_off, d, 1, c, 1, d, &q, &t[2]);
-    if (s == CLBlastSuccess && rest)
-        s = CLBlastSGemmTempBufferSize(CM, N, N, d, rest, c, w_off, d, 1, c, 1, d, &q, &t[3]);
-    if (s != CLBlastSuccess)
-        return blas_fail(s);
-    size_t m = 0;
-    for (int i = 0; i < 4; ++i)
-        m = t[i] > m ? t[i] : m;
-    *out = m;
-    return APLCL_SUCCESS;
-}
-
-/* Scratch for chunks of r rows (the last one possibly shorter); SIZE_MAX when some piece cannot
- * be allocated on this device or indexed by CLBlast. */
-static aplcl_status need_for_rows(aplcl_head *h, size_t n, size_t d, size_t c, head_offsets o,
-                                  size_t r, size_t *need, size_t *temp) {
-    *need = SIZE_MAX;
-    *temp = 0;
-    if (r > (size_t)INT_MAX / c)
-        return APLCL_SUCCESS;
-    size_t chunk = r * c * sizeof(cl_float);
-    size_t last = n - (n - 1) / r * r;
-    size_t t1 = 0, t2 = 0;
-    aplcl_status st = blas_temp(h, r, d, c, o, &t1);
-    if (st == APLCL_SUCCESS && last != r)
-        st = blas_temp(h, last, d, c, o, &t2);
-    if (st != APLCL_SUCCESS)
-        return st;
-    size_t t = t1 > t2 ? t1 : t2;
-    *temp = t;
-    if (chunk > h->max_alloc || t > h->max_alloc)
-        return APLCL_SUCCESS;
-    if (t > SIZE_MAX - chunk - APLCL_HEAD_FIXED_SCRATCH)
-        return APLCL_SUCCESS;
-    *need = chunk + t + APLCL_HEAD_FIXED_SCRATCH;
-    return APLCL_SUCCESS;
-}
-
-aplcl_status aplcl_head_scratch_bytes(aplcl_head *h, size_t n, size_t d, size_t c,
-                                      const aplcl_head_io *io, size_t chunk_rows,
-                                      size_t *scratch_bytes) {
-    if (!h || !scratch_bytes)
-        return APLCL_ERR_NULL_ARGUMENT;
-    aplcl_status st = check_dims(n, d, c);
-    if (st != APLCL_SUCCESS)
-        return st;
-    if (chunk_rows == 0 || chunk_rows > n)
-        return APLCL_ERR_INVALID_SIZE;
-    size_t need, temp;
-    st = need_for_rows(h, n, d, c, offsets_of(io), chunk_rows, &need, &temp);
-    if (st != APLCL_SUCCESS)
-        return st;
-    if (need == SIZE_MAX)
-        return APLCL_ERR_SIZE_OVERFLOW;
-    *scratch_bytes = need;
-    return APLCL_SUCCESS;
-}
-
-/* The most rows whose scratch fits: all of them if they fit, else bisection (the need grows with
- * the rows but for CLBlast's padding), then tile multiples above it. The result always fits. */
-static aplcl_status make_plan(aplcl_head *h, size_t n, size_t d, size_t c, head_offsets o,
-                              size_t budget, head_plan *out) {
-    head_plan *pl = &h->plan;
-    if (pl->valid && pl->n == n && pl->d == d && pl->c == c && pl->budget == budget &&
-        pl->w_moved == o.w_moved && pl->dw_moved == o.dw_moved) {
-        *out = *pl;
-        return APLCL_SUCCESS;
-    }
-    size_t need, temp;
-    aplcl_status st = need_for_rows(h, n, d, c, o, n, &need, &temp);
-    if (st != APLCL_SUCCESS)
-        return st;
-    size_t rows = n;
-    if (need > budget) {
-        size_t lo_need, lo_temp;
-        if ((st = need_for_rows(h, n, d, c, o, 1, &lo_need, &lo_temp)) != APLCL_SUCCESS)
-            return st;
-        if (lo_need > budget) {
-            out->rows = 0;
-            out->need = lo_need;
-            out->temp = lo_temp;
-            return APLCL_ERR_SCRATCH_BUDGET;
-        }
-        size_t lo = 1, hi = n; /* lo fits, hi does not */
-        need = lo_need, temp = lo_temp;
-        while (hi - lo > 1) {
-            size_t mid = lo + (hi - lo) / 2, m_need, m_temp;
-            if ((st = need_for_rows(h, n, d, c, o, mid, &m_need, &m_temp)) != APLCL_SUCCESS)
-                return st;
-            if (m_need <= budget)
-                lo = mid, need = m_need, temp = m_temp;
-            else
-                hi = mid;
-        }
-        rows = lo;
-        /* the chunk alone bounds the rows: budget >= r * C * 4 + fixed */
-        size_t cap = (budget - APLCL_HEAD_FIXED_SCRATCH) / (c * sizeof(cl_float));
-        for (size_t r = (rows / HEAD_ROW_GRANULE + 1) * HEAD_ROW_GRANULE; r < n && r <= cap;
-             r += HEAD_ROW_GRANULE) {
-            size_t r_need, r_temp;
-            if ((st = need_for_rows(h, n, d, c, o, r, &r_need, &r_temp)) != APLCL_SUCCESS)
-                return st;
-            if (r_need <= budget)
-                rows = r, need = r_need, temp = r_temp;
-        }
-    }
-    pl->n = n, pl->d = d, pl->c = c, pl->budget = budget;
-    pl->w_moved = o.w_moved, pl->dw_moved = o.dw_moved;
-    pl->rows = rows, pl->need = need, pl->temp = temp;
-    pl->valid = true;
-    *out = *pl;
-    return APLCL_SUCCESS;
-}
-
-aplcl_status aplcl_head_plan(aplcl_head *h, size_t n, size_t d, size_t c, const aplcl_head_io *io,
-                             size_t budget, size_t *chunk_rows, size_t *scratch_bytes) {
-    if (!h)
-        return APLCL_ERR_NULL_ARGUMENT;
-    aplcl_status st = check_dims(n, d, c);
-    if (st != APLCL_SUCCESS)
-        return st;
-    head_plan pl;
-    memset(&pl, 0, sizeof pl);
-    st = make_plan(h, n, d, c, offsets_of(io), budget, &pl);
-    if (st != APLCL_SUCCESS && st != APLCL_ERR_SCRATCH_BUDGET)
-        return st;
-    if (chunk_rows)
-        *chunk_rows = pl.rows;
-    if (scratch_bytes)
-        *scratch_bytes = pl.need;
-    return st;
-}
-
 /* ---- argument checks (nothing enqueued) ---- */
 
 static aplcl_status head_check(const aplcl_head *h, const aplcl_params *p, size_t n, size_t d,
@@ -376,7 +146,7 @@ static aplcl_status head_check(const aplcl_head *h, const aplcl_params *p, size_
         return APLCL_ERR_NULL_ARGUMENT;
     if (nw > 0 && !w)
         return APLCL_ERR_NULL_ARGUMENT;
-    aplcl_status st = check_dims(n, d, c);
+    aplcl_status st = head_check_dims(n, d, c);
     if (st != APLCL_SUCCESS)
         return st;
     if (n == SIZE_MAX)
@@ -596,7 +366,7 @@ aplcl_status aplcl_head_compute(aplcl_head *h, const aplcl_params *p, size_t n, 
         return st;
 
     head_plan pl;
-    if ((st = make_plan(h, n, d, c, offsets_of(io), budget, &pl)) != APLCL_SUCCESS)
+    if ((st = head_make_plan(h, n, d, c, head_offsets_of(io), budget, &pl)) != APLCL_SUCCESS)
         return st;
     /* aplcl_compute_io builds a program on first use; do it before anything is enqueued */
     const apl_variant *v;
@@ -710,7 +480,7 @@ aplcl_status aplcl_head_compute(aplcl_head *h, const aplcl_params *p, size_t n, 
             launch(&ch, &a, rows * c);
         }
         if (io->dx) {
-            size_t blk = dx_block(pl.rows, d); /* as blas_temp sized it */
+            size_t blk = head_dx_block(pl.rows, d); /* as blas_temp sized it */
             for (size_t s0 = 0; s0 < rows; s0 += blk) {
                 size_t m = rows - s0 < blk ? rows - s0 : blk;
                 gemm(&ch, CLBlastTransposeNo, CLBlastTransposeNo, d, m, c, io->w, io->w_offset, d,
@@ -739,7 +509,7 @@ aplcl_status aplcl_head_compute(aplcl_head *h, const aplcl_params *p, size_t n, 
         if (ch.err != CL_SUCCESS)
             return cl_fail(ch.err);
         if (ch.blas != CLBlastSuccess)
-            return blas_fail(ch.blas);
+            return head_blas_fail(ch.blas);
         return ch.st;
     }
     h->stats.chunk_rows = pl.rows;
