@@ -77,8 +77,10 @@ static void make_inputs(cli_rng *r, const aplcl_params *p, size_t n, aplcl_targe
             x[i] = special[cli_rng_next(r) % (uint64_t)ns];
         double v = cli_rng_uniform(r);
         float t = v < 0.12 ? 1.0f : 0.0f;
-        if (v > 0.97 && fmt != APLCL_TARGET_CSR) t = -1.0f; /* ignored */
-        if (fmt == APLCL_TARGET_F32 && v > 0.92 && v <= 0.97) t = (float)cli_rng_uniform(r);
+        if (v > 0.97 && fmt != APLCL_TARGET_CSR)
+            t = -1.0f; /* ignored */
+        if (fmt == APLCL_TARGET_F32 && v > 0.92 && v <= 0.97)
+            t = (float)cli_rng_uniform(r);
         y[i] = t;
     }
 }
@@ -92,9 +94,11 @@ static double worst_ratio(const float *dev, const double *ref, size_t n, double 
     double worst = 0.0;
     for (size_t i = 0; i < n; ++i) {
         double err = fabs((double)dev[i] - ref[i]);
-        if (!(err <= fmax(rtol * fabs(ref[i]), floor_abs))) *ok = 0; /* NaN fails too */
+        if (!(err <= fmax(rtol * fabs(ref[i]), floor_abs)))
+            *ok = 0; /* NaN fails too */
         double rel = err / fmax(fabs(ref[i]), floor_abs);
-        if (!(rel <= worst)) worst = rel;
+        if (!(rel <= worst))
+            worst = rel;
     }
     return worst;
 }
@@ -111,12 +115,15 @@ static cl_mem buf(buffers *b, const void *host, size_t bytes) {
     cl_mem m = clCreateBuffer(aplcl_ctx_cl_context(b->ctx),
                               CL_MEM_READ_WRITE | (host ? CL_MEM_COPY_HOST_PTR : 0),
                               bytes ? bytes : 4, (void *)host, &err);
-    if (err != CL_SUCCESS) b->failed = 1;
-    if (m) b->list[b->n++] = m;
+    if (err != CL_SUCCESS)
+        b->failed = 1;
+    if (m)
+        b->list[b->n++] = m;
     return m;
 }
 static void release_all(buffers *b) {
-    for (int i = 0; i < b->n; ++i) clReleaseMemObject(b->list[i]);
+    for (int i = 0; i < b->n; ++i)
+        clReleaseMemObject(b->list[i]);
 }
 
 static size_t dtype_bytes(aplcl_dtype d) { return d == APLCL_DTYPE_F32 ? 4 : 2; }
@@ -151,8 +158,10 @@ static int upload_targets(buffers *b, aplcl_target_format fmt, size_t rows, size
         t->data = buf(b, y, n * 4);
     } else if (fmt == APLCL_TARGET_U8) {
         uint8_t *u = malloc(n);
-        if (!u) return -1;
-        for (size_t i = 0; i < n; ++i) u[i] = y[i] < 0 ? APLCL_TARGET_U8_IGNORE : (uint8_t)y[i];
+        if (!u)
+            return -1;
+        for (size_t i = 0; i < n; ++i)
+            u[i] = y[i] < 0 ? APLCL_TARGET_U8_IGNORE : (uint8_t)y[i];
         t->data = buf(b, u, n);
         free(u);
     } else if (fmt == APLCL_TARGET_BITS) {
@@ -190,7 +199,8 @@ static int run_case(aplcl_ctx *ctx, const aplcl_params *p, size_t rows, size_t c
     double *rg = malloc(n * sizeof *rg), *rl = malloc(n * sizeof *rl);
     buffers b = {ctx, {0}, 0, 0};
     int rc = -1;
-    if (!x || !y || !g || !l || !xs || !rg || !rl) goto out;
+    if (!x || !y || !g || !l || !xs || !rg || !rl)
+        goto out;
     cli_rng r = {seed};
     make_inputs(&r, p, n, fmt, x, y);
     to_storage(dt, x, xs, n); /* x now holds what the device sees */
@@ -198,12 +208,14 @@ static int run_case(aplcl_ctx *ctx, const aplcl_params *p, size_t rows, size_t c
     aplcl_io io = aplcl_io_default();
     io.dtype = dt;
     io.logits = buf(&b, xs, n * xb);
-    if (upload_targets(&b, fmt, rows, cols, y, &io.targets) != 0) goto out;
+    if (upload_targets(&b, fmt, rows, cols, y, &io.targets) != 0)
+        goto out;
     io.grad = buf(&b, NULL, n * xb);
     io.elem_loss = buf(&b, NULL, n * 4);
     io.loss = buf(&b, NULL, 4);
     io.counts = buf(&b, NULL, APLCL_COUNT_LEN * 8);
-    if (b.failed) goto out;
+    if (b.failed)
+        goto out;
     cl_event ev = NULL;
     aplcl_status st = aplcl_compute_io(ctx, p, rows, cols, &io, 0, NULL, &ev);
     double rloss = 0;
@@ -218,11 +230,15 @@ static int run_case(aplcl_ctx *ctx, const aplcl_params *p, size_t rows, size_t c
     float loss_f = 0;
     cl_command_queue q = aplcl_ctx_queue(ctx);
     cl_int err = clEnqueueReadBuffer(q, io.grad, CL_TRUE, 0, n * xb, xs, 1, &ev, NULL);
-    if (!err) err = clEnqueueReadBuffer(q, io.elem_loss, CL_TRUE, 0, n * 4, l, 1, &ev, NULL);
-    if (!err) err = clEnqueueReadBuffer(q, io.loss, CL_TRUE, 0, 4, &loss_f, 1, &ev, NULL);
-    if (!err) err = clEnqueueReadBuffer(q, io.counts, CL_TRUE, 0, sizeof dcounts, dcounts, 1, &ev, NULL);
+    if (!err)
+        err = clEnqueueReadBuffer(q, io.elem_loss, CL_TRUE, 0, n * 4, l, 1, &ev, NULL);
+    if (!err)
+        err = clEnqueueReadBuffer(q, io.loss, CL_TRUE, 0, 4, &loss_f, 1, &ev, NULL);
+    if (!err)
+        err = clEnqueueReadBuffer(q, io.counts, CL_TRUE, 0, sizeof dcounts, dcounts, 1, &ev, NULL);
     clReleaseEvent(ev);
-    if (err) goto out;
+    if (err)
+        goto out;
     from_storage(dt, xs, g, n);
 
     double scale = fabs(p->grad_scale);
@@ -236,18 +252,21 @@ static int run_case(aplcl_ctx *ctx, const aplcl_params *p, size_t rows, size_t c
     int ok = 1;
     res->loss_err = worst_ratio(l, rl, n, 1e-5, 1e-7, &ok);
     res->grad_err = worst_ratio(g, rg, n, g_rtol, g_atol, &ok);
-    for (int k = 0; k < APLCL_COUNT_LEN; ++k) ok &= dcounts[k] == counts[k];
+    for (int k = 0; k < APLCL_COUNT_LEN; ++k)
+        ok &= dcounts[k] == counts[k];
     /* The reduced loss is a sum of float element losses: allow what those errors can add up to
      * plus 1e-6 relative for the accumulation, plus the float the loss is returned in. */
     double elem_abs = 0.0, mul = 1.0;
-    for (size_t i = 0; i < n; ++i) elem_abs += fabs((double)l[i] - rl[i]);
+    for (size_t i = 0; i < n; ++i)
+        elem_abs += fabs((double)l[i] - rl[i]);
     if (p->reduction == APLCL_REDUCE_MEAN) {
         double norm = p->normalizer > 0 ? p->normalizer : (double)counts[APLCL_COUNT_ELEMENTS];
         mul = norm > 0 ? 1.0 / norm : 0.0;
     }
     double sum_tol = (1e-6 + 0x1p-24) * fabs(rloss) + elem_abs * mul + 1e-12;
     res->sum_err = fabs(loss_f - rloss) / fmax(fabs(rloss), 1e-12);
-    if (!(fabs(loss_f - rloss) <= sum_tol)) ok = 0;
+    if (!(fabs(loss_f - rloss) <= sum_tol))
+        ok = 0;
     rc = ok ? 0 : 1;
 out:
     release_all(&b);
@@ -265,21 +284,22 @@ static int check_device(const char *spec, int quick, int *cases, int *failures) 
     if (st != APLCL_SUCCESS) {
         fprintf(stderr, "aplcl check: device '%s': %s\n", spec ? spec : "(default)",
                 aplcl_status_string(st));
-        if (st == APLCL_ERR_KERNEL_BUILD) fprintf(stderr, "%s\n", aplcl_last_build_log());
+        if (st == APLCL_ERR_KERNEL_BUILD)
+            fprintf(stderr, "%s\n", aplcl_last_build_log());
         ++*failures;
         return 1;
     }
     printf("device %s: %s\n", spec, aplcl_ctx_device_name(ctx));
-    static const size_t shapes_full[][2] = {{1, 1}, {1, 7}, {3, 5}, {17, 13}, {64, 80},
-                                            {1, 1000}, {300, 1001}};
+    static const size_t shapes_full[][2] = {{1, 1},   {1, 7},    {3, 5},     {17, 13},
+                                            {64, 80}, {1, 1000}, {300, 1001}};
     static const size_t shapes_quick[][2] = {{1, 1}, {3, 5}, {17, 13}, {64, 80}};
     const size_t(*shapes)[2] = quick ? shapes_quick : shapes_full;
     size_t nshapes = quick ? sizeof shapes_quick / sizeof shapes_quick[0]
                            : sizeof shapes_full / sizeof shapes_full[0];
     preset presets[8];
     int np = make_presets(presets);
-    printf("%-9s %-13s %-5s %-5s %-5s %-4s %11s %11s %11s  %s\n", "shape", "preset", "tgt",
-           "store", "focus", "red", "loss_rel", "grad_rel", "sum_rel", "result");
+    printf("%-9s %-13s %-5s %-5s %-5s %-4s %11s %11s %11s  %s\n", "shape", "preset", "tgt", "store",
+           "focus", "red", "loss_rel", "grad_rel", "sum_rel", "result");
     static const aplcl_target_format fmts[4] = {APLCL_TARGET_F32, APLCL_TARGET_U8,
                                                 APLCL_TARGET_BITS, APLCL_TARGET_CSR};
     static const char *fmt_names[4] = {"f32", "u8", "bits", "csr"};
@@ -291,8 +311,10 @@ static int check_device(const char *spec, int quick, int *cases, int *failures) 
                 aplcl_params p = presets[pi].p;
                 p.focus_grad = k % 2;
                 p.reduction = (aplcl_reduction)((k / 2) % 3);
-                if (p.reduction == APLCL_REDUCE_MEAN && (k / 6) % 2) p.normalizer = 123.0;
-                aplcl_dtype dt = (aplcl_dtype)((k / 4 + f) % 3); /* every format meets every dtype */
+                if (p.reduction == APLCL_REDUCE_MEAN && (k / 6) % 2)
+                    p.normalizer = 123.0;
+                aplcl_dtype dt =
+                    (aplcl_dtype)((k / 4 + f) % 3); /* every format meets every dtype */
                 case_result res = {0, 0, 0};
                 int rc = run_case(ctx, &p, shapes[s][0], shapes[s][1], fmts[f], dt,
                                   1234 + (uint64_t)k, &res);
@@ -303,7 +325,8 @@ static int check_device(const char *spec, int quick, int *cases, int *failures) 
                        red_name(p.reduction), res.loss_err, res.grad_err, res.sum_err,
                        rc == 0 ? "ok" : "MISMATCH");
                 ++*cases;
-                if (rc != 0) ++*failures;
+                if (rc != 0)
+                    ++*failures;
             }
     aplcl_ctx_destroy(ctx);
     return 0;
@@ -333,7 +356,6 @@ int cli_check(int argc, char **argv) {
         }
         free(infos);
     }
-    printf("%d passed, %d failed\n", cases - (failures > cases ? cases : failures),
-           failures);
+    printf("%d passed, %d failed\n", cases - (failures > cases ? cases : failures), failures);
     return failures ? 1 : 0;
 }

@@ -14,17 +14,17 @@ int cli_devices(int argc, char **argv) {
         return 1;
     }
     aplcl_device_info *infos = calloc(count ? count : 1, sizeof *infos);
-    if (!infos) return 1;
+    if (!infos)
+        return 1;
     aplcl_list_devices(infos, count, &count);
-    printf("%-5s %-28s %-44s %4s %9s %9s %5s  %s\n", "P:D", "platform", "device", "CUs",
-           "mem(MiB)", "alloc(MiB)", "fp64", "version");
+    printf("%-5s %-28s %-44s %4s %9s %9s %5s  %s\n", "P:D", "platform", "device", "CUs", "mem(MiB)",
+           "alloc(MiB)", "fp64", "version");
     for (size_t i = 0; i < count; ++i) {
         const aplcl_device_info *d = &infos[i];
         char idx[16];
         snprintf(idx, sizeof idx, "%u:%u", d->platform_index, d->device_index);
         printf("%-5s %-28.28s %-44.44s %4u %9llu %9llu %5s  %s\n", idx, d->platform_name,
-               d->device_name, d->compute_units,
-               (unsigned long long)(d->global_mem_bytes >> 20),
+               d->device_name, d->compute_units, (unsigned long long)(d->global_mem_bytes >> 20),
                (unsigned long long)(d->max_alloc_bytes >> 20), d->has_fp64 ? "yes" : "no",
                d->device_version);
     }

@@ -19,19 +19,22 @@ double cli_rng_uniform(cli_rng *r) { return (double)(cli_rng_next(r) >> 11) * 0x
 
 double cli_rng_normal(cli_rng *r, double mean, double sd) {
     double u1 = cli_rng_uniform(r), u2 = cli_rng_uniform(r);
-    if (u1 < 1e-300) u1 = 1e-300;
+    if (u1 < 1e-300)
+        u1 = 1e-300;
     return mean + sd * sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
 const char *cli_opt(int argc, char **argv, const char *name) {
     for (int i = 0; i + 1 < argc; ++i)
-        if (strcmp(argv[i], name) == 0) return argv[i + 1];
+        if (strcmp(argv[i], name) == 0)
+            return argv[i + 1];
     return NULL;
 }
 
 int cli_flag(int argc, char **argv, const char *name) {
     for (int i = 0; i < argc; ++i)
-        if (strcmp(argv[i], name) == 0) return 1;
+        if (strcmp(argv[i], name) == 0)
+            return 1;
     return 0;
 }
 
@@ -53,10 +56,14 @@ int main(int argc, char **argv) {
         usage();
         return argc < 2 ? 2 : 0;
     }
-    if (strcmp(argv[1], "devices") == 0) return cli_devices(argc - 2, argv + 2);
-    if (strcmp(argv[1], "check") == 0) return cli_check(argc - 2, argv + 2);
-    if (strcmp(argv[1], "bench") == 0) return cli_bench(argc - 2, argv + 2);
-    if (strcmp(argv[1], "train") == 0) return cli_train(argc - 2, argv + 2);
+    if (strcmp(argv[1], "devices") == 0)
+        return cli_devices(argc - 2, argv + 2);
+    if (strcmp(argv[1], "check") == 0)
+        return cli_check(argc - 2, argv + 2);
+    if (strcmp(argv[1], "bench") == 0)
+        return cli_bench(argc - 2, argv + 2);
+    if (strcmp(argv[1], "train") == 0)
+        return cli_train(argc - 2, argv + 2);
     fprintf(stderr, "aplcl: unknown command '%s'\n", argv[1]);
     usage();
     return 2;

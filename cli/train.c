@@ -31,7 +31,8 @@ static int parse_loss(const char *spec, loss_spec *out) {
     snprintf(buf, sizeof buf, "%s", spec);
     snprintf(out->name, sizeof out->name, "%s", spec);
     char *colon = strchr(buf, ':');
-    if (colon) *colon = '\0';
+    if (colon)
+        *colon = '\0';
     const char *name = buf;
     if (strcmp(name, "apl") == 0)
         out->p = aplcl_params_default();
@@ -45,11 +46,13 @@ static int parse_loss(const char *spec, loss_spec *out) {
         out->p = aplcl_params_poly1(1.0f);
     else
         return -1;
-    if (!colon) return 0;
+    if (!colon)
+        return 0;
     char *kv_save = NULL;
     for (char *kv = strtok_r(colon + 1, ",", &kv_save); kv; kv = strtok_r(NULL, ",", &kv_save)) {
         char *eq = strchr(kv, '=');
-        if (!eq) return -1;
+        if (!eq)
+            return -1;
         *eq = '\0';
         const char *k = kv, *v = eq + 1;
         aplcl_params *p = &out->p;
@@ -75,7 +78,8 @@ static int parse_loss(const char *spec, loss_spec *out) {
                 char *end;
                 c[(*n)++] = strtof(s, &end);
                 s = *end == '/' ? end + 1 : end;
-                if (end == s && *s) return -1;
+                if (end == s && *s)
+                    return -1;
             }
         } else {
             return -1;
@@ -91,9 +95,11 @@ typedef struct {
 static void progress(int epoch, int epochs, size_t done, size_t total) {
     int width = 30, filled = (int)(width * done / (total ? total : 1));
     fprintf(stderr, "\r  epoch %3d/%-3d [", epoch, epochs);
-    for (int i = 0; i < width; ++i) fputc(i < filled ? '#' : '.', stderr);
+    for (int i = 0; i < width; ++i)
+        fputc(i < filled ? '#' : '.', stderr);
     fprintf(stderr, "] %zu/%zu batches", done, total);
-    if (done == total) fputs("\r\033[K", stderr);
+    if (done == total)
+        fputs("\r\033[K", stderr);
     fflush(stderr);
 }
 
@@ -118,8 +124,9 @@ typedef struct {
 static int train_one(aplcl_ctx *ctx, const run_config *rc, const loss_spec *loss, uint64_t seed,
                      epoch_result *final) {
     const arff_data *tr = rc->train, *te = rc->test;
-    train_net_config cfg = {tr->features, (size_t)rc->hidden, tr->labels, rc->batch,
-                            rc->lr, 0.9f, 0.999f, 1e-8f, 0.0f, seed};
+    train_net_config cfg = {
+        tr->features, (size_t)rc->hidden, tr->labels, rc->batch, rc->lr, 0.9f, 0.999f, 1e-8f, 0.0f,
+        seed};
     char err[256];
     train_net *net = train_net_create(ctx, &cfg, err, sizeof err);
     if (!net) {
@@ -131,11 +138,14 @@ static int train_one(aplcl_ctx *ctx, const run_config *rc, const loss_spec *loss
     float *logits = malloc(te->rows * te->labels * sizeof *logits);
     size_t nb = (tr->rows + rc->batch - 1) / rc->batch;
     float *losses = malloc(nb * sizeof *losses);
-    if (!order || !logits || !losses) goto out;
+    if (!order || !logits || !losses)
+        goto out;
     int s_tr = train_net_upload(net, tr->x, tr->y, tr->rows);
     int s_te = train_net_upload(net, te->x, te->y, te->rows);
-    if (s_tr < 0 || s_te < 0) goto fail;
-    for (size_t i = 0; i < tr->rows; ++i) order[i] = (uint32_t)i;
+    if (s_tr < 0 || s_te < 0)
+        goto fail;
+    for (size_t i = 0; i < tr->rows; ++i)
+        order[i] = (uint32_t)i;
     cli_rng rng = {seed * 7919 + 17};
     /* mean over the batch's samples, summed over labels: the usual multi-label convention */
     aplcl_params p = loss->p;
@@ -145,16 +155,21 @@ static int train_one(aplcl_ctx *ctx, const run_config *rc, const loss_spec *loss
         for (size_t b = 0; b < nb; ++b) {
             size_t r0 = b * rc->batch, n = tr->rows - r0 < rc->batch ? tr->rows - r0 : rc->batch;
             p.normalizer = (double)n;
-            if (train_net_step(net, s_tr, order + r0, n, &p, b)) goto fail;
-            if (b % 4 == 3 || b + 1 == nb) progress(ep, rc->epochs, b + 1, nb);
+            if (train_net_step(net, s_tr, order + r0, n, &p, b))
+                goto fail;
+            if (b % 4 == 3 || b + 1 == nb)
+                progress(ep, rc->epochs, b + 1, nb);
         }
-        if (train_net_losses(net, losses, nb) || train_net_predict(net, s_te, logits)) goto fail;
+        if (train_net_losses(net, losses, nb) || train_net_predict(net, s_te, logits))
+            goto fail;
         double sum = 0;
-        for (size_t b = 0; b < nb; ++b) sum += losses[b];
+        for (size_t b = 0; b < nb; ++b)
+            sum += losses[b];
         epoch_result er;
         er.train_loss = sum / (double)nb;
         size_t skipped = 0;
-        for (size_t i = 0; i < te->rows * te->labels; ++i) logits[i] = 1.0f / (1.0f + expf(-logits[i]));
+        for (size_t i = 0; i < te->rows * te->labels; ++i)
+            logits[i] = 1.0f / (1.0f + expf(-logits[i]));
         er.map = metrics_map(logits, te->y, te->rows, te->labels, &skipped);
         metrics_f1(logits, te->y, te->rows, te->labels, 0.5f, &er.micro_f1, &er.macro_f1);
         printf("  %-14s seed %-3llu epoch %3d  train loss %9.5f  test mAP %.4f  micro-F1 %.4f  "
@@ -179,9 +194,11 @@ out:
 
 static void mean_sd(const double *v, int n, double *mean, double *sd) {
     double s = 0, ss = 0;
-    for (int i = 0; i < n; ++i) s += v[i];
+    for (int i = 0; i < n; ++i)
+        s += v[i];
     *mean = s / n;
-    for (int i = 0; i < n; ++i) ss += (v[i] - *mean) * (v[i] - *mean);
+    for (int i = 0; i < n; ++i)
+        ss += (v[i] - *mean) * (v[i] - *mean);
     *sd = n > 1 ? sqrt(ss / (n - 1)) : 0.0;
 }
 
@@ -227,10 +244,14 @@ int cli_train(int argc, char **argv) {
     const char *csv_s = cli_opt(argc, argv, "--csv");
     run_config rc = {NULL, NULL, 30, 0, 64, 3e-3f, NULL};
     const char *v;
-    if ((v = cli_opt(argc, argv, "--epochs"))) rc.epochs = atoi(v);
-    if ((v = cli_opt(argc, argv, "--hidden"))) rc.hidden = atoi(v);
-    if ((v = cli_opt(argc, argv, "--batch"))) rc.batch = (size_t)atol(v);
-    if ((v = cli_opt(argc, argv, "--lr"))) rc.lr = strtof(v, NULL);
+    if ((v = cli_opt(argc, argv, "--epochs")))
+        rc.epochs = atoi(v);
+    if ((v = cli_opt(argc, argv, "--hidden")))
+        rc.hidden = atoi(v);
+    if ((v = cli_opt(argc, argv, "--batch")))
+        rc.batch = (size_t)atol(v);
+    if ((v = cli_opt(argc, argv, "--lr")))
+        rc.lr = strtof(v, NULL);
     if (rc.epochs < 1 || rc.hidden < 0 || rc.batch < 1 || !(rc.lr > 0)) {
         usage();
         return 2;
@@ -252,7 +273,8 @@ int cli_train(int argc, char **argv) {
     }
     loss_spec losses[MAX_LOSSES];
     int n_losses = parse_loss_list(loss_s ? loss_s : "apl", losses, MAX_LOSSES);
-    if (n_losses <= 0) return 2;
+    if (n_losses <= 0)
+        return 2;
     uint64_t seeds[MAX_SEEDS];
     int n_seeds = 0;
     if (seeds_s) {
@@ -282,7 +304,8 @@ int cli_train(int argc, char **argv) {
         goto done;
     }
     float *mean = malloc(train.features * sizeof *mean), *sd = malloc(train.features * sizeof *sd);
-    if (!mean || !sd) goto done;
+    if (!mean || !sd)
+        goto done;
     arff_fit_standardizer(train.x, train.rows, train.features, mean, sd);
     arff_standardize(train.x, train.rows, train.features, mean, sd);
     arff_standardize(test.x, test.rows, test.features, mean, sd);
@@ -298,10 +321,11 @@ int cli_train(int argc, char **argv) {
         snprintf(model, sizeof model, "%zu-%d(ReLU)-%zu", train.features, rc.hidden, train.labels);
     else
         snprintf(model, sizeof model, "%zu-%zu (linear)", train.features, train.labels);
-    printf("aplcl train: %zu train / %zu test rows, %zu features, %zu labels; model %s; Adam lr %g, "
-           "batch %zu, %d epochs; device %s\n",
-           train.rows, test.rows, train.features, train.labels, model, (double)rc.lr, rc.batch,
-           rc.epochs, aplcl_ctx_device_name(ctx));
+    printf(
+        "aplcl train: %zu train / %zu test rows, %zu features, %zu labels; model %s; Adam lr %g, "
+        "batch %zu, %d epochs; device %s\n",
+        train.rows, test.rows, train.features, train.labels, model, (double)rc.lr, rc.batch,
+        rc.epochs, aplcl_ctx_device_name(ctx));
     rc.train = &train;
     rc.test = &test;
     if (csv_s) {
@@ -315,7 +339,8 @@ int cli_train(int argc, char **argv) {
     static epoch_result results[MAX_LOSSES][MAX_SEEDS];
     for (int l = 0; l < n_losses; ++l)
         for (int s = 0; s < n_seeds; ++s)
-            if (train_one(ctx, &rc, &losses[l], seeds[s], &results[l][s]) != 0) goto done;
+            if (train_one(ctx, &rc, &losses[l], seeds[s], &results[l][s]) != 0)
+                goto done;
 
     printf("\nfinal epoch, test set (%d seed%s: mean +- sd)\n", n_seeds, n_seeds > 1 ? "s" : "");
     printf("  %-40s %-18s %-18s %-18s\n", "loss", "mAP", "micro-F1", "macro-F1");
@@ -326,7 +351,8 @@ int cli_train(int argc, char **argv) {
             m[1][s] = results[l][s].micro_f1;
             m[2][s] = results[l][s].macro_f1;
         }
-        for (int k = 0; k < 3; ++k) mean_sd(m[k], n_seeds, &mu[k], &sdv[k]);
+        for (int k = 0; k < 3; ++k)
+            mean_sd(m[k], n_seeds, &mu[k], &sdv[k]);
         printf("  %-40s %.4f +- %.4f    %.4f +- %.4f    %.4f +- %.4f\n", losses[l].name, mu[0],
                sdv[0], mu[1], sdv[1], mu[2], sdv[2]);
     }
@@ -335,7 +361,8 @@ int cli_train(int argc, char **argv) {
            metrics_baseline_map(test.y, test.rows, test.labels, &skipped));
     status = 0;
 done:
-    if (rc.csv) fclose(rc.csv);
+    if (rc.csv)
+        fclose(rc.csv);
     aplcl_ctx_destroy(ctx);
     arff_free(&train);
     arff_free(&test);

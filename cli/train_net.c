@@ -91,7 +91,8 @@ static cl_mem make_buffer(train_net *net, size_t bytes, const void *host, int *o
     cl_int err;
     cl_mem b = clCreateBuffer(net->context, CL_MEM_READ_WRITE | (host ? CL_MEM_COPY_HOST_PTR : 0),
                               bytes ? bytes : 4, (void *)host, &err);
-    if (err != CL_SUCCESS) *ok = 0;
+    if (err != CL_SUCCESS)
+        *ok = 0;
     return b;
 }
 
@@ -131,14 +132,15 @@ train_net *train_net_create(aplcl_ctx *ctx, const train_net_config *cfg, char *e
     cl_int e;
     cl_device_id dev = aplcl_ctx_device(ctx);
     net->program = clCreateProgramWithSource(net->context, 1, &k_source, NULL, &e);
-    if (e == CL_SUCCESS) e = clBuildProgram(net->program, 1, &dev, "", NULL, NULL);
+    if (e == CL_SUCCESS)
+        e = clBuildProgram(net->program, 1, &dev, "", NULL, NULL);
     if (e != CL_SUCCESS) {
         snprintf(err, err_size, "building the trainer's kernels failed (%d)", (int)e);
         train_net_destroy(net);
         return NULL;
     }
     cl_kernel *ks[] = {&net->k_gather_f32, &net->k_gather_u8, &net->k_bias_act,
-                       &net->k_relu_back, &net->k_colsum, &net->k_adam};
+                       &net->k_relu_back,  &net->k_colsum,    &net->k_adam};
     const char *names[] = {"gather_f32", "gather_u8", "bias_act", "relu_back", "colsum", "adam"};
     for (int i = 0; i < 6; ++i) {
         *ks[i] = clCreateKernel(net->program, names[i], &e);
@@ -158,7 +160,8 @@ train_net *train_net_create(aplcl_ctx *ctx, const train_net_config *cfg, char *e
     }
     uint64_t s = cfg->seed * 0x2545f4914f6cdd1dull + 1;
     double a1 = sqrt(6.0 / (double)D), a2 = sqrt(6.0 / (double)(net->k_in + C));
-    for (size_t i = 0; i < H * D; ++i) theta[net->off_w1 + i] = (float)((2 * uniform01(&s) - 1) * a1);
+    for (size_t i = 0; i < H * D; ++i)
+        theta[net->off_w1 + i] = (float)((2 * uniform01(&s) - 1) * a1);
     for (size_t i = 0; i < C * net->k_in; ++i)
         theta[net->off_w2 + i] = (float)((2 * uniform01(&s) - 1) * a2);
     int ok = 1;
@@ -166,7 +169,8 @@ train_net *train_net_create(aplcl_ctx *ctx, const train_net_config *cfg, char *e
     net->theta = make_buffer(net, P, theta, &ok);
     free(theta);
     float *zeros = calloc(net->n_params, sizeof *zeros);
-    if (!zeros) ok = 0;
+    if (!zeros)
+        ok = 0;
     net->grad = make_buffer(net, P, zeros, &ok);
     net->m = make_buffer(net, P, zeros, &ok);
     net->v = make_buffer(net, P, zeros, &ok);
@@ -188,11 +192,13 @@ train_net *train_net_create(aplcl_ctx *ctx, const train_net_config *cfg, char *e
 }
 
 void train_net_destroy(train_net *net) {
-    if (!net) return;
-    cl_mem ms[] = {net->theta, net->grad, net->m,  net->v,      net->idx,
-                   net->xb,    net->yb,   net->z1, net->dz1,    net->logits, net->losses};
+    if (!net)
+        return;
+    cl_mem ms[] = {net->theta, net->grad, net->m,   net->v,      net->idx,   net->xb,
+                   net->yb,    net->z1,   net->dz1, net->logits, net->losses};
     for (size_t i = 0; i < sizeof ms / sizeof ms[0]; ++i)
-        if (ms[i]) clReleaseMemObject(ms[i]);
+        if (ms[i])
+            clReleaseMemObject(ms[i]);
     for (int i = 0; i < net->n_sets; ++i) {
         clReleaseMemObject(net->sets[i].x);
         clReleaseMemObject(net->sets[i].y);
@@ -200,20 +206,24 @@ void train_net_destroy(train_net *net) {
     cl_kernel ks[] = {net->k_gather_f32, net->k_gather_u8, net->k_bias_act,
                       net->k_relu_back,  net->k_colsum,    net->k_adam};
     for (int i = 0; i < 6; ++i)
-        if (ks[i]) clReleaseKernel(ks[i]);
-    if (net->program) clReleaseProgram(net->program);
+        if (ks[i])
+            clReleaseKernel(ks[i]);
+    if (net->program)
+        clReleaseProgram(net->program);
     aplcl_head_destroy(net->head);
     free(net);
 }
 
 int train_net_upload(train_net *net, const float *x, const uint8_t *y, size_t rows) {
-    if (net->n_sets >= MAX_SETS) return fail(net, "upload (too many sets)", 0);
+    if (net->n_sets >= MAX_SETS)
+        return fail(net, "upload (too many sets)", 0);
     int ok = 1;
     data_set *s = &net->sets[net->n_sets];
     s->x = make_buffer(net, rows * net->cfg.features * sizeof(float), x, &ok);
     s->y = make_buffer(net, rows * net->cfg.labels, y, &ok);
     s->rows = rows;
-    if (!ok) return fail(net, "uploading a data set", 0);
+    if (!ok)
+        return fail(net, "uploading a data set", 0);
     return net->n_sets++;
 }
 
@@ -227,10 +237,10 @@ static int run1d(train_net *net, cl_kernel k, size_t n, const char *what) {
 static int gemm(train_net *net, int ta, int tb, size_t m, size_t n, size_t k, cl_mem a,
                 size_t a_off, size_t lda, cl_mem b, size_t b_off, size_t ldb, cl_mem c,
                 size_t c_off, size_t ldc) {
-    CLBlastStatusCode st = CLBlastSgemm(
-        CLBlastLayoutRowMajor, ta ? CLBlastTransposeYes : CLBlastTransposeNo,
-        tb ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, 1.0f, a, a_off, lda, b, b_off, ldb,
-        0.0f, c, c_off, ldc, &net->queue, NULL);
+    CLBlastStatusCode st =
+        CLBlastSgemm(CLBlastLayoutRowMajor, ta ? CLBlastTransposeYes : CLBlastTransposeNo,
+                     tb ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, 1.0f, a, a_off, lda, b,
+                     b_off, ldb, 0.0f, c, c_off, ldc, &net->queue, NULL);
     return st == CLBlastSuccess ? 0 : fail(net, "CLBlastSgemm", (int)st);
 }
 
@@ -276,8 +286,7 @@ static int colsum(train_net *net, cl_mem g, size_t rows, size_t cols, size_t out
     return run1d(net, net->k_colsum, cols, "colsum");
 }
 
-static int gather(train_net *net, cl_kernel k, cl_mem src, cl_mem dst, size_t batch,
-                  size_t cols) {
+static int gather(train_net *net, cl_kernel k, cl_mem src, cl_mem dst, size_t batch, size_t cols) {
     cl_uint c = (cl_uint)cols;
     clSetKernelArg(k, 0, sizeof src, &src);
     clSetKernelArg(k, 1, sizeof net->idx, &net->idx);
@@ -295,7 +304,8 @@ int train_net_step(train_net *net, int set, const uint32_t *rows, size_t batch,
     data_set *s = &net->sets[set];
     cl_int e = clEnqueueWriteBuffer(net->queue, net->idx, CL_FALSE, 0, batch * sizeof(cl_uint),
                                     rows, 0, NULL, NULL);
-    if (e != CL_SUCCESS) return fail(net, "writing batch indices", e);
+    if (e != CL_SUCCESS)
+        return fail(net, "writing batch indices", e);
     /* the write above is non-blocking: `rows` must stay valid until the queue passes it, so
      * wait for it here (it is tiny); everything else stays asynchronous */
     clFinish(net->queue);
@@ -303,17 +313,18 @@ int train_net_step(train_net *net, int set, const uint32_t *rows, size_t batch,
         gather(net, net->k_gather_u8, s->y, net->yb, batch, C))
         return -1;
 
-    if (H && (gemm(net, 0, 1, batch, H, D, net->xb, 0, D, net->theta, net->off_w1, D, net->z1, 0,
-                   H) ||
-              bias_act(net, net->z1, batch, H, net->off_b1, 1)))
+    if (H &&
+        (gemm(net, 0, 1, batch, H, D, net->xb, 0, D, net->theta, net->off_w1, D, net->z1, 0, H) ||
+         bias_act(net, net->z1, batch, H, net->off_b1, 1)))
         return -1;
     /* The output layer through aplcl's linear head: logits, loss, dA (over dz1), and dW2, db2
      * added onto the zeroed gradient slots. */
     const float zero = 0.0f;
-    cl_int e2 = clEnqueueFillBuffer(net->queue, net->grad, &zero, sizeof zero,
-                                    net->off_w2 * sizeof(float), (C * K + C) * sizeof(float), 0,
-                                    NULL, NULL);
-    if (e2 != CL_SUCCESS) return fail(net, "zeroing the head's gradient", e2);
+    cl_int e2 =
+        clEnqueueFillBuffer(net->queue, net->grad, &zero, sizeof zero, net->off_w2 * sizeof(float),
+                            (C * K + C) * sizeof(float), 0, NULL, NULL);
+    if (e2 != CL_SUCCESS)
+        return fail(net, "zeroing the head's gradient", e2);
     aplcl_head_io io = aplcl_head_io_default();
     io.x = H ? net->z1 : net->xb;
     io.w = net->theta;
@@ -365,22 +376,26 @@ int train_net_step(train_net *net, int set, const uint32_t *rows, size_t batch,
 }
 
 int train_net_losses(train_net *net, float *out, size_t count) {
-    if (count > net->loss_slots) return fail(net, "train_net_losses count", 0);
-    cl_int e = clEnqueueReadBuffer(net->queue, net->losses, CL_TRUE, 0, count * sizeof(float),
-                                   out, 0, NULL, NULL);
+    if (count > net->loss_slots)
+        return fail(net, "train_net_losses count", 0);
+    cl_int e = clEnqueueReadBuffer(net->queue, net->losses, CL_TRUE, 0, count * sizeof(float), out,
+                                   0, NULL, NULL);
     return e == CL_SUCCESS ? 0 : fail(net, "reading losses", e);
 }
 
 int train_net_predict(train_net *net, int set, float *out) {
-    if (set < 0 || set >= net->n_sets) return fail(net, "train_net_predict set", 0);
+    if (set < 0 || set >= net->n_sets)
+        return fail(net, "train_net_predict set", 0);
     data_set *s = &net->sets[set];
     size_t C = net->cfg.labels, D = net->cfg.features, B = net->cfg.max_batch;
     for (size_t r0 = 0; r0 < s->rows; r0 += B) {
         size_t rows = s->rows - r0 < B ? s->rows - r0 : B;
-        if (forward(net, s->x, r0 * D, rows)) return -1;
+        if (forward(net, s->x, r0 * D, rows))
+            return -1;
         cl_int e = clEnqueueReadBuffer(net->queue, net->logits, CL_TRUE, 0,
                                        rows * C * sizeof(float), out + r0 * C, 0, NULL, NULL);
-        if (e != CL_SUCCESS) return fail(net, "reading logits", e);
+        if (e != CL_SUCCESS)
+            return fail(net, "reading logits", e);
     }
     return 0;
 }

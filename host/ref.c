@@ -12,11 +12,16 @@
 
 /* b^g with 0^0 = 1 and a base that rounded slightly negative treated as 0 (spec section 5). */
 static double pow_guarded(double b, double g) {
-    if (g == 0.0) return 1.0;
-    if (b <= 0.0) return 0.0;
-    if (g == 1.0) return b;
-    if (g == 2.0) return b * b;
-    if (g == 4.0) return (b * b) * (b * b); /* same as the kernel's, and exact enough in double */
+    if (g == 0.0)
+        return 1.0;
+    if (b <= 0.0)
+        return 0.0;
+    if (g == 1.0)
+        return b;
+    if (g == 2.0)
+        return b * b;
+    if (g == 4.0)
+        return (b * b) * (b * b); /* same as the kernel's, and exact enough in double */
     return pow(b, g);
 }
 
@@ -30,24 +35,28 @@ static double pow_guarded(double b, double g) {
 static double g_of_u(const double *c, int n, double u, double neg_ln_1mu, bool series_ok) {
     double v = 0.0;
     if (series_ok && u < SERIES_BELOW) {
-        for (int j = n + SERIES_TERMS; j > n; --j) v = v * u + 1.0 / j;
-        for (int j = n; j >= 1; --j) v = v * u + (c[j - 1] + 1.0 / j);
+        for (int j = n + SERIES_TERMS; j > n; --j)
+            v = v * u + 1.0 / j;
+        for (int j = n; j >= 1; --j)
+            v = v * u + (c[j - 1] + 1.0 / j);
         return v * u;
     }
-    for (int j = n; j >= 1; --j) v = v * u + c[j - 1];
+    for (int j = n; j >= 1; --j)
+        v = v * u + c[j - 1];
     return neg_ln_1mu + v * u;
 }
 
 /* sum_{j>=2} j c_j u^(j-1): the polynomial's slope without its first term. */
 static double slope2_of_u(const double *c, int n, double u) {
     double v = 0.0;
-    for (int j = n; j >= 2; --j) v = v * u + j * c[j - 1];
+    for (int j = n; j >= 2; --j)
+        v = v * u + j * c[j - 1];
     return v * u;
 }
 
 typedef struct {
-    double p, omp, s;     /* p, 1 - p, p(1-p) */
-    double ln_p, ln_omp;  /* ln p, ln(1-p), exact via softplus */
+    double p, omp, s;    /* p, 1 - p, p(1-p) */
+    double ln_p, ln_omp; /* ln p, ln(1-p), exact via softplus */
 } sig_terms;
 
 static sig_terms sigmoid_terms(double x) {
@@ -63,8 +72,8 @@ static sig_terms sigmoid_terms(double x) {
 }
 
 /* Positive part: l+ = w+ F+ and its derivative in x; u = 1 - p^. */
-static void positive_part(const aplcl_params *p, const apl_derived *d, float xf,
-                          const sig_terms *t, double *loss, double *grad) {
+static void positive_part(const aplcl_params *p, const apl_derived *d, float xf, const sig_terms *t,
+                          double *loss, double *grad) {
     bool floored = xf < d->pos_floor_x; /* p < eps: p^ = eps, gradient through F+ blocked */
     double u = floored ? 1.0 - d->eps_d : t->omp;
     /* floored: -ln p^ = -ln eps = -ln(1-u), so G(u) is still the right function */
@@ -84,8 +93,8 @@ static void positive_part(const aplcl_params *p, const apl_derived *d, float xf,
 }
 
 /* Negative part: l- = w- F- and its derivative in x; u = p_m, q = 1 - p_m. */
-static void negative_part(const aplcl_params *p, const apl_derived *d, float xf,
-                          const sig_terms *t, double *loss, double *grad) {
+static void negative_part(const aplcl_params *p, const apl_derived *d, float xf, const sig_terms *t,
+                          double *loss, double *grad) {
     if (xf < d->neg_clip_x) { /* p < clip: easy negative, exactly zero */
         *loss = 0.0;
         *grad = 0.0;
@@ -110,8 +119,8 @@ static void negative_part(const aplcl_params *p, const apl_derived *d, float xf,
     double c1 = d->n_neg > 0 ? d->coef_neg_d[0] : 0.0;
     double sl2 = slope2_of_u(d->coef_neg_d, d->n_neg, pm);
     /* dF-/dp * s = s/q + s slope = (s/q)(b_1 - c_1 p_m) + s slope2 (using 1 - q = p_m) */
-    double g = floored ? w * t->s * (c1 + sl2)
-                       : w * (s_over_q * (d->lead_neg_d - c1 * pm) + t->s * sl2);
+    double g =
+        floored ? w * t->s * (c1 + sl2) : w * (s_over_q * (d->lead_neg_d - c1 * pm) + t->s * sl2);
     if (p->focus_grad && p->gamma_neg > 0.0f && pm > 0.0)
         g += d->gamma_neg_d * pow_guarded(pm, d->gamma_neg_d - 1.0) * t->s * F;
     *loss = w * F;
@@ -135,18 +144,22 @@ aplcl_status aplcl_ref_compute_counts(const aplcl_params *p, size_t rows, size_t
                                       const float *logits, const float *targets, double *grad,
                                       double *elem_loss, double *loss,
                                       uint64_t counts[APLCL_COUNT_LEN]) {
-    if (!p || !logits || !targets) return APLCL_ERR_NULL_ARGUMENT;
+    if (!p || !logits || !targets)
+        return APLCL_ERR_NULL_ARGUMENT;
     aplcl_status st = apl_check_shape(rows, cols, sizeof(double));
-    if (st != APLCL_SUCCESS) return st;
+    if (st != APLCL_SUCCESS)
+        return st;
     st = aplcl_params_validate(p);
-    if (st != APLCL_SUCCESS) return st;
+    if (st != APLCL_SUCCESS)
+        return st;
 
     apl_derived d;
     apl_derive(p, &d);
     size_t n = rows * cols;
     uint64_t cnt[APLCL_COUNT_LEN] = {0, 0, 0};
     comp_sum total = {0.0, 0.0};
-    /* First pass: element losses and unscaled gradients (grad holds them until the scale is known). */
+    /* First pass: element losses and unscaled gradients (grad holds them until the scale is known).
+     */
     for (size_t i = 0; i < n; ++i) {
         double y = targets[i];
         float xf = logits[i];
@@ -160,15 +173,19 @@ aplcl_status aplcl_ref_compute_counts(const aplcl_params *p, size_t rows, size_t
             } else {
                 sig_terms t = sigmoid_terms(xf);
                 double lp = 0.0, gp = 0.0, ln = 0.0, gn = 0.0;
-                if (y > 0.0) positive_part(p, &d, xf, &t, &lp, &gp);
-                if (y < 1.0) negative_part(p, &d, xf, &t, &ln, &gn);
+                if (y > 0.0)
+                    positive_part(p, &d, xf, &t, &lp, &gp);
+                if (y < 1.0)
+                    negative_part(p, &d, xf, &t, &ln, &gn);
                 l = y * lp + (1.0 - y) * ln;
                 g = y * gp + (1.0 - y) * gn;
             }
         }
         comp_add(&total, l);
-        if (elem_loss) elem_loss[i] = l;
-        if (grad) grad[i] = g;
+        if (elem_loss)
+            elem_loss[i] = l;
+        if (grad)
+            grad[i] = g;
     }
     double sum = total.sum + total.comp;
     double grad_mul = p->grad_scale;
@@ -179,17 +196,22 @@ aplcl_status aplcl_ref_compute_counts(const aplcl_params *p, size_t rows, size_t
         grad_mul = norm > 0.0 ? p->grad_scale / norm : 0.0;
     }
     if (grad)
-        for (size_t i = 0; i < n; ++i) grad[i] *= grad_mul;
-    if (loss) *loss = reduced;
+        for (size_t i = 0; i < n; ++i)
+            grad[i] *= grad_mul;
+    if (loss)
+        *loss = reduced;
     if (counts)
-        for (int k = 0; k < APLCL_COUNT_LEN; ++k) counts[k] = cnt[k];
-    if (cnt[APLCL_COUNT_INVALID_TARGETS]) return APLCL_ERR_INVALID_TARGET;
-    if (cnt[APLCL_COUNT_NONFINITE_LOGITS]) return APLCL_ERR_NONFINITE_LOGIT;
+        for (int k = 0; k < APLCL_COUNT_LEN; ++k)
+            counts[k] = cnt[k];
+    if (cnt[APLCL_COUNT_INVALID_TARGETS])
+        return APLCL_ERR_INVALID_TARGET;
+    if (cnt[APLCL_COUNT_NONFINITE_LOGITS])
+        return APLCL_ERR_NONFINITE_LOGIT;
     return APLCL_SUCCESS;
 }
 
-aplcl_status aplcl_ref_compute(const aplcl_params *p, size_t rows, size_t cols,
-                               const float *logits, const float *targets, double *grad,
-                               double *elem_loss, double *loss) {
+aplcl_status aplcl_ref_compute(const aplcl_params *p, size_t rows, size_t cols, const float *logits,
+                               const float *targets, double *grad, double *elem_loss,
+                               double *loss) {
     return aplcl_ref_compute_counts(p, rows, cols, logits, targets, grad, elem_loss, loss, NULL);
 }

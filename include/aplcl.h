@@ -31,7 +31,7 @@ extern "C" {
 #define APLCL_VERSION_MAJOR 0
 #define APLCL_VERSION_MINOR 1
 #define APLCL_VERSION_PATCH 0
-#define APLCL_VERSION_NUMBER \
+#define APLCL_VERSION_NUMBER                                                                       \
     (APLCL_VERSION_MAJOR * 10000 + APLCL_VERSION_MINOR * 100 + APLCL_VERSION_PATCH)
 /* Version of the library actually linked, as APLCL_VERSION_NUMBER. */
 
@@ -55,38 +55,38 @@ APLCL_API unsigned aplcl_version_number(void);
 /* ---- status codes ----
  * One X-macro list makes both the enum and aplcl_status_string(), so they cannot drift.
  * 0 is success, errors are negative, and a released value is never renumbered. */
-#define APLCL_STATUS_MAP(X)                                                                      \
-    X(APLCL_SUCCESS, 0, "success")                                                               \
-    X(APLCL_ERR_NULL_ARGUMENT, -1, "a required pointer or buffer argument is NULL")             \
-    X(APLCL_ERR_INVALID_SIZE, -2, "rows or cols is zero")                                        \
-    X(APLCL_ERR_SIZE_OVERFLOW, -3, "rows * cols (or its byte size, or offset + size) overflows") \
-    X(APLCL_ERR_INVALID_PARAMS, -4,                                                              \
-      "invalid loss parameters (negative gamma, clip or eps outside [0,1), non-finite value, "   \
-      "too many terms, unknown reduction or focusing mode)")                                     \
-    X(APLCL_ERR_BUFFER_TOO_SMALL, -5, "a cl_mem buffer is smaller than offset + size")           \
-    X(APLCL_ERR_BUFFER_OVERLAP, -6,                                                              \
-      "buffers overlap in a way other than an exact in-place gradient (grad over logits)")      \
-    X(APLCL_ERR_CONTEXT_MISMATCH, -7,                                                            \
-      "a buffer, queue or event belongs to another OpenCL context or device")                    \
-    X(APLCL_ERR_INVALID_TARGET, -8,                                                              \
-      "invalid target values found (NaN, greater than 1, or a u8 code other than 0, 1, 255)")    \
-    X(APLCL_ERR_NONFINITE_LOGIT, -9, "non-finite logits found (NaN or infinity)")                \
-    X(APLCL_ERR_INVALID_TARGET_FORMAT, -10, "unknown target format")                            \
-    X(APLCL_ERR_NO_PLATFORM, -20, "no OpenCL platform found")                                    \
-    X(APLCL_ERR_NO_DEVICE, -21, "no OpenCL device matches the request")                          \
-    X(APLCL_ERR_INVALID_DEVICE_SPEC, -22,                                                        \
-      "device string is neither \"platform:device\" indices nor a matching name")               \
-    X(APLCL_ERR_KERNEL_BUILD, -23,                                                               \
-      "the OpenCL kernel failed to build (see aplcl_last_build_log())")                          \
-    X(APLCL_ERR_OPENCL, -24, "an OpenCL call failed (see aplcl_last_cl_error())")                \
-    X(APLCL_ERR_OUT_OF_HOST_MEMORY, -25, "host memory allocation failed")                        \
-    X(APLCL_ERR_KERNEL_SOURCE, -26,                                                              \
-      "the kernel source override (APLCL_KERNEL_DIR) could not be read")                         \
-    X(APLCL_ERR_DEVICE_UNSUPPORTED, -27,                                                         \
-      "the device lacks a feature aplcl needs (OpenCL 1.2, a work-group of at least 32)")        \
-    X(APLCL_ERR_SCRATCH_BUDGET, -28,                                                             \
-      "the scratch budget cannot hold one row of the linear head (see aplcl_head_plan)")         \
-    X(APLCL_ERR_BLAS, -29,                                                                       \
+#define APLCL_STATUS_MAP(X)                                                                        \
+    X(APLCL_SUCCESS, 0, "success")                                                                 \
+    X(APLCL_ERR_NULL_ARGUMENT, -1, "a required pointer or buffer argument is NULL")                \
+    X(APLCL_ERR_INVALID_SIZE, -2, "rows or cols is zero")                                          \
+    X(APLCL_ERR_SIZE_OVERFLOW, -3, "rows * cols (or its byte size, or offset + size) overflows")   \
+    X(APLCL_ERR_INVALID_PARAMS, -4,                                                                \
+      "invalid loss parameters (negative gamma, clip or eps outside [0,1), non-finite value, "     \
+      "too many terms, unknown reduction or focusing mode)")                                       \
+    X(APLCL_ERR_BUFFER_TOO_SMALL, -5, "a cl_mem buffer is smaller than offset + size")             \
+    X(APLCL_ERR_BUFFER_OVERLAP, -6,                                                                \
+      "buffers overlap in a way other than an exact in-place gradient (grad over logits)")         \
+    X(APLCL_ERR_CONTEXT_MISMATCH, -7,                                                              \
+      "a buffer, queue or event belongs to another OpenCL context or device")                      \
+    X(APLCL_ERR_INVALID_TARGET, -8,                                                                \
+      "invalid target values found (NaN, greater than 1, or a u8 code other than 0, 1, 255)")      \
+    X(APLCL_ERR_NONFINITE_LOGIT, -9, "non-finite logits found (NaN or infinity)")                  \
+    X(APLCL_ERR_INVALID_TARGET_FORMAT, -10, "unknown target format")                               \
+    X(APLCL_ERR_NO_PLATFORM, -20, "no OpenCL platform found")                                      \
+    X(APLCL_ERR_NO_DEVICE, -21, "no OpenCL device matches the request")                            \
+    X(APLCL_ERR_INVALID_DEVICE_SPEC, -22,                                                          \
+      "device string is neither \"platform:device\" indices nor a matching name")                  \
+    X(APLCL_ERR_KERNEL_BUILD, -23,                                                                 \
+      "the OpenCL kernel failed to build (see aplcl_last_build_log())")                            \
+    X(APLCL_ERR_OPENCL, -24, "an OpenCL call failed (see aplcl_last_cl_error())")                  \
+    X(APLCL_ERR_OUT_OF_HOST_MEMORY, -25, "host memory allocation failed")                          \
+    X(APLCL_ERR_KERNEL_SOURCE, -26,                                                                \
+      "the kernel source override (APLCL_KERNEL_DIR) could not be read")                           \
+    X(APLCL_ERR_DEVICE_UNSUPPORTED, -27,                                                           \
+      "the device lacks a feature aplcl needs (OpenCL 1.2 or a large enough work-group)")          \
+    X(APLCL_ERR_SCRATCH_BUDGET, -28,                                                               \
+      "the scratch budget cannot hold one row of the linear head (see aplcl_head_plan)")           \
+    X(APLCL_ERR_BLAS, -29,                                                                         \
       "a CLBlast call failed (see aplcl_last_cl_error(): its CLBlastStatusCode)")
 
 typedef enum aplcl_status {
@@ -120,19 +120,19 @@ typedef enum aplcl_reduction {
 } aplcl_reduction;
 
 typedef struct aplcl_params {
-    float gamma_pos;                 /* focusing exponent of positives, >= 0: w+ = (1-p)^gamma_pos */
-    float gamma_neg;                 /* focusing exponent of negatives, >= 0: w- = p_m^gamma_neg */
-    float clip;                      /* probability shift m in [0,1): p_m = max(p - m, 0) */
-    float eps;                       /* floor before the log, [0,1); 0 = exact log-sigmoid */
-    int n_alpha;                     /* number of leading positive coefficients, 0..MAX_TERMS */
-    float alpha[APLCL_MAX_TERMS];    /* alpha_1..alpha_n (BCE has alpha_j = 1/j) */
-    int n_beta;                      /* number of leading negative coefficients, 0..MAX_TERMS */
-    float beta[APLCL_MAX_TERMS];     /* beta_1..beta_n (BCE has beta_j = 1/j) */
-    int focus_grad;                  /* 0: focusing weight detached (constant), 1: differentiated */
-    aplcl_reduction reduction;       /* how the loss and its gradient are reduced */
-    double normalizer;               /* MEAN only: divide by this; <= 0 means the number of
-                                        non-ignored elements (an engine passes its global count) */
-    float grad_scale;                /* gradient multiplier (loss scaling, upstream gradient) */
+    float gamma_pos;              /* focusing exponent of positives, >= 0: w+ = (1-p)^gamma_pos */
+    float gamma_neg;              /* focusing exponent of negatives, >= 0: w- = p_m^gamma_neg */
+    float clip;                   /* probability shift m in [0,1): p_m = max(p - m, 0) */
+    float eps;                    /* floor before the log, [0,1); 0 = exact log-sigmoid */
+    int n_alpha;                  /* number of leading positive coefficients, 0..MAX_TERMS */
+    float alpha[APLCL_MAX_TERMS]; /* alpha_1..alpha_n (BCE has alpha_j = 1/j) */
+    int n_beta;                   /* number of leading negative coefficients, 0..MAX_TERMS */
+    float beta[APLCL_MAX_TERMS];  /* beta_1..beta_n (BCE has beta_j = 1/j) */
+    int focus_grad;               /* 0: focusing weight detached (constant), 1: differentiated */
+    aplcl_reduction reduction;    /* how the loss and its gradient are reduced */
+    double normalizer;            /* MEAN only: divide by this; <= 0 means the number of
+                                     non-ignored elements (an engine passes its global count) */
+    float grad_scale;             /* gradient multiplier (loss scaling, upstream gradient) */
 } aplcl_params;
 
 /* Reference APL (spec section 3): gamma_pos 0, gamma_neg 4, clip 0.05, eps 1e-8,
@@ -173,12 +173,12 @@ typedef enum aplcl_target_format {
 
 /* Counters the kernel fills (aplcl_compute's optional `counts` buffer, aplcl_ctx_last_counts). */
 typedef enum aplcl_count_index {
-    APLCL_COUNT_ELEMENTS = 0,       /* elements whose target is valid and not ignored (the MEAN
-                                       denominator; decided by the target alone, so an element
-                                       with a non-finite logit still counts here) */
+    APLCL_COUNT_ELEMENTS = 0, /* elements whose target is valid and not ignored (the MEAN
+                                 denominator; decided by the target alone, so an element
+                                 with a non-finite logit still counts here) */
     APLCL_COUNT_INVALID_TARGETS = 1,
     APLCL_COUNT_NONFINITE_LOGITS = 2,
-    APLCL_COUNT_LEN = 3             /* a counts buffer holds this many cl_ulong */
+    APLCL_COUNT_LEN = 3 /* a counts buffer holds this many cl_ulong */
 } aplcl_count_index;
 
 /* ---- context ---- */
@@ -244,11 +244,10 @@ APLCL_API aplcl_status aplcl_compute(aplcl_ctx *ctx, const aplcl_params *p, size
                                      size_t cols, cl_mem logits, size_t logits_offset,
                                      cl_mem targets, size_t targets_offset,
                                      aplcl_target_format target_format, cl_mem grad,
-                                     size_t grad_offset, cl_mem elem_loss,
-                                     size_t elem_loss_offset, cl_mem loss, size_t loss_offset,
-                                     cl_mem counts, size_t counts_offset,
-                                     cl_uint num_wait_events, const cl_event *wait_events,
-                                     cl_event *event);
+                                     size_t grad_offset, cl_mem elem_loss, size_t elem_loss_offset,
+                                     cl_mem loss, size_t loss_offset, cl_mem counts,
+                                     size_t counts_offset, cl_uint num_wait_events,
+                                     const cl_event *wait_events, cl_event *event);
 
 /* ---- the general device entry point: every storage type and target format ----
  *
@@ -266,10 +265,10 @@ typedef enum aplcl_dtype {
 /* Targets in any format. Unused fields must be NULL / 0. */
 typedef struct aplcl_targets {
     aplcl_target_format format;
-    cl_mem data;          /* F32, U8: N*C values; BITS: N*APLCL_BITS_WORDS(C) cl_uint words;
-                             CSR: N+1 cl_ulong row pointers */
-    size_t data_offset;   /* in elements of data's type */
-    cl_mem indices;       /* CSR: cl_uint label indices */
+    cl_mem data;        /* F32, U8: N*C values; BITS: N*APLCL_BITS_WORDS(C) cl_uint words;
+                           CSR: N+1 cl_ulong row pointers */
+    size_t data_offset; /* in elements of data's type */
+    cl_mem indices;     /* CSR: cl_uint label indices */
     size_t indices_offset;
     size_t nnz;           /* CSR: number of indices from indices_offset */
     cl_mem ignore;        /* BITS only, optional: ignore mask, same layout as data */
@@ -278,19 +277,19 @@ typedef struct aplcl_targets {
 
 /* Every buffer of one call. Offsets count elements of the buffer's own type. */
 typedef struct aplcl_io {
-    aplcl_dtype dtype;      /* storage of logits and grad */
-    cl_mem logits;          /* N*C values of dtype */
+    aplcl_dtype dtype; /* storage of logits and grad */
+    cl_mem logits;     /* N*C values of dtype */
     size_t logits_offset;
     aplcl_targets targets;
-    cl_mem grad;            /* NULL (forward only) or N*C values of dtype; may be logits with the
-                               same offset (in place, not with accumulate) */
+    cl_mem grad; /* NULL (forward only) or N*C values of dtype; may be logits with the
+                    same offset (in place, not with accumulate) */
     size_t grad_offset;
-    int grad_accumulate;    /* 0: grad = dL/dx, 1: grad += dL/dx (engines summing micro-batches) */
-    cl_mem elem_loss;       /* NULL or N*C floats */
+    int grad_accumulate; /* 0: grad = dL/dx, 1: grad += dL/dx (engines summing micro-batches) */
+    cl_mem elem_loss;    /* NULL or N*C floats */
     size_t elem_loss_offset;
-    cl_mem loss;            /* NULL or one float: the reduced loss */
+    cl_mem loss; /* NULL or one float: the reduced loss */
     size_t loss_offset;
-    cl_mem counts;          /* NULL or APLCL_COUNT_LEN cl_ulong */
+    cl_mem counts; /* NULL or APLCL_COUNT_LEN cl_ulong */
     size_t counts_offset;
 } aplcl_io;
 
@@ -301,9 +300,8 @@ APLCL_API aplcl_io aplcl_io_default(void);
  * program for a (dtype, target format) pair is built on its first use on the context (F32 with
  * F32 or U8 targets at creation), so a first call may return APLCL_ERR_KERNEL_BUILD. */
 APLCL_API aplcl_status aplcl_compute_io(aplcl_ctx *ctx, const aplcl_params *p, size_t rows,
-                                        size_t cols, const aplcl_io *io,
-                                        cl_uint num_wait_events, const cl_event *wait_events,
-                                        cl_event *event);
+                                        size_t cols, const aplcl_io *io, cl_uint num_wait_events,
+                                        const cl_event *wait_events, cl_event *event);
 
 /* Builds the program for (dtype, target format) now, so that no later aplcl_compute_io call
  * compiles. Errors: NULL_ARGUMENT, INVALID_PARAMS (dtype), INVALID_TARGET_FORMAT, KERNEL_BUILD,
@@ -323,8 +321,8 @@ APLCL_API void aplcl_bf16_to_f32(const uint16_t *in, float *out, size_t n);
  * (rows * APLCL_BITS_WORDS(cols) each, padding bits zero). ignore may be NULL when nothing is
  * ignored. Errors: NULL_ARGUMENT, INVALID_SIZE, SIZE_OVERFLOW, INVALID_TARGET (a soft, NaN or
  * > 1 target, or an ignored one with ignore == NULL; nothing meaningful is written then). */
-APLCL_API aplcl_status aplcl_pack_bits(size_t rows, size_t cols, const float *dense,
-                                       uint32_t *bits, uint32_t *ignore);
+APLCL_API aplcl_status aplcl_pack_bits(size_t rows, size_t cols, const float *dense, uint32_t *bits,
+                                       uint32_t *ignore);
 /* Dense float targets (1 positive, 0 negative) to CSR: row_ptr (rows + 1 values) and the
  * positives' label indices, ascending. *nnz receives the number of positives; with indices ==
  * NULL (or too small a capacity) only the count is computed and APLCL_ERR_BUFFER_TOO_SMALL is
@@ -347,8 +345,8 @@ APLCL_API aplcl_status aplcl_host_compute(aplcl_ctx *ctx, const aplcl_params *p,
 /* Same with uint8 targets (0, 1, 255 = ignore). */
 APLCL_API aplcl_status aplcl_host_compute_u8(aplcl_ctx *ctx, const aplcl_params *p, size_t rows,
                                              size_t cols, const float *logits,
-                                             const uint8_t *targets, float *grad,
-                                             float *elem_loss, double *loss);
+                                             const uint8_t *targets, float *grad, float *elem_loss,
+                                             double *loss);
 /* The counters of the last aplcl_host_compute* on this context (APLCL_COUNT_LEN values). */
 APLCL_API aplcl_status aplcl_ctx_last_counts(const aplcl_ctx *ctx,
                                              uint64_t counts[APLCL_COUNT_LEN]);
@@ -359,8 +357,8 @@ APLCL_API aplcl_status aplcl_ctx_last_counts(const aplcl_ctx *ctx,
  * (ln p as -softplus(-x)), summed with compensation. The yardstick every device is checked
  * against. counts may be NULL. */
 APLCL_API aplcl_status aplcl_ref_compute(const aplcl_params *p, size_t rows, size_t cols,
-                                         const float *logits, const float *targets,
-                                         double *grad, double *elem_loss, double *loss);
+                                         const float *logits, const float *targets, double *grad,
+                                         double *elem_loss, double *loss);
 /* Same, also returning the counters (may be NULL). */
 APLCL_API aplcl_status aplcl_ref_compute_counts(const aplcl_params *p, size_t rows, size_t cols,
                                                 const float *logits, const float *targets,
@@ -383,8 +381,7 @@ typedef struct aplcl_device_info {
 
 /* Fills up to `capacity` entries (infos may be NULL with capacity 0) and sets *count to the total
  * number of devices across all platforms. */
-APLCL_API aplcl_status aplcl_list_devices(aplcl_device_info *infos, size_t capacity,
-                                          size_t *count);
+APLCL_API aplcl_status aplcl_list_devices(aplcl_device_info *infos, size_t capacity, size_t *count);
 
 /* ==== linear head: logits = X W^T + b, then APL, in bounded memory (src/head.c) ==============
  *
@@ -438,24 +435,24 @@ APLCL_API void aplcl_head_destroy(aplcl_head *head);
 /* Every buffer of one aplcl_head_compute call. Offsets count elements of the buffer's own type.
  * Outputs may be NULL (not computed); no output may overlap another buffer of the call. */
 typedef struct aplcl_head_io {
-    cl_mem x;              /* N*D floats: the features (the layer's input) */
+    cl_mem x; /* N*D floats: the features (the layer's input) */
     size_t x_offset;
-    cl_mem w;              /* C*D floats: the weights, row c is label c's weight vector */
+    cl_mem w; /* C*D floats: the weights, row c is label c's weight vector */
     size_t w_offset;
-    cl_mem b;              /* NULL (no bias) or C floats */
+    cl_mem b; /* NULL (no bias) or C floats */
     size_t b_offset;
     aplcl_targets targets; /* N x C targets, any format (as in aplcl_io) */
     cl_mem dx;             /* NULL or N*D floats: OVERWRITTEN with dloss/dX (never read) */
     size_t dx_offset;
-    cl_mem dw;             /* NULL or C*D floats: dloss/dW is ADDED (dW += ...), so an engine sums
-                              micro-batches; zero it first for the plain gradient */
+    cl_mem dw; /* NULL or C*D floats: dloss/dW is ADDED (dW += ...), so an engine sums
+                  micro-batches; zero it first for the plain gradient */
     size_t dw_offset;
-    cl_mem db;             /* NULL or C floats: dloss/db is ADDED, like dw (b NULL: the
-                              gradient for a zero bias, the column sums of dloss/dlogits) */
+    cl_mem db; /* NULL or C floats: dloss/db is ADDED, like dw (b NULL: the
+                  gradient for a zero bias, the column sums of dloss/dlogits) */
     size_t db_offset;
-    cl_mem loss;           /* NULL or one float: the reduced loss */
+    cl_mem loss; /* NULL or one float: the reduced loss */
     size_t loss_offset;
-    cl_mem counts;         /* NULL or APLCL_COUNT_LEN cl_ulong, summed over the whole batch */
+    cl_mem counts; /* NULL or APLCL_COUNT_LEN cl_ulong, summed over the whole batch */
     size_t counts_offset;
 } aplcl_head_io;
 

@@ -15,6 +15,7 @@ packages=(
     clinfo             # scripts/test.sh checks that a device is visible
     libclblast-dev     # benchmarks compare against CLBlast where it is available
     clang              # scripts/test.sh builds the libFuzzer target (tests/fuzz) with clang
+    clang-format       # scripts/test.sh checks the C sources against .clang-format
     libclang-rt-dev    # libFuzzer and the sanitizer runtimes for the default clang
 )
 

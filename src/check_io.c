@@ -20,15 +20,19 @@ size_t apl_dtype_bytes(aplcl_dtype d) { return d == APLCL_DTYPE_F32 ? 4 : 2; }
 static aplcl_status check_buf(const aplcl_ctx *ctx, apl_buf *b) {
     cl_context c = NULL;
     cl_int err = clGetMemObjectInfo(b->m, CL_MEM_CONTEXT, sizeof c, &c, NULL);
-    if (err != CL_SUCCESS) return cl_fail(err);
-    if (c != ctx->context) return APLCL_ERR_CONTEXT_MISMATCH;
+    if (err != CL_SUCCESS)
+        return cl_fail(err);
+    if (c != ctx->context)
+        return APLCL_ERR_CONTEXT_MISMATCH;
     if (b->off > SIZE_MAX - b->count || b->off + b->count > SIZE_MAX / b->elem)
         return APLCL_ERR_SIZE_OVERFLOW;
-    if (b->int_extent && b->off + b->count > (size_t)INT_MAX) return APLCL_ERR_SIZE_OVERFLOW;
+    if (b->int_extent && b->off + b->count > (size_t)INT_MAX)
+        return APLCL_ERR_SIZE_OVERFLOW;
     size_t size = 0, sub_offset = 0;
     cl_mem parent = NULL;
     clGetMemObjectInfo(b->m, CL_MEM_SIZE, sizeof size, &size, NULL);
-    if ((b->off + b->count) * b->elem > size) return APLCL_ERR_BUFFER_TOO_SMALL;
+    if ((b->off + b->count) * b->elem > size)
+        return APLCL_ERR_BUFFER_TOO_SMALL;
     clGetMemObjectInfo(b->m, CL_MEM_ASSOCIATED_MEMOBJECT, sizeof parent, &parent, NULL);
     clGetMemObjectInfo(b->m, CL_MEM_OFFSET, sizeof sub_offset, &sub_offset, NULL);
     b->root = parent ? parent : b->m;
@@ -40,15 +44,19 @@ static aplcl_status check_buf(const aplcl_ctx *ctx, apl_buf *b) {
 aplcl_status apl_check_bufs(const aplcl_ctx *ctx, apl_buf *bufs, int n, int same_a, int same_b) {
     aplcl_status st;
     for (int i = 0; i < n; ++i)
-        if (bufs[i].m && (st = check_buf(ctx, &bufs[i])) != APLCL_SUCCESS) return st;
+        if (bufs[i].m && (st = check_buf(ctx, &bufs[i])) != APLCL_SUCCESS)
+            return st;
     for (int i = 0; i < n; ++i)
         for (int j = i + 1; j < n; ++j) {
             const apl_buf *a = &bufs[i], *b = &bufs[j];
-            if (!a->m || !b->m || (!a->written && !b->written)) continue; /* reads may share */
-            if (a->root != b->root || a->begin >= b->end || b->begin >= a->end) continue;
+            if (!a->m || !b->m || (!a->written && !b->written))
+                continue; /* reads may share */
+            if (a->root != b->root || a->begin >= b->end || b->begin >= a->end)
+                continue;
             bool allowed = ((i == same_a && j == same_b) || (i == same_b && j == same_a)) &&
                            a->begin == b->begin && a->end == b->end;
-            if (!allowed) return APLCL_ERR_BUFFER_OVERLAP;
+            if (!allowed)
+                return APLCL_ERR_BUFFER_OVERLAP;
         }
     return APLCL_SUCCESS;
 }
@@ -66,45 +74,64 @@ aplcl_status apl_target_bufs(const aplcl_targets *t, size_t rows, size_t cols, a
         data->count = rows * cols, data->elem = sizeof(cl_uchar);
         return APLCL_SUCCESS;
     case APLCL_TARGET_BITS:
-        if (rows > SIZE_MAX / words) return APLCL_ERR_SIZE_OVERFLOW;
+        if (rows > SIZE_MAX / words)
+            return APLCL_ERR_SIZE_OVERFLOW;
         data->count = rows * words, data->elem = sizeof(cl_uint);
-        *aux = (apl_buf){t->ignore, t->ignore_offset, rows * words, sizeof(cl_uint), false, false,
-                         NULL, 0, 0};
+        *aux = (apl_buf){
+            t->ignore, t->ignore_offset, rows * words, sizeof(cl_uint), false, false, NULL, 0, 0};
         return APLCL_SUCCESS;
     case APLCL_TARGET_CSR:
-        if (cols > UINT32_MAX) return APLCL_ERR_SIZE_OVERFLOW; /* indices are 32-bit */
-        if (rows == SIZE_MAX) return APLCL_ERR_SIZE_OVERFLOW;  /* rows + 1 pointers */
-        if (t->nnz > 0 && !t->indices) return APLCL_ERR_NULL_ARGUMENT;
+        if (cols > UINT32_MAX)
+            return APLCL_ERR_SIZE_OVERFLOW; /* indices are 32-bit */
+        if (rows == SIZE_MAX)
+            return APLCL_ERR_SIZE_OVERFLOW; /* rows + 1 pointers */
+        if (t->nnz > 0 && !t->indices)
+            return APLCL_ERR_NULL_ARGUMENT;
         data->count = rows + 1, data->elem = sizeof(cl_ulong);
-        *aux = (apl_buf){t->nnz ? t->indices : NULL, t->indices_offset, t->nnz, sizeof(cl_uint),
-                         false, false, NULL, 0, 0};
+        *aux = (apl_buf){t->nnz ? t->indices : NULL,
+                         t->indices_offset,
+                         t->nnz,
+                         sizeof(cl_uint),
+                         false,
+                         false,
+                         NULL,
+                         0,
+                         0};
         return APLCL_SUCCESS;
     }
     return APLCL_ERR_INVALID_TARGET_FORMAT;
 }
 
 aplcl_status apl_check_waits(const aplcl_ctx *ctx, cl_uint num_wait, const cl_event *wait) {
-    if (num_wait > 0 && !wait) return APLCL_ERR_NULL_ARGUMENT;
+    if (num_wait > 0 && !wait)
+        return APLCL_ERR_NULL_ARGUMENT;
     for (cl_uint i = 0; i < num_wait; ++i) {
         cl_context c = NULL;
         cl_int err = clGetEventInfo(wait[i], CL_EVENT_CONTEXT, sizeof c, &c, NULL);
-        if (err != CL_SUCCESS) return cl_fail(err);
-        if (c != ctx->context) return APLCL_ERR_CONTEXT_MISMATCH;
+        if (err != CL_SUCCESS)
+            return cl_fail(err);
+        if (c != ctx->context)
+            return APLCL_ERR_CONTEXT_MISMATCH;
     }
     return APLCL_SUCCESS;
 }
 
 aplcl_status apl_check_io(const aplcl_ctx *ctx, const aplcl_params *p, size_t rows, size_t cols,
                           const aplcl_io *io, cl_uint num_wait, const cl_event *wait) {
-    if (!ctx || !p || !io || !io->logits || !io->targets.data) return APLCL_ERR_NULL_ARGUMENT;
-    if (num_wait > 0 && !wait) return APLCL_ERR_NULL_ARGUMENT;
+    if (!ctx || !p || !io || !io->logits || !io->targets.data)
+        return APLCL_ERR_NULL_ARGUMENT;
+    if (num_wait > 0 && !wait)
+        return APLCL_ERR_NULL_ARGUMENT;
     if (io->dtype != APLCL_DTYPE_F32 && io->dtype != APLCL_DTYPE_F16 &&
         io->dtype != APLCL_DTYPE_BF16)
         return APLCL_ERR_INVALID_PARAMS;
     aplcl_status st = apl_check_shape(rows, cols, sizeof(cl_float));
-    if (st != APLCL_SUCCESS) return st;
-    if ((st = aplcl_params_validate(p)) != APLCL_SUCCESS) return st;
-    if (io->grad_accumulate != 0 && io->grad_accumulate != 1) return APLCL_ERR_INVALID_PARAMS;
+    if (st != APLCL_SUCCESS)
+        return st;
+    if ((st = aplcl_params_validate(p)) != APLCL_SUCCESS)
+        return st;
+    if (io->grad_accumulate != 0 && io->grad_accumulate != 1)
+        return APLCL_ERR_INVALID_PARAMS;
     size_t n = rows * cols, xb = apl_dtype_bytes(io->dtype);
 
     enum { LOGITS, TDATA, TAUX, GRAD, ELEM, LOSS, COUNTS, NBUF };

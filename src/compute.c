@@ -24,9 +24,12 @@ aplcl_io aplcl_io_default(void) {
 }
 
 aplcl_status aplcl_ctx_prepare(aplcl_ctx *ctx, aplcl_dtype dtype, aplcl_target_format format) {
-    if (!ctx) return APLCL_ERR_NULL_ARGUMENT;
-    if ((unsigned)dtype >= APL_NUM_DTYPES) return APLCL_ERR_INVALID_PARAMS;
-    if ((unsigned)format >= APL_NUM_TFMTS) return APLCL_ERR_INVALID_TARGET_FORMAT;
+    if (!ctx)
+        return APLCL_ERR_NULL_ARGUMENT;
+    if ((unsigned)dtype >= APL_NUM_DTYPES)
+        return APLCL_ERR_INVALID_PARAMS;
+    if ((unsigned)format >= APL_NUM_TFMTS)
+        return APLCL_ERR_INVALID_TARGET_FORMAT;
     apl_set_build_log(NULL, 0);
     const apl_variant *v;
     return apl_variant_get(ctx, dtype, format, &v);
@@ -49,10 +52,10 @@ static apl_split split_work(const aplcl_ctx *ctx, size_t units) {
 }
 
 typedef struct {
-    apl_split loss;       /* over vector steps */
-    apl_split count;      /* over elements (dense) or ignore-mask words (bits) */
-    bool count_pass;      /* the MEAN denominator must be counted on the device first */
-    double host_count;    /* > 0: the MEAN denominator, known without looking (nothing ignorable) */
+    apl_split loss;    /* over vector steps */
+    apl_split count;   /* over elements (dense) or ignore-mask words (bits) */
+    bool count_pass;   /* the MEAN denominator must be counted on the device first */
+    double host_count; /* > 0: the MEAN denominator, known without looking (nothing ignorable) */
 } apl_plan;
 
 static apl_plan make_plan(const aplcl_ctx *ctx, const aplcl_params *p, size_t rows, size_t cols,
@@ -163,8 +166,10 @@ static cl_int run_loss(aplcl_ctx *ctx, const apl_variant *v, const apl_plan *pla
     /* The gradient multiplier when it is known now; after a count pass the kernel divides
      * grad_scale by the count itself. */
     double gmul = p->grad_scale;
-    if (p->reduction == APLCL_REDUCE_MEAN && p->normalizer > 0.0) gmul /= p->normalizer;
-    if (p->reduction == APLCL_REDUCE_MEAN && plan->host_count > 0.0) gmul /= plan->host_count;
+    if (p->reduction == APLCL_REDUCE_MEAN && p->normalizer > 0.0)
+        gmul /= p->normalizer;
+    if (p->reduction == APLCL_REDUCE_MEAN && plan->host_count > 0.0)
+        gmul /= plan->host_count;
     cl_float gm = (cl_float)gmul;
     cl_mem aux = t->format == APLCL_TARGET_CSR    ? (t->nnz ? t->indices : NULL)
                  : t->format == APLCL_TARGET_BITS ? t->ignore
@@ -207,7 +212,8 @@ aplcl_status aplcl_compute_io(aplcl_ctx *ctx, const aplcl_params *p, size_t rows
                               const aplcl_io *io, cl_uint num_wait_events,
                               const cl_event *wait_events, cl_event *event) {
     aplcl_status st = apl_check_io(ctx, p, rows, cols, io, num_wait_events, wait_events);
-    if (st != APLCL_SUCCESS) return st;
+    if (st != APLCL_SUCCESS)
+        return st;
     const apl_variant *v;
     if ((st = apl_variant_get(ctx, io->dtype, io->targets.format, &v)) != APLCL_SUCCESS)
         return st;
@@ -219,8 +225,10 @@ aplcl_status aplcl_compute_io(aplcl_ctx *ctx, const aplcl_params *p, size_t rows
     cl_uint nw = num_wait_events + (ctx->last ? 1 : 0);
     if (nw > 16 && !(waits = (cl_event *)malloc(nw * sizeof(cl_event))))
         return APLCL_ERR_OUT_OF_HOST_MEMORY;
-    if (num_wait_events) memcpy(waits, wait_events, num_wait_events * sizeof(cl_event));
-    if (ctx->last) waits[num_wait_events] = ctx->last;
+    if (num_wait_events)
+        memcpy(waits, wait_events, num_wait_events * sizeof(cl_event));
+    if (ctx->last)
+        waits[num_wait_events] = ctx->last;
 
     cl_int err = CL_SUCCESS;
     cl_event ev_count = NULL, ev_count_fin = NULL, ev_loss = NULL, ev_fin = NULL;
@@ -233,13 +241,20 @@ aplcl_status aplcl_compute_io(aplcl_ctx *ctx, const aplcl_params *p, size_t rows
     } else {
         err = run_loss(ctx, v, &plan, p, rows, cols, io, nw, waits, &ev_loss);
     }
-    if (err == CL_SUCCESS) err = run_finalize(ctx, v, plan.loss.groups, 0, p, io, ev_loss, &ev_fin);
-    if (waits != small) free(waits);
-    if (ev_count) clReleaseEvent(ev_count);
-    if (ev_count_fin) clReleaseEvent(ev_count_fin);
-    if (ev_loss) clReleaseEvent(ev_loss);
-    if (err != CL_SUCCESS) return cl_fail(err);
-    if (ctx->last) clReleaseEvent(ctx->last);
+    if (err == CL_SUCCESS)
+        err = run_finalize(ctx, v, plan.loss.groups, 0, p, io, ev_loss, &ev_fin);
+    if (waits != small)
+        free(waits);
+    if (ev_count)
+        clReleaseEvent(ev_count);
+    if (ev_count_fin)
+        clReleaseEvent(ev_count_fin);
+    if (ev_loss)
+        clReleaseEvent(ev_loss);
+    if (err != CL_SUCCESS)
+        return cl_fail(err);
+    if (ctx->last)
+        clReleaseEvent(ctx->last);
     ctx->last = ev_fin; /* the context keeps one reference */
     if (event) {
         clRetainEvent(ev_fin);
@@ -253,8 +268,7 @@ aplcl_status aplcl_compute(aplcl_ctx *ctx, const aplcl_params *p, size_t rows, s
                            size_t targets_offset, aplcl_target_format target_format, cl_mem grad,
                            size_t grad_offset, cl_mem elem_loss, size_t elem_loss_offset,
                            cl_mem loss, size_t loss_offset, cl_mem counts, size_t counts_offset,
-                           cl_uint num_wait_events, const cl_event *wait_events,
-                           cl_event *event) {
+                           cl_uint num_wait_events, const cl_event *wait_events, cl_event *event) {
     /* The dense formats only: the others need more than one buffer (aplcl_compute_io). */
     if (target_format != APLCL_TARGET_F32 && target_format != APLCL_TARGET_U8)
         return APLCL_ERR_INVALID_TARGET_FORMAT;

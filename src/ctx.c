@@ -24,14 +24,16 @@ static aplcl_status cl_fail(cl_int err) {
 
 /* String queries, truncated to the buffer (OpenCL itself fails on a short buffer). */
 static void truncate_into(const char *full, size_t len, char *buf, size_t size) {
-    if (len >= size) len = size - 1;
+    if (len >= size)
+        len = size - 1;
     memcpy(buf, full, len);
     buf[len] = '\0';
 }
 static void str_info_platform(cl_platform_id p, cl_platform_info what, char *buf, size_t size) {
     size_t len = 0;
     buf[0] = '\0';
-    if (clGetPlatformInfo(p, what, 0, NULL, &len) != CL_SUCCESS || len == 0) return;
+    if (clGetPlatformInfo(p, what, 0, NULL, &len) != CL_SUCCESS || len == 0)
+        return;
     char *full = (char *)malloc(len + 1);
     if (full && clGetPlatformInfo(p, what, len, full, NULL) == CL_SUCCESS) {
         full[len] = '\0';
@@ -42,7 +44,8 @@ static void str_info_platform(cl_platform_id p, cl_platform_info what, char *buf
 static void str_info_device(cl_device_id d, cl_device_info what, char *buf, size_t size) {
     size_t len = 0;
     buf[0] = '\0';
-    if (clGetDeviceInfo(d, what, 0, NULL, &len) != CL_SUCCESS || len == 0) return;
+    if (clGetDeviceInfo(d, what, 0, NULL, &len) != CL_SUCCESS || len == 0)
+        return;
     char *full = (char *)malloc(len + 1);
     if (full && clGetDeviceInfo(d, what, len, full, NULL) == CL_SUCCESS) {
         full[len] = '\0';
@@ -59,14 +62,16 @@ static aplcl_status get_platforms(cl_platform_id *ids, cl_uint *count) {
         apl_set_cl_error(err);
         return APLCL_ERR_NO_PLATFORM;
     }
-    if (err != CL_SUCCESS) return cl_fail(err);
+    if (err != CL_SUCCESS)
+        return cl_fail(err);
     *count = n > APL_MAX_PLATFORMS ? APL_MAX_PLATFORMS : n;
     return APLCL_SUCCESS;
 }
 
 static cl_uint get_devices(cl_platform_id p, cl_device_type type, cl_device_id *ids) {
     cl_uint n = 0;
-    if (clGetDeviceIDs(p, type, APL_MAX_DEVICES, ids, &n) != CL_SUCCESS) return 0;
+    if (clGetDeviceIDs(p, type, APL_MAX_DEVICES, ids, &n) != CL_SUCCESS)
+        return 0;
     return n > APL_MAX_DEVICES ? APL_MAX_DEVICES : n;
 }
 
@@ -76,7 +81,8 @@ static bool contains_nocase(const char *hay, const char *needle) {
         size_t k = 0;
         while (k < nl && h[k] && tolower((unsigned char)h[k]) == tolower((unsigned char)needle[k]))
             ++k;
-        if (k == nl) return true;
+        if (k == nl)
+            return true;
     }
     return nl == 0;
 }
@@ -84,11 +90,14 @@ static bool contains_nocase(const char *hay, const char *needle) {
 /* "P:D" with both parts decimal; false for anything else. */
 static bool parse_indices(const char *s, unsigned *pi, unsigned *di) {
     char *end;
-    if (!isdigit((unsigned char)s[0])) return false;
+    if (!isdigit((unsigned char)s[0]))
+        return false;
     unsigned long a = strtoul(s, &end, 10);
-    if (*end != ':' || !isdigit((unsigned char)end[1])) return false;
+    if (*end != ':' || !isdigit((unsigned char)end[1]))
+        return false;
     unsigned long b = strtoul(end + 1, &end, 10);
-    if (*end != '\0') return false;
+    if (*end != '\0')
+        return false;
     *pi = (unsigned)a;
     *di = (unsigned)b;
     return true;
@@ -98,7 +107,8 @@ aplcl_status apl_select_device(const char *spec, cl_platform_id *platform, cl_de
     cl_platform_id plats[APL_MAX_PLATFORMS];
     cl_uint np = 0;
     aplcl_status st = get_platforms(plats, &np);
-    if (st != APLCL_SUCCESS) return st;
+    if (st != APLCL_SUCCESS)
+        return st;
     cl_device_id devs[APL_MAX_DEVICES];
 
     if (!spec || !*spec) { /* default: first GPU, else first device of any kind */
@@ -114,9 +124,11 @@ aplcl_status apl_select_device(const char *spec, cl_platform_id *platform, cl_de
     }
     unsigned pi, di;
     if (parse_indices(spec, &pi, &di)) {
-        if (pi >= np) return APLCL_ERR_NO_DEVICE;
+        if (pi >= np)
+            return APLCL_ERR_NO_DEVICE;
         cl_uint nd = get_devices(plats[pi], CL_DEVICE_TYPE_ALL, devs);
-        if (di >= nd) return APLCL_ERR_NO_DEVICE;
+        if (di >= nd)
+            return APLCL_ERR_NO_DEVICE;
         *platform = plats[pi];
         *device = devs[di];
         return APLCL_SUCCESS;
@@ -139,26 +151,32 @@ aplcl_status apl_select_device(const char *spec, cl_platform_id *platform, cl_de
 }
 
 aplcl_status aplcl_list_devices(aplcl_device_info *infos, size_t capacity, size_t *count) {
-    if (!count || (capacity > 0 && !infos)) return APLCL_ERR_NULL_ARGUMENT;
+    if (!count || (capacity > 0 && !infos))
+        return APLCL_ERR_NULL_ARGUMENT;
     *count = 0;
     cl_platform_id plats[APL_MAX_PLATFORMS];
     cl_uint np = 0;
     aplcl_status st = get_platforms(plats, &np);
-    if (st != APLCL_SUCCESS) return st;
+    if (st != APLCL_SUCCESS)
+        return st;
     cl_device_id devs[APL_MAX_DEVICES];
     size_t k = 0;
     for (cl_uint i = 0; i < np; ++i) {
         cl_uint nd = get_devices(plats[i], CL_DEVICE_TYPE_ALL, devs);
         for (cl_uint j = 0; j < nd; ++j, ++k) {
-            if (k >= capacity) continue;
+            if (k >= capacity)
+                continue;
             aplcl_device_info *d = &infos[k];
             memset(d, 0, sizeof *d);
             d->platform_index = i;
             d->device_index = j;
-            str_info_platform(plats[i], CL_PLATFORM_NAME, d->platform_name, sizeof d->platform_name);
+            str_info_platform(plats[i], CL_PLATFORM_NAME, d->platform_name,
+                              sizeof d->platform_name);
             str_info_device(devs[j], CL_DEVICE_NAME, d->device_name, sizeof d->device_name);
-            str_info_device(devs[j], CL_DEVICE_VERSION, d->device_version, sizeof d->device_version);
-            str_info_device(devs[j], CL_DRIVER_VERSION, d->driver_version, sizeof d->driver_version);
+            str_info_device(devs[j], CL_DEVICE_VERSION, d->device_version,
+                            sizeof d->device_version);
+            str_info_device(devs[j], CL_DRIVER_VERSION, d->driver_version,
+                            sizeof d->driver_version);
             cl_uint cu = 0;
             cl_ulong gm = 0, ma = 0;
             cl_device_fp_config fp64 = 0;
@@ -180,18 +198,22 @@ aplcl_status aplcl_list_devices(aplcl_device_info *infos, size_t capacity, size_
 static aplcl_ctx *ctx_alloc(void) { return (aplcl_ctx *)calloc(1, sizeof(aplcl_ctx)); }
 
 aplcl_status aplcl_ctx_create(aplcl_ctx **out, const char *device) {
-    if (!out) return APLCL_ERR_NULL_ARGUMENT;
+    if (!out)
+        return APLCL_ERR_NULL_ARGUMENT;
     *out = NULL;
     apl_set_build_log(NULL, 0);
     apl_set_cl_error(CL_SUCCESS);
-    if (!device) device = getenv("APLCL_DEVICE");
+    if (!device)
+        device = getenv("APLCL_DEVICE");
     cl_platform_id platform;
     cl_device_id dev;
     aplcl_status st = apl_select_device(device, &platform, &dev);
-    if (st != APLCL_SUCCESS) return st;
+    if (st != APLCL_SUCCESS)
+        return st;
 
     aplcl_ctx *ctx = ctx_alloc();
-    if (!ctx) return APLCL_ERR_OUT_OF_HOST_MEMORY;
+    if (!ctx)
+        return APLCL_ERR_OUT_OF_HOST_MEMORY;
     cl_int err;
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)platform, 0};
     ctx->device = dev;
@@ -215,15 +237,18 @@ aplcl_status aplcl_ctx_create(aplcl_ctx **out, const char *device) {
 }
 
 aplcl_status aplcl_ctx_create_from_queue(aplcl_ctx **out, cl_command_queue queue) {
-    if (!out) return APLCL_ERR_NULL_ARGUMENT;
+    if (!out)
+        return APLCL_ERR_NULL_ARGUMENT;
     *out = NULL;
-    if (!queue) return APLCL_ERR_NULL_ARGUMENT;
+    if (!queue)
+        return APLCL_ERR_NULL_ARGUMENT;
     apl_set_build_log(NULL, 0);
     apl_set_cl_error(CL_SUCCESS);
     aplcl_ctx *ctx = ctx_alloc();
-    if (!ctx) return APLCL_ERR_OUT_OF_HOST_MEMORY;
-    cl_int err = clGetCommandQueueInfo(queue, CL_QUEUE_CONTEXT, sizeof ctx->context,
-                                       &ctx->context, NULL);
+    if (!ctx)
+        return APLCL_ERR_OUT_OF_HOST_MEMORY;
+    cl_int err =
+        clGetCommandQueueInfo(queue, CL_QUEUE_CONTEXT, sizeof ctx->context, &ctx->context, NULL);
     if (err == CL_SUCCESS)
         err = clGetCommandQueueInfo(queue, CL_QUEUE_DEVICE, sizeof ctx->device, &ctx->device, NULL);
     if (err != CL_SUCCESS) {
@@ -244,7 +269,8 @@ aplcl_status aplcl_ctx_create_from_queue(aplcl_ctx **out, cl_command_queue queue
 
 static size_t floor_pow2(size_t v) {
     size_t p = 1;
-    while (p * 2 <= v) p *= 2;
+    while (p * 2 <= v)
+        p *= 2;
     return p;
 }
 
@@ -261,7 +287,8 @@ static size_t pick_vector_width(cl_device_id dev) {
     const char *env = getenv("APLCL_VECTOR_WIDTH");
     if (env && *env) {
         long v = strtol(env, NULL, 10);
-        if (v == 1 || v == 2 || v == 4 || v == 8 || v == 16) return (size_t)v;
+        if (v == 1 || v == 2 || v == 4 || v == 8 || v == 16)
+            return (size_t)v;
     }
     cl_device_type type = 0;
     clGetDeviceInfo(dev, CL_DEVICE_TYPE, sizeof type, &type, NULL);
@@ -270,7 +297,8 @@ static size_t pick_vector_width(cl_device_id dev) {
         clGetDeviceInfo(dev, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof pref, &pref, NULL);
         return pref >= 16 ? 16 : pref >= 8 ? 8 : 4;
     }
-    if (type & CL_DEVICE_TYPE_GPU) return 4;
+    if (type & CL_DEVICE_TYPE_GPU)
+        return 4;
     return 1;
 }
 
@@ -298,9 +326,11 @@ aplcl_status apl_ctx_finish(aplcl_ctx *ctx) {
      * $APLCL_LOCAL_SIZE (a power of two, 32..max) overrides, for tuning. */
     size_t want = is_cpu(ctx->device) ? 32 : 256;
     const char *env = getenv("APLCL_LOCAL_SIZE");
-    if (env && *env) want = (size_t)strtoul(env, NULL, 10);
+    if (env && *env)
+        want = (size_t)strtoul(env, NULL, 10);
     ctx->local_size = floor_pow2(max_wg < want ? max_wg : want);
-    if (ctx->local_size < 1) return APLCL_ERR_DEVICE_UNSUPPORTED;
+    if (ctx->local_size < 1)
+        return APLCL_ERR_DEVICE_UNSUPPORTED;
     /* Enough groups to fill the device several times over; a fixed function of the device so
      * the reduction order (hence the bits) is the same on every call. */
     size_t groups = (size_t)cu * 8;
@@ -314,34 +344,48 @@ aplcl_status apl_ctx_finish(aplcl_ctx *ctx) {
     /* Build the common variants now, so a broken build shows at creation. */
     const apl_variant *v;
     aplcl_status st = apl_variant_get(ctx, APLCL_DTYPE_F32, APLCL_TARGET_F32, &v);
-    if (st == APLCL_SUCCESS) st = apl_variant_get(ctx, APLCL_DTYPE_F32, APLCL_TARGET_U8, &v);
-    if (st != APLCL_SUCCESS) return st;
+    if (st == APLCL_SUCCESS)
+        st = apl_variant_get(ctx, APLCL_DTYPE_F32, APLCL_TARGET_U8, &v);
+    if (st != APLCL_SUCCESS)
+        return st;
 
     cl_int err;
     size_t acc = ctx->has_fp64 ? sizeof(cl_double) : sizeof(cl_float);
-    ctx->partial_acc = clCreateBuffer(ctx->context, CL_MEM_READ_WRITE, APL_MAX_GROUPS * acc, NULL, &err);
-    if (err != CL_SUCCESS) return cl_fail(err);
-    ctx->partial_cnt = clCreateBuffer(ctx->context, CL_MEM_READ_WRITE,
-                                      APL_MAX_GROUPS * APLCL_COUNT_LEN * sizeof(cl_ulong), NULL, &err);
-    if (err != CL_SUCCESS) return cl_fail(err);
+    ctx->partial_acc =
+        clCreateBuffer(ctx->context, CL_MEM_READ_WRITE, APL_MAX_GROUPS * acc, NULL, &err);
+    if (err != CL_SUCCESS)
+        return cl_fail(err);
+    ctx->partial_cnt =
+        clCreateBuffer(ctx->context, CL_MEM_READ_WRITE,
+                       APL_MAX_GROUPS * APLCL_COUNT_LEN * sizeof(cl_ulong), NULL, &err);
+    if (err != CL_SUCCESS)
+        return cl_fail(err);
     ctx->result_loss = clCreateBuffer(ctx->context, CL_MEM_READ_WRITE, acc, NULL, &err);
-    if (err != CL_SUCCESS) return cl_fail(err);
+    if (err != CL_SUCCESS)
+        return cl_fail(err);
     ctx->result_cnt = clCreateBuffer(ctx->context, CL_MEM_READ_WRITE,
                                      APLCL_COUNT_LEN * sizeof(cl_ulong), NULL, &err);
-    if (err != CL_SUCCESS) return cl_fail(err);
+    if (err != CL_SUCCESS)
+        return cl_fail(err);
     return APLCL_SUCCESS;
 }
 
 void aplcl_ctx_destroy(aplcl_ctx *ctx) {
-    if (!ctx) return;
+    if (!ctx)
+        return;
     for (int d = 0; d < APL_NUM_DTYPES; ++d)
-        for (int f = 0; f < APL_NUM_TFMTS; ++f) apl_variant_release(&ctx->variants[d][f]);
+        for (int f = 0; f < APL_NUM_TFMTS; ++f)
+            apl_variant_release(&ctx->variants[d][f]);
     cl_mem ms[] = {ctx->partial_acc, ctx->partial_cnt, ctx->result_loss, ctx->result_cnt};
     for (size_t i = 0; i < sizeof ms / sizeof ms[0]; ++i)
-        if (ms[i]) clReleaseMemObject(ms[i]);
-    if (ctx->last) clReleaseEvent(ctx->last);
-    if (ctx->queue) clReleaseCommandQueue(ctx->queue);
-    if (ctx->context) clReleaseContext(ctx->context);
+        if (ms[i])
+            clReleaseMemObject(ms[i]);
+    if (ctx->last)
+        clReleaseEvent(ctx->last);
+    if (ctx->queue)
+        clReleaseCommandQueue(ctx->queue);
+    if (ctx->context)
+        clReleaseContext(ctx->context);
     free(ctx);
 }
 
@@ -351,7 +395,9 @@ cl_device_id aplcl_ctx_device(const aplcl_ctx *ctx) { return ctx ? ctx->device :
 const char *aplcl_ctx_device_name(const aplcl_ctx *ctx) { return ctx ? ctx->name : ""; }
 
 aplcl_status aplcl_ctx_last_counts(const aplcl_ctx *ctx, uint64_t counts[APLCL_COUNT_LEN]) {
-    if (!ctx || !counts) return APLCL_ERR_NULL_ARGUMENT;
-    for (int k = 0; k < APLCL_COUNT_LEN; ++k) counts[k] = ctx->last_counts[k];
+    if (!ctx || !counts)
+        return APLCL_ERR_NULL_ARGUMENT;
+    for (int k = 0; k < APLCL_COUNT_LEN; ++k)
+        counts[k] = ctx->last_counts[k];
     return APLCL_SUCCESS;
 }

@@ -36,9 +36,9 @@ head_offsets head_offsets_of(const aplcl_head_io *io) {
  *   dX       dX^T (D x R) = W^T (D x C) G^T (C x R)
  *   dW       dW^T (D x C) += X^T (D x R) G (R x C)       B = G^T stored C x R, transposed
  * CLBlast's kernel wants its B operand transposed, so in the dX product it copies G: that product
- * runs over blocks of head_dx_block() rows, which keeps the copy near the size of its copy of W (the
- * forward product's) instead of a second chunk. CLBlast's temporary buffer for an R-row chunk is
- * the largest of these, in bytes. X, dX and G blocks sit at a different offset in every chunk or
+ * runs over blocks of head_dx_block() rows, which keeps the copy near the size of its copy of W
+ * (the forward product's) instead of a second chunk. CLBlast's temporary buffer for an R-row chunk
+ * is the largest of these, in bytes. X, dX and G blocks sit at a different offset in every chunk or
  * block, and an offset forces CLBlast's padded copy, so they are sized as moved; W and dW as the
  * call has them. */
 size_t head_dx_block(size_t rows, size_t d) {
@@ -121,7 +121,7 @@ aplcl_status aplcl_head_scratch_bytes(aplcl_head *h, size_t n, size_t d, size_t 
 /* The most rows whose scratch fits: all of them if they fit, else bisection (the need grows with
  * the rows but for CLBlast's padding), then tile multiples above it. The result always fits. */
 aplcl_status head_make_plan(aplcl_head *h, size_t n, size_t d, size_t c, head_offsets o,
-                              size_t budget, head_plan *out) {
+                            size_t budget, head_plan *out) {
     head_plan *pl = &h->plan;
     if (pl->valid && pl->n == n && pl->d == d && pl->c == c && pl->budget == budget &&
         pl->w_moved == o.w_moved && pl->dw_moved == o.dw_moved) {
@@ -192,4 +192,3 @@ aplcl_status aplcl_head_plan(aplcl_head *h, size_t n, size_t d, size_t c, const 
         *scratch_bytes = pl.need;
     return st;
 }
-

@@ -12,10 +12,13 @@ static aplcl_status host_compute_any(aplcl_ctx *ctx, const aplcl_params *p, size
                                      size_t cols, const float *logits, const void *targets,
                                      aplcl_target_format fmt, float *grad, float *elem_loss,
                                      double *loss) {
-    if (!ctx || !p || !logits || !targets) return APLCL_ERR_NULL_ARGUMENT;
+    if (!ctx || !p || !logits || !targets)
+        return APLCL_ERR_NULL_ARGUMENT;
     aplcl_status st = apl_check_shape(rows, cols, sizeof(float));
-    if (st != APLCL_SUCCESS) return st;
-    if ((st = aplcl_params_validate(p)) != APLCL_SUCCESS) return st;
+    if (st != APLCL_SUCCESS)
+        return st;
+    if ((st = aplcl_params_validate(p)) != APLCL_SUCCESS)
+        return st;
     size_t n = rows * cols;
     size_t tbytes = fmt == APLCL_TARGET_U8 ? 1 : sizeof(float);
 
@@ -24,7 +27,8 @@ static aplcl_status host_compute_any(aplcl_ctx *ctx, const aplcl_params *p, size
     cl_event done = NULL;
     cl_mem_flags in = CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR;
     b_x = clCreateBuffer(ctx->context, in, n * sizeof(float), (void *)logits, &err);
-    if (err == CL_SUCCESS) b_t = clCreateBuffer(ctx->context, in, n * tbytes, (void *)targets, &err);
+    if (err == CL_SUCCESS)
+        b_t = clCreateBuffer(ctx->context, in, n * tbytes, (void *)targets, &err);
     if (err == CL_SUCCESS && grad)
         b_g = clCreateBuffer(ctx->context, CL_MEM_WRITE_ONLY, n * sizeof(float), NULL, &err);
     if (err == CL_SUCCESS && elem_loss)
@@ -34,16 +38,18 @@ static aplcl_status host_compute_any(aplcl_ctx *ctx, const aplcl_params *p, size
         st = APLCL_ERR_OPENCL;
         goto out;
     }
-    st = aplcl_compute(ctx, p, rows, cols, b_x, 0, b_t, 0, fmt, b_g, 0, b_l, 0, NULL, 0, NULL, 0,
-                       0, NULL, &done);
-    if (st != APLCL_SUCCESS) goto out;
+    st = aplcl_compute(ctx, p, rows, cols, b_x, 0, b_t, 0, fmt, b_g, 0, b_l, 0, NULL, 0, NULL, 0, 0,
+                       NULL, &done);
+    if (st != APLCL_SUCCESS)
+        goto out;
 
     /* Blocking reads, each waiting on the launch (the queue may be out-of-order). */
     cl_ulong cnt[APLCL_COUNT_LEN];
     cl_double loss_d = 0.0;
     cl_float loss_f = 0.0f;
     if (grad)
-        err = clEnqueueReadBuffer(ctx->queue, b_g, CL_TRUE, 0, n * sizeof(float), grad, 1, &done, NULL);
+        err = clEnqueueReadBuffer(ctx->queue, b_g, CL_TRUE, 0, n * sizeof(float), grad, 1, &done,
+                                  NULL);
     if (err == CL_SUCCESS && elem_loss)
         err = clEnqueueReadBuffer(ctx->queue, b_l, CL_TRUE, 0, n * sizeof(float), elem_loss, 1,
                                   &done, NULL);
@@ -51,39 +57,46 @@ static aplcl_status host_compute_any(aplcl_ctx *ctx, const aplcl_params *p, size
         err = clEnqueueReadBuffer(ctx->queue, ctx->result_cnt, CL_TRUE, 0, sizeof cnt, cnt, 1,
                                   &done, NULL);
     if (err == CL_SUCCESS && loss)
-        err = clEnqueueReadBuffer(ctx->queue, ctx->result_loss, CL_TRUE, 0,
-                                  ctx->has_fp64 ? sizeof loss_d : sizeof loss_f,
-                                  ctx->has_fp64 ? (void *)&loss_d : (void *)&loss_f, 1, &done, NULL);
+        err = clEnqueueReadBuffer(
+            ctx->queue, ctx->result_loss, CL_TRUE, 0, ctx->has_fp64 ? sizeof loss_d : sizeof loss_f,
+            ctx->has_fp64 ? (void *)&loss_d : (void *)&loss_f, 1, &done, NULL);
     if (err != CL_SUCCESS) {
         apl_set_cl_error(err);
         st = APLCL_ERR_OPENCL;
         goto out;
     }
-    if (loss) *loss = ctx->has_fp64 ? loss_d : (double)loss_f;
-    for (int k = 0; k < APLCL_COUNT_LEN; ++k) ctx->last_counts[k] = cnt[k];
+    if (loss)
+        *loss = ctx->has_fp64 ? loss_d : (double)loss_f;
+    for (int k = 0; k < APLCL_COUNT_LEN; ++k)
+        ctx->last_counts[k] = cnt[k];
     if (cnt[APLCL_COUNT_INVALID_TARGETS])
         st = APLCL_ERR_INVALID_TARGET;
     else if (cnt[APLCL_COUNT_NONFINITE_LOGITS])
         st = APLCL_ERR_NONFINITE_LOGIT;
 out:
-    if (done) clReleaseEvent(done);
-    if (b_x) clReleaseMemObject(b_x);
-    if (b_t) clReleaseMemObject(b_t);
-    if (b_g) clReleaseMemObject(b_g);
-    if (b_l) clReleaseMemObject(b_l);
+    if (done)
+        clReleaseEvent(done);
+    if (b_x)
+        clReleaseMemObject(b_x);
+    if (b_t)
+        clReleaseMemObject(b_t);
+    if (b_g)
+        clReleaseMemObject(b_g);
+    if (b_l)
+        clReleaseMemObject(b_l);
     return st;
 }
 
 aplcl_status aplcl_host_compute(aplcl_ctx *ctx, const aplcl_params *p, size_t rows, size_t cols,
                                 const float *logits, const float *targets, float *grad,
                                 float *elem_loss, double *loss) {
-    return host_compute_any(ctx, p, rows, cols, logits, targets, APLCL_TARGET_F32, grad,
-                            elem_loss, loss);
+    return host_compute_any(ctx, p, rows, cols, logits, targets, APLCL_TARGET_F32, grad, elem_loss,
+                            loss);
 }
 
-aplcl_status aplcl_host_compute_u8(aplcl_ctx *ctx, const aplcl_params *p, size_t rows,
-                                   size_t cols, const float *logits, const uint8_t *targets,
-                                   float *grad, float *elem_loss, double *loss) {
-    return host_compute_any(ctx, p, rows, cols, logits, targets, APLCL_TARGET_U8, grad,
-                            elem_loss, loss);
+aplcl_status aplcl_host_compute_u8(aplcl_ctx *ctx, const aplcl_params *p, size_t rows, size_t cols,
+                                   const float *logits, const uint8_t *targets, float *grad,
+                                   float *elem_loss, double *loss) {
+    return host_compute_any(ctx, p, rows, cols, logits, targets, APLCL_TARGET_U8, grad, elem_loss,
+                            loss);
 }

@@ -88,7 +88,8 @@ typedef struct apl_args {
 } apl_args;
 static inline void apl_arg(apl_args *a, size_t size, const void *value) {
     cl_int e = clSetKernelArg(a->k, a->idx++, size, value);
-    if (a->err == CL_SUCCESS) a->err = e;
+    if (a->err == CL_SUCCESS)
+        a->err = e;
 }
 static inline void apl_arg_mem(apl_args *a, cl_mem m) { apl_arg(a, sizeof(cl_mem), m ? &m : NULL); }
 static inline void apl_arg_ulong(apl_args *a, size_t v) {
@@ -125,18 +126,18 @@ struct aplcl_ctx {
     cl_device_id device;
     cl_command_queue queue;
     apl_variant variants[APL_NUM_DTYPES][APL_NUM_TFMTS]; /* built on first use */
-    cl_mem partial_acc;                /* APL_MAX_GROUPS accumulators (double or float) */
-    cl_mem partial_cnt;                /* APL_MAX_GROUPS * APLCL_COUNT_LEN cl_ulong */
-    cl_mem result_loss;                /* one double (or float) reduced loss, for the host path */
-    cl_mem result_cnt;                 /* APLCL_COUNT_LEN cl_ulong, for the host path */
-    cl_event last;                     /* last event this context enqueued (orders calls) */
-    size_t local_size;                 /* work-group size of the first stage */
-    size_t vector_width;               /* elements per work-item step (kernel APL_VW) */
-    int contiguous;                    /* kernel APL_CONTIGUOUS: items take consecutive steps */
-    size_t max_groups;                 /* groups used for large inputs, <= APL_MAX_GROUPS */
+    cl_mem partial_acc;  /* APL_MAX_GROUPS accumulators (double or float) */
+    cl_mem partial_cnt;  /* APL_MAX_GROUPS * APLCL_COUNT_LEN cl_ulong */
+    cl_mem result_loss;  /* one double (or float) reduced loss, for the host path */
+    cl_mem result_cnt;   /* APLCL_COUNT_LEN cl_ulong, for the host path */
+    cl_event last;       /* last event this context enqueued (orders calls) */
+    size_t local_size;   /* work-group size of the first stage */
+    size_t vector_width; /* elements per work-item step (kernel APL_VW) */
+    int contiguous;      /* kernel APL_CONTIGUOUS: items take consecutive steps */
+    size_t max_groups;   /* groups used for large inputs, <= APL_MAX_GROUPS */
     int has_fp64;
     uint64_t last_counts[APLCL_COUNT_LEN];
-    aplcl_params derived_for;          /* apl_derive is ~100 exp calls: reuse it across calls */
+    aplcl_params derived_for; /* apl_derive is ~100 exp calls: reuse it across calls */
     apl_derived derived;
     bool has_derived;
     char name[288];

@@ -13,12 +13,14 @@
 #include <string.h>
 
 double apl_decimal(float f) {
-    if (!isfinite(f)) return f;
+    if (!isfinite(f))
+        return f;
     char buf[32];
     for (int prec = 1; prec <= 9; ++prec) {
         snprintf(buf, sizeof buf, "%.*g", prec, (double)f);
         double d = strtod(buf, NULL);
-        if ((float)d == f) return d;
+        if ((float)d == f)
+            return d;
     }
     return f;
 }
@@ -82,14 +84,17 @@ static bool finite_nonneg(float v) { return isfinite(v) && v >= 0.0f; }
 static bool in_unit(float v) { return isfinite(v) && v >= 0.0f && v < 1.0f; }
 
 static bool terms_ok(int n, const float *c) {
-    if (n < 0 || n > APLCL_MAX_TERMS) return false;
+    if (n < 0 || n > APLCL_MAX_TERMS)
+        return false;
     for (int j = 0; j < n; ++j)
-        if (!isfinite(c[j])) return false;
+        if (!isfinite(c[j]))
+            return false;
     return true;
 }
 
 aplcl_status aplcl_params_validate(const aplcl_params *p) {
-    if (!p) return APLCL_ERR_NULL_ARGUMENT;
+    if (!p)
+        return APLCL_ERR_NULL_ARGUMENT;
     bool ok = finite_nonneg(p->gamma_pos) && finite_nonneg(p->gamma_neg) && in_unit(p->clip) &&
               in_unit(p->eps) && terms_ok(p->n_alpha, p->alpha) && terms_ok(p->n_beta, p->beta) &&
               (p->focus_grad == 0 || p->focus_grad == 1) &&
@@ -100,9 +105,12 @@ aplcl_status aplcl_params_validate(const aplcl_params *p) {
 }
 
 aplcl_status apl_check_shape(size_t rows, size_t cols, size_t elem_bytes) {
-    if (rows == 0 || cols == 0) return APLCL_ERR_INVALID_SIZE;
-    if (rows > SIZE_MAX / cols) return APLCL_ERR_SIZE_OVERFLOW;
-    if (rows * cols > SIZE_MAX / elem_bytes) return APLCL_ERR_SIZE_OVERFLOW;
+    if (rows == 0 || cols == 0)
+        return APLCL_ERR_INVALID_SIZE;
+    if (rows > SIZE_MAX / cols)
+        return APLCL_ERR_SIZE_OVERFLOW;
+    if (rows * cols > SIZE_MAX / elem_bytes)
+        return APLCL_ERR_SIZE_OVERFLOW;
     return APLCL_SUCCESS;
 }
 
@@ -132,8 +140,10 @@ typedef bool (*x_predicate)(double x, const apl_derived *d);
  * true everywhere, +inf if nowhere. Bisection over the ordered float bit patterns. */
 static float first_float_where(x_predicate pred, const apl_derived *d) {
     int64_t lo = float_to_ordered(-1000.0f), hi = float_to_ordered(1000.0f);
-    if (pred(ordered_to_float(lo), d)) return -INFINITY;
-    if (!pred(ordered_to_float(hi), d)) return INFINITY;
+    if (pred(ordered_to_float(lo), d))
+        return -INFINITY;
+    if (!pred(ordered_to_float(hi), d))
+        return INFINITY;
     while (hi - lo > 1) { /* invariant: pred(lo) false, pred(hi) true */
         int64_t mid = lo + (hi - lo) / 2;
         if (pred(ordered_to_float(mid), d))
@@ -148,7 +158,8 @@ static bool p_at_least_eps(double x, const apl_derived *d) { return sigmoid_d(x)
 static bool p_at_least_clip(double x, const apl_derived *d) { return sigmoid_d(x) >= d->clip_d; }
 static bool q_below_eps(double x, const apl_derived *d) {
     double q = sigmoid_d(-x) + d->clip_d; /* 1 - p + m */
-    if (q > 1.0) q = 1.0;
+    if (q > 1.0)
+        q = 1.0;
     return q < d->eps_d;
 }
 

@@ -21,10 +21,12 @@
 
 static char *read_file(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
+    if (!f)
+        return NULL;
     char *buf = NULL;
     long size = -1;
-    if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
+    if (fseek(f, 0, SEEK_END) == 0)
+        size = ftell(f);
     /* kernels are small; refuse anything absurd rather than allocate it */
     if (size >= 0 && size < (64L << 20) && fseek(f, 0, SEEK_SET) == 0) {
         buf = (char *)malloc((size_t)size + 1);
@@ -50,7 +52,8 @@ static char *assemble_source(const char *prefix, aplcl_status *st) {
     char *src = NULL;
     for (size_t i = 0; i < aplcl_embedded_kernel_count; ++i) {
         const aplcl_embedded_file *f = &aplcl_embedded_kernels[i];
-        if (strncmp(f->name, prefix, strlen(prefix)) != 0) continue;
+        if (strncmp(f->name, prefix, strlen(prefix)) != 0)
+            continue;
         const char *data = (const char *)f->data;
         size_t len = f->size;
         char *loaded = NULL;
@@ -82,7 +85,8 @@ static char *assemble_source(const char *prefix, aplcl_status *st) {
         src[total] = '\0';
         free(loaded);
     }
-    if (!src) *st = APLCL_ERR_KERNEL_SOURCE;
+    if (!src)
+        *st = APLCL_ERR_KERNEL_SOURCE;
     return src;
 }
 
@@ -101,7 +105,8 @@ static uint64_t fnv1a(uint64_t h, const void *data, size_t len) {
 static bool cache_dir(char *out, size_t size) {
     const char *env = getenv("APLCL_CACHE_DIR");
     if (env) {
-        if (!*env || strcmp(env, "off") == 0) return false;
+        if (!*env || strcmp(env, "off") == 0)
+            return false;
         snprintf(out, size, "%s", env);
         return true;
     }
@@ -130,7 +135,8 @@ static void mkdir_p(const char *path) {
 
 static bool cache_path(aplcl_ctx *ctx, const char *src, const char *opts, char *out, size_t size) {
     char dir[3800];
-    if (!cache_dir(dir, sizeof dir)) return false;
+    if (!cache_dir(dir, sizeof dir))
+        return false;
     char info[2048];
     cl_platform_id plat = NULL;
     uint64_t h = 0xcbf29ce484222325ull;
@@ -166,11 +172,12 @@ static cl_program load_cached(aplcl_ctx *ctx, const char *path, const char *opts
     }
     cl_int err, bin_status;
     const unsigned char *bins[1] = {(const unsigned char *)bin};
-    cl_program prog = clCreateProgramWithBinary(ctx->context, 1, &ctx->device, &len, bins,
-                                                &bin_status, &err);
+    cl_program prog =
+        clCreateProgramWithBinary(ctx->context, 1, &ctx->device, &len, bins, &bin_status, &err);
     free(bin);
     if (err != CL_SUCCESS || bin_status != CL_SUCCESS) {
-        if (prog) clReleaseProgram(prog);
+        if (prog)
+            clReleaseProgram(prog);
         return NULL;
     }
     if (clBuildProgram(prog, 1, &ctx->device, opts, NULL, NULL) != CL_SUCCESS) {
@@ -186,7 +193,8 @@ static void store_cached(aplcl_ctx *ctx, cl_program prog, const char *path) {
         size == 0)
         return;
     unsigned char *bin = (unsigned char *)malloc(size);
-    if (!bin) return;
+    if (!bin)
+        return;
     unsigned char *bins[1] = {bin};
     if (clGetProgramInfo(prog, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) == CL_SUCCESS) {
         char dir[4096], tmp[4200];
@@ -201,7 +209,8 @@ static void store_cached(aplcl_ctx *ctx, cl_program prog, const char *path) {
         if (f) {
             bool ok = fwrite(bin, 1, size, f) == size;
             ok = (fclose(f) == 0) && ok;
-            if (!ok || rename(tmp, path) != 0) remove(tmp);
+            if (!ok || rename(tmp, path) != 0)
+                remove(tmp);
         }
     }
     (void)ctx;
@@ -224,8 +233,7 @@ static void capture_build_log(aplcl_ctx *ctx, cl_program prog) {
     free(log);
 }
 
-static aplcl_status make_kernel(aplcl_ctx *ctx, cl_program prog, const char *name,
-                                cl_kernel *out) {
+static aplcl_status make_kernel(aplcl_ctx *ctx, cl_program prog, const char *name, cl_kernel *out) {
     cl_int err;
     *out = clCreateKernel(prog, name, &err);
     if (err != CL_SUCCESS) {
@@ -238,10 +246,14 @@ static aplcl_status make_kernel(aplcl_ctx *ctx, cl_program prog, const char *nam
 }
 
 void apl_variant_release(apl_variant *v) {
-    if (v->loss) clReleaseKernel(v->loss);
-    if (v->count) clReleaseKernel(v->count);
-    if (v->finalize) clReleaseKernel(v->finalize);
-    if (v->program) clReleaseProgram(v->program);
+    if (v->loss)
+        clReleaseKernel(v->loss);
+    if (v->count)
+        clReleaseKernel(v->count);
+    if (v->finalize)
+        clReleaseKernel(v->finalize);
+    if (v->program)
+        clReleaseProgram(v->program);
     memset(v, 0, sizeof *v);
 }
 
@@ -249,7 +261,8 @@ aplcl_status apl_build_program(aplcl_ctx *ctx, const char *prefix, const char *o
                                cl_program *out) {
     aplcl_status st = APLCL_SUCCESS;
     char *src = assemble_source(prefix, &st);
-    if (!src) return st;
+    if (!src)
+        return st;
     char path[4096];
     bool use_cache = cache_path(ctx, src, opts, path, sizeof path);
     cl_program prog = use_cache ? load_cached(ctx, path, opts) : NULL;
@@ -270,7 +283,8 @@ aplcl_status apl_build_program(aplcl_ctx *ctx, const char *prefix, const char *o
             free(src);
             return APLCL_ERR_KERNEL_BUILD;
         }
-        if (use_cache) store_cached(ctx, prog, path);
+        if (use_cache)
+            store_cached(ctx, prog, path);
     }
     free(src);
     *out = prog;
@@ -281,7 +295,8 @@ aplcl_status apl_variant_get(aplcl_ctx *ctx, aplcl_dtype dtype, aplcl_target_for
                              const apl_variant **out) {
     apl_variant *v = &ctx->variants[dtype][fmt];
     *out = v;
-    if (v->finalize) return APLCL_SUCCESS;
+    if (v->finalize)
+        return APLCL_SUCCESS;
     char opts[256];
     snprintf(opts, sizeof opts,
              "-cl-std=CL1.2 -DAPL_LOCAL=%zu -DAPL_VW=%zu -DAPL_FP64=%d -DAPL_DTYPE=%d "
@@ -289,9 +304,13 @@ aplcl_status apl_variant_get(aplcl_ctx *ctx, aplcl_dtype dtype, aplcl_target_for
              ctx->local_size, ctx->vector_width, ctx->has_fp64, (int)dtype, (int)fmt,
              ctx->contiguous);
     aplcl_status st = apl_build_program(ctx, "apl_", opts, &v->program);
-    if (st == APLCL_SUCCESS) st = make_kernel(ctx, v->program, "apl_loss", &v->loss);
-    if (st == APLCL_SUCCESS) st = make_kernel(ctx, v->program, "apl_count", &v->count);
-    if (st == APLCL_SUCCESS) st = make_kernel(ctx, v->program, "apl_finalize", &v->finalize);
-    if (st != APLCL_SUCCESS) apl_variant_release(v);
+    if (st == APLCL_SUCCESS)
+        st = make_kernel(ctx, v->program, "apl_loss", &v->loss);
+    if (st == APLCL_SUCCESS)
+        st = make_kernel(ctx, v->program, "apl_count", &v->count);
+    if (st == APLCL_SUCCESS)
+        st = make_kernel(ctx, v->program, "apl_finalize", &v->finalize);
+    if (st != APLCL_SUCCESS)
+        apl_variant_release(v);
     return st;
 }

@@ -11,8 +11,8 @@ unsigned aplcl_version_number(void) { return APLCL_VERSION_NUMBER; }
 
 const char *aplcl_status_string(aplcl_status status) {
     switch (status) {
-#define APLCL_STATUS_CASE_(name, value, text) \
-    case name:                                \
+#define APLCL_STATUS_CASE_(name, value, text)                                                      \
+    case name:                                                                                     \
         return text;
         APLCL_STATUS_MAP(APLCL_STATUS_CASE_)
 #undef APLCL_STATUS_CASE_
@@ -34,7 +34,8 @@ void apl_set_build_log(const char *log, size_t len) {
         tls_build_log[0] = '\0';
         return;
     }
-    if (len >= APL_BUILD_LOG_MAX) len = APL_BUILD_LOG_MAX - 1;
+    if (len >= APL_BUILD_LOG_MAX)
+        len = APL_BUILD_LOG_MAX - 1;
     memcpy(tls_build_log, log, len);
     tls_build_log[len] = '\0';
 }

@@ -11,8 +11,8 @@
 
 typedef struct {
     size_t rows, cols, n;
-    float *x;      /* logits as the device sees them (already rounded for 16-bit storage) */
-    float *y;      /* dense targets: 1, 0, or -1 (ignored) */
+    float *x; /* logits as the device sees them (already rounded for 16-bit storage) */
+    float *y; /* dense targets: 1, 0, or -1 (ignored) */
     double *rg, *rl, rloss;
     uint64_t rcounts[APLCL_COUNT_LEN];
 } fx_case;
@@ -30,8 +30,8 @@ static cl_mem upload(const void *host, size_t bytes) {
     return m;
 }
 static void download(cl_mem m, void *host, size_t bytes) {
-    cl_int err = clEnqueueReadBuffer(aplcl_ctx_queue(g_ctx), m, CL_TRUE, 0, bytes, host, 0, NULL,
-                                     NULL);
+    cl_int err =
+        clEnqueueReadBuffer(aplcl_ctx_queue(g_ctx), m, CL_TRUE, 0, bytes, host, 0, NULL, NULL);
     if (err != CL_SUCCESS) {
         printf("clEnqueueReadBuffer failed: %d\n", (int)err);
         exit(1);
@@ -65,9 +65,7 @@ static void make_case(fx_case *c, size_t rows, size_t cols, double ignored, aplc
     free(h);
 }
 
-static void free_case(fx_case *c) {
-    free(c->x), free(c->y), free(c->rg), free(c->rl);
-}
+static void free_case(fx_case *c) { free(c->x), free(c->y), free(c->rg), free(c->rl); }
 
 /* The storage's rounding of a gradient: half an ulp, relative (plus the kernel's own 1e-5). */
 static double storage_rtol(aplcl_dtype dt) {
@@ -82,7 +80,10 @@ static const char *dt_name(aplcl_dtype d) {
     return d == APLCL_DTYPE_F16 ? "f16" : d == APLCL_DTYPE_BF16 ? "bf16" : "f32";
 }
 static const char *fmt_name(aplcl_target_format f) {
-    return f == APLCL_TARGET_BITS ? "bits" : f == APLCL_TARGET_CSR ? "csr" : f == APLCL_TARGET_U8 ? "u8" : "f32";
+    return f == APLCL_TARGET_BITS  ? "bits"
+           : f == APLCL_TARGET_CSR ? "csr"
+           : f == APLCL_TARGET_U8  ? "u8"
+                                   : "f32";
 }
 
 /* Runs one case on the device (targets in format fmt, logits in dt) and compares. */
@@ -100,7 +101,8 @@ static void run_case(const char *label, const aplcl_params *p, size_t rows, size
     void *xs = tu_xmalloc(c.n * xb), *g0 = tu_xmalloc(c.n * xb);
     float *g0f = tu_xmalloc(c.n * sizeof(float));
     tu_rng r = tu_rng_seed(seed ^ 0x5555);
-    for (size_t i = 0; i < c.n; ++i) g0f[i] = accumulate ? (float)tu_rng_range(&r, -1, 1) : 0.0f;
+    for (size_t i = 0; i < c.n; ++i)
+        g0f[i] = accumulate ? (float)tu_rng_range(&r, -1, 1) : 0.0f;
     if (dt == APLCL_DTYPE_F32) {
         memcpy(xs, c.x, c.n * 4);
         memcpy(g0, g0f, c.n * 4);
@@ -125,7 +127,8 @@ static void run_case(const char *label, const aplcl_params *p, size_t rows, size
         CHECK_STATUS(aplcl_pack_bits(rows, cols, c.y, bits, with_ignore ? ign : NULL),
                      APLCL_SUCCESS);
         tdata = upload(bits, rows * words * 4);
-        if (with_ignore) taux = upload(ign, rows * words * 4);
+        if (with_ignore)
+            taux = upload(ign, rows * words * 4);
         io.targets.ignore = taux;
         free(bits), free(ign);
     } else if (fmt == APLCL_TARGET_CSR) {
@@ -174,10 +177,12 @@ static void run_case(const char *label, const aplcl_params *p, size_t rows, size
     double scale = fabs(p->grad_scale);
     if (p->reduction == APLCL_REDUCE_MEAN)
         scale /= p->normalizer > 0 ? p->normalizer : (double)c.rcounts[APLCL_COUNT_ELEMENTS];
-    for (size_t i = 0; i < c.n; ++i) c.rg[i] += g0f[i]; /* accumulate: the starting values */
+    for (size_t i = 0; i < c.n; ++i)
+        c.rg[i] += g0f[i]; /* accumulate: the starting values */
     TU_CMP_CHECK("loss", tu_compare_f32(lf, c.rl, c.n, TU_RTOL, TU_ATOL), c.x);
     /* accumulating adds the start value before rounding: its magnitude sets the rounding */
-    double atol = storage_atol(dt, scale) + (accumulate ? (dt == APLCL_DTYPE_F32 ? 1e-7 : storage_rtol(dt)) : 0.0);
+    double atol = storage_atol(dt, scale) +
+                  (accumulate ? (dt == APLCL_DTYPE_F32 ? 1e-7 : storage_rtol(dt)) : 0.0);
     TU_CMP_CHECK("grad", tu_compare_f32(gf, c.rg, c.n, storage_rtol(dt), atol), c.x);
     CHECK_NEAR(loss_f, c.rloss, 1e-5, 1e-6);
     CHECK_EQ_U64(counts[APLCL_COUNT_ELEMENTS], c.rcounts[APLCL_COUNT_ELEMENTS]);
@@ -187,10 +192,12 @@ static void run_case(const char *label, const aplcl_params *p, size_t rows, size
     tu_case_end(mark, "%-28s %zux%zu targets %-4s storage %-4s%s%s%s", label, rows, cols,
                 fmt_name(fmt), dt_name(dt), with_ignore ? " +ignore" : "",
                 accumulate ? " accumulate" : "", in_place ? " in-place" : "");
-    if (!in_place) clReleaseMemObject(grad);
+    if (!in_place)
+        clReleaseMemObject(grad);
     clReleaseMemObject(io.logits);
     clReleaseMemObject(tdata);
-    if (taux) clReleaseMemObject(taux);
+    if (taux)
+        clReleaseMemObject(taux);
     clReleaseMemObject(io.elem_loss);
     clReleaseMemObject(io.loss);
     clReleaseMemObject(io.counts);
@@ -203,7 +210,8 @@ static void csr_invalid_entries(void) {
     int mark = tu_case_begin();
     const size_t rows = 4, cols = 40;
     float x[4 * 40];
-    for (size_t i = 0; i < rows * cols; ++i) x[i] = (float)((int)(i % 13) - 6);
+    for (size_t i = 0; i < rows * cols; ++i)
+        x[i] = (float)((int)(i % 13) - 6);
     /* row 0: fine {3, 9}; row 1: unsorted {20, 5}; row 2: index 40 >= cols; row 3: pointer past
      * nnz */
     uint64_t rp[5] = {0, 2, 4, 5, 9};
@@ -230,7 +238,8 @@ static void csr_invalid_entries(void) {
     float g[4 * 40], yd[40];
     double rg[40];
     download(io.grad, g, sizeof g);
-    for (size_t c = 0; c < cols; ++c) yd[c] = (c == 3 || c == 9) ? 1.0f : 0.0f;
+    for (size_t c = 0; c < cols; ++c)
+        yd[c] = (c == 3 || c == 9) ? 1.0f : 0.0f;
     CHECK_STATUS(aplcl_ref_compute(&p, 1, cols, x, yd, rg, NULL, NULL), APLCL_SUCCESS);
     TU_CMP_CHECK("csr row 0 grad", tu_compare_f32(g, rg, cols, TU_RTOL, TU_ATOL), x);
     tu_case_end(mark, "csr invalid entries are counted (3), valid rows exact");
@@ -247,7 +256,8 @@ static void io_bad_inputs(void) {
     int mark = tu_case_begin();
     enum { R = 3, C = 40 };
     float x[R * C], sentinel[R * C], back[R * C];
-    for (int i = 0; i < R * C; ++i) x[i] = (float)(i % 7) - 3.0f, sentinel[i] = 12345.0f;
+    for (int i = 0; i < R * C; ++i)
+        x[i] = (float)(i % 7) - 3.0f, sentinel[i] = 12345.0f;
     uint32_t bits[R * 2] = {0};
     uint64_t rp[R + 1] = {0, 1, 1, 2};
     uint32_t idx[2] = {1, 2};
@@ -264,8 +274,8 @@ static void io_bad_inputs(void) {
     clFinish(aplcl_ctx_queue(g_ctx));
     download(bg, back, sizeof back);
     CHECK(back[0] != 12345.0f); /* the valid call wrote; refill for the rejected ones */
-    clEnqueueWriteBuffer(aplcl_ctx_queue(g_ctx), bg, CL_TRUE, 0, sizeof sentinel, sentinel, 0,
-                         NULL, NULL);
+    clEnqueueWriteBuffer(aplcl_ctx_queue(g_ctx), bg, CL_TRUE, 0, sizeof sentinel, sentinel, 0, NULL,
+                         NULL);
 
     aplcl_io bad = io;
     bad.dtype = (aplcl_dtype)7;
@@ -308,16 +318,19 @@ static void io_bad_inputs(void) {
     clFinish(aplcl_ctx_queue(g_ctx));
     download(bg, back, sizeof back);
     int untouched = 1;
-    for (int i = 0; i < R * C; ++i) untouched &= back[i] == 12345.0f;
+    for (int i = 0; i < R * C; ++i)
+        untouched &= back[i] == 12345.0f;
     CHECK(untouched);
     tu_case_end(mark, "aplcl_compute_io rejects bad storage/format arguments, writes nothing");
     cl_mem all[] = {bx, bg, bbits, brp, bidx, small};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; ++i) clReleaseMemObject(all[i]);
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; ++i)
+        clReleaseMemObject(all[i]);
 }
 
 int main(void) {
     int rc = tu_ctx_create(&g_ctx);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     {
         int mark = tu_case_begin();
         CHECK_STATUS(aplcl_ctx_prepare(g_ctx, APLCL_DTYPE_BF16, APLCL_TARGET_CSR), APLCL_SUCCESS);
@@ -343,10 +356,13 @@ int main(void) {
         for (int d = 0; d < 3; ++d) {
             size_t R = shapes[s][0], C = shapes[s][1];
             run_case("default", &def, R, C, APLCL_TARGET_BITS, dts[d], 0, 0, 0, seed++);
-            run_case("mean+focus (count pass)", &mean, R, C, APLCL_TARGET_BITS, dts[d], 1, 0, 0, seed++);
+            run_case("mean+focus (count pass)", &mean, R, C, APLCL_TARGET_BITS, dts[d], 1, 0, 0,
+                     seed++);
             run_case("default", &def, R, C, APLCL_TARGET_CSR, dts[d], 0, 0, 0, seed++);
-            run_case("mean+focus (host count)", &mean, R, C, APLCL_TARGET_CSR, dts[d], 0, 0, 0, seed++);
-            run_case("asl, dense f32 targets", &asl, R, C, APLCL_TARGET_F32, dts[d], 1, 0, 0, seed++);
+            run_case("mean+focus (host count)", &mean, R, C, APLCL_TARGET_CSR, dts[d], 0, 0, 0,
+                     seed++);
+            run_case("asl, dense f32 targets", &asl, R, C, APLCL_TARGET_F32, dts[d], 1, 0, 0,
+                     seed++);
             run_case("asl accumulate", &asl, R, C, APLCL_TARGET_CSR, dts[d], 0, 1, 0, seed++);
             run_case("default in place", &def, R, C, APLCL_TARGET_BITS, dts[d], 1, 0, 1, seed++);
         }

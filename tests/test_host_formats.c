@@ -22,22 +22,22 @@ static void conversions(void) {
     CHECK_EQ(f16(1.0f), 0x3c00);
     CHECK_EQ(f16(-2.0f), 0xc000);
     CHECK_EQ(f16(65504.0f), 0x7bff);
-    CHECK_EQ(f16(65519.0f), 0x7bff);   /* below the halfway point to 65536 */
-    CHECK_EQ(f16(65520.0f), 0x7c00);   /* halfway, ties to even: infinity */
+    CHECK_EQ(f16(65519.0f), 0x7bff); /* below the halfway point to 65536 */
+    CHECK_EQ(f16(65520.0f), 0x7c00); /* halfway, ties to even: infinity */
     CHECK_EQ(f16(1e9f), 0x7c00);
     CHECK_EQ(f16(-INFINITY), 0xfc00);
     CHECK_EQ(f16(NAN) & 0x7c00, 0x7c00);
     CHECK(f16(NAN) & 0x3ff);
-    CHECK_EQ(f16(0x1p-24f), 0x0001);   /* smallest subnormal */
-    CHECK_EQ(f16(0x1p-25f), 0x0000);   /* halfway to it: ties to even (0) */
+    CHECK_EQ(f16(0x1p-24f), 0x0001); /* smallest subnormal */
+    CHECK_EQ(f16(0x1p-25f), 0x0000); /* halfway to it: ties to even (0) */
     CHECK_EQ(f16(0x1.8p-25f), 0x0001);
-    CHECK_EQ(f16(0x1p-14f), 0x0400);   /* smallest normal */
+    CHECK_EQ(f16(0x1p-14f), 0x0400);        /* smallest normal */
     CHECK_EQ(f16(1.0f + 0x1p-11f), 0x3c00); /* tie between 1 and 1+2^-10: even */
     CHECK_EQ(f16(1.0f + 0x1.8p-11f), 0x3c01);
     CHECK_EQ(f16(1.0f + 0x3p-11f), 0x3c02); /* tie between odd 1+2^-10 and 1+2^-9: up */
     CHECK_EQ(bf16(1.0f), 0x3f80);
-    CHECK_EQ(bf16(1.0f + 0x1p-8f), 0x3f80);  /* tie: even */
-    CHECK_EQ(bf16(1.0f + 0x3p-8f), 0x3f82);  /* tie from odd: up */
+    CHECK_EQ(bf16(1.0f + 0x1p-8f), 0x3f80); /* tie: even */
+    CHECK_EQ(bf16(1.0f + 0x3p-8f), 0x3f82); /* tie from odd: up */
     CHECK_EQ(bf16(NAN), 0x7fc0);
     CHECK_EQ(bf16(INFINITY), 0x7f80);
     /* every half value round-trips through float exactly */
@@ -47,7 +47,8 @@ static void conversions(void) {
         float f;
         aplcl_f16_to_f32(&in, &f, 1);
         aplcl_f32_to_f16(&f, &back, 1);
-        if (isnan(f) ? !((back & 0x7c00) == 0x7c00 && (back & 0x3ff)) : back != in) ++bad;
+        if (isnan(f) ? !((back & 0x7c00) == 0x7c00 && (back & 0x3ff)) : back != in)
+            ++bad;
     }
     CHECK_EQ(bad, 0);
     for (uint32_t h = 0; h < 65536; h += 7) {
@@ -55,7 +56,8 @@ static void conversions(void) {
         float f;
         aplcl_bf16_to_f32(&in, &f, 1);
         aplcl_f32_to_bf16(&f, &back, 1);
-        if (!isnan(f) && back != in) ++bad;
+        if (!isnan(f) && back != in)
+            ++bad;
     }
     CHECK_EQ(bad, 0);
     tu_case_end(mark, "f16/bf16 conversions");
@@ -65,7 +67,8 @@ static void packing(void) {
     int mark = tu_case_begin();
     enum { R = 2, C = 35 };
     float y[R * C];
-    for (int i = 0; i < R * C; ++i) y[i] = (i % 5 == 0) ? 1.0f : 0.0f;
+    for (int i = 0; i < R * C; ++i)
+        y[i] = (i % 5 == 0) ? 1.0f : 0.0f;
     y[1] = -1.0f; /* ignored */
     uint32_t bits[R * 2], ign[R * 2];
     CHECK_STATUS(aplcl_pack_bits(R, C, y, bits, ign), APLCL_SUCCESS);
