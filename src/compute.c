@@ -219,16 +219,11 @@ aplcl_status aplcl_compute_io(aplcl_ctx *ctx, const aplcl_params *p, size_t rows
         return st;
     apl_plan plan = make_plan(ctx, p, rows, cols, io);
 
-    /* The caller's wait list plus our previous call (scratch reuse). */
-    cl_event small[16];
-    cl_event *waits = small;
-    cl_uint nw = num_wait_events + (ctx->last ? 1 : 0);
-    if (nw > 16 && !(waits = (cl_event *)malloc(nw * sizeof(cl_event))))
-        return APLCL_ERR_OUT_OF_HOST_MEMORY;
-    if (num_wait_events)
-        memcpy(waits, wait_events, num_wait_events * sizeof(cl_event));
-    if (ctx->last)
-        waits[num_wait_events] = ctx->last;
+    apl_waits w;
+    if ((st = apl_waits_init(&w, ctx, num_wait_events, wait_events)) != APLCL_SUCCESS)
+        return st;
+    cl_uint nw = w.n;
+    const cl_event *waits = w.list;
 
     cl_int err = CL_SUCCESS;
     cl_event ev_count = NULL, ev_count_fin = NULL, ev_loss = NULL, ev_fin = NULL;
@@ -243,8 +238,7 @@ aplcl_status aplcl_compute_io(aplcl_ctx *ctx, const aplcl_params *p, size_t rows
     }
     if (err == CL_SUCCESS)
         err = run_finalize(ctx, v, plan.loss.groups, 0, p, io, ev_loss, &ev_fin);
-    if (waits != small)
-        free(waits);
+    apl_waits_free(&w);
     if (ev_count)
         clReleaseEvent(ev_count);
     if (ev_count_fin)

@@ -389,6 +389,26 @@ void aplcl_ctx_destroy(aplcl_ctx *ctx) {
     free(ctx);
 }
 
+aplcl_status apl_waits_init(apl_waits *w, const aplcl_ctx *ctx, cl_uint num_events,
+                            const cl_event *events) {
+    w->n = num_events + (ctx->last ? 1 : 0);
+    w->list = w->small;
+    if (w->n > sizeof w->small / sizeof w->small[0] &&
+        !(w->list = (cl_event *)malloc(w->n * sizeof(cl_event))))
+        return APLCL_ERR_OUT_OF_HOST_MEMORY;
+    if (num_events)
+        memcpy(w->list, events, num_events * sizeof(cl_event));
+    if (ctx->last)
+        w->list[num_events] = ctx->last;
+    return APLCL_SUCCESS;
+}
+
+void apl_waits_free(apl_waits *w) {
+    if (w->list != w->small)
+        free(w->list);
+    w->list = w->small;
+}
+
 cl_command_queue aplcl_ctx_queue(const aplcl_ctx *ctx) { return ctx ? ctx->queue : NULL; }
 cl_context aplcl_ctx_cl_context(const aplcl_ctx *ctx) { return ctx ? ctx->context : NULL; }
 cl_device_id aplcl_ctx_device(const aplcl_ctx *ctx) { return ctx ? ctx->device : NULL; }

@@ -378,19 +378,12 @@ aplcl_status aplcl_head_compute(aplcl_head *h, const aplcl_params *p, size_t n, 
 
     chain ch = {h, ctx->queue, NULL, CL_SUCCESS, CLBlastSuccess, APLCL_SUCCESS};
     { /* start: the caller's wait list and the context's previous call */
-        cl_event small_list[16];
-        cl_event *waits = small_list;
-        cl_uint nw = num_wait_events + (ctx->last ? 1 : 0);
-        if (nw > 16 && !(waits = (cl_event *)malloc(nw * sizeof(cl_event))))
-            return APLCL_ERR_OUT_OF_HOST_MEMORY;
-        if (num_wait_events)
-            memcpy(waits, wait_events, num_wait_events * sizeof(cl_event));
-        if (ctx->last)
-            waits[num_wait_events] = ctx->last;
+        apl_waits w;
+        if ((st = apl_waits_init(&w, ctx, num_wait_events, wait_events)) != APLCL_SUCCESS)
+            return st;
         cl_event ev = NULL;
-        ch.err = clEnqueueMarkerWithWaitList(ch.q, nw, nw ? waits : NULL, &ev);
-        if (waits != small_list)
-            free(waits);
+        ch.err = clEnqueueMarkerWithWaitList(ch.q, w.n, w.n ? w.list : NULL, &ev);
+        apl_waits_free(&w);
         if (ch.err != CL_SUCCESS)
             return cl_fail(ch.err);
         ch.dep = ev;

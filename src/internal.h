@@ -158,6 +158,18 @@ aplcl_status apl_build_program(aplcl_ctx *ctx, const char *prefix, const char *o
 /* Fills ctx (kernels, scratch, sizes) once context, device and queue are set. */
 aplcl_status apl_ctx_finish(aplcl_ctx *ctx);
 
+/* The wait list of a call on ctx: the caller's events plus the context's previous call (calls on
+ * one context share scratch memory). list points into small when it fits, else is malloc'd;
+ * release with apl_waits_free. The struct must not be copied. */
+typedef struct apl_waits {
+    cl_event small[16];
+    cl_event *list;
+    cl_uint n;
+} apl_waits;
+aplcl_status apl_waits_init(apl_waits *w, const aplcl_ctx *ctx, cl_uint num_events,
+                            const cl_event *events);
+void apl_waits_free(apl_waits *w);
+
 /* Device string parsing, shared with `aplcl devices`. */
 aplcl_status apl_select_device(const char *spec, cl_platform_id *platform, cl_device_id *device);
 
