@@ -896,31 +896,8 @@ int cli_bench(int argc, char **argv) {
 
     /* devices */
     size_t ndev = 0;
-    char(*specs)[32] = NULL;
-    if (s.device) {
-        ndev = 1;
-        specs = calloc(1, sizeof *specs);
-        if (specs)
-            snprintf(specs[0], sizeof specs[0], "%s", s.device);
-    } else {
-        aplcl_status st = aplcl_list_devices(NULL, 0, &ndev);
-        aplcl_device_info *infos = ndev ? calloc(ndev, sizeof *infos) : NULL;
-        if (st != APLCL_SUCCESS || !infos) {
-            fprintf(stderr, "aplcl bench: %s\n",
-                    st != APLCL_SUCCESS ? aplcl_status_string(st) : "no OpenCL device");
-            free(infos);
-            inputs_free(&loaded);
-            return 1;
-        }
-        aplcl_list_devices(infos, ndev, &ndev);
-        specs = calloc(ndev, sizeof *specs);
-        for (size_t i = 0; specs && i < ndev; ++i)
-            snprintf(specs[i], sizeof specs[i], "%u:%u", infos[i].platform_index,
-                     infos[i].device_index);
-        free(infos);
-    }
+    cli_device_spec *specs = cli_device_specs(s.device, "aplcl bench", &ndev);
     if (!specs) {
-        fprintf(stderr, "aplcl bench: out of memory\n");
         inputs_free(&loaded);
         return 1;
     }

@@ -336,26 +336,13 @@ int cli_check(int argc, char **argv) {
     const char *device = cli_opt(argc, argv, "--device");
     int quick = cli_flag(argc, argv, "--quick");
     int cases = 0, failures = 0;
-    if (device) {
-        check_device(device, quick, &cases, &failures);
-    } else {
-        size_t count = 0;
-        aplcl_status st = aplcl_list_devices(NULL, 0, &count);
-        aplcl_device_info *infos = count ? calloc(count, sizeof *infos) : NULL;
-        if (st != APLCL_SUCCESS || !infos) {
-            fprintf(stderr, "aplcl check: %s\n",
-                    st != APLCL_SUCCESS ? aplcl_status_string(st) : "no OpenCL device");
-            free(infos);
-            return 1;
-        }
-        aplcl_list_devices(infos, count, &count);
-        for (size_t i = 0; i < count; ++i) {
-            char spec[32];
-            snprintf(spec, sizeof spec, "%u:%u", infos[i].platform_index, infos[i].device_index);
-            check_device(spec, quick, &cases, &failures);
-        }
-        free(infos);
-    }
+    size_t count = 0;
+    cli_device_spec *specs = cli_device_specs(device, "aplcl check", &count);
+    if (!specs)
+        return 1;
+    for (size_t i = 0; i < count; ++i)
+        check_device(specs[i], quick, &cases, &failures);
+    free(specs);
     printf("%d passed, %d failed\n", cases - (failures > cases ? cases : failures), failures);
     return failures ? 1 : 0;
 }

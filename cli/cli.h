@@ -23,6 +23,12 @@ uint64_t cli_rng_next(cli_rng *r);
 double cli_rng_uniform(cli_rng *r); /* [0, 1) */
 double cli_rng_normal(cli_rng *r, double mean, double sd);
 
+/* The devices a subcommand runs on: the one named (any string aplcl_ctx_create takes), else
+ * every device as "P:D". Returns *count specs (calloc'd, caller frees), or NULL after printing
+ * why, prefixed by `who`. */
+typedef char cli_device_spec[256];
+cli_device_spec *cli_device_specs(const char *named, const char *who, size_t *count);
+
 /* Finds "--name value" in argv; NULL if absent. */
 const char *cli_opt(int argc, char **argv, const char *name);
 int cli_flag(int argc, char **argv, const char *name);

@@ -6,6 +6,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 uint64_t cli_rng_next(cli_rng *r) {
@@ -22,6 +23,38 @@ double cli_rng_normal(cli_rng *r, double mean, double sd) {
     if (u1 < 1e-300)
         u1 = 1e-300;
     return mean + sd * sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+cli_device_spec *cli_device_specs(const char *named, const char *who, size_t *count) {
+    cli_device_spec *specs = NULL;
+    *count = 0;
+    if (named) {
+        if ((specs = calloc(1, sizeof *specs))) {
+            snprintf(specs[0], sizeof specs[0], "%s", named);
+            *count = 1;
+        }
+    } else {
+        size_t n = 0;
+        aplcl_status st = aplcl_list_devices(NULL, 0, &n);
+        aplcl_device_info *infos = n ? calloc(n, sizeof *infos) : NULL;
+        if (st != APLCL_SUCCESS || !infos) {
+            fprintf(stderr, "%s: %s\n", who,
+                    st != APLCL_SUCCESS ? aplcl_status_string(st) : "no OpenCL device");
+            free(infos);
+            return NULL;
+        }
+        aplcl_list_devices(infos, n, &n);
+        if ((specs = calloc(n, sizeof *specs))) {
+            for (size_t i = 0; i < n; ++i)
+                snprintf(specs[i], sizeof specs[i], "%u:%u", infos[i].platform_index,
+                         infos[i].device_index);
+            *count = n;
+        }
+        free(infos);
+    }
+    if (!specs)
+        fprintf(stderr, "%s: out of memory\n", who);
+    return specs;
 }
 
 const char *cli_opt(int argc, char **argv, const char *name) {
