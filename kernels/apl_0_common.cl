@@ -143,31 +143,23 @@ inline uint count01(intv m) {
 #define COUNT_NONFINITE_LOGITS 2
 #define COUNT_LEN 3
 
-/* Fixed-order tree over the work-group: deterministic for a given APL_LOCAL. */
-inline acc_t group_sum_acc(__local acc_t *buf, acc_t v) {
-    uint l = get_local_id(0);
-    buf[l] = v;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (uint s = APL_LOCAL / 2; s > 0; s >>= 1) {
-        if (l < s) buf[l] += buf[l + s];
-        barrier(CLK_LOCAL_MEM_FENCE);
+/* Fixed-order tree over the work-group: deterministic for a given APL_LOCAL. One body, two
+ * element types (acc_t partial sums, ulong counters). */
+#define GROUP_SUM(NAME, T)                                                                         \
+    inline T NAME(__local T *buf, T v) {                                                           \
+        uint l = get_local_id(0);                                                                  \
+        buf[l] = v;                                                                                \
+        barrier(CLK_LOCAL_MEM_FENCE);                                                              \
+        for (uint s = APL_LOCAL / 2; s > 0; s >>= 1) {                                             \
+            if (l < s) buf[l] += buf[l + s];                                                       \
+            barrier(CLK_LOCAL_MEM_FENCE);                                                          \
+        }                                                                                          \
+        T r = buf[0];                                                                              \
+        barrier(CLK_LOCAL_MEM_FENCE);                                                              \
+        return r;                                                                                  \
     }
-    acc_t r = buf[0];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return r;
-}
-inline ulong group_sum_ulong(__local ulong *buf, ulong v) {
-    uint l = get_local_id(0);
-    buf[l] = v;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (uint s = APL_LOCAL / 2; s > 0; s >>= 1) {
-        if (l < s) buf[l] += buf[l + s];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    ulong r = buf[0];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return r;
-}
+GROUP_SUM(group_sum_acc, acc_t)
+GROUP_SUM(group_sum_ulong, ulong)
 
 /* Loss constants, packed into vectors so the kernel signature stays portable. */
 typedef struct {
