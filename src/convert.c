@@ -1,4 +1,4 @@
-/* host_formats.c: host-side helpers for the storage types and target formats.
+/* convert.c: host-side conversions for the storage types and target formats.
  *
  * Float <-> half and bfloat16 conversions (round to nearest even, as the kernels' stores do) and
  * dense -> bit-packed / CSR target packing. Plain C, no OpenCL; used by callers preparing

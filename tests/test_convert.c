@@ -1,4 +1,4 @@
-/* test_host_formats.c: the host-side format helpers (no OpenCL device needed).
+/* test_convert.c: the host-side format conversions (no OpenCL device needed).
  *
  * f16/bf16 conversions against hand-worked bit patterns (round to nearest even, subnormals,
  * overflow, NaN, infinities) and exhaustively round-tripped; bit-packing and CSR packing of dense

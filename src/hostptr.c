@@ -1,4 +1,4 @@
-/* host_compute.c: the blocking host-pointer entry points (aplcl_host_compute, _u8).
+/* hostptr.c: the blocking host-pointer entry points (aplcl_host_compute, _u8).
  *
  * For callers without OpenCL code of their own: copies inputs into temporary device buffers, runs
  * aplcl_compute, reads the outputs back, and turns the kernel's counters into a status. Engines
