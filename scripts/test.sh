@@ -52,7 +52,8 @@ fi
 device_count="$(grep -c 'Device #' <<<"$clinfo_out")"
 
 section "formatting (clang-format, .clang-format)"
-format_files=(include/*.h src/*.c src/*.h ref/*.c cli/*.c cli/*.h tests/*.c tests/*.h
+format_files=(include/*.h src/*.c src/*.h ref/*.c cli/*.c cli/*.h common/*.c common/*.h
+    train/*.c train/*.h bench/*.c bench/*.h tests/*.c tests/*.h
     tests/fuzz/*.c tests/consumer/*.c)
 clang-format --dry-run --Werror "${format_files[@]}" ||
     die "formatting differs from .clang-format; run: clang-format -i ${format_files[*]}"
@@ -88,7 +89,7 @@ fuzz_rc=0
 rm -rf "$fuzz_corpus"
 tail -n 25 build-fuzz/fuzz-log.txt
 [ "$fuzz_rc" -eq 0 ] || die "fuzz_arff failed (exit $fuzz_rc; log: build-fuzz/fuzz-log.txt; \
-input: build-fuzz/crash-* etc.). Fix cli/arff.c and add the input to tests/fuzz/regressions/"
+input: build-fuzz/crash-* etc.). Fix train/arff.c and add the input to tests/fuzz/regressions/"
 fuzz_summary="$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+).*/\1/p' \
     build-fuzz/fuzz-log.txt) inputs"
 

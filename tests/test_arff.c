@@ -1,4 +1,4 @@
-/* test_arff.c: the MULAN ARFF reader, the label-file counter and the standardiser (cli/arff.c).
+/* test_arff.c: the MULAN ARFF reader, the label-file counter and the standardiser (train/arff.c).
  *
  * Loads the yeast split shipped in data/yeast and checks known values; parses small dense and
  * sparse texts; checks that each malformed input fails with the right line, column and message;

@@ -1,4 +1,4 @@
-/* test_metrics.c: the multi-label metrics of cli/metrics.c against hand-worked values.
+/* test_metrics.c: the multi-label metrics of train/metrics.c against hand-worked values.
  *
  * Every expected number is worked out in the comment above its check. Also: the tie-break and NaN
  * conventions, skipped labels, the zero-division convention of F1, and the closed form of the

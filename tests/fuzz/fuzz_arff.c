@@ -1,4 +1,4 @@
-/* fuzz_arff.c: libFuzzer target for the ARFF reader (cli/arff.c).
+/* fuzz_arff.c: libFuzzer target for the ARFF reader (train/arff.c).
  *
  * Input: byte 0 gives n_labels (its value mod 16, so a leading ASCII digit '0'..'9' means 0..9
  * labels and the corpus files stay readable text); the rest is the ARFF text. Besides what

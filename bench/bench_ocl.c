@@ -8,30 +8,12 @@
  * Where profiling of the marker is unavailable, the host wall clock around clFinish is used.
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
-#include "cli.h"
+#include "bench.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-double cli_now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-void cli_stats(double *t, int n, double *median, double *min, double *max) {
-    qsort(t, (size_t)n, sizeof *t, cmp_double);
-    *min = t[0];
-    *max = t[n - 1];
-    *median = n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
-}
 
 static int profile_span(cl_event a, cl_event b, double *sec) {
     cl_ulong ea = 0, eb = 0;

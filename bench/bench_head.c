@@ -9,7 +9,7 @@
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include "bench_head.h"
-#include "cli.h"
+#include "bench.h"
 
 #include <clblast_c.h>
 #include <errno.h>

@@ -4,7 +4,7 @@
  * Host-side only; the device never sees these helpers. Conversions round to nearest even like the
  * kernels' stores, so the reference can be evaluated on exactly the logits the device reads.
  */
-#include "cli.h"
+#include "bench.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -8,6 +8,7 @@
  * ever timed.
  */
 #define _POSIX_C_SOURCE 200809L /* isatty, mkdir */
+#include "bench.h"
 #include "bench_head.h"
 #include "cli.h"
 

@@ -3,8 +3,8 @@
  * Parameters live in one buffer (W1, b1, W2, b2 back to back) so that one Adam kernel updates
  * them all; gradients and Adam moments mirror that layout. The output layer, loss and its
  * gradients go through aplcl's linear head (aplcl_head_compute); the hidden layer's GEMMs are
- * CLBlast's; the element-wise kernels below are the tool's own (they are
- * not part of the loss library, hence a string here rather than kernels/). All work is enqueued
+ * CLBlast's; the element-wise kernels are the training engine's own (train/kernels/net.cl, not
+ * part of the loss library, so not in kernels/). All work is enqueued
  * on the context's in-order queue; only predict and the loss read-back wait.
  */
 #include "train_net.h"
@@ -15,44 +15,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *k_source =
-    "__kernel void gather_f32(__global const float *src, __global const uint *idx,\n"
-    "                         __global float *dst, uint cols) {\n"
-    "    size_t i = get_global_id(0), r = i / cols, c = i % cols;\n"
-    "    dst[i] = src[(size_t)idx[r] * cols + c];\n"
-    "}\n"
-    "__kernel void gather_u8(__global const uchar *src, __global const uint *idx,\n"
-    "                        __global uchar *dst, uint cols) {\n"
-    "    size_t i = get_global_id(0), r = i / cols, c = i % cols;\n"
-    "    dst[i] = src[(size_t)idx[r] * cols + c];\n"
-    "}\n"
-    "__kernel void bias_act(__global float *z, __global const float *theta, ulong b_off,\n"
-    "                       uint cols, int relu) {\n"
-    "    size_t i = get_global_id(0);\n"
-    "    float v = z[i] + theta[b_off + i % cols];\n"
-    "    z[i] = relu ? fmax(v, 0.0f) : v;\n"
-    "}\n"
-    "__kernel void relu_back(__global float *d, __global const float *a) {\n"
-    "    size_t i = get_global_id(0);\n"
-    "    if (!(a[i] > 0.0f)) d[i] = 0.0f;\n"
-    "}\n"
-    /* one work-item per column, rows in order: deterministic */
-    "__kernel void colsum(__global const float *g, uint rows, uint cols, __global float *out,\n"
-    "                     ulong out_off) {\n"
-    "    size_t c = get_global_id(0);\n"
-    "    float s = 0.0f;\n"
-    "    for (uint r = 0; r < rows; ++r) s += g[(size_t)r * cols + c];\n"
-    "    out[out_off + c] = s;\n"
-    "}\n"
-    "__kernel void adam(__global float *theta, __global const float *g, __global float *m,\n"
-    "                   __global float *v, float lr_t, float b1, float b2, float eps, float wd) {\n"
-    "    size_t i = get_global_id(0);\n"
-    "    float gi = g[i] + wd * theta[i];\n"
-    "    float mi = b1 * m[i] + (1.0f - b1) * gi, vi = b2 * v[i] + (1.0f - b2) * gi * gi;\n"
-    "    m[i] = mi;\n"
-    "    v[i] = vi;\n"
-    "    theta[i] -= lr_t * mi / (sqrt(vi) + eps);\n"
-    "}\n";
+/* The kernels of train/kernels/net.cl, embedded at build time (cmake/embed_kernels.cmake). */
+#ifndef APLCL_EMBEDDED_FILE_DEFINED
+#define APLCL_EMBEDDED_FILE_DEFINED
+typedef struct aplcl_embedded_file {
+    const char *name;
+    const unsigned char *data;
+    size_t size;
+} aplcl_embedded_file;
+#endif
+extern const aplcl_embedded_file aplcl_train_kernels[];
 
 #define MAX_SETS 4
 
@@ -131,7 +103,9 @@ train_net *train_net_create(aplcl_ctx *ctx, const train_net_config *cfg, char *e
     }
     cl_int e;
     cl_device_id dev = aplcl_ctx_device(ctx);
-    net->program = clCreateProgramWithSource(net->context, 1, &k_source, NULL, &e);
+    const char *src = (const char *)aplcl_train_kernels[0].data;
+    size_t src_len = aplcl_train_kernels[0].size;
+    net->program = clCreateProgramWithSource(net->context, 1, &src, &src_len, &e);
     if (e == CL_SUCCESS)
         e = clBuildProgram(net->program, 1, &dev, "", NULL, NULL);
     if (e != CL_SUCCESS) {

@@ -1,6 +1,6 @@
 /* bench_head.h: `aplcl bench head`, the linear head (aplcl_head_compute) against the unfused path.
  *
- * The caller (cli/bench.c) dispatches to it; nothing else of the tool depends on it.
+ * The caller (bench/bench.c) dispatches to it; nothing else of the tool depends on it.
  */
 #ifndef APLCL_CLI_BENCH_HEAD_H
 #define APLCL_CLI_BENCH_HEAD_H

@@ -5,7 +5,7 @@
  * concatenation (drop repeated CSV header lines).
  */
 #define _POSIX_C_SOURCE 200809L /* popen */
-#include "cli.h"
+#include "bench.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,0 +1,89 @@
+/* tool_util.c: helpers shared by aplcl's programs (see tool_util.h). */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#include "tool_util.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+uint64_t cli_rng_next(cli_rng *r) {
+    uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+double cli_rng_uniform(cli_rng *r) { return (double)(cli_rng_next(r) >> 11) * 0x1.0p-53; }
+
+double cli_rng_normal(cli_rng *r, double mean, double sd) {
+    double u1 = cli_rng_uniform(r), u2 = cli_rng_uniform(r);
+    if (u1 < 1e-300)
+        u1 = 1e-300;
+    return mean + sd * sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+cli_device_spec *cli_device_specs(const char *named, const char *who, size_t *count) {
+    cli_device_spec *specs = NULL;
+    *count = 0;
+    if (named) {
+        if ((specs = calloc(1, sizeof *specs))) {
+            snprintf(specs[0], sizeof specs[0], "%s", named);
+            *count = 1;
+        }
+    } else {
+        size_t n = 0;
+        aplcl_status st = aplcl_list_devices(NULL, 0, &n);
+        aplcl_device_info *infos = n ? calloc(n, sizeof *infos) : NULL;
+        if (st != APLCL_SUCCESS || !infos) {
+            fprintf(stderr, "%s: %s\n", who,
+                    st != APLCL_SUCCESS ? aplcl_status_string(st) : "no OpenCL device");
+            free(infos);
+            return NULL;
+        }
+        aplcl_list_devices(infos, n, &n);
+        if ((specs = calloc(n, sizeof *specs))) {
+            for (size_t i = 0; i < n; ++i)
+                snprintf(specs[i], sizeof specs[i], "%u:%u", infos[i].platform_index,
+                         infos[i].device_index);
+            *count = n;
+        }
+        free(infos);
+    }
+    if (!specs)
+        fprintf(stderr, "%s: out of memory\n", who);
+    return specs;
+}
+
+const char *cli_opt(int argc, char **argv, const char *name) {
+    for (int i = 0; i + 1 < argc; ++i)
+        if (strcmp(argv[i], name) == 0)
+            return argv[i + 1];
+    return NULL;
+}
+
+int cli_flag(int argc, char **argv, const char *name) {
+    for (int i = 0; i < argc; ++i)
+        if (strcmp(argv[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+double cli_now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+void cli_stats(double *t, int n, double *median, double *min, double *max) {
+    qsort(t, (size_t)n, sizeof *t, cmp_double);
+    *min = t[0];
+    *max = t[n - 1];
+    *median = n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+}

@@ -1,0 +1,38 @@
+/* tool_util.h: helpers shared by aplcl's programs (the `aplcl` tool, its benchmarks, the trainer).
+ *
+ * Deterministic random inputs, device lists, option lookup and timing statistics. Users of the
+ * public API only; nothing here is part of the library, and nothing here prints except
+ * cli_device_specs (which says why it failed, for the tool's user).
+ */
+#ifndef APLCL_TOOL_UTIL_H
+#define APLCL_TOOL_UTIL_H
+
+#include "aplcl.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Deterministic inputs: splitmix64 stream, normal draws by Box-Muller. */
+typedef struct {
+    uint64_t s;
+} cli_rng;
+uint64_t cli_rng_next(cli_rng *r);
+double cli_rng_uniform(cli_rng *r); /* [0, 1) */
+double cli_rng_normal(cli_rng *r, double mean, double sd);
+
+/* The devices a subcommand runs on: the one named (any string aplcl_ctx_create takes), else
+ * every device as "P:D". Returns *count specs (calloc'd, caller frees), or NULL after printing
+ * why, prefixed by `who`. */
+typedef char cli_device_spec[256];
+cli_device_spec *cli_device_specs(const char *named, const char *who, size_t *count);
+
+/* Finds "--name value" in argv; NULL if absent. */
+const char *cli_opt(int argc, char **argv, const char *name);
+int cli_flag(int argc, char **argv, const char *name);
+
+/* Monotonic wall-clock seconds. */
+double cli_now_s(void);
+/* Sorts t[0..n) and returns its median, min and max. */
+void cli_stats(double *t, int n, double *median, double *min, double *max);
+
+#endif /* APLCL_TOOL_UTIL_H */
