@@ -9,6 +9,8 @@
  */
 #include "train_net.h"
 
+#include "embedded_file.h"
+
 #include <clblast_c.h>
 #include <math.h>
 #include <stdio.h>
@@ -16,14 +18,6 @@
 #include <string.h>
 
 /* The kernels of train/kernels/net.cl, embedded at build time (cmake/embed_kernels.cmake). */
-#ifndef APLCL_EMBEDDED_FILE_DEFINED
-#define APLCL_EMBEDDED_FILE_DEFINED
-typedef struct aplcl_embedded_file {
-    const char *name;
-    const unsigned char *data;
-    size_t size;
-} aplcl_embedded_file;
-#endif
 extern const aplcl_embedded_file aplcl_train_kernels[];
 
 #define MAX_SETS 4
