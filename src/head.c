@@ -44,10 +44,7 @@ static aplcl_status build_program(aplcl_head *h) {
     aplcl_ctx *ctx = h->ctx;
     char opts[96];
     snprintf(opts, sizeof opts, "-D APL_LOCAL=%zu -D APL_FP64=%d", ctx->local_size, ctx->has_fp64);
-    /* under the lock, like the loss programs: one build at a time per context (binary cache) */
-    apl_lock(ctx);
     aplcl_status st = apl_build_program(ctx, "head", opts, &h->program);
-    apl_unlock(ctx);
     if (st != APLCL_SUCCESS)
         return st;
     struct {
@@ -123,10 +120,15 @@ aplcl_status aplcl_head_create(aplcl_head **out, aplcl_ctx *ctx) {
     aplcl_status st = err == CL_SUCCESS ? APLCL_SUCCESS : cl_fail(err);
     h->ooo = (props & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE) != 0;
     h->max_alloc = max_alloc > SIZE_MAX ? SIZE_MAX : (size_t)max_alloc;
+    /* Under the context's lock, like the loss programs' lazy builds: one build at a time per
+     * context (the binary cache), and CLBlast releases before its issue 486 fix (2023) mishandle
+     * two threads storing the same program in its cache. */
+    apl_lock(ctx);
     if (st == APLCL_SUCCESS)
         st = build_program(h);
     if (st == APLCL_SUCCESS)
         st = warm_up_clblast(h);
+    apl_unlock(ctx);
     if (st != APLCL_SUCCESS) {
         aplcl_head_destroy(h);
         return st;

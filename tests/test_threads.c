@@ -13,7 +13,7 @@
 #include <pthread.h>
 
 #define THREADS 4
-#define ROUNDS 6
+#define ROUNDS 16
 
 typedef enum { J_HOST, J_HOST_U8, J_DEVICE, J_COMPUTE, J_HEAD } job_kind;
 
