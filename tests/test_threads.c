@@ -220,7 +220,21 @@ static void digest_buf(bufset *s, cl_mem m, size_t bytes, cl_event ev, outcome *
         free(h);
 }
 
-static void free_bufs(bufset *s) {
+/* After a call: on success the n outputs m[i] of bytes[i] into the digest, then the loss and the
+ * counts; a failed buffer operation turns the status into OPENCL; the buffers are released. */
+static void finish(bufset *s, cl_event ev, const cl_mem *m, const size_t *bytes, int n, cl_mem loss,
+                   cl_mem counts, outcome *o) {
+    if (o->st == APLCL_SUCCESS) {
+        float lv = 0.0f;
+        for (int i = 0; i < n; ++i)
+            digest_buf(s, m[i], bytes[i], ev, o, NULL);
+        digest_buf(s, loss, sizeof lv, ev, o, &lv);
+        digest_buf(s, counts, sizeof o->counts, ev, o, o->counts);
+        o->loss = lv;
+        clReleaseEvent(ev);
+    }
+    if (s->err != CL_SUCCESS)
+        o->st = APLCL_ERR_OPENCL;
     for (int i = 0; i < s->n; ++i)
         clReleaseMemObject(s->m[i]);
     s->n = 0;
@@ -285,18 +299,9 @@ static void run_device(aplcl_ctx *ctx, const job *b, const job_data *g, outcome 
                           io.grad, 0, io.elem_loss, 0, io.loss, 0, io.counts, 0, 0, NULL, &ev);
     else if (s.err == CL_SUCCESS)
         o->st = aplcl_compute_io(ctx, &b->p, b->rows, b->cols, &io, 0, NULL, &ev);
-    if (o->st == APLCL_SUCCESS) {
-        float loss = 0.0f;
-        digest_buf(&s, io.grad, nc * xb, ev, o, NULL);
-        digest_buf(&s, io.elem_loss, nc * sizeof(float), ev, o, NULL);
-        digest_buf(&s, io.loss, sizeof loss, ev, o, &loss);
-        digest_buf(&s, io.counts, sizeof o->counts, ev, o, o->counts);
-        o->loss = loss;
-        clReleaseEvent(ev);
-    }
-    if (s.err != CL_SUCCESS)
-        o->st = APLCL_ERR_OPENCL;
-    free_bufs(&s);
+    cl_mem outs[2] = {io.grad, io.elem_loss};
+    size_t bytes[2] = {nc * xb, nc * sizeof(float)};
+    finish(&s, ev, outs, bytes, 2, io.loss, io.counts, o);
 }
 
 static void run_head(aplcl_head *h, aplcl_ctx *ctx, const job *b, const job_data *g, outcome *o) {
@@ -316,19 +321,9 @@ static void run_head(aplcl_head *h, aplcl_ctx *ctx, const job *b, const job_data
     o->st = s.err == CL_SUCCESS
                 ? aplcl_head_compute(h, &b->p, n, d, c, &io, g->budget, 0, NULL, &ev)
                 : APLCL_ERR_OPENCL;
-    if (o->st == APLCL_SUCCESS) {
-        float loss = 0.0f;
-        digest_buf(&s, io.dx, n * d * 4, ev, o, NULL);
-        digest_buf(&s, io.dw, c * d * 4, ev, o, NULL);
-        digest_buf(&s, io.db, c * 4, ev, o, NULL);
-        digest_buf(&s, io.loss, 4, ev, o, &loss);
-        digest_buf(&s, io.counts, sizeof o->counts, ev, o, o->counts);
-        o->loss = loss;
-        clReleaseEvent(ev);
-    }
-    if (s.err != CL_SUCCESS)
-        o->st = APLCL_ERR_OPENCL;
-    free_bufs(&s);
+    cl_mem outs[3] = {io.dx, io.dw, io.db};
+    size_t bytes[3] = {n * d * 4, c * d * 4, c * 4};
+    finish(&s, ev, outs, bytes, 3, io.loss, io.counts, o);
 }
 
 static outcome run_job(aplcl_ctx *ctx, aplcl_head *h, int k) {
