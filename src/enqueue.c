@@ -26,6 +26,11 @@ static apl_split split_work(const aplcl_ctx *ctx, size_t units) {
     return s;
 }
 
+/* What the count pass runs over: elements (dense), 32-bit words of the ignore mask (BITS). */
+static size_t count_units(size_t rows, size_t cols, aplcl_target_format f) {
+    return f == APLCL_TARGET_BITS ? rows * (cols / 32 + (cols % 32 != 0)) : rows * cols;
+}
+
 typedef struct {
     apl_split loss;    /* over vector steps */
     apl_split count;   /* over elements (dense) or ignore-mask words (bits) */
@@ -37,7 +42,7 @@ static apl_plan make_plan(const aplcl_ctx *ctx, const aplcl_params *p, size_t ro
                           const aplcl_io *io) {
     apl_plan plan;
     memset(&plan, 0, sizeof plan);
-    size_t vw = ctx->vector_width, n = rows * cols, words = cols / 32 + (cols % 32 != 0);
+    size_t vw = ctx->vector_width, n = rows * cols;
     aplcl_target_format f = io->targets.format;
     bool row_format = f == APLCL_TARGET_BITS || f == APLCL_TARGET_CSR;
     size_t steps = row_format ? rows * (cols / vw + (cols % vw != 0)) : n / vw + (n % vw != 0);
@@ -47,7 +52,7 @@ static apl_plan make_plan(const aplcl_ctx *ctx, const aplcl_params *p, size_t ro
                      (f == APLCL_TARGET_BITS && io->targets.ignore);
     if (mean_by_count && ignorable) {
         plan.count_pass = true;
-        plan.count = split_work(ctx, f == APLCL_TARGET_BITS ? rows * words : n);
+        plan.count = split_work(ctx, count_units(rows, cols, f));
     } else if (mean_by_count) {
         plan.host_count = (double)n;
     }
@@ -99,9 +104,8 @@ static cl_int run_count(aplcl_ctx *ctx, const apl_variant *v, apl_split count, s
                         size_t cols, const aplcl_targets *t, cl_uint nw, const cl_event *w,
                         cl_event *ev) {
     bool bits = t->format == APLCL_TARGET_BITS;
-    size_t words = cols / 32 + (cols % 32 != 0);
     apl_args s = {v->count, 0, CL_SUCCESS};
-    apl_arg_ulong(&s, bits ? rows * words : rows * cols);
+    apl_arg_ulong(&s, count_units(rows, cols, t->format));
     apl_arg_ulong(&s, rows);
     apl_arg_ulong(&s, cols);
     apl_arg_ulong(&s, count.per_item);
@@ -193,11 +197,26 @@ static cl_int run_loss(aplcl_ctx *ctx, const apl_variant *v, const apl_plan *pla
     return s.err != CL_SUCCESS ? s.err : launch(ctx, v->loss, plan->loss.groups, nw, w, ev);
 }
 
-/* The event of a step that is no longer the last one. */
-static void drop(cl_event *ev) {
-    if (*ev)
-        clReleaseEvent(*ev);
-    *ev = NULL;
+/* `next` (the event of the step just enqueued; NULL when it failed) becomes the last one. */
+static void advance(cl_event *last, cl_event next) {
+    if (!next)
+        return;
+    if (*last)
+        clReleaseEvent(*last);
+    *last = next;
+}
+
+/* The count pass and its counts-only finalize; *last receives the last event enqueued. */
+static cl_int count_steps(aplcl_ctx *ctx, const apl_variant *v, apl_split count, size_t rows,
+                          size_t cols, const aplcl_targets *t, const fin_out *o, cl_uint nw,
+                          const cl_event *wait, cl_event *last) {
+    cl_event next = NULL;
+    cl_int err = run_count(ctx, v, count, rows, cols, t, nw, wait, last);
+    if (err == CL_SUCCESS) {
+        err = run_finalize(ctx, v, count.groups, 1, 0, 0.0, o, *last, &next);
+        advance(last, next);
+    }
+    return err;
 }
 
 static aplcl_status cl_fail(cl_int err) {
@@ -221,34 +240,24 @@ aplcl_status apl_enqueue(aplcl_ctx *ctx, const aplcl_params *p, size_t rows, siz
                  io->loss_offset,
                  io->counts_offset};
     fin_out count_o = {o.res_loss, o.res_cnt, NULL, NULL, 0, 0};
-    int mean = p->reduction == APLCL_REDUCE_MEAN;
+    cl_event last = NULL, next = NULL;
     cl_int err = CL_SUCCESS;
-    cl_event ev = NULL, prev = NULL;
     if (plan.count_pass) {
-        err = run_count(ctx, v, plan.count, rows, cols, &io->targets, nw, wait, &ev);
-        if (err == CL_SUCCESS) {
-            prev = ev, ev = NULL;
-            err = run_finalize(ctx, v, plan.count.groups, 1, mean, p->normalizer, &count_o, prev,
-                               &ev);
-        }
-        if (err == CL_SUCCESS) {
-            drop(&prev), prev = ev, ev = NULL;
-            err = run_loss(ctx, v, &plan, p, rows, cols, io, o.res_cnt, 1, &prev, &ev);
-        }
-    } else {
-        err = run_loss(ctx, v, &plan, p, rows, cols, io, o.res_cnt, nw, wait, &ev);
+        err = count_steps(ctx, v, plan.count, rows, cols, &io->targets, &count_o, nw, wait, &last);
+        nw = 1, wait = &last; /* the loss pass reads the count */
     }
     if (err == CL_SUCCESS) {
-        drop(&prev), prev = ev, ev = NULL;
-        err = run_finalize(ctx, v, plan.loss.groups, 0, mean, p->normalizer, &o, prev, &ev);
+        err = run_loss(ctx, v, &plan, p, rows, cols, io, o.res_cnt, nw, wait, &next);
+        advance(&last, next);
+        next = NULL;
     }
     if (err == CL_SUCCESS) {
-        drop(&prev);
-        *done = ev;
-        return APLCL_SUCCESS;
+        err = run_finalize(ctx, v, plan.loss.groups, 0, p->reduction == APLCL_REDUCE_MEAN,
+                           p->normalizer, &o, last, &next);
+        advance(&last, next);
     }
-    *done = prev; /* the last step that was enqueued */
-    return cl_fail(err);
+    *done = last;
+    return err == CL_SUCCESS ? APLCL_SUCCESS : cl_fail(err);
 }
 
 aplcl_status apl_enqueue_count(aplcl_ctx *ctx, size_t rows, size_t cols, const aplcl_targets *t,
@@ -259,20 +268,8 @@ aplcl_status apl_enqueue_count(aplcl_ctx *ctx, size_t rows, size_t cols, const a
     aplcl_status st = apl_variant_get(ctx, APLCL_DTYPE_F32, t->format, &v);
     if (st != APLCL_SUCCESS)
         return st;
-    size_t words = cols / 32 + (cols % 32 != 0);
-    apl_split count = split_work(ctx, t->format == APLCL_TARGET_BITS ? rows * words : rows * cols);
     fin_out o = {ctx->result_loss, ctx->result_cnt, NULL, counts, 0, counts_offset};
-    cl_event ev = NULL, prev = NULL;
-    cl_int err = run_count(ctx, v, count, rows, cols, t, nw, wait, &ev);
-    if (err == CL_SUCCESS) {
-        prev = ev, ev = NULL;
-        err = run_finalize(ctx, v, count.groups, 1, 0, 0.0, &o, prev, &ev);
-    }
-    if (err == CL_SUCCESS) {
-        drop(&prev);
-        *done = ev;
-        return APLCL_SUCCESS;
-    }
-    *done = prev;
-    return cl_fail(err);
+    cl_int err = count_steps(ctx, v, split_work(ctx, count_units(rows, cols, t->format)), rows,
+                             cols, t, &o, nw, wait, done);
+    return err == CL_SUCCESS ? APLCL_SUCCESS : cl_fail(err);
 }

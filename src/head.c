@@ -342,21 +342,6 @@ static aplcl_targets chunk_targets(const aplcl_targets *t, size_t r0, size_t c) 
     return s;
 }
 
-/* head_make_plan keeps its cache in the head it is given (h->plan), which aplcl_head_plan
- * (head_plan.c) updates without the context's lock; a call plans on a stand-in head that carries
- * the call path's own cache (h->call_plan), under the lock. */
-static aplcl_status plan_locked(aplcl_head *h, size_t n, size_t d, size_t c, head_offsets o,
-                                size_t budget, head_plan *out) {
-    aplcl_head view;
-    memset(&view, 0, sizeof view);
-    view.ctx = h->ctx;
-    view.max_alloc = h->max_alloc;
-    view.plan = h->call_plan;
-    aplcl_status st = head_make_plan(&view, n, d, c, o, budget, out);
-    h->call_plan = view.plan;
-    return st;
-}
-
 aplcl_status aplcl_head_compute(aplcl_head *h, const aplcl_params *p, size_t n, size_t d, size_t c,
                                 const aplcl_head_io *io, size_t budget, cl_uint num_wait_events,
                                 const cl_event *wait_events, cl_event *event) {
@@ -393,7 +378,7 @@ aplcl_status aplcl_head_compute(aplcl_head *h, const aplcl_params *p, size_t n, 
 
     apl_lock(ctx); /* from here on the call shares the context's and the head's state */
     head_plan pl;
-    st = plan_locked(h, n, d, c, head_offsets_of(io), budget, &pl);
+    st = head_make_plan(h, n, d, c, head_offsets_of(io), budget, &pl);
     /* the loss program for this format is built on first use; do it before anything is enqueued */
     const apl_variant *v;
     apl_set_build_log(NULL, 0);

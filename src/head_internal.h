@@ -26,8 +26,8 @@ typedef struct {
     bool valid;
 } head_plan;
 
-/* Set by aplcl_head_create, read-only afterwards, except the scratch buffers and their sizes,
- * call_plan and stats, which aplcl_head_compute changes with the context's lock held. */
+/* Set by aplcl_head_create, read-only afterwards, except the scratch buffers and their sizes, plan
+ * and stats, which aplcl_head_compute changes with the context's lock held. */
 struct aplcl_head {
     aplcl_ctx *ctx;
     cl_program program;
@@ -37,8 +37,9 @@ struct aplcl_head {
     size_t max_alloc; /* CL_DEVICE_MAX_MEM_ALLOC_SIZE */
     cl_mem chunk, temp, small;
     size_t chunk_bytes, temp_bytes; /* sizes held (small: APLCL_HEAD_FIXED_SCRATCH when set) */
-    head_plan plan;                 /* aplcl_head_plan's cache (head_plan.c, unlocked) */
-    head_plan call_plan;            /* aplcl_head_compute's cache (context lock held) */
+    /* the last plan: aplcl_head_compute updates it under the lock, aplcl_head_plan without
+     * (hence its threading rule in aplcl.h) */
+    head_plan plan;
     aplcl_head_stats stats;
 };
 
