@@ -40,8 +40,8 @@ typedef struct apl_consts {
 #define APL_HEAD_CHUNK_COUNTS 0 /* APL_COUNT_LEN: a chunk's counts (the loss pass writes them) */
 #define APL_HEAD_CHUNK_LOSS 3   /* a chunk's reduced loss: a float in the slot's first 4 bytes */
 #define APL_HEAD_CHUNK_LOSS_F (2 * APL_HEAD_CHUNK_LOSS) /* the same, as a float index */
-#define APL_HEAD_RUN_COUNTS 4   /* APL_COUNT_LEN: the counts summed over the chunks so far */
-#define APL_HEAD_ACC 8          /* two acc_t: the running loss sum and its compensation */
+#define APL_HEAD_RUN_COUNTS 4    /* APL_COUNT_LEN: the counts summed over the chunks so far */
+#define APL_HEAD_ACC 8           /* two acc_t: the running loss sum and its compensation */
 #define APL_HEAD_BATCH_COUNTS 10 /* APL_COUNT_LEN: the count pass over the whole batch (MEAN) */
 #define APL_HEAD_SLOTS 13
 

@@ -3,7 +3,7 @@
  * A context's calls use the same scratch buffers, kernel objects (whose arguments are set before
  * each launch), lazily built programs and derived-constants cache, so each call holds the
  * context's mutex from its first shared access to its last enqueue; and each call's work waits
- * for the previous call's, through the event chain ctx->last, which only apl_chain writes. Not
+ * for the previous call's, through the event chain ctx->last, which only this file writes. Not
  * here: what a call enqueues (enqueue.c, head.c) or checks (check_io.c).
  */
 #include "internal.h"
@@ -19,17 +19,12 @@ static void chain_set(aplcl_ctx *ctx, cl_event ev) {
 }
 
 aplcl_status apl_calls_init(aplcl_ctx *ctx) {
-    if (pthread_mutex_init(&ctx->lock, NULL) != 0)
-        return APLCL_ERR_OUT_OF_HOST_MEMORY;
-    ctx->lock_ready = true;
-    return APLCL_SUCCESS;
+    return pthread_mutex_init(&ctx->lock, NULL) == 0 ? APLCL_SUCCESS : APLCL_ERR_OUT_OF_HOST_MEMORY;
 }
 
 void apl_calls_destroy(aplcl_ctx *ctx) {
     chain_set(ctx, NULL);
-    if (ctx->lock_ready)
-        pthread_mutex_destroy(&ctx->lock);
-    ctx->lock_ready = false;
+    pthread_mutex_destroy(&ctx->lock);
 }
 
 /* Only fails on misuse (a destroyed or uninitialised mutex), which a live context never has. */

@@ -131,7 +131,6 @@ struct aplcl_ctx {
     cl_device_id device;
     cl_command_queue queue;
     pthread_mutex_t lock;
-    bool lock_ready; /* lock initialised (so destroy may run on a half-built context) */
     apl_variant variants[APL_NUM_DTYPES][APL_NUM_TFMTS]; /* lock: built on first use */
     cl_mem partial_acc;  /* lock: APL_MAX_GROUPS accumulators (double or float) */
     cl_mem partial_cnt;  /* lock: APL_MAX_GROUPS * APLCL_COUNT_LEN cl_ulong */
