@@ -351,7 +351,8 @@ aplcl_status apl_ctx_finish(aplcl_ctx *ctx) {
      * $APLCL_CONTIGUOUS=0/1 overrides (tests run both layouts on PoCL). */
     const char *cenv = getenv("APLCL_CONTIGUOUS");
     ctx->contiguous = cenv && (*cenv == '0' || *cenv == '1') ? *cenv - '0' : is_cpu(ctx->device);
-    /* Build the common variants now, so a broken build shows at creation. */
+    /* Build the common variants now, so a broken build shows at creation (no lock needed: no
+     * other thread has the context yet). */
     const apl_variant *v;
     aplcl_status st = apl_variant_get(ctx, APLCL_DTYPE_F32, APLCL_TARGET_F32, &v);
     if (st == APLCL_SUCCESS)

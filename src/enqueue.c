@@ -128,7 +128,7 @@ static const apl_derived *derived_for(aplcl_ctx *ctx, const aplcl_params *p) {
 }
 
 /* The loss constants by name (kernels/apl_abi.h). */
-static apl_consts make_consts(const aplcl_params *p, const apl_derived *d) {
+static apl_consts loss_consts(const aplcl_params *p, const apl_derived *d) {
     apl_consts k;
     memset(&k, 0, sizeof k);
     for (int j = 0; j < APL_MAX_TERMS; ++j) {
@@ -154,7 +154,7 @@ static apl_consts make_consts(const aplcl_params *p, const apl_derived *d) {
 static cl_int run_loss(aplcl_ctx *ctx, const apl_variant *v, const apl_plan *plan,
                        const aplcl_params *p, size_t rows, size_t cols, const aplcl_io *io,
                        cl_mem res_cnt, cl_uint nw, const cl_event *w, cl_event *ev) {
-    const apl_consts k = make_consts(p, derived_for(ctx, p));
+    const apl_consts k = loss_consts(p, derived_for(ctx, p));
     const aplcl_targets *t = &io->targets;
     /* The gradient multiplier when it is known now; after a count pass the kernel divides
      * grad_scale by the count itself. */
