@@ -1,11 +1,12 @@
-# embed_kernels.cmake: turns kernels/*.cl into one C file of byte arrays, at build time.
+# embed_kernels.cmake: turns kernels/*.cl and kernels/*.h into one C file of byte arrays, at build
+# time (src/program.c assembles the kernel programs from them).
 #
 # Run in script mode (cmake -P) by the add_custom_command in the top-level CMakeLists.txt, so it
 # needs nothing but CMake. It is not a preprocessor: bytes are copied as they are, with no NUL
 # added (each entry carries its exact size).
 #
 # Input variables:
-#   APLCL_KERNEL_FILES  the .cl files (a CMake list; "|" also accepted as separator)
+#   APLCL_KERNEL_FILES  the .cl and .h files (a CMake list; "|" also accepted as separator)
 #   APLCL_EMBED_OUTPUT  the C file to write
 #   APLCL_EMBED_SYMBOL  the table's name NAME, with its count NAME_count (default: the library's
 #                       aplcl_embedded_kernels and aplcl_embedded_kernel_count)

@@ -95,6 +95,32 @@ typedef enum aplcl_status {
 #undef APLCL_STATUS_ENUM_
 } aplcl_status;
 
+/* ---- threads ----
+ * Every function may be called from any thread. Per object:
+ *   aplcl_ctx   Calls on one context from several threads at once are safe, and each gives the
+ *               same bits as the same call made alone: a lock inside the context serialises what
+ *               calls share (the event chain that orders them, scratch and result buffers, kernel
+ *               arguments, the programs built on first use, cached constants). Only the enqueueing
+ *               is serialised, and the device runs a context's calls one after another in the
+ *               order they took the lock; for device work that overlaps, use one context per
+ *               queue. aplcl_host_compute* holds the lock while enqueueing, not while copying.
+ *   aplcl_head  Likewise: aplcl_head_compute and aplcl_head_get_stats on one head (or on heads of
+ *               one context) take the context's lock. Not so aplcl_head_plan and
+ *               aplcl_head_scratch_bytes: they ask CLBlast for sizes without the lock, and
+ *               aplcl_head_plan caches its answer in the head, so call those two from one thread
+ *               at a time per head, not while aplcl_head_compute runs on that head.
+ *   destroy     aplcl_ctx_destroy and aplcl_head_destroy must not overlap any other call on the
+ *               object (or, for a context, on a head of it); aplcl cannot detect this.
+ *   values      aplcl_params, aplcl_io, aplcl_head_io, aplcl_targets are read during the call
+ *               only; threads may share one read-only. Buffers: aplcl orders its own work through
+ *               events; two concurrent calls writing one buffer run in lock order, as in any
+ *               OpenCL program.
+ *   errors      aplcl_last_cl_error and aplcl_last_build_log are per thread (thread-local).
+ *   counts      aplcl_ctx_last_counts reports the host call that finished last on the context;
+ *               with several threads, use the returned status or a counts buffer instead.
+ *   the rest    parameter presets, conversions, packing, the CPU reference, aplcl_list_devices
+ *               share no state. */
+
 /* A static, human-readable description; "unknown aplcl status" for a value not in the list. */
 APLCL_API const char *aplcl_status_string(aplcl_status status);
 
@@ -238,8 +264,8 @@ APLCL_API const char *aplcl_ctx_device_name(const aplcl_ctx *ctx);
  * Only the dense target formats (F32, U8) and float storage: aplcl_compute_io takes the others.
  * Errors (nothing is enqueued): NULL_ARGUMENT, INVALID_SIZE, SIZE_OVERFLOW, INVALID_PARAMS,
  * INVALID_TARGET_FORMAT, BUFFER_TOO_SMALL, BUFFER_OVERLAP, CONTEXT_MISMATCH, OPENCL.
- * Calls on one context are ordered among themselves (they share scratch memory); use one
- * context per queue for concurrency. */
+ * Calls on one context, from any threads, are ordered among themselves (they share scratch
+ * memory; see "threads"); use one context per queue for concurrent device work. */
 APLCL_API aplcl_status aplcl_compute(aplcl_ctx *ctx, const aplcl_params *p, size_t rows,
                                      size_t cols, cl_mem logits, size_t logits_offset,
                                      cl_mem targets, size_t targets_offset,
@@ -347,7 +373,8 @@ APLCL_API aplcl_status aplcl_host_compute_u8(aplcl_ctx *ctx, const aplcl_params 
                                              size_t cols, const float *logits,
                                              const uint8_t *targets, float *grad, float *elem_loss,
                                              double *loss);
-/* The counters of the last aplcl_host_compute* on this context (APLCL_COUNT_LEN values). */
+/* The counters of the aplcl_host_compute* call that finished last on this context
+ * (APLCL_COUNT_LEN values); with several threads calling, which one that was is not defined. */
 APLCL_API aplcl_status aplcl_ctx_last_counts(const aplcl_ctx *ctx,
                                              uint64_t counts[APLCL_COUNT_LEN]);
 
@@ -420,12 +447,12 @@ APLCL_API aplcl_status aplcl_list_devices(aplcl_device_info *infos, size_t capac
 /* A linear head on one aplcl context: its kernels and its scratch memory. */
 typedef struct aplcl_head aplcl_head;
 
-/* Creates a head on ctx: builds its small kernels (bias broadcast, column sums, count, the
+/* Creates a head on ctx: builds its small kernels (bias broadcast, column sums, gradient scale, the
  * fixed-order loss accumulation) and has CLBlast compile its SGEMM program by running one 1x1x1
- * SGEMM on ctx's queue. Blocks while compiling (seconds on a CPU device). Allocates no scratch: the
- * first aplcl_head_compute does. ctx must outlive the head; use a head and its context from one
- * thread at a time. Errors: NULL_ARGUMENT, KERNEL_BUILD (log: aplcl_last_build_log), BLAS, OPENCL,
- * OUT_OF_HOST_MEMORY. On error *out is NULL. */
+ * SGEMM on ctx's queue. Blocks while compiling (seconds on a CPU device), holding the context's
+ * lock (other calls on ctx wait). Allocates no scratch: the first aplcl_head_compute does. ctx
+ * must outlive the head; for threads see "threads" at the top. Errors: NULL_ARGUMENT, KERNEL_BUILD
+ * (log: aplcl_last_build_log), BLAS, OPENCL, OUT_OF_HOST_MEMORY. On error *out is NULL. */
 APLCL_API aplcl_status aplcl_head_create(aplcl_head **out, aplcl_ctx *ctx);
 
 /* Releases the head's kernels and scratch; does not wait for queued work (OpenCL keeps memory
@@ -480,7 +507,8 @@ APLCL_API aplcl_status aplcl_head_scratch_bytes(aplcl_head *head, size_t n, size
                                                 const aplcl_head_io *io, size_t chunk_rows,
                                                 size_t *scratch_bytes);
 
-/* Bytes of the head's small fixed scratch (per-chunk loss slot, running sums, count partials). */
+/* Bytes of the head's small fixed scratch (a chunk's loss and counts, running sums, the batch's
+ * target count). */
 #define APLCL_HEAD_FIXED_SCRATCH 4096
 
 /* Enqueues the linear head's forward pass and, when any of dx, dw, db is given, its backward pass

@@ -1,5 +1,5 @@
-/* apl_0_common.cl: build options, the scalar/vector abstraction and the work-group reductions
- * every aplcl kernel shares. The kernel files are concatenated in name order into one program.
+/* apl_0_common.cl: build options, the scalar/vector abstraction and the reductions every aplcl
+ * kernel shares. The loss program is apl_abi.h and the apl_*.cl files, in name order.
  *
  * Build options (src/program.c sets them per device and per program variant):
  *   APL_LOCAL  work-group size, a power of two
@@ -9,7 +9,10 @@
  *   APL_DTYPE  storage of logits and gradient: 0 float, 1 half, 2 bfloat16 (16-bit words)
  *   APL_TFMT   targets: 0 float, 1 uint8, 2 bit-packed rows, 3 CSR positives
  *   APL_CONTIGUOUS  0/1: work-items take strided (GPU) or consecutive (CPU) units
- * Not here: any loss math (apl_1_math.cl) or memory layout (apl_2_storage.cl).
+ * What crosses to the host (counter slots, the loss constants, the head's scratch slots) is
+ * kernels/apl_abi.h, which src/program.c puts before this file. Every program starts with these
+ * two (the linear head's kernels/head.cl too). Not here: any loss math (apl_1_math.cl) or memory
+ * layout (apl_2_storage.cl).
  */
 #ifndef APL_LOCAL
 #define APL_LOCAL 256
@@ -138,11 +141,6 @@ inline uint count01(intv m) {
 #endif
 }
 
-#define COUNT_ELEMENTS 0
-#define COUNT_INVALID_TARGETS 1
-#define COUNT_NONFINITE_LOGITS 2
-#define COUNT_LEN 3
-
 /* Fixed-order tree over the work-group: deterministic for a given APL_LOCAL. One body, two
  * element types (acc_t partial sums, ulong counters). */
 #define GROUP_SUM(NAME, T)                                                                         \
@@ -161,13 +159,24 @@ inline uint count01(intv m) {
 GROUP_SUM(group_sum_acc, acc_t)
 GROUP_SUM(group_sum_ulong, ulong)
 
-/* Loss constants, packed into vectors so the kernel signature stays portable. */
-typedef struct {
-    float8 cpos, cneg; /* c_j = alpha_j - 1/j, beta_j - 1/j */
-    int npos, nneg, focus;
-    float lead_pos, lead_neg; /* alpha_1, beta_1 (1 when there are none) */
-    float gamma_pos, gamma_neg, clip;
-    float pos_floor_x, neg_clip_x, neg_floor_x; /* thresholds on x, see apl_derive */
-    float ln_eps, one_minus_eps;
-} apl_consts;
+/* Compensated (Kahan) addition, one body for the loss pass's vectors and the head's running sum:
+ * sum += v, comp keeps the low bits the addition lost. sum and comp are read more than once. */
+#define COMPENSATED_ADD(T, sum, comp, v)                                                           \
+    do {                                                                                           \
+        T y_ = (v) - (comp);                                                                       \
+        T t_ = (sum) + y_;                                                                         \
+        (comp) = (t_ - (sum)) - y_;                                                                \
+        (sum) = t_;                                                                                \
+    } while (0)
 
+/* The MEAN of a sum: over the caller's normalizer when it is > 0, else over the number of
+ * non-ignored elements; 0 when that is 0. */
+inline acc_t apl_mean(acc_t total, acc_t normalizer, ulong count) {
+    acc_t norm = normalizer > 0 ? normalizer : (acc_t)count;
+    return norm > 0 ? total / norm : 0;
+}
+
+/* The gradient multiplier of MEAN by a device count: grad_scale / count (0 for no element). */
+inline float apl_grad_mul(float grad_scale, ulong count) {
+    return count ? (float)((acc_t)grad_scale / (acc_t)count) : 0.0f;
+}

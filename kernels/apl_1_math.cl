@@ -36,8 +36,7 @@ __constant float INV_J[22] = {0.0f,       1.0f,       1.0f / 2,  1.0f / 3,  1.0f
                               1.0f / 6,   1.0f / 7,   1.0f / 8,  1.0f / 9,  1.0f / 10, 1.0f / 11,
                               1.0f / 12,  1.0f / 13,  1.0f / 14, 1.0f / 15, 1.0f / 16, 1.0f / 17,
                               1.0f / 18,  1.0f / 19,  1.0f / 20, 1.0f / 21};
-inline floatv g_of_u(float8 c8, int n, floatv u, floatv neg_ln_1mu, intv series_ok) {
-    float c[8] = {c8.s0, c8.s1, c8.s2, c8.s3, c8.s4, c8.s5, c8.s6, c8.s7};
+inline floatv g_of_u(const float *c, int n, floatv u, floatv neg_ln_1mu, intv series_ok) {
     floatv v = 0.0f;
     for (int j = n; j >= 1; --j) v = v * u + c[j - 1];
     floatv direct = neg_ln_1mu + v * u;
@@ -50,8 +49,7 @@ inline floatv g_of_u(float8 c8, int n, floatv u, floatv neg_ln_1mu, intv series_
     return select(direct, v * u, use_series);
 }
 /* sum_{j>=2} j c_j u^(j-1): the polynomial's slope without its first term. */
-inline floatv slope2_of_u(float8 c8, int n, floatv u) {
-    float c[8] = {c8.s0, c8.s1, c8.s2, c8.s3, c8.s4, c8.s5, c8.s6, c8.s7};
+inline floatv slope2_of_u(const float *c, int n, floatv u) {
     floatv v = 0.0f;
     for (int j = n; j >= 2; --j) v = v * u + (float)j * c[j - 1];
     return v * u;
@@ -76,7 +74,7 @@ inline void apl_elements(const apl_consts *k, floatv x, floatv y, intv zero, flo
         floatv nl = select(fmax(-x, 0.0f) + log1p(e), (floatv)(-k->ln_eps), floored);
         floatv F = g_of_u(k->cpos, k->npos, u, nl, TRUE_MASK);
         floatv w = pow_guarded(omp, k->gamma_pos);
-        float c1 = k->npos > 0 ? k->cpos.s0 : 0.0f;
+        float c1 = k->npos > 0 ? k->cpos[0] : 0.0f;
         /* dF/dp s = -(1-p)(1 + p slope) = -(1-p)(a_1 - c_1 (1-p) + p slope2): no cancellation */
         floatv gp = -w * omp * ((k->lead_pos - c1 * omp) + p * slope2_of_u(k->cpos, k->npos, omp));
         gp = select(gp, (floatv)(0.0f), floored);
@@ -103,7 +101,7 @@ inline void apl_elements(const apl_consts *k, floatv x, floatv y, intv zero, flo
         floatv F = g_of_u(k->cneg, k->nneg, pm, select(neg_ln_q, (floatv)(-k->ln_eps), floored),
                           x < k->neg_floor_x);
         floatv w = pow_guarded(pm, k->gamma_neg);
-        float c1 = k->nneg > 0 ? k->cneg.s0 : 0.0f;
+        float c1 = k->nneg > 0 ? k->cneg[0] : 0.0f;
         floatv sl2 = slope2_of_u(k->cneg, k->nneg, pm);
         /* dF/dp s = s/q + s slope = (s/q)(b_1 - c_1 p_m) + s slope2 (1 - q = p_m) */
         floatv gn = select(w * (s_over_q * (k->lead_neg - c1 * pm) + s * sl2), w * s * (c1 + sl2),

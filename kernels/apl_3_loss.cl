@@ -13,10 +13,7 @@ typedef struct {
 } apl_acc;
 
 inline void acc_add(apl_acc *a, floatv lv) {
-    accv yk = TO_ACC(lv) - a->comp;
-    accv tk = a->sum + yk;
-    a->comp = (tk - a->sum) - yk;
-    a->sum = tk;
+    COMPENSATED_ADD(accv, a->sum, a->comp, TO_ACC(lv));
 }
 
 /* Writes len (<= APL_VW) gradients and losses from element i; adds to the stored gradient when
@@ -58,27 +55,6 @@ inline ulong first_unit(ulong per_item) {
 }
 #endif
 
-/* Unpacks the loss constants (vectors keep the kernel signature portable). */
-inline apl_consts make_consts(float8 cpos, float8 cneg, int4 ints, float8 reals, float2 leads) {
-    apl_consts k;
-    k.cpos = cpos;
-    k.cneg = cneg;
-    k.npos = ints.s0;
-    k.nneg = ints.s1;
-    k.focus = ints.s2;
-    k.gamma_pos = reals.s0;
-    k.gamma_neg = reals.s1;
-    k.clip = reals.s2;
-    k.pos_floor_x = reals.s3;
-    k.neg_clip_x = reals.s4;
-    k.neg_floor_x = reals.s5;
-    k.ln_eps = reals.s6;
-    k.one_minus_eps = reals.s7;
-    k.lead_pos = leads.s0;
-    k.lead_neg = leads.s1;
-    return k;
-}
-
 /* Steps of APL_VW elements. Dense targets: step s covers elements [s*VW, s*VW + VW) of the flat
  * array (the last one may be partial). Row formats: steps never cross a row, so a row has
  * ceil(C/VW) steps, the last one partial when VW does not divide C.
@@ -90,17 +66,13 @@ __kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void apl_loss(
     ulong n, ulong rows, ulong cols, ulong per_item, __global const xstore_t *xs, ulong x_off,
     __global const tstore_t *t0, ulong t0_off, __global const uint *t1, ulong t1_off, ulong nnz,
     __global xstore_t *grad, ulong g_off, int accumulate, __global float *elem, ulong e_off,
-    float8 cpos, float8 cneg, int4 ints, float8 reals, float2 leads, float grad_scale,
+    apl_consts k, float grad_scale,
     int mul_from_count, __global const ulong *res_cnt, __global acc_t *partial_acc,
     __global ulong *partial_cnt) {
     __local acc_t lacc[APL_LOCAL];
     __local ulong lcnt[APL_LOCAL];
-    const apl_consts k = make_consts(cpos, cneg, ints, reals, leads);
-    float gmul = grad_scale;
-    if (mul_from_count) { /* MEAN: apl_count left the denominator in res_cnt */
-        ulong c = res_cnt[COUNT_ELEMENTS];
-        gmul = c ? (float)((acc_t)grad_scale / (acc_t)c) : 0.0f;
-    }
+    /* MEAN by count: apl_count left the denominator in res_cnt */
+    float gmul = mul_from_count ? apl_grad_mul(grad_scale, res_cnt[APL_COUNT_ELEMENTS]) : grad_scale;
     xs += x_off;
     t0 += t0_off;
     if (t1) t1 += t1_off;
@@ -177,9 +149,9 @@ __kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void apl_loss(
     if (l == 0) {
         uint g = get_group_id(0);
         partial_acc[g] = gs;
-        partial_cnt[g * COUNT_LEN + COUNT_ELEMENTS] = c0;
-        partial_cnt[g * COUNT_LEN + COUNT_INVALID_TARGETS] = c1;
-        partial_cnt[g * COUNT_LEN + COUNT_NONFINITE_LOGITS] = c2;
+        partial_cnt[g * APL_COUNT_LEN + APL_COUNT_ELEMENTS] = c0;
+        partial_cnt[g * APL_COUNT_LEN + APL_COUNT_INVALID_TARGETS] = c1;
+        partial_cnt[g * APL_COUNT_LEN + APL_COUNT_NONFINITE_LOGITS] = c2;
     }
 }
 
@@ -212,8 +184,8 @@ __kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void apl_count(
     ulong c0 = group_sum_ulong(lcnt, n_valid);
     if (l == 0) {
         uint g = get_group_id(0);
-        partial_cnt[g * COUNT_LEN + COUNT_ELEMENTS] = c0;
-        partial_cnt[g * COUNT_LEN + COUNT_INVALID_TARGETS] = 0;
-        partial_cnt[g * COUNT_LEN + COUNT_NONFINITE_LOGITS] = 0;
+        partial_cnt[g * APL_COUNT_LEN + APL_COUNT_ELEMENTS] = c0;
+        partial_cnt[g * APL_COUNT_LEN + APL_COUNT_INVALID_TARGETS] = 0;
+        partial_cnt[g * APL_COUNT_LEN + APL_COUNT_NONFINITE_LOGITS] = 0;
     }
 }

@@ -16,22 +16,19 @@ __kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void apl_finaliz
     __local ulong lcnt[APL_LOCAL];
     uint l = get_local_id(0);
     acc_t sum = 0;
-    ulong c[COUNT_LEN] = {0, 0, 0};
+    ulong c[APL_COUNT_LEN] = {0, 0, 0};
     for (uint g = l; g < groups; g += APL_LOCAL) {
         if (!counts_only) sum += partial_acc[g];
-        for (int k = 0; k < COUNT_LEN; ++k) c[k] += partial_cnt[g * COUNT_LEN + k];
+        for (int k = 0; k < APL_COUNT_LEN; ++k) c[k] += partial_cnt[g * APL_COUNT_LEN + k];
     }
     acc_t total = group_sum_acc(lacc, sum);
-    for (int k = 0; k < COUNT_LEN; ++k) c[k] = group_sum_ulong(lcnt, c[k]);
+    for (int k = 0; k < APL_COUNT_LEN; ++k) c[k] = group_sum_ulong(lcnt, c[k]);
     if (l != 0) return;
-    for (int k = 0; k < COUNT_LEN; ++k) res_cnt[k] = c[k];
+    for (int k = 0; k < APL_COUNT_LEN; ++k) res_cnt[k] = c[k];
     if (cnt_out)
-        for (int k = 0; k < COUNT_LEN; ++k) cnt_out[cnt_off + k] = c[k];
+        for (int k = 0; k < APL_COUNT_LEN; ++k) cnt_out[cnt_off + k] = c[k];
     if (counts_only) return;
-    if (mean) {
-        acc_t norm = normalizer > 0 ? normalizer : (acc_t)c[COUNT_ELEMENTS];
-        total = norm > 0 ? total / norm : 0;
-    }
+    if (mean) total = apl_mean(total, normalizer, c[APL_COUNT_ELEMENTS]);
     res_loss[0] = total;
     if (loss_out) loss_out[loss_off] = (float)total;
 }

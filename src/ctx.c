@@ -2,7 +2,8 @@
  *
  * A context owns (or borrows, for create_from_queue) an OpenCL context, device and queue, the
  * built program and its kernels, and the small scratch buffers of the two-stage reduction.
- * Program building lives in program.c, launching in compute.c.
+ * Program building lives in program.c, launching in enqueue.c, the lock and event chain that
+ * calls on one context share in call.c.
  */
 #include "internal.h"
 
@@ -195,7 +196,15 @@ aplcl_status aplcl_list_devices(aplcl_device_info *infos, size_t capacity, size_
     return APLCL_SUCCESS;
 }
 
-static aplcl_ctx *ctx_alloc(void) { return (aplcl_ctx *)calloc(1, sizeof(aplcl_ctx)); }
+/* A zeroed context with its lock ready; NULL when out of memory. */
+static aplcl_ctx *ctx_alloc(void) {
+    aplcl_ctx *ctx = (aplcl_ctx *)calloc(1, sizeof(aplcl_ctx));
+    if (ctx && apl_calls_init(ctx) != APLCL_SUCCESS) {
+        free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
 
 aplcl_status aplcl_ctx_create(aplcl_ctx **out, const char *device) {
     if (!out)
@@ -252,6 +261,7 @@ aplcl_status aplcl_ctx_create_from_queue(aplcl_ctx **out, cl_command_queue queue
     if (err == CL_SUCCESS)
         err = clGetCommandQueueInfo(queue, CL_QUEUE_DEVICE, sizeof ctx->device, &ctx->device, NULL);
     if (err != CL_SUCCESS) {
+        apl_calls_destroy(ctx);
         free(ctx);
         return cl_fail(err);
     }
@@ -341,7 +351,8 @@ aplcl_status apl_ctx_finish(aplcl_ctx *ctx) {
      * $APLCL_CONTIGUOUS=0/1 overrides (tests run both layouts on PoCL). */
     const char *cenv = getenv("APLCL_CONTIGUOUS");
     ctx->contiguous = cenv && (*cenv == '0' || *cenv == '1') ? *cenv - '0' : is_cpu(ctx->device);
-    /* Build the common variants now, so a broken build shows at creation. */
+    /* Build the common variants now, so a broken build shows at creation (no lock needed: no
+     * other thread has the context yet). */
     const apl_variant *v;
     aplcl_status st = apl_variant_get(ctx, APLCL_DTYPE_F32, APLCL_TARGET_F32, &v);
     if (st == APLCL_SUCCESS)
@@ -380,33 +391,12 @@ void aplcl_ctx_destroy(aplcl_ctx *ctx) {
     for (size_t i = 0; i < sizeof ms / sizeof ms[0]; ++i)
         if (ms[i])
             clReleaseMemObject(ms[i]);
-    if (ctx->last)
-        clReleaseEvent(ctx->last);
+    apl_calls_destroy(ctx);
     if (ctx->queue)
         clReleaseCommandQueue(ctx->queue);
     if (ctx->context)
         clReleaseContext(ctx->context);
     free(ctx);
-}
-
-aplcl_status apl_waits_init(apl_waits *w, const aplcl_ctx *ctx, cl_uint num_events,
-                            const cl_event *events) {
-    w->n = num_events + (ctx->last ? 1 : 0);
-    w->list = w->small;
-    if (w->n > sizeof w->small / sizeof w->small[0] &&
-        !(w->list = (cl_event *)malloc(w->n * sizeof(cl_event))))
-        return APLCL_ERR_OUT_OF_HOST_MEMORY;
-    if (num_events)
-        memcpy(w->list, events, num_events * sizeof(cl_event));
-    if (ctx->last)
-        w->list[num_events] = ctx->last;
-    return APLCL_SUCCESS;
-}
-
-void apl_waits_free(apl_waits *w) {
-    if (w->list != w->small)
-        free(w->list);
-    w->list = w->small;
 }
 
 cl_command_queue aplcl_ctx_queue(const aplcl_ctx *ctx) { return ctx ? ctx->queue : NULL; }
@@ -417,7 +407,10 @@ const char *aplcl_ctx_device_name(const aplcl_ctx *ctx) { return ctx ? ctx->name
 aplcl_status aplcl_ctx_last_counts(const aplcl_ctx *ctx, uint64_t counts[APLCL_COUNT_LEN]) {
     if (!ctx || !counts)
         return APLCL_ERR_NULL_ARGUMENT;
+    aplcl_ctx *locked = (aplcl_ctx *)ctx; /* the lock is not part of the context's value */
+    apl_lock(locked);
     for (int k = 0; k < APLCL_COUNT_LEN; ++k)
         counts[k] = ctx->last_counts[k];
+    apl_unlock(locked);
     return APLCL_SUCCESS;
 }

@@ -1,10 +1,13 @@
 /* head.c: the linear head, logits = X W^T + b followed by APL, in row chunks of bounded scratch.
  *
- * Per chunk: bias broadcast -> CLBlast SGEMM (column-major forms, see blas_temp) ->
- * aplcl_compute_io (gradient over the chunk's logits) -> fixed-order loss accumulation -> [MEAN
- * by device count: gradient scale] -> dX and dW SGEMMs -> db column sums. The small kernels are
- * kernels/head.cl, a program of their own (embedded, binary-cached, built once per head). Not
- * here: the loss itself (compute.c). Nothing here waits on the host except aplcl_head_create.
+ * [MEAN by device count: the batch's target count, apl_enqueue_count] then per chunk: bias
+ * broadcast -> CLBlast SGEMM (column-major forms, see blas_temp) -> apl_enqueue (loss and gradient
+ * over the chunk's logits, unchecked: the whole call was checked once) -> fixed-order loss
+ * accumulation -> [MEAN by device count: gradient scale] -> dX and dW SGEMMs -> db column sums.
+ * A call holds the context's lock from planning to its last enqueue (call.c), so threads may share
+ * a head. The small kernels are kernels/head.cl, a program of their own (embedded, binary-cached,
+ * built once per head). Not here: the loss itself (enqueue.c). Nothing here waits on the host
+ * except aplcl_head_create.
  */
 #include "head_internal.h"
 
@@ -15,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The small kernels are kernels/head.cl (built by apl_build_program with prefix "head");
- * HEAD_LOCAL (work-group size, a power of two) and HEAD_FP64 come as -D options. */
+/* The small kernels are kernels/head.cl (built by apl_build_program with prefix "head", after the
+ * common prelude); APL_LOCAL and APL_FP64 come as -D options, the context's values. */
 
 static aplcl_status cl_fail(cl_int err) {
     apl_set_cl_error(err);
@@ -40,7 +43,7 @@ aplcl_head_io aplcl_head_io_default(void) {
 static aplcl_status build_program(aplcl_head *h) {
     aplcl_ctx *ctx = h->ctx;
     char opts[96];
-    snprintf(opts, sizeof opts, "-D HEAD_LOCAL=%zu -D HEAD_FP64=%d", h->local, ctx->has_fp64);
+    snprintf(opts, sizeof opts, "-D APL_LOCAL=%zu -D APL_FP64=%d", ctx->local_size, ctx->has_fp64);
     aplcl_status st = apl_build_program(ctx, "head", opts, &h->program);
     if (st != APLCL_SUCCESS)
         return st;
@@ -50,8 +53,6 @@ static aplcl_status build_program(aplcl_head *h) {
     } ks[] = {{&h->k_bias, "head_bias"},
               {&h->k_colsum, "head_colsum"},
               {&h->k_scale, "head_scale"},
-              {&h->k_count, "head_count"},
-              {&h->k_count_total, "head_count_total"},
               {&h->k_acc, "head_acc"}};
     cl_int err;
     for (size_t i = 0; i < sizeof ks / sizeof ks[0]; ++i) {
@@ -83,7 +84,7 @@ static aplcl_status warm_up_clblast(aplcl_head *h) {
 void aplcl_head_destroy(aplcl_head *h) {
     if (!h)
         return;
-    cl_kernel ks[] = {h->k_bias, h->k_colsum, h->k_scale, h->k_count, h->k_count_total, h->k_acc};
+    cl_kernel ks[] = {h->k_bias, h->k_colsum, h->k_scale, h->k_acc};
     for (size_t i = 0; i < sizeof ks / sizeof ks[0]; ++i)
         if (ks[i])
             clReleaseKernel(ks[i]);
@@ -119,10 +120,15 @@ aplcl_status aplcl_head_create(aplcl_head **out, aplcl_ctx *ctx) {
     aplcl_status st = err == CL_SUCCESS ? APLCL_SUCCESS : cl_fail(err);
     h->ooo = (props & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE) != 0;
     h->max_alloc = max_alloc > SIZE_MAX ? SIZE_MAX : (size_t)max_alloc;
+    /* Under the context's lock, like the loss programs' lazy builds: one build at a time per
+     * context (the binary cache), and CLBlast releases before its issue 486 fix (2023) mishandle
+     * two threads storing the same program in its cache. */
+    apl_lock(ctx);
     if (st == APLCL_SUCCESS)
         st = build_program(h);
     if (st == APLCL_SUCCESS)
         st = warm_up_clblast(h);
+    apl_unlock(ctx);
     if (st != APLCL_SUCCESS) {
         aplcl_head_destroy(h);
         return st;
@@ -134,7 +140,9 @@ aplcl_status aplcl_head_create(aplcl_head **out, aplcl_ctx *ctx) {
 aplcl_status aplcl_head_get_stats(const aplcl_head *h, aplcl_head_stats *stats) {
     if (!h || !stats)
         return APLCL_ERR_NULL_ARGUMENT;
+    apl_lock(h->ctx); /* aplcl_head_compute updates them under it */
     *stats = h->stats;
+    apl_unlock(h->ctx);
     return APLCL_SUCCESS;
 }
 
@@ -234,7 +242,10 @@ static bool ok(const chain *ch) {
     return ch->err == CL_SUCCESS && ch->blas == CLBlastSuccess && ch->st == APLCL_SUCCESS;
 }
 
+/* ev (NULL: nothing was enqueued) becomes the step the next one waits for. */
 static void advance(chain *ch, cl_event ev) {
+    if (!ev)
+        return;
     if (ch->dep)
         clReleaseEvent(ch->dep);
     ch->dep = ev;
@@ -365,50 +376,35 @@ aplcl_status aplcl_head_compute(aplcl_head *h, const aplcl_params *p, size_t n, 
     if ((st = aplcl_params_validate(&pp)) != APLCL_SUCCESS)
         return st;
 
+    apl_lock(ctx); /* from here on the call shares the context's and the head's state */
     head_plan pl;
-    if ((st = head_make_plan(h, n, d, c, head_offsets_of(io), budget, &pl)) != APLCL_SUCCESS)
-        return st;
-    /* aplcl_compute_io builds a program on first use; do it before anything is enqueued */
+    st = head_make_plan(h, n, d, c, head_offsets_of(io), budget, &pl);
+    /* the loss program for this format is built on first use; do it before anything is enqueued */
     const apl_variant *v;
     apl_set_build_log(NULL, 0);
-    if ((st = apl_variant_get(ctx, APLCL_DTYPE_F32, t->format, &v)) != APLCL_SUCCESS)
-        return st;
-    if ((st = ensure_scratch(h, &pl, c, budget)) != APLCL_SUCCESS)
-        return st;
-
+    if (st == APLCL_SUCCESS)
+        st = apl_variant_get(ctx, APLCL_DTYPE_F32, t->format, &v);
+    if (st == APLCL_SUCCESS)
+        st = ensure_scratch(h, &pl, c, budget);
     chain ch = {h, ctx->queue, NULL, CL_SUCCESS, CLBlastSuccess, APLCL_SUCCESS};
-    { /* start: the caller's wait list and the context's previous call */
+    if (st == APLCL_SUCCESS) { /* start: the caller's wait list and the context's previous call */
         apl_waits w;
-        if ((st = apl_waits_init(&w, ctx, num_wait_events, wait_events)) != APLCL_SUCCESS)
-            return st;
-        cl_event ev = NULL;
-        ch.err = clEnqueueMarkerWithWaitList(ch.q, w.n, w.n ? w.list : NULL, &ev);
+        st = apl_waits_init(&w, ctx, num_wait_events, wait_events);
+        if (st == APLCL_SUCCESS)
+            ch.err = clEnqueueMarkerWithWaitList(ch.q, w.n, w.n ? w.list : NULL, &ch.dep);
         apl_waits_free(&w);
-        if (ch.err != CL_SUCCESS)
-            return cl_fail(ch.err);
-        ch.dep = ev;
+        if (st == APLCL_SUCCESS && ch.err != CL_SUCCESS)
+            st = cl_fail(ch.err);
+    }
+    if (st != APLCL_SUCCESS) {
+        apl_unlock(ctx);
+        return st;
     }
 
-    if (count_pass) {
-        bool bits = t->format == APLCL_TARGET_BITS;
-        size_t words = c / 32 + (c % 32 != 0);
-        size_t units = bits ? n * words : n * c;
-        size_t groups = units / h->local + (units % h->local != 0);
-        if (groups > HEAD_COUNT_GROUPS)
-            groups = HEAD_COUNT_GROUPS;
-        apl_args a = {h->k_count, 0, CL_SUCCESS};
-        apl_arg_ulong(&a, units);
-        apl_arg_ulong(&a, c);
-        apl_arg_int(&a, bits ? 2 : t->format == APLCL_TARGET_U8 ? 1 : 0);
-        apl_arg_mem(&a, bits ? t->ignore : t->data);
-        apl_arg_ulong(&a, bits ? t->ignore_offset : t->data_offset);
-        apl_arg_mem(&a, h->small);
-        launch(&ch, &a, groups * h->local);
-        apl_args b = {h->k_count_total, 0, CL_SUCCESS};
-        cl_uint g = (cl_uint)groups;
-        apl_arg(&b, sizeof g, &g);
-        apl_arg_mem(&b, h->small);
-        launch_single(&ch, &b);
+    if (count_pass && ok(&ch)) { /* the batch's non-ignored count, for head_scale */
+        cl_event ev = NULL;
+        ch.st = apl_enqueue_count(ctx, n, c, t, h->small, APL_HEAD_BATCH_COUNTS, 1, &ch.dep, &ev);
+        advance(&ch, ev);
     }
 
     size_t chunks = 0;
@@ -434,13 +430,12 @@ aplcl_status aplcl_head_compute(aplcl_head *h, const aplcl_params *p, size_t n, 
             cio.targets = chunk_targets(t, r0, c);
             cio.grad = grad ? h->chunk : NULL;
             cio.loss = h->small;
-            cio.loss_offset = S_LOSS_F;
+            cio.loss_offset = APL_HEAD_CHUNK_LOSS_F;
             cio.counts = h->small;
-            cio.counts_offset = 0;
+            cio.counts_offset = APL_HEAD_CHUNK_COUNTS;
             cl_event ev = NULL;
-            ch.st = aplcl_compute_io(ctx, &pp, rows, c, &cio, 1, &ch.dep, &ev);
-            if (ch.st == APLCL_SUCCESS)
-                advance(&ch, ev);
+            ch.st = apl_enqueue(ctx, &pp, rows, c, &cio, NULL, 1, &ch.dep, &ev);
+            advance(&ch, ev);
         }
         {
             apl_args a = {h->k_acc, 0, CL_SUCCESS};
@@ -494,24 +489,23 @@ aplcl_status aplcl_head_compute(aplcl_head *h, const aplcl_params *p, size_t n, 
         }
     }
 
+    if (ok(&ch)) {
+        h->stats.chunk_rows = pl.rows;
+        h->stats.chunks = chunks;
+        h->stats.call_scratch_bytes = pl.need;
+        h->stats.blas_temp_bytes = pl.temp;
+        if (event) {
+            clRetainEvent(ch.dep);
+            *event = ch.dep;
+        }
+        st = APLCL_SUCCESS;
+    } else if (ch.err != CL_SUCCESS) {
+        st = cl_fail(ch.err);
+    } else {
+        st = ch.blas != CLBlastSuccess ? head_blas_fail(ch.blas) : ch.st;
+    }
     /* The context's next call waits for everything enqueued so far (scratch reuse). */
-    if (ctx->last)
-        clReleaseEvent(ctx->last);
-    ctx->last = ch.dep;
-    if (!ok(&ch)) {
-        if (ch.err != CL_SUCCESS)
-            return cl_fail(ch.err);
-        if (ch.blas != CLBlastSuccess)
-            return head_blas_fail(ch.blas);
-        return ch.st;
-    }
-    h->stats.chunk_rows = pl.rows;
-    h->stats.chunks = chunks;
-    h->stats.call_scratch_bytes = pl.need;
-    h->stats.blas_temp_bytes = pl.temp;
-    if (event) {
-        clRetainEvent(ch.dep);
-        *event = ch.dep;
-    }
-    return APLCL_SUCCESS;
+    apl_chain(ctx, ch.dep);
+    apl_unlock(ctx);
+    return st;
 }

@@ -8,22 +8,14 @@
 
 #include <clblast_c.h>
 
-/* Layout of the small scratch buffer, in cl_ulong slots (float and acc_t views are cast). */
-#define S_LOSS_F 6 /* float index: aplcl_compute_io's chunk loss (ulong slot 3) */
-#define S_RUN 4    /* running counts, APLCL_COUNT_LEN slots (compute_io writes slots 0..2) */
-#define S_TOTAL 7  /* the count pass's non-ignored total */
-#define S_ACC 8    /* running loss sum and its compensation, two acc_t */
-#define S_PART 16  /* count-pass partials, one per group */
-#define HEAD_COUNT_GROUPS 256
+/* The small scratch buffer's layout (APL_HEAD_* slots) is kernels/apl_abi.h, shared with
+ * kernels/head.cl; it checks that the layout fits APLCL_HEAD_FIXED_SCRATCH. */
+/* Most work-groups of one small-kernel launch (the kernels loop over the rest). */
 #define HEAD_MAX_GROUPS 4096
 /* Row counts are tried in multiples of this past the bisection (CLBlast pads to its tile, 64 or
  * 128 on most devices, so a tile multiple can need less than a few rows fewer), and the dX
  * product's row blocks are multiples of it. */
 #define HEAD_ROW_GRANULE 64
-
-#if (S_PART + HEAD_COUNT_GROUPS) * 8 > APLCL_HEAD_FIXED_SCRATCH
-#error "the small scratch layout outgrew APLCL_HEAD_FIXED_SCRATCH"
-#endif
 
 /* The plan of the last call, reused while shape and budget stay the same (the CLBlast size
  * queries behind it read CLBlast's tuning database). */
@@ -34,15 +26,19 @@ typedef struct {
     bool valid;
 } head_plan;
 
+/* Set by aplcl_head_create, read-only afterwards, except the scratch buffers and their sizes, plan
+ * and stats, which aplcl_head_compute changes with the context's lock held. */
 struct aplcl_head {
     aplcl_ctx *ctx;
     cl_program program;
-    cl_kernel k_bias, k_colsum, k_scale, k_count, k_count_total, k_acc;
+    cl_kernel k_bias, k_colsum, k_scale, k_acc;
     size_t local;
     bool ooo;         /* out-of-order queue: fence CLBlast calls with barriers */
     size_t max_alloc; /* CL_DEVICE_MAX_MEM_ALLOC_SIZE */
     cl_mem chunk, temp, small;
     size_t chunk_bytes, temp_bytes; /* sizes held (small: APLCL_HEAD_FIXED_SCRATCH when set) */
+    /* the last plan: aplcl_head_compute updates it under the lock, aplcl_head_plan without
+     * (hence its threading rule in aplcl.h) */
     head_plan plan;
     aplcl_head_stats stats;
 };

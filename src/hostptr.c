@@ -1,8 +1,9 @@
 /* hostptr.c: the blocking host-pointer entry points (aplcl_host_compute, _u8).
  *
  * For callers without OpenCL code of their own: copies inputs into temporary device buffers, runs
- * aplcl_compute, reads the outputs back, and turns the kernel's counters into a status. Engines
- * that care about allocation and copies use aplcl_compute directly.
+ * the computation (as aplcl_compute, into result slots of its own so that threads can share the
+ * context), reads the outputs back, and turns the kernel's counters into a status. Engines that
+ * care about allocation and copies use aplcl_compute directly.
  */
 #include "internal.h"
 
@@ -22,8 +23,12 @@ static aplcl_status host_compute_any(aplcl_ctx *ctx, const aplcl_params *p, size
     size_t n = rows * cols;
     size_t tbytes = fmt == APLCL_TARGET_U8 ? 1 : sizeof(float);
 
+    /* This call's own copies and result slots: another thread's call on ctx cannot touch them
+     * (the context's result buffers would be rewritten by the next call before the reads). */
+    size_t acc = ctx->has_fp64 ? sizeof(cl_double) : sizeof(cl_float);
     cl_int err = CL_SUCCESS;
     cl_mem b_x = NULL, b_t = NULL, b_g = NULL, b_l = NULL;
+    apl_results res = {NULL, NULL};
     cl_event done = NULL;
     cl_mem_flags in = CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR;
     b_x = clCreateBuffer(ctx->context, in, n * sizeof(float), (void *)logits, &err);
@@ -33,13 +38,24 @@ static aplcl_status host_compute_any(aplcl_ctx *ctx, const aplcl_params *p, size
         b_g = clCreateBuffer(ctx->context, CL_MEM_WRITE_ONLY, n * sizeof(float), NULL, &err);
     if (err == CL_SUCCESS && elem_loss)
         b_l = clCreateBuffer(ctx->context, CL_MEM_WRITE_ONLY, n * sizeof(float), NULL, &err);
+    if (err == CL_SUCCESS)
+        res.loss = clCreateBuffer(ctx->context, CL_MEM_READ_WRITE, acc, NULL, &err);
+    if (err == CL_SUCCESS)
+        res.cnt = clCreateBuffer(ctx->context, CL_MEM_READ_WRITE,
+                                 APLCL_COUNT_LEN * sizeof(cl_ulong), NULL, &err);
     if (err != CL_SUCCESS) {
         apl_set_cl_error(err);
         st = APLCL_ERR_OPENCL;
         goto out;
     }
-    st = aplcl_compute(ctx, p, rows, cols, b_x, 0, b_t, 0, fmt, b_g, 0, b_l, 0, NULL, 0, NULL, 0, 0,
-                       NULL, &done);
+    aplcl_io io = aplcl_io_default();
+    io.logits = b_x;
+    io.targets.format = fmt;
+    io.targets.data = b_t;
+    io.grad = b_g;
+    io.elem_loss = b_l;
+    /* the buffers are this call's own, sized above: the checks of aplcl_compute_io hold */
+    st = apl_compute_call(ctx, p, rows, cols, &io, &res, 0, NULL, &done);
     if (st != APLCL_SUCCESS)
         goto out;
 
@@ -54,12 +70,11 @@ static aplcl_status host_compute_any(aplcl_ctx *ctx, const aplcl_params *p, size
         err = clEnqueueReadBuffer(ctx->queue, b_l, CL_TRUE, 0, n * sizeof(float), elem_loss, 1,
                                   &done, NULL);
     if (err == CL_SUCCESS)
-        err = clEnqueueReadBuffer(ctx->queue, ctx->result_cnt, CL_TRUE, 0, sizeof cnt, cnt, 1,
-                                  &done, NULL);
+        err = clEnqueueReadBuffer(ctx->queue, res.cnt, CL_TRUE, 0, sizeof cnt, cnt, 1, &done, NULL);
     if (err == CL_SUCCESS && loss)
-        err = clEnqueueReadBuffer(
-            ctx->queue, ctx->result_loss, CL_TRUE, 0, ctx->has_fp64 ? sizeof loss_d : sizeof loss_f,
-            ctx->has_fp64 ? (void *)&loss_d : (void *)&loss_f, 1, &done, NULL);
+        err =
+            clEnqueueReadBuffer(ctx->queue, res.loss, CL_TRUE, 0, acc,
+                                ctx->has_fp64 ? (void *)&loss_d : (void *)&loss_f, 1, &done, NULL);
     if (err != CL_SUCCESS) {
         apl_set_cl_error(err);
         st = APLCL_ERR_OPENCL;
@@ -67,8 +82,10 @@ static aplcl_status host_compute_any(aplcl_ctx *ctx, const aplcl_params *p, size
     }
     if (loss)
         *loss = ctx->has_fp64 ? loss_d : (double)loss_f;
+    apl_lock(ctx);
     for (int k = 0; k < APLCL_COUNT_LEN; ++k)
         ctx->last_counts[k] = cnt[k];
+    apl_unlock(ctx);
     if (cnt[APLCL_COUNT_INVALID_TARGETS])
         st = APLCL_ERR_INVALID_TARGET;
     else if (cnt[APLCL_COUNT_NONFINITE_LOGITS])
@@ -76,14 +93,10 @@ static aplcl_status host_compute_any(aplcl_ctx *ctx, const aplcl_params *p, size
 out:
     if (done)
         clReleaseEvent(done);
-    if (b_x)
-        clReleaseMemObject(b_x);
-    if (b_t)
-        clReleaseMemObject(b_t);
-    if (b_g)
-        clReleaseMemObject(b_g);
-    if (b_l)
-        clReleaseMemObject(b_l);
+    cl_mem ms[] = {b_x, b_t, b_g, b_l, res.loss, res.cnt};
+    for (size_t i = 0; i < sizeof ms / sizeof ms[0]; ++i)
+        if (ms[i])
+            clReleaseMemObject(ms[i]);
     return st;
 }
 

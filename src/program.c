@@ -1,9 +1,10 @@
 /* program.c: assembles the kernel source, builds it once per context, caches the binary.
  *
- * Source: the copy embedded at build time, or (development only) the files of the same names in
- * $APLCL_KERNEL_DIR. Cache: an optional on-disk program binary keyed by a hash of the format
- * number, source, options, platform, device and driver; written to a temporary file and renamed;
- * any failure falls back silently to a source build. It launches nothing.
+ * Source: the copy embedded at build time (kernels/apl_abi.h, apl_0_common.cl, then the program's
+ * own files), or (development only) the files of the same names in $APLCL_KERNEL_DIR. Cache: an
+ * optional on-disk program binary keyed by a hash of the format number, source, options, platform,
+ * device and driver; written to a temporary file and renamed; any failure falls back silently to a
+ * source build. It launches nothing.
  */
 #define _POSIX_C_SOURCE 200809L /* mkdir, getpid */
 #include "internal.h"
@@ -43,16 +44,29 @@ static char *read_file(const char *path, size_t *len) {
     return buf;
 }
 
-/* The text of the embedded files whose names start with `prefix`, in name order,
+/* Which part of a program an embedded file is: 0 the C/OpenCL interface (apl_abi.h, any *.h),
+ * 1 the common prelude (apl_0_*.cl), 2 the program's own files (names starting with `prefix`),
+ * -1 none. Every program is parts 0, 1, 2 in that order, each in name order. */
+static int source_part(const char *name, const char *prefix) {
+    size_t len = strlen(name);
+    if (len > 2 && strcmp(name + len - 2, ".h") == 0)
+        return 0;
+    if (strncmp(name, "apl_0_", 6) == 0)
+        return 1;
+    return strncmp(name, prefix, strlen(prefix)) == 0 ? 2 : -1;
+}
+
+/* The text of the program whose own files start with `prefix` (see source_part),
  * NUL-terminated, caller frees; NULL with *st set on failure. */
 static char *assemble_source(const char *prefix, aplcl_status *st) {
     const char *dir = getenv("APLCL_KERNEL_DIR");
     bool override = dir && *dir;
     size_t total = 0, cap = 0;
     char *src = NULL;
-    for (size_t i = 0; i < aplcl_embedded_kernel_count; ++i) {
-        const aplcl_embedded_file *f = &aplcl_embedded_kernels[i];
-        if (strncmp(f->name, prefix, strlen(prefix)) != 0)
+    for (size_t k = 0; k < 3 * aplcl_embedded_kernel_count; ++k) { /* part by part */
+        int part = (int)(k / aplcl_embedded_kernel_count);
+        const aplcl_embedded_file *f = &aplcl_embedded_kernels[k % aplcl_embedded_kernel_count];
+        if (source_part(f->name, prefix) != part)
             continue;
         const char *data = (const char *)f->data;
         size_t len = f->size;
