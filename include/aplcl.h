@@ -75,7 +75,7 @@ APLCL_API unsigned aplcl_version_number(void);
     X(APLCL_ERR_NO_PLATFORM, -20, "no OpenCL platform found")                                      \
     X(APLCL_ERR_NO_DEVICE, -21, "no OpenCL device matches the request")                            \
     X(APLCL_ERR_INVALID_DEVICE_SPEC, -22,                                                          \
-      "device string is neither \"platform:device\" indices nor a matching name")                  \
+      "malformed device string: only digits and colons, but not \"platform:device\"")             \
     X(APLCL_ERR_KERNEL_BUILD, -23,                                                                 \
       "the OpenCL kernel failed to build (see aplcl_last_build_log())")                            \
     X(APLCL_ERR_OPENCL, -24, "an OpenCL call failed (see aplcl_last_cl_error())")                  \
@@ -87,7 +87,9 @@ APLCL_API unsigned aplcl_version_number(void);
     X(APLCL_ERR_SCRATCH_BUDGET, -28,                                                               \
       "the scratch budget cannot hold one row of the linear head (see aplcl_head_plan)")           \
     X(APLCL_ERR_BLAS, -29,                                                                         \
-      "a CLBlast call failed (see aplcl_last_cl_error(): its CLBlastStatusCode)")
+      "a CLBlast call failed (see aplcl_last_cl_error(): its CLBlastStatusCode)")                \
+    X(APLCL_ERR_INVALID_ENV, -30,                                                                  \
+      "APLCL_VECTOR_WIDTH, APLCL_LOCAL_SIZE or APLCL_CONTIGUOUS has an invalid value")
 
 typedef enum aplcl_status {
 #define APLCL_STATUS_ENUM_(name, value, text) name = value,
@@ -185,18 +187,28 @@ typedef enum aplcl_count_index {
 typedef struct aplcl_ctx aplcl_ctx;
 
 /* Creates a context with its own OpenCL context and in-order queue (profiling enabled) and builds
- * the kernels once. device: NULL picks $APLCL_DEVICE if set, else the first GPU, else the first
- * device; "P:D" picks device D of platform P (indices as `aplcl devices` lists them); any other
- * string picks the first device whose "platform device" name contains it (case-insensitive).
- * Errors: NULL_ARGUMENT, NO_PLATFORM, NO_DEVICE, INVALID_DEVICE_SPEC, KERNEL_BUILD (log:
- * aplcl_last_build_log), KERNEL_SOURCE, DEVICE_UNSUPPORTED, OPENCL, OUT_OF_HOST_MEMORY.
+ * the kernels once. device:
+ *   NULL or ""  $APLCL_DEVICE if set and not empty (same grammar), else the first GPU, else the
+ *               first device;
+ *   "P:D"       device D of platform P, both decimal (indices as `aplcl devices` lists them).
+ *               A string made only of digits and colons must have exactly this form: "0:",
+ *               ":1", "1:2:3" are APLCL_ERR_INVALID_DEVICE_SPEC; indices past the last platform
+ *               or device (2^32 included: nothing wraps) are APLCL_ERR_NO_DEVICE;
+ *   otherwise   the first device whose "platform device" name contains the string, ignoring case
+ *               ("pthread", "nvidia", "gfx90a:sramecc+", "7900"); none: APLCL_ERR_NO_DEVICE.
+ * Errors: NULL_ARGUMENT, NO_PLATFORM, NO_DEVICE, INVALID_DEVICE_SPEC, INVALID_ENV, KERNEL_BUILD
+ * (log: aplcl_last_build_log), KERNEL_SOURCE, DEVICE_UNSUPPORTED, OPENCL, OUT_OF_HOST_MEMORY.
  * On error *out is NULL.
  * Environment: APLCL_KERNEL_DIR (development only) reads the kernel .cl files from that folder
  * instead of the embedded copy; APLCL_CACHE_DIR sets the program-binary cache folder ("off"
  * disables it; default $XDG_CACHE_HOME/aplcl or $HOME/.cache/aplcl); APLCL_VECTOR_WIDTH (1, 2, 4,
- * 8, 16) and APLCL_LOCAL_SIZE (a power of two) override the kernel shape chosen for the device
- * (CPU: its preferred float width and 32; GPU: 4 and 256). Results are bit-identical across calls
- * for one shape; another shape may differ in the last bits of the reduced loss. */
+ * 8, 16), APLCL_LOCAL_SIZE (a power of two, 1..65536; more than the device's largest work-group
+ * means that largest) and APLCL_CONTIGUOUS (0: strided, 1: consecutive work layout) override the
+ * kernel shape chosen for the device (CPU: its preferred float width, 32, consecutive; GPU: 4,
+ * 256, strided). Unset or empty means "not given"; any other value must be exactly one of those
+ * decimal numbers (no sign, space or suffix), else creation fails with APLCL_ERR_INVALID_ENV
+ * rather than run a shape nobody asked for. Results are bit-identical across calls for one
+ * shape; another shape may differ in the last bits of the reduced loss. */
 APLCL_API aplcl_status aplcl_ctx_create(aplcl_ctx **out, const char *device);
 
 /* Same, on the caller's queue (and its context and device). The queue is retained and released by
