@@ -53,11 +53,9 @@ static int cycle(void) {
 }
 
 int main(void) {
-    aplcl_ctx *probe = NULL;
-    int rc = tu_ctx_create(&probe);
+    int rc = tu_device_check();
     if (rc)
         return rc;
-    aplcl_ctx_destroy(probe);
     if (resident_kb() < 0) {
         printf("skip: no /proc/self/statm\n");
         return TU_SKIP;

@@ -450,7 +450,8 @@ static void test_devices(void) {
                  {"0:4294967295", APLCL_ERR_NO_DEVICE},
                  {"abc:1", APLCL_ERR_NO_DEVICE}, /* a name (letters), matching nothing */
                  {"0:0 ", APLCL_ERR_NO_DEVICE},  /* a space makes it a name */
-                 {"00:000", APLCL_SUCCESS}};
+                 {"00:000", APLCL_SUCCESS},
+                 {"", APLCL_SUCCESS}}; /* "" is NULL: $APLCL_DEVICE or the default */
     for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
         c = (aplcl_ctx *)&c;
         aplcl_status st = aplcl_ctx_create(&c, specs[i].spec);
