@@ -365,7 +365,8 @@ aplcl_status apl_ctx_finish(aplcl_ctx *ctx) {
     ctx->has_fp64 = fp64 != 0;
     /* GPUs: 256. PoCL runs a work-group as a loop on one thread; 32 measured best there
      * (aplcl bench --quick, 4096x1000 early: 32 -> 0.25, 256 -> 0.20 G elem/s).
-     * $APLCL_LOCAL_SIZE (a power of two, 32..max) overrides, for tuning. */
+     * $APLCL_LOCAL_SIZE (a power of two, 1..65536, clamped to the device) overrides, for
+     * tuning. */
     unsigned want = is_cpu(ctx->device) ? 32 : 256, env_local = 0;
     bool given;
     aplcl_status st = env_override("APLCL_LOCAL_SIZE", 1, 1u << 16, &env_local, &given);
