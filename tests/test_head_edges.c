@@ -22,7 +22,7 @@ static cl_mem buf(size_t bytes, const void *host) {
     return m;
 }
 
-static void read(cl_mem m, void *host, size_t bytes) {
+static void read_back(cl_mem m, void *host, size_t bytes) {
     CHECK_EQ(clEnqueueReadBuffer(aplcl_ctx_queue(g_ctx), m, CL_TRUE, 0, bytes, host, 0, NULL, NULL),
              CL_SUCCESS);
 }
@@ -64,7 +64,7 @@ static void test_huge_budget(void) {
     CHECK_STATUS(aplcl_head_compute(g_head, &p, 4, 3, 2, &io, SIZE_MAX, 0, NULL, NULL),
                  APLCL_SUCCESS);
     float loss = NAN;
-    read(io.loss, &loss, sizeof loss);
+    read_back(io.loss, &loss, sizeof loss);
     CHECK(isfinite(loss) && loss > 0.0f);
     cl_mem ms[] = {io.x, io.w, io.targets.data, io.loss};
     for (size_t i = 0; i < 4; ++i)
@@ -123,7 +123,7 @@ static void test_params_agree(void) {
         /* Only dloss/dlogits is bounded by the rule: dX and dW multiply it by W and X and may
          * still overflow at such scales (aplcl.h). The loss is not scaled. */
         float dw[C * D], loss;
-        read(io.loss, &loss, sizeof loss);
+        read_back(io.loss, &loss, sizeof loss);
         if (!isfinite(loss))
             TU_FAIL_AT_(__FILE__, __LINE__, "%s: accepted, but loss %g", cases[i].name,
                         (double)loss);
@@ -200,11 +200,11 @@ static void test_nonfinite_feature(void) {
         io.loss = buf(sizeof(float), NULL), io.counts = buf(sizeof cnt, NULL);
         CHECK_STATUS(aplcl_head_compute(g_head, &p, N, D, C, &io, 1 << 20, 0, NULL, NULL),
                      APLCL_SUCCESS);
-        read(io.dx, pass ? dx1 : dx0, sizeof dx0);
-        read(io.dw, pass ? dw1 : dw0, sizeof dw0);
-        read(io.loss, pass ? &loss1 : &loss0, sizeof loss0);
+        read_back(io.dx, pass ? dx1 : dx0, sizeof dx0);
+        read_back(io.dw, pass ? dw1 : dw0, sizeof dw0);
+        read_back(io.loss, pass ? &loss1 : &loss0, sizeof loss0);
         if (pass == 1)
-            read(io.counts, cnt, sizeof cnt);
+            read_back(io.counts, cnt, sizeof cnt);
         cl_mem ms[] = {io.x, io.w, io.targets.data, io.dx, io.dw, io.loss, io.counts};
         for (size_t i = 0; i < 7; ++i)
             clReleaseMemObject(ms[i]);
