@@ -62,7 +62,8 @@ APLCL_API unsigned aplcl_version_number(void);
     X(APLCL_ERR_SIZE_OVERFLOW, -3, "rows * cols (or its byte size, or offset + size) overflows")   \
     X(APLCL_ERR_INVALID_PARAMS, -4,                                                                \
       "invalid loss parameters (negative gamma, clip or eps outside [0,1), non-finite value, "     \
-      "too many terms, unknown reduction or focusing mode)")                                       \
+      "too many terms, unknown reduction or focusing mode, a gradient multiplier that can "        \
+      "overflow float)")                                                                           \
     X(APLCL_ERR_BUFFER_TOO_SMALL, -5, "a cl_mem buffer is smaller than offset + size")             \
     X(APLCL_ERR_BUFFER_OVERLAP, -6,                                                                \
       "buffers overlap in a way other than an exact in-place gradient (grad over logits)")         \
@@ -75,7 +76,7 @@ APLCL_API unsigned aplcl_version_number(void);
     X(APLCL_ERR_NO_PLATFORM, -20, "no OpenCL platform found")                                      \
     X(APLCL_ERR_NO_DEVICE, -21, "no OpenCL device matches the request")                            \
     X(APLCL_ERR_INVALID_DEVICE_SPEC, -22,                                                          \
-      "device string is neither \"platform:device\" indices nor a matching name")                  \
+      "malformed device string: only digits and colons, but not \"platform:device\"")              \
     X(APLCL_ERR_KERNEL_BUILD, -23,                                                                 \
       "the OpenCL kernel failed to build (see aplcl_last_build_log())")                            \
     X(APLCL_ERR_OPENCL, -24, "an OpenCL call failed (see aplcl_last_cl_error())")                  \
@@ -87,7 +88,9 @@ APLCL_API unsigned aplcl_version_number(void);
     X(APLCL_ERR_SCRATCH_BUDGET, -28,                                                               \
       "the scratch budget cannot hold one row of the linear head (see aplcl_head_plan)")           \
     X(APLCL_ERR_BLAS, -29,                                                                         \
-      "a CLBlast call failed (see aplcl_last_cl_error(): its CLBlastStatusCode)")
+      "a CLBlast call failed (see aplcl_last_cl_error(): its CLBlastStatusCode)")                  \
+    X(APLCL_ERR_INVALID_ENV, -30,                                                                  \
+      "APLCL_VECTOR_WIDTH, APLCL_LOCAL_SIZE or APLCL_CONTIGUOUS has an invalid value")
 
 typedef enum aplcl_status {
 #define APLCL_STATUS_ENUM_(name, value, text) name = value,
@@ -157,8 +160,10 @@ typedef struct aplcl_params {
     int focus_grad;               /* 0: focusing weight detached (constant), 1: differentiated */
     aplcl_reduction reduction;    /* how the loss and its gradient are reduced */
     double normalizer;            /* MEAN only: divide by this; <= 0 means the number of
-                                     non-ignored elements (an engine passes its global count) */
-    float grad_scale;             /* gradient multiplier (loss scaling, upstream gradient) */
+                                     non-ignored elements (an engine passes its global count);
+                                     > 0 must be a normal float, FLT_MIN..FLT_MAX */
+    float grad_scale;             /* gradient multiplier (loss scaling, upstream gradient); its
+                                     size is bounded, see aplcl_params_validate */
 } aplcl_params;
 
 /* Reference APL (spec section 3): gamma_pos 0, gamma_neg 4, clip 0.05, eps 1e-8,
@@ -173,7 +178,21 @@ APLCL_API aplcl_params aplcl_params_asl(float gamma_neg, float gamma_pos, float 
 /* Poly-1 (Leng et al.): BCE with alpha_1 = beta_1 = 1 + epsilon, eps 0. */
 APLCL_API aplcl_params aplcl_params_poly1(float epsilon);
 
-/* APLCL_SUCCESS or APLCL_ERR_INVALID_PARAMS (NULL: APLCL_ERR_NULL_ARGUMENT). */
+/* APLCL_SUCCESS or APLCL_ERR_INVALID_PARAMS (NULL: APLCL_ERR_NULL_ARGUMENT). Every entry point
+ * (device, host, head, reference) applies exactly this check. Besides the ranges above, the
+ * gradient multiplier must keep every element of dloss/dlogits finite in float:
+ *   m = grad_scale / normalizer   for MEAN with normalizer > 0 (normalizer in [FLT_MIN, FLT_MAX])
+ *   m = grad_scale                otherwise (MEAN by count divides by a count >= 1, so |m| only
+ *                                 shrinks; the count is found at run time, the bound is not)
+ *   B = max over the two sides of |a_1| + sum_j j |c_j| + focus_grad * gamma * (1 + sum_j |c_j|)
+ *       with a_1 = alpha_1 (beta_1; 1 without coefficients), c_j = alpha_j - 1/j (beta_j - 1/j),
+ *       gamma = gamma_pos (gamma_neg): a bound on |dl/dx| for every finite logit and valid target
+ *   valid when max(|m|, 1) * B <= FLT_MAX / 2 (the half leaves room for float rounding).
+ * The defaults have B = 3.5 (5 with focus_grad), so |grad_scale| up to about 4.8e37 passes; a
+ * MEAN normalizer of 1e-39 or grad_scale = FLT_MAX does not. Only dloss/dlogits is covered: a
+ * gradient accumulated into (grad_accumulate, the head's dW and db) or multiplied on (the head's
+ * dX and dW products) can still overflow at such scales, as the loss itself can for huge
+ * coefficients or logits. */
 APLCL_API aplcl_status aplcl_params_validate(const aplcl_params *p);
 
 /* ---- target formats ----
@@ -211,18 +230,31 @@ typedef enum aplcl_count_index {
 typedef struct aplcl_ctx aplcl_ctx;
 
 /* Creates a context with its own OpenCL context and in-order queue (profiling enabled) and builds
- * the kernels once. device: NULL picks $APLCL_DEVICE if set, else the first GPU, else the first
- * device; "P:D" picks device D of platform P (indices as `aplcl devices` lists them); any other
- * string picks the first device whose "platform device" name contains it (case-insensitive).
- * Errors: NULL_ARGUMENT, NO_PLATFORM, NO_DEVICE, INVALID_DEVICE_SPEC, KERNEL_BUILD (log:
- * aplcl_last_build_log), KERNEL_SOURCE, DEVICE_UNSUPPORTED, OPENCL, OUT_OF_HOST_MEMORY.
+ * the kernels once. device:
+ *   NULL or ""  $APLCL_DEVICE if set and not empty (same grammar), else the first GPU, else the
+ *               first device;
+ *   "P:D"       device D of platform P, both decimal (indices as `aplcl devices` lists them).
+ *               A string made only of digits and colons must have exactly this form: "0:",
+ *               ":1", "1:2:3" are APLCL_ERR_INVALID_DEVICE_SPEC; indices past the last platform
+ *               or device (2^32 included: nothing wraps) are APLCL_ERR_NO_DEVICE;
+ *   otherwise   the first device whose "platform device" name contains the string, ignoring case
+ *               ("pthread", "nvidia", "gfx90a:sramecc+", "7900"); none: APLCL_ERR_NO_DEVICE.
+ * Errors: NULL_ARGUMENT, NO_PLATFORM, NO_DEVICE, INVALID_DEVICE_SPEC, INVALID_ENV, KERNEL_BUILD
+ * (log: aplcl_last_build_log), KERNEL_SOURCE, DEVICE_UNSUPPORTED, OPENCL, OUT_OF_HOST_MEMORY.
  * On error *out is NULL.
  * Environment: APLCL_KERNEL_DIR (development only) reads the kernel .cl files from that folder
  * instead of the embedded copy; APLCL_CACHE_DIR sets the program-binary cache folder ("off"
  * disables it; default $XDG_CACHE_HOME/aplcl or $HOME/.cache/aplcl); APLCL_VECTOR_WIDTH (1, 2, 4,
- * 8, 16) and APLCL_LOCAL_SIZE (a power of two) override the kernel shape chosen for the device
- * (CPU: its preferred float width and 32; GPU: 4 and 256). Results are bit-identical across calls
- * for one shape; another shape may differ in the last bits of the reduced loss. */
+ * 8, 16), APLCL_LOCAL_SIZE (a power of two, 1..65536; more than the device's largest work-group
+ * means that largest) and APLCL_CONTIGUOUS (0: strided, 1: consecutive work layout) override the
+ * kernel shape chosen for the device (CPU: its preferred float width, 32, consecutive; GPU: 4,
+ * 256, strided). Unset or empty means "not given"; any other value must be exactly one of those
+ * decimal numbers (no sign, space or suffix), else creation fails with APLCL_ERR_INVALID_ENV
+ * rather than run a shape nobody asked for. Results are bit-identical across calls for one
+ * shape. Another shape gives the same bits for every per-element gradient and loss (the kernel
+ * evaluates exp, log and log1p on at least four lanes, since PoCL rounds its scalar and two-lane
+ * versions differently) and may differ only in the last bits of the reduced loss, which it sums
+ * in another order. */
 APLCL_API aplcl_status aplcl_ctx_create(aplcl_ctx **out, const char *device);
 
 /* Same, on the caller's queue (and its context and device). The queue is retained and released by
@@ -431,7 +463,14 @@ APLCL_API aplcl_status aplcl_list_devices(aplcl_device_info *infos, size_t capac
  * With MEAN, no normalizer and a gradient wanted, targets that can ignore (F32, U8, BITS with an
  * ignore mask) get a target-only count pass over all N*C targets before the first chunk; CSR and
  * BITS without a mask count N*C without looking. Invalid targets and non-finite logits contribute
- * no loss and no gradient and are counted, as in aplcl_compute_io.
+ * no loss and no gradient and are counted, as in aplcl_compute_io. That promise is about the
+ * logits the head computes: a non-finite feature X[r,k] (or weight) is not checked and goes
+ * through the GEMMs. It makes every logit of row r non-finite (C of them counted in
+ * APLCL_COUNT_NONFINITE_LOGITS; they add nothing to the loss and dX's row r is 0, though MEAN by
+ * count still counts them, as aplcl_compute_io does), and
+ * dW += G^T X then multiplies row r's zero gradient by X[r,k]: column k of dW becomes NaN. So a
+ * non-zero NONFINITE_LOGITS count after a head call means dW (and db, for a non-finite weight)
+ * may hold NaN: check the counts before applying an update.
  *
  * Determinism: same inputs, shape, budget and device give the same bits (CLBlast's GEMMs use no
  * atomics; the chunk losses are summed one after another in a fixed order, in double where the
@@ -440,7 +479,12 @@ APLCL_API aplcl_status aplcl_list_devices(aplcl_device_info *infos, size_t capac
  *
  * CLBlast: the GEMMs run through CLBlast's C API on the context's queue. CLBlast compiles its
  * SGEMM kernels once per OpenCL context, which aplcl_head_create triggers, so later calls do not
- * compile. CLBlast takes no wait lists: on an out-of-order queue each GEMM is fenced with
+ * compile. CLBlast keeps what it compiles in a process-wide cache that holds each OpenCL
+ * context alive; its C API can only empty the whole cache (CLBlastClearCache), so aplcl does
+ * that when the last aplcl head in the process is destroyed (not while any head lives, so live
+ * heads never recompile). Code of yours that calls CLBlast itself then recompiles on its next
+ * call (fast where the driver caches binaries, as PoCL and most GPU drivers do). CLBlast takes no
+ * wait lists: on an out-of-order queue each GEMM is fenced with
  * clEnqueueBarrierWithWaitList, which also holds back the caller's unrelated commands enqueued
  * after it. On an in-order queue nothing extra is enqueued. */
 
@@ -456,7 +500,8 @@ typedef struct aplcl_head aplcl_head;
 APLCL_API aplcl_status aplcl_head_create(aplcl_head **out, aplcl_ctx *ctx);
 
 /* Releases the head's kernels and scratch; does not wait for queued work (OpenCL keeps memory
- * that queued commands use until they finish). NULL is fine. Destroy heads before their context. */
+ * that queued commands use until they finish). NULL is fine. Destroy heads before their context.
+ * The last head in the process also empties CLBlast's program cache (see the CLBlast note). */
 APLCL_API void aplcl_head_destroy(aplcl_head *head);
 
 /* Every buffer of one aplcl_head_compute call. Offsets count elements of the buffer's own type.
@@ -492,8 +537,12 @@ APLCL_API aplcl_head_io aplcl_head_io_default(void);
  * GEMMs, and APLCL_HEAD_FIXED_SCRATCH bytes). Either pointer may be NULL. io may be NULL (read as
  * all offsets 0): the plan depends on it only through w_offset and dw_offset (CLBlast copies W
  * or dW into its temporary buffer when they do not start at offset 0), not on which outputs are
- * requested. Errors: NULL_ARGUMENT (head), INVALID_SIZE (a zero size), SIZE_OVERFLOW,
- * SCRATCH_BUDGET (not even one row fits: *scratch_bytes then receives what one row needs), BLAS.
+ * requested. A budget past what the device can hold (SIZE_MAX, say) means "as much as it can":
+ * the plan keeps the chunk and CLBlast's buffer each within CL_DEVICE_MAX_MEM_ALLOC_SIZE and all
+ * of the scratch within CL_DEVICE_GLOBAL_MEM_SIZE (the caller's own buffers need room too).
+ * Errors: NULL_ARGUMENT (head), INVALID_SIZE (a zero size), SIZE_OVERFLOW, SCRATCH_BUDGET (not
+ * even one row fits the budget and the device: *scratch_bytes then receives what one row needs,
+ * SIZE_MAX when one row cannot be allocated on this device at all), BLAS.
  * Costs a few dozen CLBlast size queries (host only); aplcl_head_compute keeps the last plan. */
 APLCL_API aplcl_status aplcl_head_plan(aplcl_head *head, size_t n, size_t d, size_t c,
                                        const aplcl_head_io *io, size_t scratch_budget_bytes,
@@ -527,7 +576,7 @@ APLCL_API aplcl_status aplcl_head_scratch_bytes(aplcl_head *head, size_t n, size
  *
  * Errors (nothing is enqueued): NULL_ARGUMENT, INVALID_SIZE, SIZE_OVERFLOW (also: CLBlast indexes
  * with 32-bit ints, so every matrix's offset + extent must stay below 2^31 elements),
- * INVALID_PARAMS (also: MEAN's grad_scale / normalizer not finite in float),
+ * INVALID_PARAMS (aplcl_params_validate's rule, applied to grad_scale / normalizer for MEAN),
  * INVALID_TARGET_FORMAT, BUFFER_TOO_SMALL, BUFFER_OVERLAP, CONTEXT_MISMATCH, SCRATCH_BUDGET,
  * KERNEL_BUILD (a target format's first use on the context, as in aplcl_compute_io), BLAS (a
  * size query), OUT_OF_HOST_MEMORY, OPENCL (also: allocating scratch failed). A failure while

@@ -9,6 +9,20 @@
  * (apl_derive), so this code and the CPU reference decide them identically. No memory access.
  */
 
+/* Per-element results must not depend on APL_VW. PoCL's exp, log and log1p round differently
+ * (by 1 ulp, amplified up to ~200 ulp in gradients) for float and float2 than for float4 to
+ * float16, which agree: so narrow widths evaluate the transcendentals on four lanes. */
+#if APL_VW == 1
+#define WIDE4(f, v) f((float4)(v)).s0
+#define WIDE4_2(f, a, b) f((float4)(a), (float4)(b)).s0
+#elif APL_VW == 2
+#define WIDE4(f, v) f((float4)((v), (v))).lo
+#define WIDE4_2(f, a, b) f((float4)((a), (a)), (float4)((b), (b))).lo
+#else
+#define WIDE4(f, v) f(v)
+#define WIDE4_2(f, a, b) f(a, b)
+#endif
+
 /* b^g for a uniform g, 0^0 = 1, a base that rounded below zero counts as 0. */
 inline floatv pow_guarded(floatv b, float g) {
     if (g == 0.0f) return (floatv)(1.0f);
@@ -20,7 +34,7 @@ inline floatv pow_guarded(floatv b, float g) {
     else if (g == 4.0f) /* the APL/ASL default: two multiplies instead of exp2(g log2 b) */
         r = (b * b) * (b * b);
     else
-        r = pow(fmax(b, 0.0f), (floatv)(g));
+        r = WIDE4_2(pow, fmax(b, 0.0f), (floatv)(g));
     return select(r, (floatv)(0.0f), b <= 0.0f);
 }
 
@@ -59,7 +73,7 @@ inline floatv slope2_of_u(const float *c, int n, floatv u) {
  * invalid elements) get exactly 0; the others need finite x and 0 <= y <= 1. */
 inline void apl_elements(const apl_consts *k, floatv x, floatv y, intv zero, floatv *loss,
                          floatv *grad) {
-    floatv e = exp(-fabs(x));
+    floatv e = WIDE4(exp, -fabs(x));
     floatv inv = 1.0f / (1.0f + e);
     intv xpos = x >= 0.0f;
     floatv p = select(e * inv, inv, xpos);
@@ -71,7 +85,7 @@ inline void apl_elements(const apl_consts *k, floatv x, floatv y, intv zero, flo
         intv floored = x < k->pos_floor_x;
         floatv u = select(omp, (floatv)(k->one_minus_eps), floored);
         /* floored: -ln p^ = -ln eps = -ln(1-u), so G(u) is still the right function */
-        floatv nl = select(fmax(-x, 0.0f) + log1p(e), (floatv)(-k->ln_eps), floored);
+        floatv nl = select(fmax(-x, 0.0f) + WIDE4(log1p, e), (floatv)(-k->ln_eps), floored);
         floatv F = g_of_u(k->cpos, k->npos, u, nl, TRUE_MASK);
         floatv w = pow_guarded(omp, k->gamma_pos);
         float c1 = k->npos > 0 ? k->cpos[0] : 0.0f;
@@ -90,11 +104,11 @@ inline void apl_elements(const apl_consts *k, floatv x, floatv y, intv zero, flo
             pm = fmax(p - k->clip, 0.0f);
             floatv q = fmin(omp + k->clip, 1.0f);
             /* log1p(-p_m) keeps small p_m exact; with a tiny clip, q itself can be tiny */
-            neg_ln_q = k->clip >= 0.01f ? -log1p(-pm) : -log(q);
+            neg_ln_q = k->clip >= 0.01f ? -WIDE4(log1p, -pm) : -WIDE4(log, q);
             s_over_q = s / q;
         } else {
             pm = p;
-            neg_ln_q = fmax(x, 0.0f) + log1p(e);
+            neg_ln_q = fmax(x, 0.0f) + WIDE4(log1p, e);
             s_over_q = p; /* p(1-p)/(1-p) */
         }
         intv floored = x >= k->neg_floor_x; /* q < eps: ln q^ = ln eps, 1/q^ term blocked */
@@ -106,9 +120,12 @@ inline void apl_elements(const apl_consts *k, floatv x, floatv y, intv zero, flo
         /* dF/dp s = s/q + s slope = (s/q)(b_1 - c_1 p_m) + s slope2 (1 - q = p_m) */
         floatv gn = select(w * (s_over_q * (k->lead_neg - c1 * pm) + s * sl2), w * s * (c1 + sl2),
                            floored);
-        if (k->focus && k->gamma_neg > 0.0f)
-            gn += select((floatv)(0.0f), k->gamma_neg * pow_guarded(pm, k->gamma_neg - 1.0f) * s * F,
-                         pm > 0.0f);
+        /* dw-/dx = g p_m^(g-1) s, written w (s / p_m): for g < 1, p_m^(g-1) overflowed to inf
+         * once p_m was tiny (x near -100 with clip 0) and made the gradient inf or NaN. */
+        if (k->focus && k->gamma_neg > 0.0f) {
+            floatv s_over_pm = k->clip > 0.0f ? s / pm : omp; /* clip 0: p_m = p */
+            gn += select((floatv)(0.0f), k->gamma_neg * w * s_over_pm * F, pm > 0.0f);
+        }
         l = select(l, l + (1.0f - y) * (w * F), neg);
         g = select(g, g + (1.0f - y) * gn, neg);
     }

@@ -8,6 +8,7 @@
 #include "internal.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,23 +89,43 @@ static bool contains_nocase(const char *hay, const char *needle) {
     return nl == 0;
 }
 
-/* "P:D" with both parts decimal; false for anything else. */
-static bool parse_indices(const char *s, unsigned *pi, unsigned *di) {
-    char *end;
-    if (!isdigit((unsigned char)s[0]))
-        return false;
-    unsigned long a = strtoul(s, &end, 10);
-    if (*end != ':' || !isdigit((unsigned char)end[1]))
-        return false;
-    unsigned long b = strtoul(end + 1, &end, 10);
-    if (*end != '\0')
-        return false;
-    *pi = (unsigned)a;
-    *di = (unsigned)b;
-    return true;
+/* The device-string grammar (aplcl.h): a string made only of decimal digits and colons, with at
+ * least one colon, is an index spec and must be exactly "P:D" (both parts non-empty);
+ * anything else is a name to search for. Indices too large for any device (2^32 and more) still
+ * parse, saturated, so they select nothing instead of wrapping to a small index. */
+typedef enum { SPEC_NAME, SPEC_INDICES, SPEC_MALFORMED } spec_kind;
+
+static const char *parse_index(const char *s, unsigned *out) {
+    unsigned long long v = 0;
+    const char *p = s;
+    for (; *p >= '0' && *p <= '9'; ++p)
+        v = v > UINT_MAX ? v : v * 10 + (unsigned)(*p - '0');
+    *out = v > UINT_MAX ? UINT_MAX : (unsigned)v;
+    return p == s ? NULL : p;
+}
+
+static spec_kind parse_spec(const char *s, unsigned *pi, unsigned *di) {
+    bool colon = false;
+    for (const char *p = s; *p; ++p) {
+        if (*p == ':')
+            colon = true;
+        else if (*p < '0' || *p > '9')
+            return SPEC_NAME;
+    }
+    if (!colon)
+        return SPEC_NAME; /* digits alone are part of a name ("7900") */
+    const char *p = parse_index(s, pi);
+    if (!p || *p != ':')
+        return SPEC_MALFORMED;
+    p = parse_index(p + 1, di);
+    return p && *p == '\0' ? SPEC_INDICES : SPEC_MALFORMED;
 }
 
 aplcl_status apl_select_device(const char *spec, cl_platform_id *platform, cl_device_id *device) {
+    unsigned pi = 0, di = 0;
+    spec_kind kind = spec && *spec ? parse_spec(spec, &pi, &di) : SPEC_NAME;
+    if (kind == SPEC_MALFORMED) /* before any OpenCL call: no platform needed to say so */
+        return APLCL_ERR_INVALID_DEVICE_SPEC;
     cl_platform_id plats[APL_MAX_PLATFORMS];
     cl_uint np = 0;
     aplcl_status st = get_platforms(plats, &np);
@@ -123,8 +144,7 @@ aplcl_status apl_select_device(const char *spec, cl_platform_id *platform, cl_de
                 }
         return APLCL_ERR_NO_DEVICE;
     }
-    unsigned pi, di;
-    if (parse_indices(spec, &pi, &di)) {
+    if (kind == SPEC_INDICES) {
         if (pi >= np)
             return APLCL_ERR_NO_DEVICE;
         cl_uint nd = get_devices(plats[pi], CL_DEVICE_TYPE_ALL, devs);
@@ -212,7 +232,7 @@ aplcl_status aplcl_ctx_create(aplcl_ctx **out, const char *device) {
     *out = NULL;
     apl_set_build_log(NULL, 0);
     apl_set_cl_error(CL_SUCCESS);
-    if (!device)
+    if (!device || !*device)
         device = getenv("APLCL_DEVICE");
     cl_platform_id platform;
     cl_device_id dev;
@@ -290,26 +310,48 @@ static bool is_cpu(cl_device_id dev) {
     return (type & CL_DEVICE_TYPE_CPU) != 0;
 }
 
+/* A tuning override from the environment: unset or empty means "not given"; otherwise decimal
+ * digits only (no sign, space or suffix) and within [lo, hi], or APLCL_ERR_INVALID_ENV. A typo
+ * must not silently become another shape (strtoul read "abc" as 0, "8x" as 8). */
+static aplcl_status env_override(const char *name, unsigned lo, unsigned hi, unsigned *out,
+                                 bool *given) {
+    const char *env = getenv(name);
+    *given = env && *env;
+    if (!*given)
+        return APLCL_SUCCESS;
+    unsigned v;
+    const char *end = parse_index(env, &v);
+    if (!end || *end != '\0' || v < lo || v > hi)
+        return APLCL_ERR_INVALID_ENV;
+    *out = v;
+    return APLCL_SUCCESS;
+}
+
+static bool is_pow2(unsigned v) { return v != 0 && (v & (v - 1)) == 0; }
+
 /* Elements per work-item step. PoCL does not vectorise scalar kernels, so CPUs get explicit
  * vectors of their preferred float width (at least 4, at most 16); GPUs get 4 (16-byte loads
  * per lane, coalesced); others 1. $APLCL_VECTOR_WIDTH overrides (1, 2, 4, 8 or 16). */
-static size_t pick_vector_width(cl_device_id dev) {
-    const char *env = getenv("APLCL_VECTOR_WIDTH");
-    if (env && *env) {
-        long v = strtol(env, NULL, 10);
-        if (v == 1 || v == 2 || v == 4 || v == 8 || v == 16)
-            return (size_t)v;
+static aplcl_status pick_vector_width(cl_device_id dev, size_t *vw) {
+    unsigned v = 0;
+    bool given;
+    aplcl_status st = env_override("APLCL_VECTOR_WIDTH", 1, 16, &v, &given);
+    if (st != APLCL_SUCCESS || (given && !is_pow2(v)))
+        return APLCL_ERR_INVALID_ENV;
+    if (given) {
+        *vw = v;
+        return APLCL_SUCCESS;
     }
     cl_device_type type = 0;
     clGetDeviceInfo(dev, CL_DEVICE_TYPE, sizeof type, &type, NULL);
     if (type & CL_DEVICE_TYPE_CPU) {
         cl_uint pref = 0;
         clGetDeviceInfo(dev, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof pref, &pref, NULL);
-        return pref >= 16 ? 16 : pref >= 8 ? 8 : 4;
+        *vw = pref >= 16 ? 16 : pref >= 8 ? 8 : 4;
+    } else {
+        *vw = type & CL_DEVICE_TYPE_GPU ? 4 : 1;
     }
-    if (type & CL_DEVICE_TYPE_GPU)
-        return 4;
-    return 1;
+    return APLCL_SUCCESS;
 }
 
 aplcl_status apl_ctx_finish(aplcl_ctx *ctx) {
@@ -333,11 +375,15 @@ aplcl_status apl_ctx_finish(aplcl_ctx *ctx) {
     ctx->has_fp64 = fp64 != 0;
     /* GPUs: 256. PoCL runs a work-group as a loop on one thread; 32 measured best there
      * (aplcl bench --quick, 4096x1000 early: 32 -> 0.25, 256 -> 0.20 G elem/s).
-     * $APLCL_LOCAL_SIZE (a power of two, 32..max) overrides, for tuning. */
-    size_t want = is_cpu(ctx->device) ? 32 : 256;
-    const char *env = getenv("APLCL_LOCAL_SIZE");
-    if (env && *env)
-        want = (size_t)strtoul(env, NULL, 10);
+     * $APLCL_LOCAL_SIZE (a power of two, 1..65536, clamped to the device) overrides, for
+     * tuning. */
+    unsigned want = is_cpu(ctx->device) ? 32 : 256, env_local = 0;
+    bool given;
+    aplcl_status st = env_override("APLCL_LOCAL_SIZE", 1, 1u << 16, &env_local, &given);
+    if (st != APLCL_SUCCESS || (given && !is_pow2(env_local)))
+        return APLCL_ERR_INVALID_ENV;
+    if (given)
+        want = env_local; /* above the device's limit: the limit, as for the default */
     ctx->local_size = floor_pow2(max_wg < want ? max_wg : want);
     if (ctx->local_size < 1)
         return APLCL_ERR_DEVICE_UNSUPPORTED;
@@ -346,15 +392,18 @@ aplcl_status apl_ctx_finish(aplcl_ctx *ctx) {
     size_t groups = (size_t)cu * 8;
     ctx->max_groups = groups < 16 ? 16 : groups > APL_MAX_GROUPS ? APL_MAX_GROUPS : groups;
 
-    ctx->vector_width = pick_vector_width(ctx->device);
+    if ((st = pick_vector_width(ctx->device, &ctx->vector_width)) != APLCL_SUCCESS)
+        return st;
     /* CPUs run a group's items in sequence: consecutive steps per item keep caches warm.
      * $APLCL_CONTIGUOUS=0/1 overrides (tests run both layouts on PoCL). */
-    const char *cenv = getenv("APLCL_CONTIGUOUS");
-    ctx->contiguous = cenv && (*cenv == '0' || *cenv == '1') ? *cenv - '0' : is_cpu(ctx->device);
+    unsigned contiguous = is_cpu(ctx->device);
+    if ((st = env_override("APLCL_CONTIGUOUS", 0, 1, &contiguous, &given)) != APLCL_SUCCESS)
+        return st;
+    ctx->contiguous = contiguous;
     /* Build the common variants now, so a broken build shows at creation (no lock needed: no
      * other thread has the context yet). */
     const apl_variant *v;
-    aplcl_status st = apl_variant_get(ctx, APLCL_DTYPE_F32, APLCL_TARGET_F32, &v);
+    st = apl_variant_get(ctx, APLCL_DTYPE_F32, APLCL_TARGET_F32, &v);
     if (st == APLCL_SUCCESS)
         st = apl_variant_get(ctx, APLCL_DTYPE_F32, APLCL_TARGET_U8, &v);
     if (st != APLCL_SUCCESS)

@@ -14,6 +14,7 @@
 #include <clblast_c.h>
 #include <limits.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,9 +82,18 @@ static aplcl_status warm_up_clblast(aplcl_head *h) {
     return s == CLBlastSuccess ? APLCL_SUCCESS : head_blas_fail(s);
 }
 
+/* Heads alive in the process. CLBlast keeps every program it compiled in a process-wide cache
+ * keyed by OpenCL context, and each program retains its context, so a destroyed context stayed
+ * alive (about 1.8 MB per context + head cycle on PoCL). Its C API can only clear the whole cache
+ * (CLBlastClearCache), which would make other live heads recompile: so it is cleared when the last
+ * head goes. */
+static atomic_size_t live_heads;
+
 void aplcl_head_destroy(aplcl_head *h) {
     if (!h)
         return;
+    if (atomic_fetch_sub(&live_heads, 1) == 1)
+        CLBlastClearCache();
     cl_kernel ks[] = {h->k_bias, h->k_colsum, h->k_scale, h->k_acc};
     for (size_t i = 0; i < sizeof ks / sizeof ks[0]; ++i)
         if (ks[i])
@@ -109,6 +119,7 @@ aplcl_status aplcl_head_create(aplcl_head **out, aplcl_ctx *ctx) {
     aplcl_head *h = (aplcl_head *)calloc(1, sizeof *h);
     if (!h)
         return APLCL_ERR_OUT_OF_HOST_MEMORY;
+    atomic_fetch_add(&live_heads, 1); /* aplcl_head_destroy takes it back, on failure too */
     h->ctx = ctx;
     h->local = ctx->local_size;
     cl_command_queue_properties props = 0;

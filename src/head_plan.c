@@ -128,16 +128,27 @@ aplcl_status head_make_plan(aplcl_head *h, size_t n, size_t d, size_t c, head_of
         *out = *pl;
         return APLCL_SUCCESS;
     }
+    /* A budget past what the device holds means "as much as it can": need_for_rows already keeps
+     * each buffer within CL_DEVICE_MAX_MEM_ALLOC_SIZE (SIZE_MAX, its "cannot", then never fits),
+     * and all of them together must fit global memory. */
+    size_t fit = budget;
+    cl_ulong global = 0;
+    if (clGetDeviceInfo(h->ctx->device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof global, &global, NULL) ==
+            CL_SUCCESS &&
+        global < fit)
+        fit = (size_t)global;
+    if (fit == SIZE_MAX)
+        fit = SIZE_MAX - 1;
     size_t need, temp;
     aplcl_status st = need_for_rows(h, n, d, c, o, n, &need, &temp);
     if (st != APLCL_SUCCESS)
         return st;
     size_t rows = n;
-    if (need > budget) {
+    if (need > fit) {
         size_t lo_need, lo_temp;
         if ((st = need_for_rows(h, n, d, c, o, 1, &lo_need, &lo_temp)) != APLCL_SUCCESS)
             return st;
-        if (lo_need > budget) {
+        if (lo_need > fit) {
             out->rows = 0;
             out->need = lo_need;
             out->temp = lo_temp;
@@ -149,20 +160,20 @@ aplcl_status head_make_plan(aplcl_head *h, size_t n, size_t d, size_t c, head_of
             size_t mid = lo + (hi - lo) / 2, m_need, m_temp;
             if ((st = need_for_rows(h, n, d, c, o, mid, &m_need, &m_temp)) != APLCL_SUCCESS)
                 return st;
-            if (m_need <= budget)
+            if (m_need <= fit)
                 lo = mid, need = m_need, temp = m_temp;
             else
                 hi = mid;
         }
         rows = lo;
-        /* the chunk alone bounds the rows: budget >= r * C * 4 + fixed */
-        size_t cap = (budget - APLCL_HEAD_FIXED_SCRATCH) / (c * sizeof(cl_float));
+        /* the chunk alone bounds the rows: fit >= r * C * 4 + fixed */
+        size_t cap = (fit - APLCL_HEAD_FIXED_SCRATCH) / (c * sizeof(cl_float));
         for (size_t r = (rows / HEAD_ROW_GRANULE + 1) * HEAD_ROW_GRANULE; r < n && r <= cap;
              r += HEAD_ROW_GRANULE) {
             size_t r_need, r_temp;
             if ((st = need_for_rows(h, n, d, c, o, r, &r_need, &r_temp)) != APLCL_SUCCESS)
                 return st;
-            if (r_need <= budget)
+            if (r_need <= fit)
                 rows = r, need = r_need, temp = r_temp;
         }
     }

@@ -6,6 +6,7 @@
  */
 #include "internal.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -92,6 +93,36 @@ static bool terms_ok(int n, const float *c) {
     return true;
 }
 
+/* A bound on |dl/dx| of one side for any finite logit (spec section 4, as apl_elements computes
+ * it): |lead| + sum_j j |c_j| for the detached part (s/q <= 1, every u <= 1), plus
+ * gamma (1 + sum_j |c_j|) for a differentiated weight (p |ln p^| <= 1/e, and near p_m = 0 the
+ * factor p_m^(gamma-1) meets a loss of order p_m). aplcl.h states the same formula. */
+static double grad_bound(int n, const float *coef, float gamma, int focus) {
+    double lead = n > 0 ? fabs((double)coef[0]) : 1.0, slope = 0.0, sum = 0.0;
+    for (int j = 0; j < n; ++j) {
+        double c = fabs((double)coef[j] - 1.0 / (j + 1));
+        sum += c;
+        slope += (j + 1) * c;
+    }
+    return lead + slope + (focus ? (double)gamma * (1.0 + sum) : 0.0);
+}
+
+/* The gradient multiplier must keep every gradient element finite in float: MEAN with a
+ * normalizer multiplies by grad_scale / normalizer (a normal float: devices without fp64 divide
+ * in float), everything else by at most grad_scale (a count is >= 1). Half of FLT_MAX leaves
+ * room for float rounding in the kernel. */
+static bool grad_finite(const aplcl_params *p) {
+    double m = fabs((double)p->grad_scale);
+    if (p->reduction == APLCL_REDUCE_MEAN && p->normalizer > 0.0) {
+        if (p->normalizer < FLT_MIN || p->normalizer > FLT_MAX)
+            return false;
+        m /= p->normalizer;
+    }
+    double b = fmax(grad_bound(p->n_alpha, p->alpha, p->gamma_pos, p->focus_grad),
+                    grad_bound(p->n_beta, p->beta, p->gamma_neg, p->focus_grad));
+    return fmax(m, 1.0) * b <= 0.5 * FLT_MAX;
+}
+
 aplcl_status aplcl_params_validate(const aplcl_params *p) {
     if (!p)
         return APLCL_ERR_NULL_ARGUMENT;
@@ -100,7 +131,7 @@ aplcl_status aplcl_params_validate(const aplcl_params *p) {
               (p->focus_grad == 0 || p->focus_grad == 1) &&
               (p->reduction == APLCL_REDUCE_SUM || p->reduction == APLCL_REDUCE_MEAN ||
                p->reduction == APLCL_REDUCE_NONE) &&
-              isfinite(p->normalizer) && isfinite(p->grad_scale);
+              isfinite(p->normalizer) && isfinite(p->grad_scale) && grad_finite(p);
     return ok ? APLCL_SUCCESS : APLCL_ERR_INVALID_PARAMS;
 }
 

@@ -431,6 +431,90 @@ static void test_devices(void) {
             CHECK(c == NULL);
     }
     tu_case_end(mark, "bogus device strings rejected, *out NULL");
+
+    /* The header's grammar: digits and colons that are not exactly "P:D" are malformed (and said
+     * so before any OpenCL call); well-formed indices that match nothing are NO_DEVICE, 2^32
+     * and larger included (it used to wrap to device 0). */
+    mark = tu_case_begin();
+    const struct {
+        const char *spec;
+        aplcl_status want;
+    } specs[] = {{"0:", APLCL_ERR_INVALID_DEVICE_SPEC},
+                 {":1", APLCL_ERR_INVALID_DEVICE_SPEC},
+                 {":", APLCL_ERR_INVALID_DEVICE_SPEC},
+                 {"1:2:3", APLCL_ERR_INVALID_DEVICE_SPEC},
+                 {"0::0", APLCL_ERR_INVALID_DEVICE_SPEC},
+                 {"0:4294967296", APLCL_ERR_NO_DEVICE},
+                 {"4294967296:0", APLCL_ERR_NO_DEVICE},
+                 {"0:18446744073709551616", APLCL_ERR_NO_DEVICE},
+                 {"0:4294967295", APLCL_ERR_NO_DEVICE},
+                 {"abc:1", APLCL_ERR_NO_DEVICE}, /* a name (letters), matching nothing */
+                 {"0:0 ", APLCL_ERR_NO_DEVICE},  /* a space makes it a name */
+                 {"00:000", APLCL_SUCCESS},
+                 {"", APLCL_SUCCESS}}; /* "" is NULL: $APLCL_DEVICE or the default */
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
+        c = (aplcl_ctx *)&c;
+        aplcl_status st = aplcl_ctx_create(&c, specs[i].spec);
+        if (st != specs[i].want)
+            TU_FAIL_AT_(__FILE__, __LINE__, "aplcl_ctx_create(\"%s\") = %s, expected %s",
+                        specs[i].spec, tu_status_name(st), tu_status_name(specs[i].want));
+        if (st == APLCL_SUCCESS)
+            aplcl_ctx_destroy(c);
+        else
+            CHECK(c == NULL);
+    }
+    tu_case_end(mark, "device strings: malformed -> INVALID_DEVICE_SPEC, unmatched -> NO_DEVICE");
+}
+
+/* The shape overrides: unset or empty is "not given", anything but the documented numbers is
+ * APLCL_ERR_INVALID_ENV (strtoul used to read "abc" as 0 and "8x" as 8). Each variable is restored
+ * afterwards: the CTest variants of this test set them. */
+static void test_env_overrides(void) {
+    int mark = tu_case_begin();
+    const struct {
+        const char *name, *value;
+        aplcl_status want;
+    } cases[] = {{"APLCL_VECTOR_WIDTH", "abc", APLCL_ERR_INVALID_ENV},
+                 {"APLCL_VECTOR_WIDTH", "8x", APLCL_ERR_INVALID_ENV},
+                 {"APLCL_VECTOR_WIDTH", "3", APLCL_ERR_INVALID_ENV},
+                 {"APLCL_VECTOR_WIDTH", "0", APLCL_ERR_INVALID_ENV},
+                 {"APLCL_VECTOR_WIDTH", "-4", APLCL_ERR_INVALID_ENV},
+                 {"APLCL_VECTOR_WIDTH", " 4", APLCL_ERR_INVALID_ENV},
+                 {"APLCL_VECTOR_WIDTH", "4294967300", APLCL_ERR_INVALID_ENV},
+                 {"APLCL_VECTOR_WIDTH", "2", APLCL_SUCCESS},
+                 {"APLCL_VECTOR_WIDTH", "", APLCL_SUCCESS},
+                 {"APLCL_LOCAL_SIZE", "abc", APLCL_ERR_INVALID_ENV},
+                 {"APLCL_LOCAL_SIZE", "0", APLCL_ERR_INVALID_ENV},
+                 {"APLCL_LOCAL_SIZE", "48", APLCL_ERR_INVALID_ENV},
+                 {"APLCL_LOCAL_SIZE", "64k", APLCL_ERR_INVALID_ENV},
+                 {"APLCL_LOCAL_SIZE", "131072", APLCL_ERR_INVALID_ENV},
+                 {"APLCL_LOCAL_SIZE", "64", APLCL_SUCCESS},
+                 {"APLCL_LOCAL_SIZE", "65536", APLCL_SUCCESS}, /* clamped to the device */
+                 {"APLCL_CONTIGUOUS", "2", APLCL_ERR_INVALID_ENV},
+                 {"APLCL_CONTIGUOUS", "0x", APLCL_ERR_INVALID_ENV},
+                 {"APLCL_CONTIGUOUS", "yes", APLCL_ERR_INVALID_ENV},
+                 {"APLCL_CONTIGUOUS", "0", APLCL_SUCCESS}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *old = getenv(cases[i].name);
+        char *saved = old ? strdup(old) : NULL;
+        setenv(cases[i].name, cases[i].value, 1);
+        aplcl_ctx *c = (aplcl_ctx *)&c;
+        aplcl_status st = aplcl_ctx_create(&c, NULL);
+        if (st != cases[i].want)
+            TU_FAIL_AT_(__FILE__, __LINE__, "%s=\"%s\": aplcl_ctx_create = %s, expected %s",
+                        cases[i].name, cases[i].value, tu_status_name(st),
+                        tu_status_name(cases[i].want));
+        if (st == APLCL_SUCCESS)
+            aplcl_ctx_destroy(c);
+        else
+            CHECK(c == NULL);
+        if (saved)
+            setenv(cases[i].name, saved, 1);
+        else
+            unsetenv(cases[i].name);
+        free(saved);
+    }
+    tu_case_end(mark, "APLCL_VECTOR_WIDTH / LOCAL_SIZE / CONTIGUOUS parsed strictly");
 }
 
 int main(void) {
@@ -458,5 +542,6 @@ int main(void) {
     aplcl_ctx_destroy(ctx);
 
     test_devices();
+    test_env_overrides();
     return tu_exit_code();
 }

@@ -247,6 +247,11 @@ static size_t make_psets(pset *ps) {
     }
     ps[n].name = "custom(8a,8b,m0,eps1e-8)";
     ps[n++].p = c;
+
+    /* gamma below 1 with no clip: the differentiated weight's p_m^(gamma-1) overflowed float
+     * once p_m was tiny (x near -100), giving inf/NaN gradients */
+    ps[n].name = "focal(0.1)";
+    ps[n++].p = aplcl_params_focal(0.1f);
     return n;
 }
 

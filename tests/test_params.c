@@ -205,6 +205,59 @@ static void test_validate(void) {
     tu_case_end(mark, "validate: gamma, clip, eps, term counts, focus_grad, reduction ranges");
 }
 
+/* The gradient multiplier rule (aplcl.h): a MEAN normalizer > 0 is a normal float, and
+ * max(|m|, 1) * B <= FLT_MAX / 2 with m = grad_scale / normalizer (MEAN with a normalizer) or
+ * grad_scale, B the bound on |dl/dx| from the coefficients and gammas. The defaults have B = 3.5
+ * (alpha = (0, 1.75): 0 + 1 + 2 * 1.25), and B = 5 with focus_grad (beta: 1 + gamma_neg 4). */
+static void test_validate_multiplier(void) {
+    int mark = tu_case_begin();
+    const struct {
+        const char *name;
+        aplcl_reduction r;
+        double norm;
+        float scale;
+        int focus, ok;
+    } cases[] = {
+        {"MEAN normalizer 1e-39 (subnormal as float)", APLCL_REDUCE_MEAN, 1e-39, 1.0f, 0, 0},
+        {"MEAN normalizer 1e-300", APLCL_REDUCE_MEAN, 1e-300, 1.0f, 0, 0},
+        {"MEAN normalizer 2e-38 (m * B = 1.75e38)", APLCL_REDUCE_MEAN, 2e-38, 1.0f, 0, 0},
+        {"MEAN normalizer 1e-37 (m * B = 3.5e37)", APLCL_REDUCE_MEAN, 1e-37, 1.0f, 0, 1},
+        {"MEAN normalizer FLT_MIN, grad_scale 1e-30", APLCL_REDUCE_MEAN, FLT_MIN, 1e-30f, 0, 1},
+        {"MEAN normalizer 1e39 (inf as float)", APLCL_REDUCE_MEAN, 1e39, 1.0f, 0, 0},
+        {"MEAN normalizer FLT_MAX", APLCL_REDUCE_MEAN, FLT_MAX, 1.0f, 0, 1},
+        {"MEAN by count, grad_scale FLT_MAX", APLCL_REDUCE_MEAN, 0.0, FLT_MAX, 0, 0},
+        {"MEAN by count, grad_scale 4e37", APLCL_REDUCE_MEAN, 0.0, 4e37f, 0, 1},
+        {"MEAN 1e-30, grad_scale FLT_MAX (m = 3.4e68)", APLCL_REDUCE_MEAN, 1e-30, FLT_MAX, 0, 0},
+        {"MEAN 1e9, grad_scale 4e37 (m = 4e28)", APLCL_REDUCE_MEAN, 1e9, 4e37f, 0, 1},
+        {"SUM, grad_scale FLT_MAX", APLCL_REDUCE_SUM, 0.0, FLT_MAX, 0, 0},
+        {"SUM, grad_scale -FLT_MAX", APLCL_REDUCE_SUM, 0.0, -FLT_MAX, 0, 0},
+        {"NONE, grad_scale 5e37 (1.75e38)", APLCL_REDUCE_NONE, 0.0, 5e37f, 0, 0},
+        {"NONE, grad_scale 4.8e37 (1.68e38)", APLCL_REDUCE_NONE, 0.0, 4.8e37f, 0, 1},
+        {"SUM, grad_scale 4e37, focus (2e38)", APLCL_REDUCE_SUM, 0.0, 4e37f, 1, 0},
+        {"SUM, grad_scale 3e37, focus (1.5e38)", APLCL_REDUCE_SUM, 0.0, 3e37f, 1, 1},
+        {"SUM normalizer 1e-300 (not used by SUM)", APLCL_REDUCE_SUM, 1e-300, 1.0f, 0, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        aplcl_params p = aplcl_params_default();
+        p.reduction = cases[i].r, p.normalizer = cases[i].norm, p.grad_scale = cases[i].scale;
+        p.focus_grad = cases[i].focus;
+        expect_valid(cases[i].name, p, cases[i].ok);
+    }
+    /* B grows with the coefficients and gammas: huge ones overflow even at grad_scale 1 */
+    aplcl_params p = aplcl_params_default();
+    set_alpha_last(&p, 3e37f); /* 3 * 3e37 */
+    expect_valid("alpha[2] = 3e37 (B = 9e37)", p, 1);
+    set_alpha_last(&p, 6e37f);
+    expect_valid("alpha[2] = 6e37 (B = 1.8e38)", p, 0);
+    p = aplcl_params_default();
+    p.focus_grad = 1, p.gamma_neg = 2e38f;
+    expect_valid("focus_grad, gamma_neg 2e38", p, 0);
+    p.focus_grad = 0;
+    expect_valid("detached, gamma_neg 2e38", p, 1);
+    tu_case_end(mark, "validate: gradient multiplier and normalizer rule (%zu cases)",
+                sizeof cases / sizeof cases[0] + 4);
+}
+
 /* ---- aplcl_ref_compute: argument errors ---- */
 static void test_ref_errors(void) {
     int mark = tu_case_begin();
@@ -351,6 +404,7 @@ static void test_ref_bad_values(void) {
 int main(void) {
     test_status_strings();
     test_validate();
+    test_validate_multiplier();
     test_ref_errors();
     test_ref_bad_values();
     return tu_exit_code();

@@ -252,6 +252,15 @@ static inline int tu_ctx_create(aplcl_ctx **ctx) {
     return 1;
 }
 
+/* For tests that create their own contexts: tu_ctx_create's code for the default device, whose
+ * context is destroyed again. */
+static inline int tu_device_check(void) {
+    aplcl_ctx *ctx = NULL;
+    int rc = tu_ctx_create(&ctx);
+    aplcl_ctx_destroy(ctx);
+    return rc;
+}
+
 /* The shortest decimal that rounds to f (0.05f -> 0.05, 1e-8f -> 1e-8). The spec's constants and
  * its table are decimal, and aplcl reads a float parameter as the decimal it was written as; the
  * few double-precision checks that rebuild the loss from parameters use the same reading. */
