@@ -276,7 +276,7 @@ static void apply(damage d, const char *path) {
         break;
     case EMPTY:
         CHECK_EQ(unlink(path), 0);
-        spit(path, NULL, 0);
+        spit(path, (const unsigned char *)"", 0);
         break;
     case TOO_BIG: /* sparse: costs no disk */
         cut_to(path, APL_CACHE_MAX_BYTES + 1);
