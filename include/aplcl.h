@@ -244,7 +244,11 @@ typedef struct aplcl_ctx aplcl_ctx;
  * On error *out is NULL.
  * Environment: APLCL_KERNEL_DIR (development only) reads the kernel .cl files from that folder
  * instead of the embedded copy; APLCL_CACHE_DIR sets the program-binary cache folder ("off"
- * disables it; default $XDG_CACHE_HOME/aplcl or $HOME/.cache/aplcl); APLCL_VECTOR_WIDTH (1, 2, 4,
+ * disables it; default $XDG_CACHE_HOME/aplcl or $HOME/.cache/aplcl): a cached file is used only
+ * when its recorded platform, device, driver, OpenCL C version, build options and source hash
+ * match and its checksum holds; any other file (damaged, foreign, not a regular file) is ignored
+ * and atomically replaced by a fresh build, and an unwritable folder only costs the build, so
+ * the cache never changes a result and processes may share it; APLCL_VECTOR_WIDTH (1, 2, 4,
  * 8, 16), APLCL_LOCAL_SIZE (a power of two, 1..65536; more than the device's largest work-group
  * means that largest) and APLCL_CONTIGUOUS (0: strided, 1: consecutive work layout) override the
  * kernel shape chosen for the device (CPU: its preferred float width, 32, consecutive; GPU: 4,

@@ -154,6 +154,21 @@ void apl_variant_release(apl_variant *v);
 aplcl_status apl_build_program(aplcl_ctx *ctx, const char *prefix, const char *opts,
                                cl_program *out);
 
+/* The on-disk program-binary cache (program_cache.c). A key names one program's file and holds
+ * the identity its header must match; init returns false (cache off or unusable: build from
+ * source, store nothing). load returns a built program, or NULL for any miss or damage; store
+ * replaces the file atomically. All of it fails silently. */
+typedef struct apl_cache_key {
+    char dir[4096];
+    char path[4096 + 32];
+    unsigned char *ident; /* magic .. source hash, as program_cache.h lays it out */
+    size_t ident_len;
+} apl_cache_key;
+bool apl_cache_key_init(apl_cache_key *key, aplcl_ctx *ctx, const char *src, const char *opts);
+cl_program apl_cache_load(aplcl_ctx *ctx, const apl_cache_key *key, const char *opts);
+void apl_cache_store(const apl_cache_key *key, cl_program prog);
+void apl_cache_key_free(apl_cache_key *key);
+
 /* Fills ctx (kernels, scratch, sizes) once context, device and queue are set. */
 aplcl_status apl_ctx_finish(aplcl_ctx *ctx);
 

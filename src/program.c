@@ -1,22 +1,15 @@
 /* program.c: assembles the kernel source, builds it once per context, caches the binary.
  *
  * Source: the copy embedded at build time (kernels/apl_abi.h, apl_0_common.cl, then the program's
- * own files), or (development only) the files of the same names in $APLCL_KERNEL_DIR. Cache: an
- * optional on-disk program binary keyed by a hash of the format number, source, options, platform,
- * device and driver; written to a temporary file and renamed; any failure falls back silently to a
- * source build. It launches nothing.
+ * own files), or (development only) the files of the same names in $APLCL_KERNEL_DIR. The binary
+ * cache it consults first is program_cache.c; any miss there falls back silently to a source
+ * build. It launches nothing.
  */
-#define _POSIX_C_SOURCE 200809L /* mkdir, getpid */
 #include "internal.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#define APL_CACHE_FORMAT "aplcl-program-cache-1"
 
 /* ---- source ---- */
 
@@ -104,133 +97,6 @@ static char *assemble_source(const char *prefix, aplcl_status *st) {
     return src;
 }
 
-/* ---- binary cache ---- */
-
-static uint64_t fnv1a(uint64_t h, const void *data, size_t len) {
-    const unsigned char *p = (const unsigned char *)data;
-    for (size_t i = 0; i < len; ++i) {
-        h ^= p[i];
-        h *= 0x100000001b3ull;
-    }
-    return h ^ 0xff; /* separator, so "ab"+"c" differs from "a"+"bc" */
-}
-
-/* Cache folder, or false when caching is off. */
-static bool cache_dir(char *out, size_t size) {
-    const char *env = getenv("APLCL_CACHE_DIR");
-    if (env) {
-        if (!*env || strcmp(env, "off") == 0)
-            return false;
-        snprintf(out, size, "%s", env);
-        return true;
-    }
-    const char *xdg = getenv("XDG_CACHE_HOME");
-    const char *home = getenv("HOME");
-    if (xdg && *xdg)
-        snprintf(out, size, "%s/aplcl", xdg);
-    else if (home && *home)
-        snprintf(out, size, "%s/.cache/aplcl", home);
-    else
-        return false;
-    return true;
-}
-
-static void mkdir_p(const char *path) {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; ++p)
-        if (*p == '/') {
-            *p = '\0';
-            mkdir(tmp, 0755);
-            *p = '/';
-        }
-    mkdir(tmp, 0755);
-}
-
-static bool cache_path(aplcl_ctx *ctx, const char *src, const char *opts, char *out, size_t size) {
-    char dir[3800];
-    if (!cache_dir(dir, sizeof dir))
-        return false;
-    char info[2048];
-    cl_platform_id plat = NULL;
-    uint64_t h = 0xcbf29ce484222325ull;
-    h = fnv1a(h, APL_CACHE_FORMAT, strlen(APL_CACHE_FORMAT));
-    h = fnv1a(h, src, strlen(src));
-    h = fnv1a(h, opts, strlen(opts));
-    clGetDeviceInfo(ctx->device, CL_DEVICE_PLATFORM, sizeof plat, &plat, NULL);
-    const cl_platform_info pinfo[] = {CL_PLATFORM_NAME, CL_PLATFORM_VERSION};
-    for (int i = 0; i < 2; ++i) {
-        info[0] = '\0';
-        clGetPlatformInfo(plat, pinfo[i], sizeof info, info, NULL);
-        info[sizeof info - 1] = '\0';
-        h = fnv1a(h, info, strlen(info));
-    }
-    const cl_device_info dinfo[] = {CL_DEVICE_NAME, CL_DEVICE_VERSION, CL_DRIVER_VERSION,
-                                    CL_DEVICE_VENDOR};
-    for (int i = 0; i < 4; ++i) {
-        info[0] = '\0';
-        clGetDeviceInfo(ctx->device, dinfo[i], sizeof info, info, NULL);
-        info[sizeof info - 1] = '\0';
-        h = fnv1a(h, info, strlen(info));
-    }
-    snprintf(out, size, "%s/%016llx.clbin", dir, (unsigned long long)h);
-    return true;
-}
-
-static cl_program load_cached(aplcl_ctx *ctx, const char *path, const char *opts) {
-    size_t len = 0;
-    char *bin = read_file(path, &len);
-    if (!bin || len == 0) {
-        free(bin);
-        return NULL;
-    }
-    cl_int err, bin_status;
-    const unsigned char *bins[1] = {(const unsigned char *)bin};
-    cl_program prog =
-        clCreateProgramWithBinary(ctx->context, 1, &ctx->device, &len, bins, &bin_status, &err);
-    free(bin);
-    if (err != CL_SUCCESS || bin_status != CL_SUCCESS) {
-        if (prog)
-            clReleaseProgram(prog);
-        return NULL;
-    }
-    if (clBuildProgram(prog, 1, &ctx->device, opts, NULL, NULL) != CL_SUCCESS) {
-        clReleaseProgram(prog);
-        return NULL;
-    }
-    return prog;
-}
-
-static void store_cached(aplcl_ctx *ctx, cl_program prog, const char *path) {
-    size_t size = 0;
-    if (clGetProgramInfo(prog, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL) != CL_SUCCESS ||
-        size == 0)
-        return;
-    unsigned char *bin = (unsigned char *)malloc(size);
-    if (!bin)
-        return;
-    unsigned char *bins[1] = {bin};
-    if (clGetProgramInfo(prog, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) == CL_SUCCESS) {
-        char dir[4096], tmp[4200];
-        snprintf(dir, sizeof dir, "%s", path);
-        char *slash = strrchr(dir, '/');
-        if (slash) {
-            *slash = '\0';
-            mkdir_p(dir);
-        }
-        snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-        FILE *f = fopen(tmp, "wb");
-        if (f) {
-            bool ok = fwrite(bin, 1, size, f) == size;
-            ok = (fclose(f) == 0) && ok;
-            if (!ok || rename(tmp, path) != 0)
-                remove(tmp);
-        }
-    }
-    (void)ctx;
-    free(bin);
-}
-
 /* ---- build ---- */
 
 static void capture_build_log(aplcl_ctx *ctx, cl_program prog) {
@@ -271,38 +137,46 @@ void apl_variant_release(apl_variant *v) {
     memset(v, 0, sizeof *v);
 }
 
+/* A program built from source; NULL with *st set (and the build log kept) on failure. */
+static cl_program build_from_source(aplcl_ctx *ctx, const char *src, const char *opts,
+                                    aplcl_status *st) {
+    cl_int err;
+    const char *srcs[1] = {src};
+    cl_program prog = clCreateProgramWithSource(ctx->context, 1, srcs, NULL, &err);
+    if (err != CL_SUCCESS) {
+        apl_set_cl_error(err);
+        *st = APLCL_ERR_OPENCL;
+        return NULL;
+    }
+    err = clBuildProgram(prog, 1, &ctx->device, opts, NULL, NULL);
+    if (err != CL_SUCCESS) {
+        capture_build_log(ctx, prog);
+        apl_set_cl_error(err);
+        clReleaseProgram(prog);
+        *st = APLCL_ERR_KERNEL_BUILD;
+        return NULL;
+    }
+    return prog;
+}
+
 aplcl_status apl_build_program(aplcl_ctx *ctx, const char *prefix, const char *opts,
                                cl_program *out) {
     aplcl_status st = APLCL_SUCCESS;
     char *src = assemble_source(prefix, &st);
     if (!src)
         return st;
-    char path[4096];
-    bool use_cache = cache_path(ctx, src, opts, path, sizeof path);
-    cl_program prog = use_cache ? load_cached(ctx, path, opts) : NULL;
+    apl_cache_key key;
+    bool use_cache = apl_cache_key_init(&key, ctx, src, opts);
+    cl_program prog = use_cache ? apl_cache_load(ctx, &key, opts) : NULL;
     if (!prog) {
-        cl_int err;
-        const char *srcs[1] = {src};
-        prog = clCreateProgramWithSource(ctx->context, 1, srcs, NULL, &err);
-        if (err != CL_SUCCESS) {
-            free(src);
-            apl_set_cl_error(err);
-            return APLCL_ERR_OPENCL;
-        }
-        err = clBuildProgram(prog, 1, &ctx->device, opts, NULL, NULL);
-        if (err != CL_SUCCESS) {
-            capture_build_log(ctx, prog);
-            apl_set_cl_error(err);
-            clReleaseProgram(prog);
-            free(src);
-            return APLCL_ERR_KERNEL_BUILD;
-        }
-        if (use_cache)
-            store_cached(ctx, prog, path);
+        prog = build_from_source(ctx, src, opts, &st);
+        if (prog && use_cache)
+            apl_cache_store(&key, prog);
     }
+    apl_cache_key_free(&key);
     free(src);
     *out = prog;
-    return APLCL_SUCCESS;
+    return prog ? APLCL_SUCCESS : st;
 }
 
 aplcl_status apl_variant_get(aplcl_ctx *ctx, aplcl_dtype dtype, aplcl_target_format fmt,
