@@ -4,9 +4,12 @@
  * logits), aplcl_ref_compute on them, then dX = G W, dW = G^T X, db = column sums of G in double.
  * Covers every target format, SUM/MEAN/NONE, bias or not, buffer offsets, finite differences of
  * the reference loss for dW, dX and db, chunked against one chunk, dW/db accumulation, forward
- * only, determinism, an out-of-order queue, wait lists, and argument checks.
+ * only, determinism, an out-of-order queue, wait lists, and argument checks; CLBlast's direct
+ * and indirect GEMM each forced (never left to CLBlast's per-device choice, see force_gemm).
  */
 #include "test_util.h"
+
+#include <clblast_c.h>
 
 static aplcl_ctx *g_ctx;
 static aplcl_head *g_head;
@@ -651,11 +654,31 @@ static void test_forward_only(void) {
     }
 }
 
-/* Shapes large enough for CLBlast's indirect GEMM, which pads and copies through the head's
- * temporary buffer: one chunk (its dX product in row blocks of D = 256: 256 + 44), and 280-row
- * chunks (blocks 256 + 24, then a 20-row chunk on CLBlast's direct kernel), with W and dW at
- * non-zero offsets. */
-static void test_indirect_gemm(void) {
+/* CLBlast runs a GEMM either as one "direct" kernel or "indirect" (pre-processing kernels that pad
+ * and copy through the head's temporary buffer, then the main kernel). Which one it picks for a
+ * shape is its own tuned choice (m * n * k against XGEMM_MIN_INDIRECT_SIZE^3 from its per-device
+ * database) and differs between CPUs, so no case here relies on it: a case that must cover one
+ * path forces it through CLBlast's public CLBlastOverrideParameters for this device ("GemmRoutine",
+ * single precision). The head sizes its temporary buffer with CLBlastSGemmTempBufferSize, which
+ * reads the same database, so plan and run agree. The override is process-wide and cannot be
+ * undone (CLBlast has no getter for the tuned value), so these cases run last in main(). */
+typedef enum { GEMM_INDIRECT, GEMM_DIRECT } gemm_path;
+
+static int force_gemm(aplcl_ctx *ctx, gemm_path path) {
+    const char *names[] = {"XGEMM_MIN_INDIRECT_SIZE"};
+    /* m * n * k < 1 never holds: always indirect; < (2^20)^3 = 2^60 always holds here: direct */
+    size_t values[] = {path == GEMM_INDIRECT ? 1 : (size_t)1 << 20};
+    CLBlastStatusCode s = CLBlastOverrideParameters(aplcl_ctx_device(ctx), "GemmRoutine",
+                                                    CLBlastPrecisionSingle, 1, names, values);
+    CHECK_EQ(s, CLBlastSuccess);
+    return s == CLBlastSuccess;
+}
+
+/* A shape where the indirect GEMM pads and copies W, X and G: one chunk (its dX product in row
+ * blocks of D = 256: 256 + 44), and 280-row chunks (blocks 256 + 24, then a 20-row chunk), with W
+ * and dW at non-zero offsets; once with every GEMM forced indirect (the temporary buffer is used
+ * and accounted) and once forced direct (no temporary buffer). Same reference both times. */
+static void test_gemm_paths(void) {
     problem pr;
     make_problem(&pr, 300, 256, 4096, 1, APLCL_TARGET_F32, 1100);
     aplcl_params p = aplcl_params_default();
@@ -664,23 +687,35 @@ static void test_indirect_gemm(void) {
     ref_compute(&p, &pr, &ref);
     device_problem dp;
     dev_upload(&dp, &pr, 5);
-    size_t budget280 = 0;
-    CHECK_STATUS(aplcl_head_scratch_bytes(g_head, pr.n, pr.d, pr.c, &dp.io, 280, &budget280),
-                 APLCL_SUCCESS);
-    const size_t budgets[] = {SIZE_MAX, budget280};
-    for (int b = 0; b < 2; ++b) {
-        int mark = tu_case_begin();
-        CHECK_STATUS(run_head(&dp, &pr, &p, budgets[b]), APLCL_SUCCESS);
-        aplcl_head_stats stats;
-        CHECK_STATUS(aplcl_head_get_stats(g_head, &stats), APLCL_SUCCESS);
-        CHECK_EQ(stats.chunk_rows, b ? 280 : pr.n);
-        CHECK_GT(stats.blas_temp_bytes, 0);
-        result r;
-        read_result(&dp, &pr, &r);
-        check_against_ref(&r, &ref, &pr, 1);
-        tu_case_end(mark, "indirect CLBlast GEMMs, 300x256x4096 f32 mean, %s (temp %.1f MiB)",
-                    b ? "280-row chunks" : "one chunk", stats.blas_temp_bytes / 1048576.0);
-        free_result(&r);
+    const gemm_path paths[] = {GEMM_INDIRECT, GEMM_DIRECT};
+    for (size_t g = 0; g < 2; ++g) {
+        const int indirect = paths[g] == GEMM_INDIRECT;
+        if (!force_gemm(g_ctx, paths[g]))
+            continue;
+        size_t budget280 = 0;
+        CHECK_STATUS(aplcl_head_scratch_bytes(g_head, pr.n, pr.d, pr.c, &dp.io, 280, &budget280),
+                     APLCL_SUCCESS);
+        const size_t budgets[] = {SIZE_MAX, budget280};
+        for (int b = 0; b < 2; ++b) {
+            int mark = tu_case_begin();
+            CHECK_STATUS(run_head(&dp, &pr, &p, budgets[b]), APLCL_SUCCESS);
+            aplcl_head_stats stats;
+            CHECK_STATUS(aplcl_head_get_stats(g_head, &stats), APLCL_SUCCESS);
+            CHECK_EQ(stats.chunk_rows, b ? 280 : pr.n);
+            if (indirect)
+                CHECK_GT(stats.blas_temp_bytes, 0);
+            else
+                CHECK_EQ(stats.blas_temp_bytes, 0);
+            CHECK(stats.blas_temp_bytes <= stats.call_scratch_bytes);
+            result r;
+            read_result(&dp, &pr, &r);
+            check_against_ref(&r, &ref, &pr, 1);
+            tu_case_end(mark,
+                        "%s CLBlast GEMMs (forced), 300x256x4096 f32 mean, %s (temp %.1f MiB)",
+                        indirect ? "indirect" : "direct", b ? "280-row chunks" : "one chunk",
+                        stats.blas_temp_bytes / 1048576.0);
+            free_result(&r);
+        }
     }
     dev_release(&dp), free_reference(&ref), free_problem(&pr);
 }
@@ -768,10 +803,13 @@ static void test_out_of_order(void) {
         return;
     }
     tu_case_end(mark, "out-of-order queue: context and head");
-    /* small (CLBlast's direct GEMM) and large (indirect: padding kernels, then the GEMM) */
+    /* small on CLBlast's direct GEMM, large on its indirect one (padding kernels, then the GEMM),
+     * each path forced (see force_gemm) */
     const size_t shapes[2][4] = {{33, 17, 65, 3}, {300, 256, 4096, 280}};
+    const gemm_path paths[2] = {GEMM_DIRECT, GEMM_INDIRECT};
     for (int k = 0; k < 2; ++k) {
         mark = tu_case_begin();
+        force_gemm(g_ctx, paths[k]);
         problem pr;
         make_problem(&pr, shapes[k][0], shapes[k][1], shapes[k][2], 1, APLCL_TARGET_F32, 900 + k);
         aplcl_params p = aplcl_params_default();
@@ -793,6 +831,12 @@ static void test_out_of_order(void) {
                      APLCL_SUCCESS);
         if (ev)
             clWaitForEvents(1, &ev), clReleaseEvent(ev);
+        aplcl_head_stats stats;
+        CHECK_STATUS(aplcl_head_get_stats(ohead, &stats), APLCL_SUCCESS);
+        if (paths[k] == GEMM_INDIRECT)
+            CHECK_GT(stats.blas_temp_bytes, 0);
+        else
+            CHECK_EQ(stats.blas_temp_bytes, 0);
         result r;
         read_result(&dp, &pr, &r);
         CHECK(memcmp(&r.loss, &in_order.loss, sizeof r.loss) == 0);
@@ -800,8 +844,9 @@ static void test_out_of_order(void) {
         CHECK(memcmp(r.dw, in_order.dw, pr.c * pr.d * 4) == 0);
         CHECK(memcmp(r.db, in_order.db, pr.c * 4) == 0);
         tu_case_end(mark,
-                    "out-of-order queue, %zux%zux%zu in %zu-row chunks: same bits as in order",
-                    pr.n, pr.d, pr.c, shapes[k][3]);
+                    "out-of-order queue, %zux%zux%zu in %zu-row chunks, %s GEMMs: same bits as "
+                    "in order",
+                    pr.n, pr.d, pr.c, shapes[k][3], k ? "indirect" : "direct");
         free_result(&r), free_result(&in_order), dev_release(&dp), free_problem(&pr);
     }
     aplcl_head_destroy(ohead);
@@ -950,11 +995,12 @@ int main(void) {
     test_chunking();
     test_accumulate();
     test_forward_only();
-    test_indirect_gemm();
     test_determinism();
     test_wait_list();
-    test_out_of_order();
     test_bad_input();
+    /* these force CLBlast's GEMM path, which stays forced for the rest of the process */
+    test_gemm_paths();
+    test_out_of_order();
     aplcl_head_destroy(g_head);
     aplcl_ctx_destroy(g_ctx);
     return tu_exit_code();
