@@ -39,19 +39,12 @@ static size_t g_ignored;
 static cl_context g_cl;
 static cl_command_queue g_q;
 
-#define CL_CHECK(call)                                                                             \
-    do {                                                                                           \
-        cl_int cl_err_ = (call);                                                                   \
-        if (cl_err_ != CL_SUCCESS)                                                                 \
-            TU_FAIL_AT_(__FILE__, __LINE__, "`%s` = OpenCL error %d", #call, (int)cl_err_);        \
-    } while (0)
-
 static void make_inputs(void) {
-    tu_rng r = tu_rng_seed(7);
+    cli_rng r = cli_rng_seed(7);
     g_ignored = 0;
     for (size_t i = 0; i < N; i++) {
-        g_x[i] = (float)tu_rng_normal(&r, 0.5, 3.0);
-        double u = tu_rng_uniform(&r);
+        g_x[i] = (float)cli_rng_normal(&r, 0.5, 3.0);
+        double u = cli_rng_uniform(&r);
         g_y[i] = u < 0.4 ? 1.0f : 0.0f;
         g_y8[i] = u < 0.4 ? 1 : 0;
         if (i % 9 == 4) {
@@ -81,17 +74,14 @@ static cl_mem guarded(cl_context c, size_t esize, size_t count, const void *src,
     }
     if (src)
         memcpy(h + esize * off, src, esize * n);
-    cl_int err;
-    cl_mem m = clCreateBuffer(c, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, bytes, h, &err);
-    if (err != CL_SUCCESS)
-        TU_FAIL_AT_(__FILE__, __LINE__, "clCreateBuffer: %d", (int)err);
+    cl_mem m = tu_buffer(c, bytes, h);
     free(h);
     return m;
 }
 
 static void *read_all(cl_mem m, size_t bytes) {
     void *h = tu_xmalloc(bytes);
-    CL_CHECK(clEnqueueReadBuffer(g_q, m, CL_TRUE, 0, bytes, h, 0, NULL, NULL));
+    tu_read(g_q, m, 0, h, bytes);
     return h;
 }
 
@@ -355,11 +345,11 @@ static void check_valid_outputs(const char *what, const set *s, const aplcl_para
         p->reduction == APLCL_REDUCE_MEAN ? 1.0 / (double)rc[APLCL_COUNT_ELEMENTS] : 1.0;
     char buf[128];
     snprintf(buf, sizeof buf, "%s: grad", what);
-    TU_CMP_CHECK(buf, tu_compare_f32(hg + og, rg, N, TU_RTOL, TU_ATOL * lscale), g_x);
+    TU_CMP_CHECK(buf, tu_compare_f32(hg + og, rg, N, CASES_RTOL, CASES_ATOL * lscale), g_x);
     snprintf(buf, sizeof buf, "%s: elem_loss", what);
-    TU_CMP_CHECK(buf, tu_compare_f32(he + OE, re, N, TU_RTOL, TU_ATOL), g_x);
+    TU_CMP_CHECK(buf, tu_compare_f32(he + OE, re, N, CASES_RTOL, CASES_ATOL), g_x);
     snprintf(buf, sizeof buf, "%s: loss", what);
-    TU_CMP_CHECK(buf, tu_compare_f32(hl + OL, &rl, 1, TU_SUM_RTOL, TU_ATOL * lscale), NULL);
+    TU_CMP_CHECK(buf, tu_compare_f32(hl + OL, &rl, 1, CASES_SUM_RTOL, CASES_ATOL * lscale), NULL);
     for (int k = 0; k < APLCL_COUNT_LEN; k++)
         CHECK_EQ_U64(hc[OC + k], rc[k]);
     CHECK_EQ_U64(rc[APLCL_COUNT_ELEMENTS], N - g_ignored);
@@ -434,9 +424,9 @@ static void test_compute_valid(aplcl_ctx *ctx) {
     double rl;
     aplcl_ref_compute(&p, ROWS, COLS, g_x, g_y, rg, re, &rl);
     float *h = read_all(ge, (2 * N + 1) * 4);
-    TU_CMP_CHECK("shared buffer: grad", tu_compare_f32(h, rg, N, TU_RTOL, TU_ATOL), g_x);
-    TU_CMP_CHECK("shared buffer: elem_loss", tu_compare_f32(h + N + 1, re, N, TU_RTOL, TU_ATOL),
-                 g_x);
+    TU_CMP_CHECK("shared buffer: grad", tu_compare_f32(h, rg, N, CASES_RTOL, CASES_ATOL), g_x);
+    TU_CMP_CHECK("shared buffer: elem_loss",
+                 tu_compare_f32(h + N + 1, re, N, CASES_RTOL, CASES_ATOL), g_x);
     CHECK(memcmp(&h[N], &SENT, 4) == 0); /* the gap between them */
     free(h);
     cl_mem all[] = {x, y, ge, l, c};
@@ -495,9 +485,9 @@ static void check_zeroed_and_rest(const char *what, const float *g, const float 
     }
     char buf[128];
     snprintf(buf, sizeof buf, "%s: grad", what);
-    TU_CMP_CHECK(buf, tu_compare_f32(g, rg, N, TU_RTOL, TU_ATOL), NULL);
+    TU_CMP_CHECK(buf, tu_compare_f32(g, rg, N, CASES_RTOL, CASES_ATOL), NULL);
     snprintf(buf, sizeof buf, "%s: elem_loss", what);
-    TU_CMP_CHECK(buf, tu_compare_f32(e, re, N, TU_RTOL, TU_ATOL), NULL);
+    TU_CMP_CHECK(buf, tu_compare_f32(e, re, N, CASES_RTOL, CASES_ATOL), NULL);
 }
 
 static void test_bad_values(aplcl_ctx *ctx) {

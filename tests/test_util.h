@@ -1,14 +1,17 @@
 /* test_util.h: the tiny assert and helper header shared by aplcl's CTest executables.
  *
  * Checks record a failure, print both operands with file:line (libuv test/task.h style) and carry
- * on, so one run shows every broken sub-case; main() returns tu_exit_code(). Also: a deterministic
- * RNG, the element-wise tolerance rule of the test plan, and context creation that turns "no
- * OpenCL here" into the skip code 77. Not a framework: no registration, no fixtures.
+ * on, so one run shows every broken sub-case; main() returns tu_exit_code(). Also: element-wise
+ * comparison under the tolerance rule (common/cases.h), OpenCL buffer helpers whose failures count
+ * as failed checks, and context creation that turns "no OpenCL here" into the skip code 77. Not a
+ * framework: no registration, no fixtures.
  */
 #ifndef APLCL_TEST_UTIL_H
 #define APLCL_TEST_UTIL_H
 
 #include "aplcl.h"
+#include "cases.h"
+#include "tool_util.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -20,11 +23,9 @@
 /* Exit code CTest treats as "skipped" (SKIP_RETURN_CODE 77). */
 #define TU_SKIP 77
 
-/* The tolerance rule (issue): per element |got - want| <= max(TU_RTOL * |want|, TU_ATOL * s), s the
- * gradient multiplier scale (1 for losses); a reduced loss within TU_SUM_RTOL relative. */
-#define TU_RTOL 1e-5
-#define TU_ATOL 1e-7
-#define TU_SUM_RTOL 1e-6
+/* The tolerance rule, the generator and the shared parameter sets are common/cases.h's and
+ * common/tool_util.h's (cases_grad_rtol, CASES_RTOL, cli_rng, cases_param_set_get): the tests,
+ * `aplcl check` and `aplcl bench` compare by one rule. */
 
 static int tu_failures = 0;
 
@@ -130,37 +131,6 @@ TU_PRINTF_(2, 3) static inline void tu_case_end(int mark, const char *fmt, ...) 
     fflush(stdout);
 }
 
-/* ---- deterministic RNG: splitmix64 ---- */
-typedef struct tu_rng {
-    uint64_t s;
-} tu_rng;
-
-static inline tu_rng tu_rng_seed(uint64_t seed) {
-    tu_rng r = {seed};
-    return r;
-}
-static inline uint64_t tu_rng_u64(tu_rng *r) {
-    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-/* Uniform in [0, 1), 53 bits. */
-static inline double tu_rng_uniform(tu_rng *r) {
-    return (double)(tu_rng_u64(r) >> 11) * (1.0 / 9007199254740992.0);
-}
-/* Uniform in [lo, hi). */
-static inline double tu_rng_range(tu_rng *r, double lo, double hi) {
-    return lo + (hi - lo) * tu_rng_uniform(r);
-}
-/* Normal(mean, sd) by Box-Muller (one draw per call; the second is dropped for simplicity). */
-static inline double tu_rng_normal(tu_rng *r, double mean, double sd) {
-    double u1 = tu_rng_uniform(r), u2 = tu_rng_uniform(r);
-    if (u1 < 1e-300)
-        u1 = 1e-300;
-    return mean + sd * sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
-}
-
 /* ---- element-wise comparison under the tolerance rule ---- */
 typedef struct tu_cmp {
     size_t n_bad;       /* elements outside the tolerance (NaN counts as outside) */
@@ -230,6 +200,42 @@ static inline void *tu_xmalloc(size_t bytes) {
         exit(1);
     }
     return p;
+}
+
+/* ---- OpenCL buffers: a failed OpenCL call is a failed check (the test carries on) ---- */
+
+#define CL_CHECK(call)                                                                             \
+    do {                                                                                           \
+        cl_int cl_err_ = (call);                                                                   \
+        if (cl_err_ != CL_SUCCESS)                                                                 \
+            TU_FAIL_AT_(__FILE__, __LINE__, "`%s` = OpenCL error %d", #call, (int)cl_err_);        \
+    } while (0)
+
+/* A READ_WRITE buffer of `bytes` (4 when 0) in OpenCL context c, a copy of host when not NULL. */
+static inline cl_mem tu_buffer_at_(const char *file, int line, cl_context c, size_t bytes,
+                                   const void *host) {
+    cl_int err;
+    cl_mem m = clCreateBuffer(c, CL_MEM_READ_WRITE | (host ? CL_MEM_COPY_HOST_PTR : 0),
+                              bytes ? bytes : 4, (void *)host, &err);
+    if (err != CL_SUCCESS || !m)
+        TU_FAIL_AT_(file, line, "clCreateBuffer(%zu bytes) = OpenCL error %d", bytes, (int)err);
+    return err == CL_SUCCESS ? m : NULL;
+}
+#define tu_buffer(c, bytes, host) tu_buffer_at_(__FILE__, __LINE__, (c), (bytes), (host))
+
+/* Blocking writes and reads at a byte offset. */
+#define tu_write(q, m, off, host, bytes)                                                           \
+    CL_CHECK(clEnqueueWriteBuffer((q), (m), CL_TRUE, (off), (bytes), (host), 0, NULL, NULL))
+#define tu_read(q, m, off, host, bytes)                                                            \
+    CL_CHECK(clEnqueueReadBuffer((q), (m), CL_TRUE, (off), (bytes), (host), 0, NULL, NULL))
+
+/* count floats from element `off` set to v. */
+static inline void tu_fill_f32(cl_command_queue q, cl_mem m, size_t off, size_t count, float v) {
+    if (count == 0)
+        return;
+    CL_CHECK(
+        clEnqueueFillBuffer(q, m, &v, sizeof v, off * sizeof v, count * sizeof v, 0, NULL, NULL));
+    CL_CHECK(clFinish(q));
 }
 
 /* Creates a context on the default device. Returns 0 on success, TU_SKIP when there is no OpenCL
