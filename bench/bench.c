@@ -512,18 +512,8 @@ static void run_case(bench_state *s, device_state *d, inputs *in, combo c) {
     r.frac_copy = d->copy.gb_s > 0 ? r.gb_s / d->copy.gb_s : NAN;
 out:
     emit(s, &r);
-    if (bx)
-        clReleaseMemObject(bx);
-    if (bt)
-        clReleaseMemObject(bt);
-    if (bi)
-        clReleaseMemObject(bi);
-    if (bg)
-        clReleaseMemObject(bg);
-    if (bl)
-        clReleaseMemObject(bl);
-    if (bc)
-        clReleaseMemObject(bc);
+    const cl_mem ms[] = {bx, bt, bi, bg, bl, bc};
+    cli_release_all(ms, sizeof ms / sizeof ms[0]);
     free(times);
 }
 
@@ -619,12 +609,7 @@ static void probe_timing(device_state *d) {
         double t;
         cli_bench_time_call(d->ctx, &d->timing, &p, 1, 64, &io, &t);
     }
-    if (bx)
-        clReleaseMemObject(bx);
-    if (by)
-        clReleaseMemObject(by);
-    if (bg)
-        clReleaseMemObject(bg);
+    cli_release_all((const cl_mem[]){bx, by, bg}, 3);
 }
 
 static int open_device(bench_state *s, const char *spec, device_state *d) {

@@ -8,6 +8,19 @@
 
 /* ---- parameter sets ---- */
 
+/* The default with 3 alpha and 2 beta terms, gamma_neg 2.5, clip 0.1. */
+static aplcl_params three_two(float gamma_pos, const float alpha[3], const float beta[2]) {
+    aplcl_params c = aplcl_params_default();
+    c.gamma_pos = gamma_pos;
+    c.gamma_neg = 2.5f;
+    c.clip = 0.1f;
+    c.n_alpha = 3;
+    c.n_beta = 2;
+    memcpy(c.alpha, alpha, 3 * sizeof *alpha);
+    memcpy(c.beta, beta, 2 * sizeof *beta);
+    return c;
+}
+
 cases_param_set cases_param_set_get(cases_set_id id) {
     cases_param_set s = {"apl-default", aplcl_params_default()};
     aplcl_params c = aplcl_params_default();
@@ -27,19 +40,11 @@ cases_param_set cases_param_set_get(cases_set_id id) {
     case CASES_POLY1_1:
         s = (cases_param_set){"poly1(1)", aplcl_params_poly1(1.0f)};
         break;
-    case CASES_CUSTOM_3A2B:
-        c.gamma_pos = 1.5f;
-        c.gamma_neg = 2.5f;
-        c.clip = 0.1f;
-        c.n_alpha = 3;
-        c.alpha[0] = 0.5f;
-        c.alpha[1] = 1.75f;
-        c.alpha[2] = -0.25f;
-        c.n_beta = 2;
-        c.beta[0] = 1.5f;
-        c.beta[1] = 0.125f;
-        s = (cases_param_set){"custom(3a,2b,g1.5/2.5,m0.1)", c};
+    case CASES_CUSTOM_3A2B: {
+        static const float alpha[3] = {0.5f, 1.75f, -0.25f}, beta[2] = {1.5f, 0.125f};
+        s = (cases_param_set){"custom(3a,2b,g1.5/2.5,m0.1)", three_two(1.5f, alpha, beta)};
         break;
+    }
     case CASES_CUSTOM_8A8B:
         /* no clip but eps 1e-8: the floor binds for negatives too (x > 18.42) */
         c.gamma_pos = 1.0f;
@@ -53,21 +58,14 @@ cases_param_set cases_param_set_get(cases_set_id id) {
         }
         s = (cases_param_set){"custom(8a,8b,m0,eps1e-8)", c};
         break;
-    case CASES_CUSTOM_NOEPS:
-        c.gamma_pos = 0.5f;
-        c.gamma_neg = 2.5f;
-        c.clip = 0.1f;
+    case CASES_CUSTOM_NOEPS: {
+        static const float alpha[3] = {0.5f, 1.5f, -0.25f}, beta[2] = {2.0f, 0.25f};
+        c = three_two(0.5f, alpha, beta);
         c.eps = 0.0f;
-        c.n_alpha = 3;
-        c.alpha[0] = 0.5f;
-        c.alpha[1] = 1.5f;
-        c.alpha[2] = -0.25f;
-        c.n_beta = 2;
-        c.beta[0] = 2.0f;
-        c.beta[1] = 0.25f;
         c.grad_scale = 0.5f;
         s = (cases_param_set){"custom(eps0)", c};
         break;
+    }
     }
     return s;
 }

@@ -65,6 +65,12 @@ cli_device_spec *cli_device_specs(const char *named, const char *who, size_t *co
     return specs;
 }
 
+void cli_release_all(const cl_mem *ms, size_t n) {
+    for (size_t i = 0; i < n; ++i)
+        if (ms[i])
+            clReleaseMemObject(ms[i]);
+}
+
 const char *cli_opt(int argc, char **argv, const char *name) {
     for (int i = 0; i + 1 < argc; ++i)
         if (strcmp(argv[i], name) == 0)

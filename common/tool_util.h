@@ -29,6 +29,9 @@ double cli_rng_normal(cli_rng *r, double mean, double sd);
 typedef char cli_device_spec[256];
 cli_device_spec *cli_device_specs(const char *named, const char *who, size_t *count);
 
+/* Releases every non-NULL buffer of ms[0..n). */
+void cli_release_all(const cl_mem *ms, size_t n);
+
 /* Finds "--name value" in argv; NULL if absent. */
 const char *cli_opt(int argc, char **argv, const char *name);
 int cli_flag(int argc, char **argv, const char *name);

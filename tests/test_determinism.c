@@ -60,14 +60,8 @@ static devbufs make_devbufs(aplcl_ctx *ctx) {
 }
 
 static void free_devbufs(devbufs *b) {
-    if (b->x)
-        clReleaseMemObject(b->x);
-    if (b->y)
-        clReleaseMemObject(b->y);
-    if (b->g)
-        clReleaseMemObject(b->g);
-    if (b->l)
-        clReleaseMemObject(b->l);
+    const cl_mem ms[] = {b->x, b->y, b->g, b->l};
+    cli_release_all(ms, sizeof ms / sizeof ms[0]);
 }
 
 static void run_device(aplcl_ctx *ctx, const devbufs *b, const aplcl_params *p, outs *o) {

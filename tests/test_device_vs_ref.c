@@ -106,6 +106,17 @@ typedef struct worst {
 
 enum { OUT_ALL = 0, OUT_NO_GRAD = 1, OUT_NO_ELEM = 2, OUT_NO_LOSS = 3, OUT_IN_PLACE = 4 };
 
+/* Checks one output's comparison, labelled, and keeps the worst |diff|/tol in *worst. */
+static void compare_part(const char *label, const shape *s, int u8, int outs, const char *part,
+                         const float *x, double *worst, tu_cmp c) {
+    char what[160];
+    snprintf(what, sizeof what, "%s %zux%zu %s outs=%d: %s", label, s->rows, s->cols,
+             u8 ? "u8" : "f32", outs, part);
+    TU_CMP_CHECK(what, c, x);
+    if (c.worst_ratio > *worst)
+        *worst = c.worst_ratio;
+}
+
 /* Runs the device on one shape and target format with one choice of NULL outputs and compares
  * with the reference. Returns 0 when something failed. */
 static int compare_one(aplcl_ctx *ctx, const aplcl_params *p, const shape *s, int u8, int outs,
@@ -149,32 +160,16 @@ static int compare_one(aplcl_ctx *ctx, const aplcl_params *p, const shape *s, in
     /* The gradient multiplier scale s of the tolerance rule, and the loss's. */
     double lscale = cases_loss_scale(p, rc[APLCL_COUNT_ELEMENTS]);
     double gscale = fabs((double)p->grad_scale) * lscale;
-    char what[160];
-    if (gp) {
-        tu_cmp c = tu_compare_f32(gp, rg, n, cases_grad_rtol(APLCL_DTYPE_F32),
-                                  cases_grad_atol(APLCL_DTYPE_F32, gscale));
-        snprintf(what, sizeof what, "%s %zux%zu %s outs=%d: grad", label, s->rows, s->cols,
-                 u8 ? "u8" : "f32", outs);
-        TU_CMP_CHECK(what, c, s->x);
-        if (c.worst_ratio > w->grad)
-            w->grad = c.worst_ratio;
-    }
-    if (ep) {
-        tu_cmp c = tu_compare_f32(ep, re, n, CASES_RTOL, CASES_ATOL);
-        snprintf(what, sizeof what, "%s %zux%zu %s outs=%d: elem_loss", label, s->rows, s->cols,
-                 u8 ? "u8" : "f32", outs);
-        TU_CMP_CHECK(what, c, s->x);
-        if (c.worst_ratio > w->elem)
-            w->elem = c.worst_ratio;
-    }
-    if (lp) {
-        tu_cmp c = tu_compare_f64(lp, &rloss, 1, CASES_SUM_RTOL, CASES_ATOL * lscale);
-        snprintf(what, sizeof what, "%s %zux%zu %s outs=%d: reduced loss", label, s->rows, s->cols,
-                 u8 ? "u8" : "f32", outs);
-        TU_CMP_CHECK(what, c, NULL);
-        if (c.worst_ratio > w->loss)
-            w->loss = c.worst_ratio;
-    }
+    if (gp)
+        compare_part(label, s, u8, outs, "grad", s->x, &w->grad,
+                     tu_compare_f32(gp, rg, n, cases_grad_rtol(APLCL_DTYPE_F32),
+                                    cases_grad_atol(APLCL_DTYPE_F32, gscale)));
+    if (ep)
+        compare_part(label, s, u8, outs, "elem_loss", s->x, &w->elem,
+                     tu_compare_f32(ep, re, n, CASES_RTOL, CASES_ATOL));
+    if (lp) /* the reduced loss: cases_sum_ok's rule */
+        compare_part(label, s, u8, outs, "reduced loss", NULL, &w->loss,
+                     tu_compare_f64(lp, &rloss, 1, CASES_SUM_RTOL, CASES_ATOL * lscale));
     free(rg);
     free(re);
     free(g);

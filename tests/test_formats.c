@@ -19,10 +19,8 @@ typedef struct {
 
 static aplcl_ctx *g_ctx;
 
-static cl_context g_cl;
-static cl_command_queue g_q;
-#define upload(host, bytes) tu_buffer(g_cl, (bytes), (host))
-#define download(m, host, bytes) tu_read(g_q, (m), 0, (host), (bytes))
+#define upload(host, bytes) tu_buffer(aplcl_ctx_cl_context(g_ctx), (bytes), (host))
+#define download(m, host, bytes) tu_read(aplcl_ctx_queue(g_ctx), (m), 0, (host), (bytes))
 
 /* Inputs: logits N(0,3) with some extremes; ~8% positives; `ignored` fraction of -1 targets. */
 static void make_case(fx_case *c, size_t rows, size_t cols, double ignored, aplcl_dtype dt,
@@ -71,6 +69,12 @@ static void run_case(const char *label, const aplcl_params *p, size_t rows, size
     io.logits = upload(xs, c.n * xb);
     cases_targets t;
     CHECK_STATUS(cases_pack_targets(fmt, rows, cols, c.y, with_ignore, &t), APLCL_SUCCESS);
+    if (fmt == APLCL_TARGET_CSR) { /* every positive listed */
+        size_t positives = 0;
+        for (size_t i = 0; i < c.n; ++i)
+            positives += c.y[i] == 1.0f;
+        CHECK_EQ(t.nnz, positives);
+    }
     io.targets.format = fmt;
     cl_mem tdata = upload(t.data, t.data_bytes);
     cl_mem taux = fmt == APLCL_TARGET_CSR || t.aux ? upload(t.aux, t.aux_bytes) : NULL;
@@ -251,16 +255,13 @@ static void io_bad_inputs(void) {
     CHECK(untouched);
     tu_case_end(mark, "aplcl_compute_io rejects bad storage/format arguments, writes nothing");
     cl_mem all[] = {bx, bg, bbits, brp, bidx, small};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; ++i)
-        clReleaseMemObject(all[i]);
+    cli_release_all(all, sizeof all / sizeof all[0]);
 }
 
 int main(void) {
     int rc = tu_ctx_create(&g_ctx);
     if (rc)
         return rc;
-    g_cl = aplcl_ctx_cl_context(g_ctx);
-    g_q = aplcl_ctx_queue(g_ctx);
     {
         int mark = tu_case_begin();
         CHECK_STATUS(aplcl_ctx_prepare(g_ctx, APLCL_DTYPE_BF16, APLCL_TARGET_CSR), APLCL_SUCCESS);

@@ -183,9 +183,7 @@ static void dev_upload(device_problem *dp, const problem *pr, size_t off) {
 static void dev_release(device_problem *dp) {
     cl_mem ms[] = {dp->x,  dp->w,  dp->b,  dp->t0,   dp->t1,
                    dp->dx, dp->dw, dp->db, dp->loss, dp->counts};
-    for (size_t i = 0; i < sizeof ms / sizeof ms[0]; ++i)
-        if (ms[i])
-            clReleaseMemObject(ms[i]);
+    cli_release_all(ms, sizeof ms / sizeof ms[0]);
     memset(dp, 0, sizeof *dp);
 }
 
@@ -213,22 +211,28 @@ static void free_result(result *r) {
     memset(r, 0, sizeof *r);
 }
 
-/* Zeroes dW and db, poisons dX with NaN (it must be overwritten, never read), runs the head and
- * waits. Returns the status. */
-static aplcl_status run_head(device_problem *dp, const problem *pr, const aplcl_params *p,
-                             size_t budget) {
-    tu_fill_f32(g_q, dp->dx, dp->off, pr->n * pr->d, NAN);
-    tu_fill_f32(g_q, dp->dw, dp->off, pr->c * pr->d, 0.0f);
-    tu_fill_f32(g_q, dp->db, dp->off, pr->c, 0.0f);
+/* One aplcl_head_compute on h, waited for; returns its status. */
+static aplcl_status head_call(aplcl_head *h, const problem *pr, const aplcl_params *p,
+                              const aplcl_head_io *io, size_t budget) {
     cl_event ev = NULL;
-    aplcl_status st =
-        aplcl_head_compute(g_head, p, pr->n, pr->d, pr->c, &dp->io, budget, 0, NULL, &ev);
+    aplcl_status st = aplcl_head_compute(h, p, pr->n, pr->d, pr->c, io, budget, 0, NULL, &ev);
     if (st == APLCL_SUCCESS) {
         CHECK(ev != NULL);
         CHECK_EQ(clWaitForEvents(1, &ev), CL_SUCCESS);
-        clReleaseEvent(ev);
     }
+    if (ev)
+        clReleaseEvent(ev);
     return st;
+}
+
+/* Zeroes dW and db, poisons dX with NaN (it must be overwritten, never read), runs the head on h
+ * and waits. Returns the status. */
+static aplcl_status run_head(aplcl_head *h, device_problem *dp, const problem *pr,
+                             const aplcl_params *p, size_t budget) {
+    tu_fill_f32(g_q, dp->dx, dp->off, pr->n * pr->d, NAN);
+    tu_fill_f32(g_q, dp->dw, dp->off, pr->c * pr->d, 0.0f);
+    tu_fill_f32(g_q, dp->db, dp->off, pr->c, 0.0f);
+    return head_call(h, pr, p, &dp->io, budget);
 }
 
 static double max_abs(const double *v, size_t n) {
@@ -299,7 +303,7 @@ static void case_close(head_case *hc) {
 
 /* Runs the head with the budget and checks loss, counts and gradients against the reference. */
 static void case_run_vs_ref(head_case *hc, const aplcl_params *p, size_t budget) {
-    CHECK_STATUS(run_head(&hc->dp, &hc->pr, p, budget), APLCL_SUCCESS);
+    CHECK_STATUS(run_head(g_head, &hc->dp, &hc->pr, p, budget), APLCL_SUCCESS);
     result r;
     read_result(&hc->dp, &hc->pr, &r);
     check_against_ref(&r, &hc->ref, &hc->pr, 1);
@@ -366,7 +370,7 @@ static void test_finite_differences(void) {
         p.reduction = red ? APLCL_REDUCE_MEAN : APLCL_REDUCE_SUM;
         p.focus_grad = 1; /* the true derivative (a detached weight is not the loss's) */
         case_open(&hc, 3, 4, 5, 1, APLCL_TARGET_F32, 300 + red, NULL, 0);
-        CHECK_STATUS(run_head(&hc.dp, &hc.pr, &p, SIZE_MAX), APLCL_SUCCESS);
+        CHECK_STATUS(run_head(g_head, &hc.dp, &hc.pr, &p, SIZE_MAX), APLCL_SUCCESS);
         result r;
         read_result(&hc.dp, &hc.pr, &r);
         const double h = 2e-3;
@@ -421,7 +425,7 @@ static void test_chunking(void) {
         aplcl_params p = aplcl_params_default();
         p.reduction = cases[k].red;
         case_open(&hc, 33, 17, 65, cases[k].bias, cases[k].fmt, 400 + k, NULL, 2);
-        CHECK_STATUS(run_head(&hc.dp, &hc.pr, &p, SIZE_MAX), APLCL_SUCCESS);
+        CHECK_STATUS(run_head(g_head, &hc.dp, &hc.pr, &p, SIZE_MAX), APLCL_SUCCESS);
         result one;
         read_result(&hc.dp, &hc.pr, &one);
         aplcl_head_stats stats;
@@ -448,7 +452,7 @@ static void test_chunking(void) {
                          APLCL_SUCCESS);
             CHECK_EQ(rows, want_rows[q]);
             CHECK(plan_bytes <= budget);
-            CHECK_STATUS(run_head(&hc.dp, &hc.pr, &p, budget), APLCL_SUCCESS);
+            CHECK_STATUS(run_head(g_head, &hc.dp, &hc.pr, &p, budget), APLCL_SUCCESS);
             CHECK_STATUS(aplcl_head_get_stats(g_head, &stats), APLCL_SUCCESS);
             CHECK_EQ(stats.chunk_rows, want_rows[q]);
             CHECK_EQ(stats.chunks, (hc.pr.n + want_rows[q] - 1) / want_rows[q]);
@@ -501,16 +505,11 @@ static void test_accumulate(void) {
         if (chunked)
             CHECK_STATUS(aplcl_head_scratch_bytes(g_head, 33, 17, 65, NULL, 4, &budget),
                          APLCL_SUCCESS);
-        CHECK_STATUS(run_head(&hc.dp, &hc.pr, &p, budget), APLCL_SUCCESS);
+        CHECK_STATUS(run_head(g_head, &hc.dp, &hc.pr, &p, budget), APLCL_SUCCESS);
         result once;
         read_result(&hc.dp, &hc.pr, &once);
         /* a second call on top of the first */
-        cl_event ev = NULL;
-        CHECK_STATUS(aplcl_head_compute(g_head, &p, hc.pr.n, hc.pr.d, hc.pr.c, &hc.dp.io, budget, 0,
-                                        NULL, &ev),
-                     APLCL_SUCCESS);
-        if (ev)
-            clWaitForEvents(1, &ev), clReleaseEvent(ev);
+        CHECK_STATUS(head_call(g_head, &hc.pr, &p, &hc.dp.io, budget), APLCL_SUCCESS);
         result twice;
         read_result(&hc.dp, &hc.pr, &twice);
         float *dw2 = tu_xmalloc(hc.pr.c * hc.pr.d * sizeof(float)), *db2 = tu_xmalloc(hc.pr.c * 4);
@@ -537,9 +536,7 @@ static void test_accumulate(void) {
         }
         tu_write(g_q, hc.dp.dw, 0, w0, hc.pr.c * hc.pr.d * 4);
         tu_write(g_q, hc.dp.db, 0, b0, hc.pr.c * 4);
-        CHECK_STATUS(aplcl_head_compute(g_head, &p, hc.pr.n, hc.pr.d, hc.pr.c, &hc.dp.io, budget, 0,
-                                        NULL, NULL),
-                     APLCL_SUCCESS);
+        CHECK_STATUS(head_call(g_head, &hc.pr, &p, &hc.dp.io, budget), APLCL_SUCCESS);
         result from;
         read_result(&hc.dp, &hc.pr, &from);
         check_vec("dW0 + dW", from.dw, wwant, hc.pr.c * hc.pr.d, 1e-4, 2e-5);
@@ -560,7 +557,7 @@ static void test_forward_only(void) {
         aplcl_params p = aplcl_params_default();
         p.reduction = APLCL_REDUCE_MEAN;
         case_open(&hc, 33, 17, 65, 1, fmts[f], 600 + f, &p, 0);
-        CHECK_STATUS(run_head(&hc.dp, &hc.pr, &p, SIZE_MAX), APLCL_SUCCESS);
+        CHECK_STATUS(run_head(g_head, &hc.dp, &hc.pr, &p, SIZE_MAX), APLCL_SUCCESS);
         result full;
         read_result(&hc.dp, &hc.pr, &full);
         size_t budget = 0;
@@ -570,12 +567,8 @@ static void test_forward_only(void) {
             aplcl_head_io io = hc.dp.io;
             io.dx = io.dw = io.db = NULL;
             tu_fill_f32(g_q, hc.dp.loss, 0, 1, NAN);
-            cl_event ev = NULL;
-            CHECK_STATUS(aplcl_head_compute(g_head, &p, hc.pr.n, hc.pr.d, hc.pr.c, &io,
-                                            chunked ? budget : SIZE_MAX, 0, NULL, &ev),
+            CHECK_STATUS(head_call(g_head, &hc.pr, &p, &io, chunked ? budget : SIZE_MAX),
                          APLCL_SUCCESS);
-            if (ev)
-                clWaitForEvents(1, &ev), clReleaseEvent(ev);
             result r;
             read_result(&hc.dp, &hc.pr, &r);
             CHECK_NEAR(r.loss, hc.ref.loss, 2e-5, 1e-6);
@@ -636,7 +629,7 @@ static void test_gemm_paths(void) {
         const size_t budgets[] = {SIZE_MAX, budget280};
         for (int b = 0; b < 2; ++b) {
             int mark = tu_case_begin();
-            CHECK_STATUS(run_head(&hc.dp, &hc.pr, &p, budgets[b]), APLCL_SUCCESS);
+            CHECK_STATUS(run_head(g_head, &hc.dp, &hc.pr, &p, budgets[b]), APLCL_SUCCESS);
             aplcl_head_stats stats;
             CHECK_STATUS(aplcl_head_get_stats(g_head, &stats), APLCL_SUCCESS);
             CHECK_EQ(stats.chunk_rows, b ? 280 : hc.pr.n);
@@ -672,7 +665,7 @@ static void test_determinism(void) {
     for (int b = 0; b < 2; ++b) {
         result r[2];
         for (int k = 0; k < 2; ++k) {
-            CHECK_STATUS(run_head(&hc.dp, &hc.pr, &p, budgets[b]), APLCL_SUCCESS);
+            CHECK_STATUS(run_head(g_head, &hc.dp, &hc.pr, &p, budgets[b]), APLCL_SUCCESS);
             read_result(&hc.dp, &hc.pr, &r[k]);
         }
         CHECK(memcmp(&r[0].loss, &r[1].loss, sizeof r[0].loss) == 0);
@@ -751,18 +744,10 @@ static void test_out_of_order(void) {
         CHECK_STATUS(aplcl_head_scratch_bytes(g_head, hc.pr.n, hc.pr.d, hc.pr.c, NULL, shapes[k][3],
                                               &budget),
                      APLCL_SUCCESS);
-        CHECK_STATUS(run_head(&hc.dp, &hc.pr, &p, budget), APLCL_SUCCESS);
+        CHECK_STATUS(run_head(g_head, &hc.dp, &hc.pr, &p, budget), APLCL_SUCCESS);
         result in_order;
         read_result(&hc.dp, &hc.pr, &in_order);
-        tu_fill_f32(g_q, hc.dp.dx, 0, hc.pr.n * hc.pr.d, NAN);
-        tu_fill_f32(g_q, hc.dp.dw, 0, hc.pr.c * hc.pr.d, 0.0f);
-        tu_fill_f32(g_q, hc.dp.db, 0, hc.pr.c, 0.0f);
-        cl_event ev = NULL;
-        CHECK_STATUS(aplcl_head_compute(ohead, &p, hc.pr.n, hc.pr.d, hc.pr.c, &hc.dp.io, budget, 0,
-                                        NULL, &ev),
-                     APLCL_SUCCESS);
-        if (ev)
-            clWaitForEvents(1, &ev), clReleaseEvent(ev);
+        CHECK_STATUS(run_head(ohead, &hc.dp, &hc.pr, &p, budget), APLCL_SUCCESS);
         aplcl_head_stats stats;
         CHECK_STATUS(aplcl_head_get_stats(ohead, &stats), APLCL_SUCCESS);
         if (paths[k] == GEMM_INDIRECT)

@@ -28,13 +28,14 @@
  * `aplcl check` and `aplcl bench` compare by one rule. */
 
 static int tu_failures = 0;
+static long tu_checks = 0; /* checks evaluated (CHECK*, CL_CHECK, tu_buffer, TU_CMP_CHECK) */
 
 static inline int tu_exit_code(void) {
     if (tu_failures) {
-        printf("FAILED: %d check(s) failed\n", tu_failures);
+        printf("FAILED: %d of %ld check(s) failed\n", tu_failures, tu_checks);
         return 1;
     }
-    printf("PASSED\n");
+    printf("PASSED (%ld checks)\n", tu_checks);
     return 0;
 }
 
@@ -60,6 +61,7 @@ static inline const char *tu_status_name(aplcl_status s) {
 
 #define CHECK(expr)                                                                                \
     do {                                                                                           \
+        tu_checks++;                                                                               \
         if (!(expr))                                                                               \
             TU_FAIL_AT_(__FILE__, __LINE__, "`%s` is false", #expr);                               \
     } while (0)
@@ -67,6 +69,7 @@ static inline const char *tu_status_name(aplcl_status s) {
 /* Integers of any width, printed as long long. */
 #define CHECK_INT_OP_(a, op, b)                                                                    \
     do {                                                                                           \
+        tu_checks++;                                                                               \
         long long tu_a_ = (long long)(a), tu_b_ = (long long)(b);                                  \
         if (!(tu_a_ op tu_b_))                                                                     \
             TU_FAIL_AT_(__FILE__, __LINE__, "`%s %s %s` (%lld %s %lld)", #a, #op, #b, tu_a_, #op,  \
@@ -79,6 +82,7 @@ static inline const char *tu_status_name(aplcl_status s) {
 
 #define CHECK_EQ_U64(a, b)                                                                         \
     do {                                                                                           \
+        tu_checks++;                                                                               \
         unsigned long long tu_a_ = (unsigned long long)(a), tu_b_ = (unsigned long long)(b);       \
         if (tu_a_ != tu_b_)                                                                        \
             TU_FAIL_AT_(__FILE__, __LINE__, "`%s == %s` (%llu == %llu)", #a, #b, tu_a_, tu_b_);    \
@@ -87,6 +91,7 @@ static inline const char *tu_status_name(aplcl_status s) {
 /* Status codes, printed by name. */
 #define CHECK_STATUS(expr, want)                                                                   \
     do {                                                                                           \
+        tu_checks++;                                                                               \
         aplcl_status tu_got_ = (expr), tu_want_ = (want);                                          \
         if (tu_got_ != tu_want_)                                                                   \
             TU_FAIL_AT_(__FILE__, __LINE__, "`%s` returned %s (%d), expected %s (%d)", #expr,      \
@@ -97,6 +102,7 @@ static inline const char *tu_status_name(aplcl_status s) {
 /* |a - b| <= max(rtol * |b|, atol); b is the reference. NaN never passes. */
 #define CHECK_NEAR(a, b, rtol, atol)                                                               \
     do {                                                                                           \
+        tu_checks++;                                                                               \
         double tu_a_ = (double)(a), tu_b_ = (double)(b);                                           \
         double tu_tol_ = fmax((rtol)*fabs(tu_b_), (atol));                                         \
         if (!(fabs(tu_a_ - tu_b_) <= tu_tol_))                                                     \
@@ -108,6 +114,7 @@ static inline const char *tu_status_name(aplcl_status s) {
 /* Exact floating-point equality (bits aside: -0 == 0). */
 #define CHECK_EQ_DBL(a, b)                                                                         \
     do {                                                                                           \
+        tu_checks++;                                                                               \
         double tu_a_ = (double)(a), tu_b_ = (double)(b);                                           \
         if (!(tu_a_ == tu_b_))                                                                     \
             TU_FAIL_AT_(__FILE__, __LINE__, "`%s == %s` (%.17g == %.17g)", #a, #b, tu_a_, tu_b_);  \
@@ -179,6 +186,7 @@ static inline tu_cmp tu_compare_f64(const double *got, const double *want, size_
  * are the logits, printed at the worst index to make boundary cases obvious. */
 static inline int tu_cmp_check_at(const char *file, int line, const char *what, tu_cmp c,
                                   const float *x) {
+    tu_checks++;
     if (c.n_bad == 0)
         return 1;
     char xs[64] = "";
@@ -206,6 +214,7 @@ static inline void *tu_xmalloc(size_t bytes) {
 
 #define CL_CHECK(call)                                                                             \
     do {                                                                                           \
+        tu_checks++;                                                                               \
         cl_int cl_err_ = (call);                                                                   \
         if (cl_err_ != CL_SUCCESS)                                                                 \
             TU_FAIL_AT_(__FILE__, __LINE__, "`%s` = OpenCL error %d", #call, (int)cl_err_);        \
@@ -214,6 +223,7 @@ static inline void *tu_xmalloc(size_t bytes) {
 /* A READ_WRITE buffer of `bytes` (4 when 0) in OpenCL context c, a copy of host when not NULL. */
 static inline cl_mem tu_buffer_at_(const char *file, int line, cl_context c, size_t bytes,
                                    const void *host) {
+    tu_checks++;
     cl_int err;
     cl_mem m = clCreateBuffer(c, CL_MEM_READ_WRITE | (host ? CL_MEM_COPY_HOST_PTR : 0),
                               bytes ? bytes : 4, (void *)host, &err);
