@@ -8,13 +8,14 @@
  * on the context's in-order queue; only predict and the loss read-back wait.
  */
 #include "train_net.h"
-#include "tool_util.h"
 
 #include <clblast_c.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "tool_util.h" /* cli_rng */
 
 /* The kernels of train/kernels/net.cl, embedded at build time (cmake/embed_kernels.cmake). */
 #ifndef APLCL_EMBEDDED_FILE_DEFINED
