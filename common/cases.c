@@ -94,8 +94,9 @@ double cases_grad_atol(aplcl_dtype d, double scale) {
     return CASES_ATOL * scale + (d == APLCL_DTYPE_F16 ? 0x1p-24 : 0.0);
 }
 
-double cases_grad_acc_atol(aplcl_dtype d, double scale) {
-    return cases_grad_atol(d, scale) + (d == APLCL_DTYPE_F32 ? CASES_ATOL : cases_grad_rtol(d));
+double cases_grad_acc_atol(aplcl_dtype d, double scale, double start_max) {
+    return cases_grad_atol(d, scale) +
+           (d == APLCL_DTYPE_F32 ? CASES_ATOL : cases_grad_rtol(d)) * start_max;
 }
 
 double cases_tol(double ref, double rtol, double atol) { return fmax(rtol * fabs(ref), atol); }

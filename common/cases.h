@@ -55,9 +55,10 @@ const char *cases_reduction_name(aplcl_reduction r);  /* sum, mean, none */
 #define CASES_SUM_RTOL 1e-6
 double cases_grad_rtol(aplcl_dtype d);
 double cases_grad_atol(aplcl_dtype d, double scale);
-/* Accumulating onto start values of magnitude <= 1 (grad_accumulate): the start value's own
- * rounding in the storage type comes on top of the absolute floor (f32: 1e-7, 16-bit: rtol). */
-double cases_grad_acc_atol(aplcl_dtype d, double scale);
+/* Accumulating (grad_accumulate) onto start values of magnitude <= start_max: the start value's
+ * rounding in the storage type comes on top of the absolute floor, (f32: 1e-7, 16-bit: rtol) *
+ * start_max. The comparison is against ref + start. */
+double cases_grad_acc_atol(aplcl_dtype d, double scale, double start_max);
 /* max(rtol |ref|, atol), and whether |got - ref| is within it (NaN never is, an infinity only
  * when equal). */
 double cases_tol(double ref, double rtol, double atol);
