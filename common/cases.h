@@ -49,7 +49,7 @@ const char *cases_reduction_name(aplcl_reduction r);  /* sum, mean, none */
  * Gradients: rtol = 1e-5 plus half an ulp of the storage type (f16 2^-11, bf16 2^-8: the rounding
  * of the stored gradient); atol = 1e-7 * s, s the gradient multiplier scale (cases_grad_scale),
  * plus f16's subnormal spacing 2^-24. Element losses (always f32): 1e-5 and 1e-7. A reduced loss:
- * within 1e-6 relative (CASES_SUM_RTOL) of the reference. */
+ * max(1e-6 |ref|, 1e-7 * the loss's scale) (cases_sum_ok). */
 #define CASES_RTOL 1e-5
 #define CASES_ATOL 1e-7
 #define CASES_SUM_RTOL 1e-6
