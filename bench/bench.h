@@ -11,17 +11,12 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* Round-to-nearest-even storage conversions, as the kernels' stores do. */
-uint16_t cli_f32_to_f16(float f);
-float cli_f16_to_f32(uint16_t h);
-uint16_t cli_f32_to_bf16(float f);
-float cli_bf16_to_f32(uint16_t h);
-
-/* Dense 0/1 targets to BITS (rows * APLCL_BITS_WORDS(cols) words, bit c%32 of word c/32) and to
- * CSR (row_ptr: rows + 1 entries; indices: cli_count_positives() entries, ascending per row). */
-void cli_pack_bits(const uint8_t *y, size_t rows, size_t cols, uint32_t *words);
+/* Dense 0/1 targets to BITS (rows * APLCL_BITS_WORDS(cols) words) or CSR (row_ptr: rows + 1
+ * entries; indices: nnz = cli_count_positives() entries) with the library's aplcl_pack_bits /
+ * aplcl_pack_csr. Returns 0 on success. */
 size_t cli_count_positives(const uint8_t *y, size_t n);
-void cli_pack_csr(const uint8_t *y, size_t rows, size_t cols, uint64_t *row_ptr, uint32_t *indices);
+int cli_bench_pack(const uint8_t *y, size_t rows, size_t cols, aplcl_target_format fmt,
+                   uint32_t *bits, uint64_t *row_ptr, uint32_t *indices, size_t nnz);
 
 /* The bench regimes: "early" logits N(0,2); "trained" negatives N(-6,2), positives N(3,2); a
  * label is positive with probability cli_bench_pos_rate(cols) = clamp(3/cols, 0.01, 0.5). */

@@ -1,8 +1,8 @@
-/* bench_data.c: inputs of `aplcl bench`: the two logit regimes, target packing (BITS, CSR),
- * float -> f16 / bf16 rounding, and --save-inputs / --load-inputs files.
+/* bench_data.c: inputs of `aplcl bench`: the two logit regimes, target packing (BITS, CSR, by
+ * the library's packers) and --save-inputs / --load-inputs files.
  *
- * Host-side only; the device never sees these helpers. Conversions round to nearest even like the
- * kernels' stores, so the reference can be evaluated on exactly the logits the device reads.
+ * Host-side only; the device never sees these helpers. Storage conversions are the library's
+ * (aplcl_f32_to_f16 etc.), so the reference is evaluated on exactly the logits the device reads.
  */
 #include "bench.h"
 
@@ -11,74 +11,34 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- storage conversions ---- */
+/* ---- target packing: the library's packers (aplcl_pack_bits, aplcl_pack_csr) ---- */
 
-uint16_t cli_f32_to_f16(float f) {
-    /* Round-to-nearest-even by integer arithmetic on the normal range and by one float addition
-     * (which rounds to nearest even in the default mode) on the subnormal range. */
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    uint32_t sign = (u >> 16) & 0x8000u;
-    u &= 0x7fffffffu;
-    uint16_t o;
-    if (u >= 0x47800000u) {                                  /* >= 65536, inf or NaN */
-        o = (uint16_t)(u > 0x7f800000u ? 0x7e00u : 0x7c00u); /* NaN stays NaN (quiet) */
-    } else if (u < 0x38800000u) {                            /* < 2^-14: subnormal half or zero */
-        const uint32_t magic_u = ((127u - 15u) + (23u - 10u) + 1u) << 23; /* 0.5f */
-        float fu, magic;
-        memcpy(&fu, &u, sizeof fu);
-        memcpy(&magic, &magic_u, sizeof magic);
-        fu += magic; /* the low mantissa bits now hold round(|f| * 2^24) */
-        memcpy(&u, &fu, sizeof u);
-        o = (uint16_t)(u - magic_u);
-    } else {
-        uint32_t odd = (u >> 13) & 1u;
-        u += ((uint32_t)(15 - 127) << 23) + 0xfffu + odd; /* rebias, round half to even */
-        o = (uint16_t)(u >> 13); /* a carry into exponent 31 gives inf, as it should */
+int cli_bench_pack(const uint8_t *y, size_t rows, size_t cols, aplcl_target_format fmt,
+                   uint32_t *bits, uint64_t *row_ptr, uint32_t *indices, size_t nnz) {
+    /* through a float copy of a block of rows at a time: no float copy of the whole matrix */
+    size_t block = ((size_t)1 << 20) / cols, words = APLCL_BITS_WORDS(cols), done = 0;
+    if (block == 0)
+        block = 1;
+    float *yf = malloc((block < rows ? block : rows) * cols * sizeof *yf);
+    if (!yf)
+        return 1;
+    aplcl_status st = APLCL_SUCCESS;
+    for (size_t r0 = 0; r0 < rows && st == APLCL_SUCCESS; r0 += block) {
+        size_t nr = rows - r0 < block ? rows - r0 : block, k = 0;
+        for (size_t i = 0; i < nr * cols; ++i)
+            yf[i] = (float)y[r0 * cols + i];
+        if (fmt == APLCL_TARGET_BITS) {
+            st = aplcl_pack_bits(nr, cols, yf, bits + r0 * words, NULL);
+            continue;
+        }
+        /* the block's row pointers start at 0, over the previous block's last one */
+        st = aplcl_pack_csr(nr, cols, yf, row_ptr + r0, indices + done, nnz - done, &k);
+        for (size_t r = 0; r <= nr; ++r)
+            row_ptr[r0 + r] += done;
+        done += k;
     }
-    return (uint16_t)(o | sign);
-}
-
-float cli_f16_to_f32(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu, u;
-    if (e == 0) {
-        float v = ldexpf((float)m, -24); /* zero or subnormal: exact */
-        return sign ? -v : v;
-    }
-    if (e == 31)
-        u = sign | 0x7f800000u | (m << 13);
-    else
-        u = sign | ((e + 112u) << 23) | (m << 13);
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
-
-uint16_t cli_f32_to_bf16(float f) {
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    if ((u & 0x7fffffffu) > 0x7f800000u)
-        return (uint16_t)((u >> 16) | 0x40u); /* quiet NaN */
-    u += 0x7fffu + ((u >> 16) & 1u);
-    return (uint16_t)(u >> 16);
-}
-
-float cli_bf16_to_f32(uint16_t h) {
-    uint32_t u = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
-
-/* ---- target packing ---- */
-
-void cli_pack_bits(const uint8_t *y, size_t rows, size_t cols, uint32_t *words) {
-    size_t w = APLCL_BITS_WORDS(cols);
-    memset(words, 0, rows * w * sizeof *words);
-    for (size_t r = 0; r < rows; ++r)
-        for (size_t c = 0; c < cols; ++c)
-            if (y[r * cols + c] == 1)
-                words[r * w + c / 32] |= 1u << (c % 32);
+    free(yf);
+    return st != APLCL_SUCCESS;
 }
 
 size_t cli_count_positives(const uint8_t *y, size_t n) {
@@ -86,18 +46,6 @@ size_t cli_count_positives(const uint8_t *y, size_t n) {
     for (size_t i = 0; i < n; ++i)
         k += y[i] == 1;
     return k;
-}
-
-void cli_pack_csr(const uint8_t *y, size_t rows, size_t cols, uint64_t *row_ptr,
-                  uint32_t *indices) {
-    size_t k = 0;
-    row_ptr[0] = 0;
-    for (size_t r = 0; r < rows; ++r) {
-        for (size_t c = 0; c < cols; ++c)
-            if (y[r * cols + c] == 1)
-                indices[k++] = (uint32_t)c;
-        row_ptr[r + 1] = k;
-    }
 }
 
 /* ---- regimes ---- */

@@ -26,24 +26,13 @@
 #define DEF_D 512
 #define DEF_C 8192
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_dbl(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 typedef struct {
     double median, min, max;
 } timing;
 
 static timing stats_of(double *t, int n) {
-    qsort(t, (size_t)n, sizeof *t, cmp_dbl);
-    timing s = {n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]), t[0], t[n - 1]};
+    timing s;
+    cli_stats(t, n, &s.median, &s.min, &s.max);
     return s;
 }
 
@@ -171,26 +160,32 @@ static const char *blas_or_status(int is_blas, int code, char *buf, size_t size)
     return buf;
 }
 
-/* Zeroes dW and db (they accumulate), then times one call of the path to clFinish. */
-static int run_chunked(problem *pb, outputs *o, double *sec) {
+/* dW and db accumulate: zeroed before each timed call of either path. Returns 0 on success. */
+static int zero_outputs(problem *pb, outputs *o) {
     cl_int e = zero(pb->q, o->dw, pb->c * pb->d * 4);
     if (!e && o->db)
         e = zero(pb->q, o->db, pb->c * 4);
     if (!e)
         e = clFinish(pb->q);
-    if (e) {
+    if (e)
         fprintf(stderr, "aplcl bench head: zeroing outputs: OpenCL error %d\n", (int)e);
+    return e != CL_SUCCESS;
+}
+
+/* Zeroes dW and db (they accumulate), then times one call of the path to clFinish. */
+static int run_chunked(problem *pb, outputs *o, double *sec) {
+    if (zero_outputs(pb, o))
         return 1;
-    }
+    cl_int e = CL_SUCCESS;
     aplcl_head_io io = aplcl_head_io_default();
     io.x = pb->x, io.w = pb->w, io.b = pb->b, io.targets = pb->targets;
     io.dx = o->dx, io.dw = o->dw, io.db = o->db, io.loss = o->loss, io.counts = o->counts;
-    double t0 = now_s();
+    double t0 = cli_now_s();
     aplcl_status st =
         aplcl_head_compute(pb->head, &pb->p, pb->n, pb->d, pb->c, &io, pb->budget, 0, NULL, NULL);
     if (st == APLCL_SUCCESS)
         e = clFinish(pb->q);
-    *sec = now_s() - t0;
+    *sec = cli_now_s() - t0;
     if (st != APLCL_SUCCESS || e) {
         char why[96];
         fprintf(stderr, "aplcl bench head: chunked: %s\n",
@@ -201,15 +196,9 @@ static int run_chunked(problem *pb, outputs *o, double *sec) {
 }
 
 static int run_unfused(problem *pb, outputs *o, double *sec) {
-    cl_int e = zero(pb->q, o->dw, pb->c * pb->d * 4);
-    if (!e && o->db)
-        e = zero(pb->q, o->db, pb->c * 4);
-    if (!e)
-        e = clFinish(pb->q);
-    if (e) {
-        fprintf(stderr, "aplcl bench head: zeroing outputs: OpenCL error %d\n", (int)e);
+    if (zero_outputs(pb, o))
         return 1;
-    }
+    cl_int e = CL_SUCCESS;
     /* the head's column-major forms (src/head.c), over all N rows: the row-major N x C logits
      * are a column-major C x N matrix CLBlast uses in place */
     const CLBlastLayout CM = CLBlastLayoutColMajor;
@@ -218,7 +207,7 @@ static int run_unfused(problem *pb, outputs *o, double *sec) {
     cl_command_queue *q = &pb->q;
     CLBlastStatusCode s = CLBlastSuccess;
     aplcl_status st = APLCL_SUCCESS;
-    double t0 = now_s();
+    double t0 = cli_now_s();
     /* L^T = b 1^T + W X^T */
     if (pb->b)
         s = CLBlastSgemm(CM, N, N, c, n, 1, 1.0f, pb->b, 0, c, pb->ones, 0, 1, 0.0f, pb->logits, 0,
@@ -247,7 +236,7 @@ static int run_unfused(problem *pb, outputs *o, double *sec) {
                          NULL);
     if (s == CLBlastSuccess && st == APLCL_SUCCESS)
         e = clFinish(pb->q);
-    *sec = now_s() - t0;
+    *sec = cli_now_s() - t0;
     if (s != CLBlastSuccess || st != APLCL_SUCCESS || e) {
         char why[96];
         fprintf(stderr, "aplcl bench head: unfused: %s\n",
@@ -381,7 +370,7 @@ int cli_bench_head(int argc, char **argv) {
     }
     const char *devname = aplcl_ctx_device_name(ctx);
     fprintf(human, "aplcl bench head: %s\n", devname);
-    double t_create = now_s();
+    double t_create = cli_now_s();
     st = aplcl_head_create(&head, ctx);
     if (st != APLCL_SUCCESS) {
         fprintf(stderr, "aplcl bench head: aplcl_head_create: %s (error %d)\n%s\n",
@@ -391,7 +380,7 @@ int cli_bench_head(int argc, char **argv) {
             fclose(csvf);
         return 1;
     }
-    t_create = now_s() - t_create;
+    t_create = cli_now_s() - t_create;
 
     int rc = 1;
     problem pb;

@@ -164,10 +164,7 @@ int cli_bench_copy_bandwidth(aplcl_ctx *ctx, int reps, cli_copy_result *out) {
 fail:
     fprintf(stderr, "aplcl bench: copy kernel: OpenCL error %d\n", (int)err);
 out:
-    if (src)
-        clReleaseMemObject(src);
-    if (dst)
-        clReleaseMemObject(dst);
+    cli_release_all((const cl_mem[]){src, dst}, 2);
     if (k)
         clReleaseKernel(k);
     if (prog)

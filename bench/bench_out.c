@@ -25,18 +25,22 @@ void cli_bench_csv_header(FILE *f) {
     fflush(f);
 }
 
-static void csv_str(FILE *f, const char *s) {
-    if (!strpbrk(s, ",\"\n\r")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
+/* s between two q, each q inside doubled (CSV with ", gnuplot with '). */
+static void quoted(FILE *f, const char *s, char q) {
+    fputc(q, f);
     for (; *s; ++s) {
-        if (*s == '"')
-            fputc('"', f);
+        if (*s == q)
+            fputc(q, f);
         fputc(*s, f);
     }
-    fputc('"', f);
+    fputc(q, f);
+}
+
+static void csv_str(FILE *f, const char *s) {
+    if (!strpbrk(s, ",\"\n\r"))
+        fputs(s, f);
+    else
+        quoted(f, s, '"');
 }
 
 static void json_str(FILE *f, const char *s) {
@@ -107,15 +111,7 @@ static void label_of(const cli_bench_row *r, char *buf, size_t len) {
 }
 
 /* gnuplot single-quoted string: only ' needs escaping (doubled). */
-static void gp_str(FILE *f, const char *s) {
-    fputc('\'', f);
-    for (; *s; ++s) {
-        if (*s == '\'')
-            fputc('\'', f);
-        fputc(*s, f);
-    }
-    fputc('\'', f);
-}
+static void gp_str(FILE *f, const char *s) { quoted(f, s, '\''); }
 
 int cli_bench_chart(const char *svg, const cli_bench_row *rows, size_t n) {
 #ifdef _WIN32

@@ -3,10 +3,12 @@
  * Runs a matrix of shapes x presets x target formats (f32, u8, bits, csr); storage type (f32,
  * f16, bf16), focusing mode and reduction rotate through the cases. Logits include extremes and
  * the exact clip/eps branch points; the reference runs on the logits as stored. One row per case
- * with the worst errors; exit status 1 on any mismatch. Tolerance (per element): |dev - ref| <=
- * max(1e-5 |ref|, 1e-7 * scale), scale = gradient multiplier (1 for losses), plus half an ulp
- * of the storage type for 16-bit gradients.
+ * with the worst errors; exit status 1 on any mismatch. The parameter sets, the inputs and the
+ * tolerance rule are common/cases.h's, the same the tests use: per element |dev - ref| <=
+ * max(1e-5 |ref|, 1e-7 * scale), scale = gradient multiplier (1 for losses), plus half an ulp of
+ * the storage type for 16-bit gradients; the reduced loss within 1e-6 relative.
  */
+#include "cases.h"
 #include "cli.h"
 
 #include <math.h>
@@ -14,76 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-    const char *name;
-    aplcl_params p;
-} preset;
-
-static int make_presets(preset *out) {
-    int n = 0;
-    out[n++] = (preset){"apl-default", aplcl_params_default()};
-    out[n++] = (preset){"bce", aplcl_params_bce()};
-    out[n++] = (preset){"focal(2)", aplcl_params_focal(2.0f)};
-    out[n++] = (preset){"asl(4,1,.05)", aplcl_params_asl(4.0f, 1.0f, 0.05f)};
-    out[n++] = (preset){"poly1(1)", aplcl_params_poly1(1.0f)};
-    aplcl_params c = aplcl_params_default();
-    c.gamma_pos = 0.5f;
-    c.gamma_neg = 2.5f;
-    c.clip = 0.1f;
-    c.eps = 0.0f;
-    c.n_alpha = 3;
-    c.alpha[0] = 0.5f;
-    c.alpha[1] = 1.5f;
-    c.alpha[2] = -0.25f;
-    c.n_beta = 2;
-    c.beta[0] = 2.0f;
-    c.beta[1] = 0.25f;
-    c.grad_scale = 0.5f;
-    out[n++] = (preset){"custom", c};
-    return n;
-}
-
-/* Logits: mostly N(0,3), some uniform in [-100,100], some exactly at branch points.
- * Targets: ~12% positive; soft ones only where the format has them (f32); ignored ones where it
- * can express them (not CSR). */
-static void make_inputs(cli_rng *r, const aplcl_params *p, size_t n, aplcl_target_format fmt,
-                        float *x, float *y) {
-    float special[12];
-    int ns = 0;
-    if (p->clip > 0) {
-        float t = logf(p->clip / (1.0f - p->clip));
-        special[ns++] = t;
-        special[ns++] = nextafterf(t, -INFINITY);
-        special[ns++] = nextafterf(t, INFINITY);
-    }
-    if (p->eps > 0) {
-        float t = logf(p->eps / (1.0f - p->eps));
-        special[ns++] = t;
-        special[ns++] = nextafterf(t, INFINITY);
-        special[ns++] = -t;
-    }
-    special[ns++] = 0.0f;
-    special[ns++] = 100.0f;
-    special[ns++] = -100.0f;
-    special[ns++] = 88.0f;
-    special[ns++] = -88.0f;
-    for (size_t i = 0; i < n; ++i) {
-        double u = cli_rng_uniform(r);
-        if (u < 0.8)
-            x[i] = (float)cli_rng_normal(r, 0.0, 3.0);
-        else if (u < 0.9)
-            x[i] = (float)(cli_rng_uniform(r) * 200.0 - 100.0);
-        else
-            x[i] = special[cli_rng_next(r) % (uint64_t)ns];
-        double v = cli_rng_uniform(r);
-        float t = v < 0.12 ? 1.0f : 0.0f;
-        if (v > 0.97 && fmt != APLCL_TARGET_CSR)
-            t = -1.0f; /* ignored */
-        if (fmt == APLCL_TARGET_F32 && v > 0.92 && v <= 0.97)
-            t = (float)cli_rng_uniform(r);
-        y[i] = t;
-    }
-}
+/* The presets and the custom set every device is checked with (common/cases.h). */
+static const cases_set_id k_sets[] = {CASES_APL_DEFAULT, CASES_BCE,     CASES_FOCAL_2,
+                                      CASES_ASL_4_1_005, CASES_POLY1_1, CASES_CUSTOM_NOEPS};
 
 typedef struct {
     double loss_err, grad_err, sum_err; /* worst |d-r| / max(|r|, floor) */
@@ -126,74 +61,29 @@ static void release_all(buffers *b) {
         clReleaseMemObject(b->list[i]);
 }
 
-static size_t dtype_bytes(aplcl_dtype d) { return d == APLCL_DTYPE_F32 ? 4 : 2; }
-/* Float values -> storage bytes and the floats the storage really holds. */
-static void to_storage(aplcl_dtype d, float *vals, void *out, size_t n) {
-    if (d == APLCL_DTYPE_F32) {
-        memcpy(out, vals, n * 4);
-    } else if (d == APLCL_DTYPE_F16) {
-        aplcl_f32_to_f16(vals, out, n);
-        aplcl_f16_to_f32(out, vals, n);
-    } else {
-        aplcl_f32_to_bf16(vals, out, n);
-        aplcl_bf16_to_f32(out, vals, n);
-    }
-}
-static void from_storage(aplcl_dtype d, const void *in, float *vals, size_t n) {
-    if (d == APLCL_DTYPE_F32)
-        memcpy(vals, in, n * 4);
-    else if (d == APLCL_DTYPE_F16)
-        aplcl_f16_to_f32(in, vals, n);
-    else
-        aplcl_bf16_to_f32(in, vals, n);
-}
-
-/* Targets in their format, as device buffers in io->targets. */
+/* Targets in their format, as device buffers in *t. */
 static int upload_targets(buffers *b, aplcl_target_format fmt, size_t rows, size_t cols,
                           const float *y, aplcl_targets *t) {
-    size_t n = rows * cols, words = APLCL_BITS_WORDS(cols);
-    t->format = fmt;
-    int rc = 0;
-    if (fmt == APLCL_TARGET_F32) {
-        t->data = buf(b, y, n * 4);
-    } else if (fmt == APLCL_TARGET_U8) {
-        uint8_t *u = malloc(n);
-        if (!u)
-            return -1;
-        for (size_t i = 0; i < n; ++i)
-            u[i] = y[i] < 0 ? APLCL_TARGET_U8_IGNORE : (uint8_t)y[i];
-        t->data = buf(b, u, n);
-        free(u);
-    } else if (fmt == APLCL_TARGET_BITS) {
-        uint32_t *bits = malloc(rows * words * 4), *ign = malloc(rows * words * 4);
-        if (bits && ign && aplcl_pack_bits(rows, cols, y, bits, ign) == APLCL_SUCCESS) {
-            t->data = buf(b, bits, rows * words * 4);
-            t->ignore = buf(b, ign, rows * words * 4);
-        } else {
-            rc = -1;
-        }
-        free(bits), free(ign);
-    } else {
-        uint64_t *rp = malloc((rows + 1) * 8);
-        size_t nnz = 0;
-        uint32_t *idx = NULL;
-        if (rp && aplcl_pack_csr(rows, cols, y, rp, NULL, 0, &nnz) == APLCL_SUCCESS &&
-            (idx = malloc(nnz * 4 + 4)) &&
-            aplcl_pack_csr(rows, cols, y, rp, idx, nnz, &nnz) == APLCL_SUCCESS) {
-            t->data = buf(b, rp, (rows + 1) * 8);
-            t->indices = nnz ? buf(b, idx, nnz * 4) : NULL;
-            t->nnz = nnz;
-        } else {
-            rc = -1;
-        }
-        free(rp), free(idx);
+    cases_targets packed;
+    if (cases_pack_targets(fmt, rows, cols, y, 1, &packed) != APLCL_SUCCESS) {
+        cases_targets_free(&packed);
+        return -1;
     }
-    return rc;
+    t->format = fmt;
+    t->data = buf(b, packed.data, packed.data_bytes);
+    if (fmt == APLCL_TARGET_BITS)
+        t->ignore = buf(b, packed.aux, packed.aux_bytes);
+    if (fmt == APLCL_TARGET_CSR) {
+        t->indices = packed.aux ? buf(b, packed.aux, packed.aux_bytes) : NULL;
+        t->nnz = packed.nnz;
+    }
+    cases_targets_free(&packed);
+    return 0;
 }
 
 static int run_case(aplcl_ctx *ctx, const aplcl_params *p, size_t rows, size_t cols,
                     aplcl_target_format fmt, aplcl_dtype dt, uint64_t seed, case_result *res) {
-    size_t n = rows * cols, xb = dtype_bytes(dt);
+    size_t n = rows * cols, xb = cases_dtype_bytes(dt);
     float *x = malloc(n * 4), *y = malloc(n * 4), *g = malloc(n * 4), *l = malloc(n * 4);
     void *xs = malloc(n * xb);
     double *rg = malloc(n * sizeof *rg), *rl = malloc(n * sizeof *rl);
@@ -201,9 +91,9 @@ static int run_case(aplcl_ctx *ctx, const aplcl_params *p, size_t rows, size_t c
     int rc = -1;
     if (!x || !y || !g || !l || !xs || !rg || !rl)
         goto out;
-    cli_rng r = {seed};
-    make_inputs(&r, p, n, fmt, x, y);
-    to_storage(dt, x, xs, n); /* x now holds what the device sees */
+    cli_rng r = cli_rng_seed(seed);
+    cases_check_inputs(&r, p, n, fmt, x, y);
+    cases_to_storage(dt, x, xs, n); /* x now holds what the device sees */
 
     aplcl_io io = aplcl_io_default();
     io.dtype = dt;
@@ -239,43 +129,25 @@ static int run_case(aplcl_ctx *ctx, const aplcl_params *p, size_t rows, size_t c
     clReleaseEvent(ev);
     if (err)
         goto out;
-    from_storage(dt, xs, g, n);
+    cases_from_storage(dt, xs, g, n);
 
-    double scale = fabs(p->grad_scale);
-    if (p->reduction == APLCL_REDUCE_MEAN) {
-        double norm = p->normalizer > 0 ? p->normalizer : (double)counts[APLCL_COUNT_ELEMENTS];
-        scale = norm > 0 ? scale / norm : 0.0;
-    }
-    /* 16-bit storage rounds the gradient: half an ulp on top of the kernel's 1e-5 */
-    double g_rtol = 1e-5 + (dt == APLCL_DTYPE_F16 ? 0x1p-11 : dt == APLCL_DTYPE_BF16 ? 0x1p-8 : 0);
-    double g_atol = 1e-7 * (scale > 0 ? scale : 1.0) + (dt == APLCL_DTYPE_F16 ? 0x1p-24 : 0);
+    double scale = fabs(cases_grad_scale(p, counts[APLCL_COUNT_ELEMENTS]));
+    double g_rtol = cases_grad_rtol(dt);
+    double g_atol = cases_grad_atol(dt, scale > 0 ? scale : 1.0);
     int ok = 1;
-    res->loss_err = worst_ratio(l, rl, n, 1e-5, 1e-7, &ok);
+    res->loss_err = worst_ratio(l, rl, n, CASES_RTOL, CASES_ATOL, &ok);
     res->grad_err = worst_ratio(g, rg, n, g_rtol, g_atol, &ok);
     for (int k = 0; k < APLCL_COUNT_LEN; ++k)
         ok &= dcounts[k] == counts[k];
-    /* The reduced loss is a sum of float element losses: allow what those errors can add up to
-     * plus 1e-6 relative for the accumulation, plus the float the loss is returned in. */
-    double elem_abs = 0.0, mul = 1.0;
-    for (size_t i = 0; i < n; ++i)
-        elem_abs += fabs((double)l[i] - rl[i]);
-    if (p->reduction == APLCL_REDUCE_MEAN) {
-        double norm = p->normalizer > 0 ? p->normalizer : (double)counts[APLCL_COUNT_ELEMENTS];
-        mul = norm > 0 ? 1.0 / norm : 0.0;
-    }
-    double sum_tol = (1e-6 + 0x1p-24) * fabs(rloss) + elem_abs * mul + 1e-12;
+    /* the reduced loss (returned in a float) by the same rule as the tests' */
     res->sum_err = fabs(loss_f - rloss) / fmax(fabs(rloss), 1e-12);
-    if (!(fabs(loss_f - rloss) <= sum_tol))
+    if (!cases_sum_ok(loss_f, rloss, cases_loss_scale(p, counts[APLCL_COUNT_ELEMENTS])))
         ok = 0;
     rc = ok ? 0 : 1;
 out:
     release_all(&b);
     free(x), free(y), free(g), free(l), free(xs), free(rg), free(rl);
     return rc;
-}
-
-static const char *red_name(aplcl_reduction r) {
-    return r == APLCL_REDUCE_SUM ? "sum" : r == APLCL_REDUCE_MEAN ? "mean" : "none";
 }
 
 static int check_device(const char *spec, int quick, int *cases, int *failures) {
@@ -296,19 +168,17 @@ static int check_device(const char *spec, int quick, int *cases, int *failures) 
     const size_t(*shapes)[2] = quick ? shapes_quick : shapes_full;
     size_t nshapes = quick ? sizeof shapes_quick / sizeof shapes_quick[0]
                            : sizeof shapes_full / sizeof shapes_full[0];
-    preset presets[8];
-    int np = make_presets(presets);
+    const int np = (int)(sizeof k_sets / sizeof k_sets[0]);
     printf("%-9s %-13s %-5s %-5s %-5s %-4s %11s %11s %11s  %s\n", "shape", "preset", "tgt", "store",
            "focus", "red", "loss_rel", "grad_rel", "sum_rel", "result");
     static const aplcl_target_format fmts[4] = {APLCL_TARGET_F32, APLCL_TARGET_U8,
                                                 APLCL_TARGET_BITS, APLCL_TARGET_CSR};
-    static const char *fmt_names[4] = {"f32", "u8", "bits", "csr"};
-    static const char *dt_names[3] = {"f32", "f16", "bf16"};
     int k = 0;
     for (size_t s = 0; s < nshapes; ++s)
         for (int pi = 0; pi < np; ++pi)
             for (int f = 0; f < 4; ++f, ++k) {
-                aplcl_params p = presets[pi].p;
+                cases_param_set set = cases_param_set_get(k_sets[pi]);
+                aplcl_params p = set.p;
                 p.focus_grad = k % 2;
                 p.reduction = (aplcl_reduction)((k / 2) % 3);
                 if (p.reduction == APLCL_REDUCE_MEAN && (k / 6) % 2)
@@ -320,10 +190,10 @@ static int check_device(const char *spec, int quick, int *cases, int *failures) 
                                   1234 + (uint64_t)k, &res);
                 char shape[32];
                 snprintf(shape, sizeof shape, "%zux%zu", shapes[s][0], shapes[s][1]);
-                printf("%-9s %-13s %-5s %-5s %-5s %-4s %11.3e %11.3e %11.3e  %s\n", shape,
-                       presets[pi].name, fmt_names[f], dt_names[dt], p.focus_grad ? "diff" : "det",
-                       red_name(p.reduction), res.loss_err, res.grad_err, res.sum_err,
-                       rc == 0 ? "ok" : "MISMATCH");
+                printf("%-9s %-13s %-5s %-5s %-5s %-4s %11.3e %11.3e %11.3e  %s\n", shape, set.name,
+                       cases_format_name(fmts[f]), cases_dtype_name(dt),
+                       p.focus_grad ? "diff" : "det", cases_reduction_name(p.reduction),
+                       res.loss_err, res.grad_err, res.sum_err, rc == 0 ? "ok" : "MISMATCH");
                 ++*cases;
                 if (rc != 0)
                     ++*failures;

@@ -8,6 +8,11 @@
 #include <string.h>
 #include <time.h>
 
+cli_rng cli_rng_seed(uint64_t seed) {
+    cli_rng r = {seed};
+    return r;
+}
+
 uint64_t cli_rng_next(cli_rng *r) {
     uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -16,6 +21,10 @@ uint64_t cli_rng_next(cli_rng *r) {
 }
 
 double cli_rng_uniform(cli_rng *r) { return (double)(cli_rng_next(r) >> 11) * 0x1.0p-53; }
+
+double cli_rng_range(cli_rng *r, double lo, double hi) {
+    return lo + (hi - lo) * cli_rng_uniform(r);
+}
 
 double cli_rng_normal(cli_rng *r, double mean, double sd) {
     double u1 = cli_rng_uniform(r), u2 = cli_rng_uniform(r);
@@ -54,6 +63,12 @@ cli_device_spec *cli_device_specs(const char *named, const char *who, size_t *co
     if (!specs)
         fprintf(stderr, "%s: out of memory\n", who);
     return specs;
+}
+
+void cli_release_all(const cl_mem *ms, size_t n) {
+    for (size_t i = 0; i < n; ++i)
+        if (ms[i])
+            clReleaseMemObject(ms[i]);
 }
 
 const char *cli_opt(int argc, char **argv, const char *name) {

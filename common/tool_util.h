@@ -12,12 +12,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Deterministic inputs: splitmix64 stream, normal draws by Box-Muller. */
+/* Deterministic inputs: splitmix64 stream, normal draws by Box-Muller (one draw per call, the
+ * second dropped). The one generator of the tools and the tests. */
 typedef struct {
     uint64_t s;
 } cli_rng;
+cli_rng cli_rng_seed(uint64_t seed);
 uint64_t cli_rng_next(cli_rng *r);
-double cli_rng_uniform(cli_rng *r); /* [0, 1) */
+double cli_rng_uniform(cli_rng *r);                     /* [0, 1) */
+double cli_rng_range(cli_rng *r, double lo, double hi); /* [lo, hi) */
 double cli_rng_normal(cli_rng *r, double mean, double sd);
 
 /* The devices a subcommand runs on: the one named (any string aplcl_ctx_create takes), else
@@ -25,6 +28,9 @@ double cli_rng_normal(cli_rng *r, double mean, double sd);
  * why, prefixed by `who`. */
 typedef char cli_device_spec[256];
 cli_device_spec *cli_device_specs(const char *named, const char *who, size_t *count);
+
+/* Releases every non-NULL buffer of ms[0..n). */
+void cli_release_all(const cl_mem *ms, size_t n);
 
 /* Finds "--name value" in argv; NULL if absent. */
 const char *cli_opt(int argc, char **argv, const char *name);

@@ -39,19 +39,12 @@ static size_t g_ignored;
 static cl_context g_cl;
 static cl_command_queue g_q;
 
-#define CL_CHECK(call)                                                                             \
-    do {                                                                                           \
-        cl_int cl_err_ = (call);                                                                   \
-        if (cl_err_ != CL_SUCCESS)                                                                 \
-            TU_FAIL_AT_(__FILE__, __LINE__, "`%s` = OpenCL error %d", #call, (int)cl_err_);        \
-    } while (0)
-
 static void make_inputs(void) {
-    tu_rng r = tu_rng_seed(7);
+    cli_rng r = cli_rng_seed(7);
     g_ignored = 0;
     for (size_t i = 0; i < N; i++) {
-        g_x[i] = (float)tu_rng_normal(&r, 0.5, 3.0);
-        double u = tu_rng_uniform(&r);
+        g_x[i] = (float)cli_rng_normal(&r, 0.5, 3.0);
+        double u = cli_rng_uniform(&r);
         g_y[i] = u < 0.4 ? 1.0f : 0.0f;
         g_y8[i] = u < 0.4 ? 1 : 0;
         if (i % 9 == 4) {
@@ -81,17 +74,14 @@ static cl_mem guarded(cl_context c, size_t esize, size_t count, const void *src,
     }
     if (src)
         memcpy(h + esize * off, src, esize * n);
-    cl_int err;
-    cl_mem m = clCreateBuffer(c, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, bytes, h, &err);
-    if (err != CL_SUCCESS)
-        TU_FAIL_AT_(__FILE__, __LINE__, "clCreateBuffer: %d", (int)err);
+    cl_mem m = tu_buffer(c, bytes, h);
     free(h);
     return m;
 }
 
 static void *read_all(cl_mem m, size_t bytes) {
     void *h = tu_xmalloc(bytes);
-    CL_CHECK(clEnqueueReadBuffer(g_q, m, CL_TRUE, 0, bytes, h, 0, NULL, NULL));
+    tu_read(g_q, m, 0, h, bytes);
     return h;
 }
 
@@ -355,11 +345,11 @@ static void check_valid_outputs(const char *what, const set *s, const aplcl_para
         p->reduction == APLCL_REDUCE_MEAN ? 1.0 / (double)rc[APLCL_COUNT_ELEMENTS] : 1.0;
     char buf[128];
     snprintf(buf, sizeof buf, "%s: grad", what);
-    TU_CMP_CHECK(buf, tu_compare_f32(hg + og, rg, N, TU_RTOL, TU_ATOL * lscale), g_x);
+    TU_CMP_CHECK(buf, tu_compare_f32(hg + og, rg, N, CASES_RTOL, CASES_ATOL * lscale), g_x);
     snprintf(buf, sizeof buf, "%s: elem_loss", what);
-    TU_CMP_CHECK(buf, tu_compare_f32(he + OE, re, N, TU_RTOL, TU_ATOL), g_x);
+    TU_CMP_CHECK(buf, tu_compare_f32(he + OE, re, N, CASES_RTOL, CASES_ATOL), g_x);
     snprintf(buf, sizeof buf, "%s: loss", what);
-    TU_CMP_CHECK(buf, tu_compare_f32(hl + OL, &rl, 1, TU_SUM_RTOL, TU_ATOL * lscale), NULL);
+    TU_CMP_CHECK(buf, tu_compare_f32(hl + OL, &rl, 1, CASES_SUM_RTOL, CASES_ATOL * lscale), NULL);
     for (int k = 0; k < APLCL_COUNT_LEN; k++)
         CHECK_EQ_U64(hc[OC + k], rc[k]);
     CHECK_EQ_U64(rc[APLCL_COUNT_ELEMENTS], N - g_ignored);
@@ -434,9 +424,9 @@ static void test_compute_valid(aplcl_ctx *ctx) {
     double rl;
     aplcl_ref_compute(&p, ROWS, COLS, g_x, g_y, rg, re, &rl);
     float *h = read_all(ge, (2 * N + 1) * 4);
-    TU_CMP_CHECK("shared buffer: grad", tu_compare_f32(h, rg, N, TU_RTOL, TU_ATOL), g_x);
-    TU_CMP_CHECK("shared buffer: elem_loss", tu_compare_f32(h + N + 1, re, N, TU_RTOL, TU_ATOL),
-                 g_x);
+    TU_CMP_CHECK("shared buffer: grad", tu_compare_f32(h, rg, N, CASES_RTOL, CASES_ATOL), g_x);
+    TU_CMP_CHECK("shared buffer: elem_loss",
+                 tu_compare_f32(h + N + 1, re, N, CASES_RTOL, CASES_ATOL), g_x);
     CHECK(memcmp(&h[N], &SENT, 4) == 0); /* the gap between them */
     free(h);
     cl_mem all[] = {x, y, ge, l, c};
@@ -495,16 +485,35 @@ static void check_zeroed_and_rest(const char *what, const float *g, const float 
     }
     char buf[128];
     snprintf(buf, sizeof buf, "%s: grad", what);
-    TU_CMP_CHECK(buf, tu_compare_f32(g, rg, N, TU_RTOL, TU_ATOL), NULL);
+    TU_CMP_CHECK(buf, tu_compare_f32(g, rg, N, CASES_RTOL, CASES_ATOL), NULL);
     snprintf(buf, sizeof buf, "%s: elem_loss", what);
-    TU_CMP_CHECK(buf, tu_compare_f32(e, re, N, TU_RTOL, TU_ATOL), NULL);
+    TU_CMP_CHECK(buf, tu_compare_f32(e, re, N, CASES_RTOL, CASES_ATOL), NULL);
+}
+
+/* One host call (u8 targets or float) on inputs with bad values: its status, exact counts, zeros
+ * where skip is set and the reference elsewhere (yref: the targets as the reference reads them). */
+static void host_bad_call(aplcl_ctx *ctx, const aplcl_params *p, const float *x, const void *y,
+                          int u8, const float *yref, const int *skip, aplcl_status want,
+                          const uint64_t counts[APLCL_COUNT_LEN], const char *what) {
+    static float g[N], e[N];
+    double loss = NAN;
+    uint64_t c[APLCL_COUNT_LEN];
+    for (size_t i = 0; i < N; i++)
+        g[i] = e[i] = SENT;
+    aplcl_status st = u8 ? aplcl_host_compute_u8(ctx, p, ROWS, COLS, x, y, g, e, &loss)
+                         : aplcl_host_compute(ctx, p, ROWS, COLS, x, y, g, e, &loss);
+    CHECK_STATUS(st, want);
+    CHECK_STATUS(aplcl_ctx_last_counts(ctx, c), APLCL_SUCCESS);
+    CHECK_EQ_U64(c[APLCL_COUNT_ELEMENTS], counts[APLCL_COUNT_ELEMENTS]);
+    CHECK_EQ_U64(c[APLCL_COUNT_INVALID_TARGETS], counts[APLCL_COUNT_INVALID_TARGETS]);
+    CHECK_EQ_U64(c[APLCL_COUNT_NONFINITE_LOGITS], counts[APLCL_COUNT_NONFINITE_LOGITS]);
+    if (want == APLCL_ERR_NONFINITE_LOGIT)
+        CHECK(isfinite(loss));
+    check_zeroed_and_rest(what, g, e, skip, x, yref, p);
 }
 
 static void test_bad_values(aplcl_ctx *ctx) {
     aplcl_params p = aplcl_params_default();
-    float g[N], e[N];
-    double loss;
-    uint64_t c[APLCL_COUNT_LEN];
 
     /* f32 targets: 2 NaN, 3 of 2.0 (placed on non-ignored positions) */
     int mark = tu_case_begin();
@@ -516,15 +525,9 @@ static void test_bad_values(aplcl_ctx *ctx) {
         y[bad_t[k]] = k < 2 ? NAN : 2.0f;
         skip[bad_t[k]] = 1;
     }
-    for (size_t i = 0; i < N; i++)
-        g[i] = e[i] = SENT;
-    CHECK_STATUS(aplcl_host_compute(ctx, &p, ROWS, COLS, g_x, y, g, e, &loss),
-                 APLCL_ERR_INVALID_TARGET);
-    CHECK_STATUS(aplcl_ctx_last_counts(ctx, c), APLCL_SUCCESS);
-    CHECK_EQ_U64(c[APLCL_COUNT_ELEMENTS], N - g_ignored - 5);
-    CHECK_EQ_U64(c[APLCL_COUNT_INVALID_TARGETS], 5);
-    CHECK_EQ_U64(c[APLCL_COUNT_NONFINITE_LOGITS], 0);
-    check_zeroed_and_rest("f32 invalid targets", g, e, skip, g_x, y, &p);
+    const uint64_t want_t[APLCL_COUNT_LEN] = {N - g_ignored - 5, 5, 0};
+    host_bad_call(ctx, &p, g_x, y, 0, y, skip, APLCL_ERR_INVALID_TARGET, want_t,
+                  "f32 invalid targets");
     tu_case_end(mark,
                 "host f32: NaN and 2.0 targets -> INVALID_TARGET, counts exact, zeros written");
 
@@ -541,15 +544,9 @@ static void test_bad_values(aplcl_ctx *ctx) {
         y8f[bad_u[k]] = 2.0f; /* the reference's float equivalent: invalid */
         skip[bad_u[k]] = 1;
     }
-    for (size_t i = 0; i < N; i++)
-        g[i] = e[i] = SENT;
-    CHECK_STATUS(aplcl_host_compute_u8(ctx, &p, ROWS, COLS, g_x, y8, g, e, &loss),
-                 APLCL_ERR_INVALID_TARGET);
-    CHECK_STATUS(aplcl_ctx_last_counts(ctx, c), APLCL_SUCCESS);
-    CHECK_EQ_U64(c[APLCL_COUNT_ELEMENTS], N - g_ignored - 4);
-    CHECK_EQ_U64(c[APLCL_COUNT_INVALID_TARGETS], 4);
-    CHECK_EQ_U64(c[APLCL_COUNT_NONFINITE_LOGITS], 0);
-    check_zeroed_and_rest("u8 invalid codes", g, e, skip, g_x, y8f, &p);
+    const uint64_t want_u[APLCL_COUNT_LEN] = {N - g_ignored - 4, 4, 0};
+    host_bad_call(ctx, &p, g_x, y8, 1, y8f, skip, APLCL_ERR_INVALID_TARGET, want_u,
+                  "u8 invalid codes");
     tu_case_end(mark, "host u8: codes 7 and 2 -> INVALID_TARGET, counts exact, zeros written");
 
     /* logits +inf (x2), -inf, NaN */
@@ -563,17 +560,10 @@ static void test_bad_values(aplcl_ctx *ctx) {
         x[bad_x[k]] = bad_v[k];
         skip[bad_x[k]] = 1;
     }
-    for (size_t i = 0; i < N; i++)
-        g[i] = e[i] = SENT;
-    CHECK_STATUS(aplcl_host_compute(ctx, &p, ROWS, COLS, x, g_y, g, e, &loss),
-                 APLCL_ERR_NONFINITE_LOGIT);
-    CHECK_STATUS(aplcl_ctx_last_counts(ctx, c), APLCL_SUCCESS);
     /* valid targets: counted as elements (the MEAN count reads targets only) */
-    CHECK_EQ_U64(c[APLCL_COUNT_ELEMENTS], N - g_ignored);
-    CHECK_EQ_U64(c[APLCL_COUNT_INVALID_TARGETS], 0);
-    CHECK_EQ_U64(c[APLCL_COUNT_NONFINITE_LOGITS], 4);
-    CHECK(isfinite(loss));
-    check_zeroed_and_rest("non-finite logits", g, e, skip, x, g_y, &p);
+    const uint64_t want_x[APLCL_COUNT_LEN] = {N - g_ignored, 0, 4};
+    host_bad_call(ctx, &p, x, g_y, 0, g_y, skip, APLCL_ERR_NONFINITE_LOGIT, want_x,
+                  "non-finite logits");
     tu_case_end(mark, "host: inf/-inf/NaN logits -> NONFINITE_LOGIT, counts exact, zeros written");
 
     /* The device entry point: success, and the counts buffer tells. */
@@ -626,8 +616,9 @@ static int copy_kernels(const char *src, const char *dst, const char *junk) {
         struct stat st;
         if (stat(from, &st) != 0 || !S_ISREG(st.st_mode))
             continue;
-        FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
-        if (in && out) {
+        FILE *in = fopen(from, "rb");
+        FILE *out = in ? fopen(to, "wb") : NULL;
+        if (out) {
             char buf[8192];
             size_t k;
             while ((k = fread(buf, 1, sizeof buf, in)) > 0)
@@ -635,14 +626,24 @@ static int copy_kernels(const char *src, const char *dst, const char *junk) {
             if (junk)
                 fputs(junk, out);
             n++;
+            fclose(out);
         }
         if (in)
             fclose(in);
-        if (out)
-            fclose(out);
     }
     closedir(d);
     return n;
+}
+
+/* With APLCL_KERNEL_DIR = dir, aplcl_ctx_create fails with `want` and leaves no context. */
+static void ctx_create_fails(const char *dir, aplcl_status want) {
+    setenv("APLCL_KERNEL_DIR", dir, 1);
+    aplcl_ctx *c = (aplcl_ctx *)&c;
+    aplcl_status st = aplcl_ctx_create(&c, NULL);
+    CHECK_STATUS(st, want);
+    CHECK(c == NULL);
+    if (st == APLCL_SUCCESS && c)
+        aplcl_ctx_destroy(c);
 }
 
 static void remove_dir(const char *dir) {
@@ -688,13 +689,7 @@ static void test_kernel_override(void) {
 
     mark = tu_case_begin();
     n = copy_kernels(kdir, broken, "\n@@@ deliberately broken by test_bad_input @@@ }}}\n");
-    setenv("APLCL_KERNEL_DIR", broken, 1);
-    c = (aplcl_ctx *)&c;
-    st = aplcl_ctx_create(&c, NULL);
-    CHECK_STATUS(st, APLCL_ERR_KERNEL_BUILD);
-    CHECK(c == NULL);
-    if (st == APLCL_SUCCESS && c)
-        aplcl_ctx_destroy(c);
+    ctx_create_fails(broken, APLCL_ERR_KERNEL_BUILD);
     const char *log = aplcl_last_build_log();
     CHECK(log != NULL);
     if (log)
@@ -703,20 +698,8 @@ static void test_kernel_override(void) {
                 log ? strlen(log) : (size_t)0);
 
     mark = tu_case_begin();
-    setenv("APLCL_KERNEL_DIR", APLCL_BINARY_DIR "/no-such-aplcl-kernel-dir-xyz", 1);
-    c = (aplcl_ctx *)&c;
-    st = aplcl_ctx_create(&c, NULL);
-    CHECK_STATUS(st, APLCL_ERR_KERNEL_SOURCE);
-    CHECK(c == NULL);
-    if (st == APLCL_SUCCESS && c)
-        aplcl_ctx_destroy(c);
-    setenv("APLCL_KERNEL_DIR", empty, 1);
-    c = (aplcl_ctx *)&c;
-    st = aplcl_ctx_create(&c, NULL);
-    CHECK_STATUS(st, APLCL_ERR_KERNEL_SOURCE);
-    CHECK(c == NULL);
-    if (st == APLCL_SUCCESS && c)
-        aplcl_ctx_destroy(c);
+    ctx_create_fails(APLCL_BINARY_DIR "/no-such-aplcl-kernel-dir-xyz", APLCL_ERR_KERNEL_SOURCE);
+    ctx_create_fails(empty, APLCL_ERR_KERNEL_SOURCE);
     tu_case_end(mark, "APLCL_KERNEL_DIR = missing / empty folder: KERNEL_SOURCE");
 
     mark = tu_case_begin();

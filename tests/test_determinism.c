@@ -17,10 +17,10 @@ static float *g_x, *g_y;
 static void make_inputs(void) {
     g_x = tu_xmalloc(N * sizeof(float));
     g_y = tu_xmalloc(N * sizeof(float));
-    tu_rng r = tu_rng_seed(2024);
+    cli_rng r = cli_rng_seed(2024);
     for (size_t i = 0; i < N; i++) {
-        g_x[i] = (float)tu_rng_normal(&r, -1.0, 3.0);
-        double u = tu_rng_uniform(&r);
+        g_x[i] = (float)cli_rng_normal(&r, -1.0, 3.0);
+        double u = cli_rng_uniform(&r);
         g_y[i] = u < 0.1 ? 1.0f : (u < 0.12 ? -1.0f : (u < 0.14 ? 0.6f : 0.0f));
     }
 }
@@ -52,27 +52,16 @@ typedef struct devbufs {
 static devbufs make_devbufs(aplcl_ctx *ctx) {
     devbufs b = {NULL, NULL, NULL, NULL};
     cl_context c = aplcl_ctx_cl_context(ctx);
-    cl_int err;
-    b.x = clCreateBuffer(c, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, N * sizeof(float), g_x, &err);
-    CHECK_EQ(err, CL_SUCCESS);
-    b.y = clCreateBuffer(c, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, N * sizeof(float), g_y, &err);
-    CHECK_EQ(err, CL_SUCCESS);
-    b.g = clCreateBuffer(c, CL_MEM_READ_WRITE, N * sizeof(float), NULL, &err);
-    CHECK_EQ(err, CL_SUCCESS);
-    b.l = clCreateBuffer(c, CL_MEM_READ_WRITE, sizeof(float), NULL, &err);
-    CHECK_EQ(err, CL_SUCCESS);
+    b.x = tu_buffer(c, N * sizeof(float), g_x);
+    b.y = tu_buffer(c, N * sizeof(float), g_y);
+    b.g = tu_buffer(c, N * sizeof(float), NULL);
+    b.l = tu_buffer(c, sizeof(float), NULL);
     return b;
 }
 
 static void free_devbufs(devbufs *b) {
-    if (b->x)
-        clReleaseMemObject(b->x);
-    if (b->y)
-        clReleaseMemObject(b->y);
-    if (b->g)
-        clReleaseMemObject(b->g);
-    if (b->l)
-        clReleaseMemObject(b->l);
+    const cl_mem ms[] = {b->x, b->y, b->g, b->l};
+    cli_release_all(ms, sizeof ms / sizeof ms[0]);
 }
 
 static void run_device(aplcl_ctx *ctx, const devbufs *b, const aplcl_params *p, outs *o) {

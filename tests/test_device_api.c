@@ -14,29 +14,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CL_CHECK(call)                                                                             \
-    do {                                                                                           \
-        cl_int cl_err_ = (call);                                                                   \
-        if (cl_err_ != CL_SUCCESS)                                                                 \
-            TU_FAIL_AT_(__FILE__, __LINE__, "`%s` = OpenCL error %d", #call, (int)cl_err_);        \
-    } while (0)
-
 /* A buffer of `bytes`, filled from `src` at byte offset `at` (the rest zero). */
-static cl_mem make_buffer(cl_context c, cl_command_queue q, size_t bytes, const void *src,
-                          size_t at, size_t src_bytes) {
-    cl_int err;
-    cl_mem m = clCreateBuffer(c, CL_MEM_READ_WRITE, bytes, NULL, &err);
-    if (err != CL_SUCCESS || !m) {
-        TU_FAIL_AT_(__FILE__, __LINE__, "clCreateBuffer(%zu) = %d", bytes, (int)err);
-        return NULL;
-    }
-    unsigned char *zero = calloc(1, bytes);
-    if (zero) {
-        if (src)
-            memcpy(zero + at, src, src_bytes);
-        CL_CHECK(clEnqueueWriteBuffer(q, m, CL_TRUE, 0, bytes, zero, 0, NULL, NULL));
-        free(zero);
-    }
+static cl_mem make_buffer(cl_context c, size_t bytes, const void *src, size_t at,
+                          size_t src_bytes) {
+    unsigned char *h = tu_xmalloc(bytes);
+    memset(h, 0, bytes);
+    if (src)
+        memcpy(h + at, src, src_bytes);
+    cl_mem m = tu_buffer(c, bytes, h);
+    free(h);
     return m;
 }
 
@@ -56,12 +42,12 @@ static uint64_t g_expect_elems, g_expect_invalid, g_expect_nonfinite;
 static uint64_t g_expect_elems8, g_expect_invalid8;
 
 static void make_inputs(void) {
-    tu_rng r = tu_rng_seed(42);
+    cli_rng r = cli_rng_seed(42);
     g_expect_elems = g_expect_invalid = g_expect_nonfinite = 0;
     g_expect_elems8 = g_expect_invalid8 = 0;
     for (size_t i = 0; i < N; i++) {
-        g_x[i] = (float)tu_rng_normal(&r, 0.0, 3.0);
-        double u = tu_rng_uniform(&r);
+        g_x[i] = (float)cli_rng_normal(&r, 0.0, 3.0);
+        double u = cli_rng_uniform(&r);
         g_y[i] = u < 0.3 ? 1.0f : (u < 0.35 ? 0.4f : 0.0f);
         g_y8[i] = u < 0.3 ? 1 : 0;
         if (i % 50 == 7) { /* ignored */
@@ -100,15 +86,15 @@ typedef struct bufs {
     cl_mem x, y, y8, g, e, l, c;
 } bufs;
 
-static bufs make_bufs(cl_context c, cl_command_queue q) {
+static bufs make_bufs(cl_context c) {
     bufs b;
-    b.x = make_buffer(c, q, (OFF_X + N) * sizeof(float), g_x, OFF_X * sizeof(float), sizeof g_x);
-    b.y = make_buffer(c, q, (OFF_Y + N) * sizeof(float), g_y, OFF_Y * sizeof(float), sizeof g_y);
-    b.y8 = make_buffer(c, q, OFF_Y + N, g_y8, OFF_Y, sizeof g_y8);
-    b.g = make_buffer(c, q, (OFF_G + N) * sizeof(float), NULL, 0, 0);
-    b.e = make_buffer(c, q, (OFF_E + N) * sizeof(float), NULL, 0, 0);
-    b.l = make_buffer(c, q, (OFF_L + 1) * sizeof(float), NULL, 0, 0);
-    b.c = make_buffer(c, q, (OFF_C + APLCL_COUNT_LEN) * sizeof(cl_ulong), NULL, 0, 0);
+    b.x = make_buffer(c, (OFF_X + N) * sizeof(float), g_x, OFF_X * sizeof(float), sizeof g_x);
+    b.y = make_buffer(c, (OFF_Y + N) * sizeof(float), g_y, OFF_Y * sizeof(float), sizeof g_y);
+    b.y8 = make_buffer(c, OFF_Y + N, g_y8, OFF_Y, sizeof g_y8);
+    b.g = make_buffer(c, (OFF_G + N) * sizeof(float), NULL, 0, 0);
+    b.e = make_buffer(c, (OFF_E + N) * sizeof(float), NULL, 0, 0);
+    b.l = make_buffer(c, (OFF_L + 1) * sizeof(float), NULL, 0, 0);
+    b.c = make_buffer(c, (OFF_C + APLCL_COUNT_LEN) * sizeof(cl_ulong), NULL, 0, 0);
     return b;
 }
 
@@ -147,14 +133,14 @@ static void check_results(const char *what, const aplcl_params *p, const results
         lscale = 1.0 / (p->normalizer > 0 ? p->normalizer : (double)rc[APLCL_COUNT_ELEMENTS]);
     char buf[128];
     snprintf(buf, sizeof buf, "%s: grad", what);
-    TU_CMP_CHECK(
-        buf,
-        tu_compare_f32(r->grad, rg, N, TU_RTOL, TU_ATOL * fabs((double)p->grad_scale) * lscale),
-        g_x);
+    TU_CMP_CHECK(buf,
+                 tu_compare_f32(r->grad, rg, N, CASES_RTOL,
+                                CASES_ATOL * fabs((double)p->grad_scale) * lscale),
+                 g_x);
     snprintf(buf, sizeof buf, "%s: elem_loss", what);
-    TU_CMP_CHECK(buf, tu_compare_f32(r->elem, re, N, TU_RTOL, TU_ATOL), g_x);
+    TU_CMP_CHECK(buf, tu_compare_f32(r->elem, re, N, CASES_RTOL, CASES_ATOL), g_x);
     snprintf(buf, sizeof buf, "%s: loss buffer", what);
-    TU_CMP_CHECK(buf, tu_compare_f32(&r->loss, &rl, 1, TU_SUM_RTOL, TU_ATOL * lscale), NULL);
+    TU_CMP_CHECK(buf, tu_compare_f32(&r->loss, &rl, 1, CASES_SUM_RTOL, CASES_ATOL * lscale), NULL);
 }
 
 /* One aplcl_compute over all of `b`, optionally after `wait`; returns the out event. */
@@ -174,7 +160,7 @@ static cl_event run(aplcl_ctx *ctx, const aplcl_params *p, const bufs *b, int u8
 static void test_offsets(aplcl_ctx *ctx, results *ref_sum) {
     cl_context c = aplcl_ctx_cl_context(ctx);
     cl_command_queue q = aplcl_ctx_queue(ctx);
-    bufs b = make_bufs(c, q);
+    bufs b = make_bufs(c);
     static results r;
     aplcl_params p = aplcl_params_default();
 
@@ -203,8 +189,7 @@ static void test_offsets(aplcl_ctx *ctx, results *ref_sum) {
     /* In place: the gradient overwrites the logits at the same offset. */
     mark = tu_case_begin();
     p = aplcl_params_default();
-    cl_mem xg =
-        make_buffer(c, q, (OFF_X + N) * sizeof(float), g_x, OFF_X * sizeof(float), sizeof g_x);
+    cl_mem xg = make_buffer(c, (OFF_X + N) * sizeof(float), g_x, OFF_X * sizeof(float), sizeof g_x);
     bufs bi = b;
     bi.x = xg;
     ev = run(ctx, &p, &bi, 0, xg, OFF_X, 0, NULL);
@@ -238,7 +223,7 @@ static void on_alarm(int sig) {
 static void test_user_event(aplcl_ctx *ctx) {
     cl_context c = aplcl_ctx_cl_context(ctx);
     cl_command_queue q = aplcl_ctx_queue(ctx);
-    bufs b = make_bufs(c, q);
+    bufs b = make_bufs(c);
     static results r;
     /* SUM, then MEAN over the count with a gradient (which adds a count pass). */
     for (int mean = 0; mean <= 1; mean++) {
@@ -315,7 +300,7 @@ static void test_from_queue(cl_device_id dev, int out_of_order, int order) {
         CHECK(aplcl_ctx_queue(ctx) == q);
         CHECK(aplcl_ctx_cl_context(ctx) == c);
         CHECK(aplcl_ctx_device(ctx) == dev);
-        bufs b = make_bufs(c, q); /* blocking writes: complete before aplcl_compute */
+        bufs b = make_bufs(c); /* blocking writes: complete before aplcl_compute */
         static results r;
         aplcl_params p = aplcl_params_default();
         p.reduction = APLCL_REDUCE_MEAN; /* several launches that must be ordered */

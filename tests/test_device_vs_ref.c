@@ -53,12 +53,12 @@ static void make_shape(shape *s, size_t rows, size_t cols, uint64_t seed) {
     s->y8f = tu_xmalloc(n * sizeof(float));
     float b[64];
     size_t nb = boundary_logits(b);
-    tu_rng r = tu_rng_seed(seed);
+    cli_rng r = cli_rng_seed(seed);
     for (size_t i = 0; i < n; i++) {
-        double u = tu_rng_uniform(&r);
+        double u = cli_rng_uniform(&r);
         float y = u < 0.05   ? -1.0f
                   : u < 0.35 ? 1.0f
-                  : u < 0.45 ? (float)tu_rng_range(&r, 0.01, 0.99)
+                  : u < 0.45 ? (float)cli_rng_range(&r, 0.01, 0.99)
                              : 0.0f;
         float x;
         if (i % 4 == 1) {
@@ -69,9 +69,9 @@ static void make_shape(shape *s, size_t rows, size_t cols, uint64_t seed) {
             if (y >= 0.0f)
                 y = t3[(k / nb) % 3];
         } else if (i % 10 == 3) {
-            x = (float)tu_rng_range(&r, -100.0, 100.0);
+            x = (float)cli_rng_range(&r, -100.0, 100.0);
         } else {
-            x = (float)tu_rng_normal(&r, 0.0, 3.0);
+            x = (float)cli_rng_normal(&r, 0.0, 3.0);
         }
         s->x[i] = x;
         s->y[i] = y;
@@ -80,7 +80,7 @@ static void make_shape(shape *s, size_t rows, size_t cols, uint64_t seed) {
         else if (y == 0.0f || y == 1.0f)
             s->y8[i] = (uint8_t)y;
         else /* u8 has no soft targets */
-            s->y8[i] = tu_rng_uniform(&r) < 0.5 ? 1 : 0;
+            s->y8[i] = cli_rng_uniform(&r) < 0.5 ? 1 : 0;
         s->y8f[i] = s->y8[i] == APLCL_TARGET_U8_IGNORE ? -1.0f : (float)s->y8[i];
     }
     /* keep at least one counted element, so MEAN over the count is defined */
@@ -105,6 +105,17 @@ typedef struct worst {
 } worst;
 
 enum { OUT_ALL = 0, OUT_NO_GRAD = 1, OUT_NO_ELEM = 2, OUT_NO_LOSS = 3, OUT_IN_PLACE = 4 };
+
+/* Checks one output's comparison, labelled, and keeps the worst |diff|/tol in *worst. */
+static void compare_part(const char *label, const shape *s, int u8, int outs, const char *part,
+                         const float *x, double *worst, tu_cmp c) {
+    char what[160];
+    snprintf(what, sizeof what, "%s %zux%zu %s outs=%d: %s", label, s->rows, s->cols,
+             u8 ? "u8" : "f32", outs, part);
+    TU_CMP_CHECK(what, c, x);
+    if (c.worst_ratio > *worst)
+        *worst = c.worst_ratio;
+}
 
 /* Runs the device on one shape and target format with one choice of NULL outputs and compares
  * with the reference. Returns 0 when something failed. */
@@ -147,35 +158,18 @@ static int compare_one(aplcl_ctx *ctx, const aplcl_params *p, const shape *s, in
     CHECK_EQ_U64(dc[APLCL_COUNT_NONFINITE_LOGITS], 0);
 
     /* The gradient multiplier scale s of the tolerance rule, and the loss's. */
-    double lscale = 1.0;
-    if (p->reduction == APLCL_REDUCE_MEAN)
-        lscale = 1.0 / (p->normalizer > 0 ? p->normalizer : (double)rc[APLCL_COUNT_ELEMENTS]);
+    double lscale = cases_loss_scale(p, rc[APLCL_COUNT_ELEMENTS]);
     double gscale = fabs((double)p->grad_scale) * lscale;
-    char what[160];
-    if (gp) {
-        tu_cmp c = tu_compare_f32(gp, rg, n, TU_RTOL, TU_ATOL * gscale);
-        snprintf(what, sizeof what, "%s %zux%zu %s outs=%d: grad", label, s->rows, s->cols,
-                 u8 ? "u8" : "f32", outs);
-        TU_CMP_CHECK(what, c, s->x);
-        if (c.worst_ratio > w->grad)
-            w->grad = c.worst_ratio;
-    }
-    if (ep) {
-        tu_cmp c = tu_compare_f32(ep, re, n, TU_RTOL, TU_ATOL);
-        snprintf(what, sizeof what, "%s %zux%zu %s outs=%d: elem_loss", label, s->rows, s->cols,
-                 u8 ? "u8" : "f32", outs);
-        TU_CMP_CHECK(what, c, s->x);
-        if (c.worst_ratio > w->elem)
-            w->elem = c.worst_ratio;
-    }
-    if (lp) {
-        tu_cmp c = tu_compare_f64(lp, &rloss, 1, TU_SUM_RTOL, TU_ATOL * lscale);
-        snprintf(what, sizeof what, "%s %zux%zu %s outs=%d: reduced loss", label, s->rows, s->cols,
-                 u8 ? "u8" : "f32", outs);
-        TU_CMP_CHECK(what, c, NULL);
-        if (c.worst_ratio > w->loss)
-            w->loss = c.worst_ratio;
-    }
+    if (gp)
+        compare_part(label, s, u8, outs, "grad", s->x, &w->grad,
+                     tu_compare_f32(gp, rg, n, cases_grad_rtol(APLCL_DTYPE_F32),
+                                    cases_grad_atol(APLCL_DTYPE_F32, gscale)));
+    if (ep)
+        compare_part(label, s, u8, outs, "elem_loss", s->x, &w->elem,
+                     tu_compare_f32(ep, re, n, CASES_RTOL, CASES_ATOL));
+    if (lp) /* the reduced loss: cases_sum_ok's rule */
+        compare_part(label, s, u8, outs, "reduced loss", NULL, &w->loss,
+                     tu_compare_f64(lp, &rloss, 1, CASES_SUM_RTOL, CASES_ATOL * lscale));
     free(rg);
     free(re);
     free(g);
@@ -184,12 +178,7 @@ static int compare_one(aplcl_ctx *ctx, const aplcl_params *p, const shape *s, in
     return tu_failures == mark;
 }
 
-/* ---- parameter sets ---- */
-typedef struct pset {
-    const char *name;
-    aplcl_params p;
-} pset;
-
+/* ---- parameter sets: every preset and two custom sets (common/cases.h) ---- */
 typedef struct redvar {
     const char *name;
     aplcl_reduction r;
@@ -206,54 +195,10 @@ static const redvar k_red[] = {
     {"NONE*0.5", APLCL_REDUCE_NONE, 0.0, 0.5f},
 };
 
-static size_t make_psets(pset *ps) {
-    size_t n = 0;
-    ps[n].name = "default";
-    ps[n++].p = aplcl_params_default();
-    ps[n].name = "bce";
-    ps[n++].p = aplcl_params_bce();
-    ps[n].name = "focal(2)";
-    ps[n++].p = aplcl_params_focal(2.0f);
-    ps[n].name = "asl(4,1,0.05)";
-    ps[n++].p = aplcl_params_asl(4.0f, 1.0f, 0.05f);
-    ps[n].name = "poly1(1)";
-    ps[n++].p = aplcl_params_poly1(1.0f);
-
-    /* 3 alpha and 2 beta terms, non-integer gammas, clip 0.1 */
-    aplcl_params c = aplcl_params_default();
-    c.gamma_pos = 1.5f;
-    c.gamma_neg = 2.5f;
-    c.clip = 0.1f;
-    c.n_alpha = 3;
-    c.alpha[0] = 0.5f;
-    c.alpha[1] = 1.75f;
-    c.alpha[2] = -0.25f;
-    c.n_beta = 2;
-    c.beta[0] = 1.5f;
-    c.beta[1] = 0.125f;
-    ps[n].name = "custom(3a,2b,g1.5/2.5,m0.1)";
-    ps[n++].p = c;
-
-    /* no clip but eps 1e-8: the floor binds for negatives too (x > 18.42) */
-    c = aplcl_params_default();
-    c.gamma_pos = 1.0f;
-    c.gamma_neg = 3.0f;
-    c.clip = 0.0f;
-    c.n_alpha = APLCL_MAX_TERMS;
-    c.n_beta = APLCL_MAX_TERMS;
-    for (int j = 0; j < APLCL_MAX_TERMS; j++) {
-        c.alpha[j] = 1.0f / (float)(j + 1) + 0.25f * (float)(j % 3);
-        c.beta[j] = 1.0f / (float)(j + 1) - 0.125f * (float)(j % 2);
-    }
-    ps[n].name = "custom(8a,8b,m0,eps1e-8)";
-    ps[n++].p = c;
-
-    /* gamma below 1 with no clip: the differentiated weight's p_m^(gamma-1) overflowed float
-     * once p_m was tiny (x near -100), giving inf/NaN gradients */
-    ps[n].name = "focal(0.1)";
-    ps[n++].p = aplcl_params_focal(0.1f);
-    return n;
-}
+static const cases_set_id k_sets[] = {CASES_APL_DEFAULT, CASES_BCE,     CASES_FOCAL_2,
+                                      CASES_ASL_4_1_005, CASES_POLY1_1, CASES_CUSTOM_3A2B,
+                                      CASES_CUSTOM_8A8B, CASES_FOCAL_01};
+enum { NPS = sizeof k_sets / sizeof k_sets[0] };
 
 int main(void) {
     aplcl_ctx *ctx = NULL;
@@ -267,9 +212,10 @@ int main(void) {
     for (size_t i = 0; i < NS; i++)
         make_shape(&shapes[i], dims[i][0], dims[i][1], 1000 + i);
 
-    pset ps[16];
-    size_t nps = make_psets(ps);
-    for (size_t k = 0; k < nps; k++) {
+    cases_param_set ps[NPS];
+    for (size_t k = 0; k < NPS; k++)
+        ps[k] = cases_param_set_get(k_sets[k]);
+    for (size_t k = 0; k < NPS; k++) {
         for (int fg = 0; fg <= 1; fg++) {
             for (size_t r = 0; r < sizeof k_red / sizeof k_red[0]; r++) {
                 aplcl_params p = ps[k].p;

@@ -19,72 +19,31 @@ typedef struct {
 
 static aplcl_ctx *g_ctx;
 
-static cl_mem upload(const void *host, size_t bytes) {
-    cl_int err;
-    cl_mem m = clCreateBuffer(aplcl_ctx_cl_context(g_ctx), CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR,
-                              bytes ? bytes : 4, (void *)host, &err);
-    if (err != CL_SUCCESS) {
-        printf("clCreateBuffer failed: %d\n", (int)err);
-        exit(1);
-    }
-    return m;
-}
-static void download(cl_mem m, void *host, size_t bytes) {
-    cl_int err =
-        clEnqueueReadBuffer(aplcl_ctx_queue(g_ctx), m, CL_TRUE, 0, bytes, host, 0, NULL, NULL);
-    if (err != CL_SUCCESS) {
-        printf("clEnqueueReadBuffer failed: %d\n", (int)err);
-        exit(1);
-    }
-}
+#define upload(host, bytes) tu_buffer(aplcl_ctx_cl_context(g_ctx), (bytes), (host))
+#define download(m, host, bytes) tu_read(aplcl_ctx_queue(g_ctx), (m), 0, (host), (bytes))
 
 /* Inputs: logits N(0,3) with some extremes; ~8% positives; `ignored` fraction of -1 targets. */
 static void make_case(fx_case *c, size_t rows, size_t cols, double ignored, aplcl_dtype dt,
                       uint64_t seed) {
-    tu_rng r = tu_rng_seed(seed);
+    cli_rng r = cli_rng_seed(seed);
     c->rows = rows, c->cols = cols, c->n = rows * cols;
     c->x = tu_xmalloc(c->n * sizeof(float));
     c->y = tu_xmalloc(c->n * sizeof(float));
     c->rg = tu_xmalloc(c->n * sizeof(double));
     c->rl = tu_xmalloc(c->n * sizeof(double));
     for (size_t i = 0; i < c->n; ++i) {
-        double u = tu_rng_uniform(&r);
-        c->x[i] = (float)(u < 0.95 ? tu_rng_normal(&r, 0.0, 3.0) : tu_rng_range(&r, -60, 60));
-        double v = tu_rng_uniform(&r);
+        double u = cli_rng_uniform(&r);
+        c->x[i] = (float)(u < 0.95 ? cli_rng_normal(&r, 0.0, 3.0) : cli_rng_range(&r, -60, 60));
+        double v = cli_rng_uniform(&r);
         c->y[i] = v < ignored ? -1.0f : v < ignored + 0.08 ? 1.0f : 0.0f;
     }
     /* the device computes on what the storage holds */
-    uint16_t *h = tu_xmalloc(c->n * sizeof(uint16_t));
-    if (dt == APLCL_DTYPE_F16) {
-        aplcl_f32_to_f16(c->x, h, c->n);
-        aplcl_f16_to_f32(h, c->x, c->n);
-    } else if (dt == APLCL_DTYPE_BF16) {
-        aplcl_f32_to_bf16(c->x, h, c->n);
-        aplcl_bf16_to_f32(h, c->x, c->n);
-    }
+    void *h = tu_xmalloc(c->n * cases_dtype_bytes(dt));
+    cases_to_storage(dt, c->x, h, c->n);
     free(h);
 }
 
 static void free_case(fx_case *c) { free(c->x), free(c->y), free(c->rg), free(c->rl); }
-
-/* The storage's rounding of a gradient: half an ulp, relative (plus the kernel's own 1e-5). */
-static double storage_rtol(aplcl_dtype dt) {
-    return dt == APLCL_DTYPE_F16 ? 1e-5 + 0x1p-11 : dt == APLCL_DTYPE_BF16 ? 1e-5 + 0x1p-8 : 1e-5;
-}
-/* Absolute floor: 1e-7 of the gradient scale, and f16's subnormal spacing. */
-static double storage_atol(aplcl_dtype dt, double scale) {
-    return 1e-7 * scale + (dt == APLCL_DTYPE_F16 ? 0x1p-24 : 0.0);
-}
-
-static const char *dt_name(aplcl_dtype d) {
-    return d == APLCL_DTYPE_F16 ? "f16" : d == APLCL_DTYPE_BF16 ? "bf16" : "f32";
-}
-static const char *fmt_name(aplcl_target_format f) {
-    return f == APLCL_TARGET_BITS  ? "bits"
-           : f == APLCL_TARGET_CSR ? "csr"
-           : f == APLCL_TARGET_U8  ? "u8"
-                                   : "f32";
-}
 
 /* Runs one case on the device (targets in format fmt, logits in dt) and compares. */
 static void run_case(const char *label, const aplcl_params *p, size_t rows, size_t cols,
@@ -100,51 +59,32 @@ static void run_case(const char *label, const aplcl_params *p, size_t rows, size
     size_t xb = dt == APLCL_DTYPE_F32 ? 4 : 2;
     void *xs = tu_xmalloc(c.n * xb), *g0 = tu_xmalloc(c.n * xb);
     float *g0f = tu_xmalloc(c.n * sizeof(float));
-    tu_rng r = tu_rng_seed(seed ^ 0x5555);
+    cli_rng r = cli_rng_seed(seed ^ 0x5555);
     for (size_t i = 0; i < c.n; ++i)
-        g0f[i] = accumulate ? (float)tu_rng_range(&r, -1, 1) : 0.0f;
-    if (dt == APLCL_DTYPE_F32) {
-        memcpy(xs, c.x, c.n * 4);
-        memcpy(g0, g0f, c.n * 4);
-    } else if (dt == APLCL_DTYPE_F16) {
-        aplcl_f32_to_f16(c.x, xs, c.n);
-        aplcl_f32_to_f16(g0f, g0, c.n);
-        aplcl_f16_to_f32(g0, g0f, c.n);
-    } else {
-        aplcl_f32_to_bf16(c.x, xs, c.n);
-        aplcl_f32_to_bf16(g0f, g0, c.n);
-        aplcl_bf16_to_f32(g0, g0f, c.n);
-    }
-
+        g0f[i] = accumulate ? (float)cli_rng_range(&r, -1, 1) : 0.0f;
+    cases_to_storage(dt, c.x, xs, c.n); /* c.x is already what the storage holds */
+    cases_to_storage(dt, g0f, g0, c.n);
     aplcl_io io = aplcl_io_default();
     io.dtype = dt;
     io.logits = upload(xs, c.n * xb);
-    cl_mem tdata = NULL, taux = NULL;
-    io.targets.format = fmt;
-    size_t words = APLCL_BITS_WORDS(cols);
-    if (fmt == APLCL_TARGET_BITS) {
-        uint32_t *bits = tu_xmalloc(rows * words * 4), *ign = tu_xmalloc(rows * words * 4);
-        CHECK_STATUS(aplcl_pack_bits(rows, cols, c.y, bits, with_ignore ? ign : NULL),
-                     APLCL_SUCCESS);
-        tdata = upload(bits, rows * words * 4);
-        if (with_ignore)
-            taux = upload(ign, rows * words * 4);
-        io.targets.ignore = taux;
-        free(bits), free(ign);
-    } else if (fmt == APLCL_TARGET_CSR) {
-        uint64_t *rp = tu_xmalloc((rows + 1) * 8);
-        size_t nnz = 0;
-        CHECK_STATUS(aplcl_pack_csr(rows, cols, c.y, rp, NULL, 0, &nnz), APLCL_SUCCESS);
-        uint32_t *idx = tu_xmalloc(nnz * 4 + 4);
-        CHECK_STATUS(aplcl_pack_csr(rows, cols, c.y, rp, idx, nnz, &nnz), APLCL_SUCCESS);
-        tdata = upload(rp, (rows + 1) * 8);
-        taux = upload(idx, nnz * 4);
-        io.targets.indices = taux;
-        io.targets.nnz = nnz;
-        free(rp), free(idx);
-    } else {
-        tdata = upload(c.y, c.n * 4);
+    cases_targets t;
+    CHECK_STATUS(cases_pack_targets(fmt, rows, cols, c.y, with_ignore, &t), APLCL_SUCCESS);
+    if (fmt == APLCL_TARGET_CSR) { /* every positive listed */
+        size_t positives = 0;
+        for (size_t i = 0; i < c.n; ++i)
+            positives += c.y[i] == 1.0f;
+        CHECK_EQ(t.nnz, positives);
     }
+    io.targets.format = fmt;
+    cl_mem tdata = upload(t.data, t.data_bytes);
+    cl_mem taux = fmt == APLCL_TARGET_CSR || t.aux ? upload(t.aux, t.aux_bytes) : NULL;
+    if (fmt == APLCL_TARGET_BITS)
+        io.targets.ignore = taux;
+    if (fmt == APLCL_TARGET_CSR) {
+        io.targets.indices = taux;
+        io.targets.nnz = t.nnz;
+    }
+    cases_targets_free(&t);
     io.targets.data = tdata;
     cl_mem grad = in_place ? io.logits : upload(g0, c.n * xb);
     io.grad = grad;
@@ -167,30 +107,22 @@ static void run_case(const char *label, const aplcl_params *p, size_t rows, size
     download(io.elem_loss, lf, c.n * 4);
     download(io.loss, &loss_f, 4);
     download(io.counts, counts, sizeof counts);
-    if (dt == APLCL_DTYPE_F32)
-        memcpy(gf, gout, c.n * 4);
-    else if (dt == APLCL_DTYPE_F16)
-        aplcl_f16_to_f32(gout, gf, c.n);
-    else
-        aplcl_bf16_to_f32(gout, gf, c.n);
+    cases_from_storage(dt, gout, gf, c.n);
 
-    double scale = fabs(p->grad_scale);
-    if (p->reduction == APLCL_REDUCE_MEAN)
-        scale /= p->normalizer > 0 ? p->normalizer : (double)c.rcounts[APLCL_COUNT_ELEMENTS];
+    double scale = fabs(cases_grad_scale(p, c.rcounts[APLCL_COUNT_ELEMENTS]));
     for (size_t i = 0; i < c.n; ++i)
         c.rg[i] += g0f[i]; /* accumulate: the starting values */
-    TU_CMP_CHECK("loss", tu_compare_f32(lf, c.rl, c.n, TU_RTOL, TU_ATOL), c.x);
+    TU_CMP_CHECK("loss", tu_compare_f32(lf, c.rl, c.n, CASES_RTOL, CASES_ATOL), c.x);
     /* accumulating adds the start value before rounding: its magnitude sets the rounding */
-    double atol = storage_atol(dt, scale) +
-                  (accumulate ? (dt == APLCL_DTYPE_F32 ? 1e-7 : storage_rtol(dt)) : 0.0);
-    TU_CMP_CHECK("grad", tu_compare_f32(gf, c.rg, c.n, storage_rtol(dt), atol), c.x);
+    double atol = accumulate ? cases_grad_acc_atol(dt, scale, 1.0) : cases_grad_atol(dt, scale);
+    TU_CMP_CHECK("grad", tu_compare_f32(gf, c.rg, c.n, cases_grad_rtol(dt), atol), c.x);
     CHECK_NEAR(loss_f, c.rloss, 1e-5, 1e-6);
     CHECK_EQ_U64(counts[APLCL_COUNT_ELEMENTS], c.rcounts[APLCL_COUNT_ELEMENTS]);
     CHECK_EQ_U64(counts[APLCL_COUNT_INVALID_TARGETS], 0);
     CHECK_EQ_U64(counts[APLCL_COUNT_NONFINITE_LOGITS], 0);
 
     tu_case_end(mark, "%-28s %zux%zu targets %-4s storage %-4s%s%s%s", label, rows, cols,
-                fmt_name(fmt), dt_name(dt), with_ignore ? " +ignore" : "",
+                cases_format_name(fmt), cases_dtype_name(dt), with_ignore ? " +ignore" : "",
                 accumulate ? " accumulate" : "", in_place ? " in-place" : "");
     if (!in_place)
         clReleaseMemObject(grad);
@@ -241,7 +173,7 @@ static void csr_invalid_entries(void) {
     for (size_t c = 0; c < cols; ++c)
         yd[c] = (c == 3 || c == 9) ? 1.0f : 0.0f;
     CHECK_STATUS(aplcl_ref_compute(&p, 1, cols, x, yd, rg, NULL, NULL), APLCL_SUCCESS);
-    TU_CMP_CHECK("csr row 0 grad", tu_compare_f32(g, rg, cols, TU_RTOL, TU_ATOL), x);
+    TU_CMP_CHECK("csr row 0 grad", tu_compare_f32(g, rg, cols, CASES_RTOL, CASES_ATOL), x);
     tu_case_end(mark, "csr invalid entries are counted (3), valid rows exact");
     clReleaseMemObject(io.logits);
     clReleaseMemObject(io.targets.data);
@@ -323,8 +255,7 @@ static void io_bad_inputs(void) {
     CHECK(untouched);
     tu_case_end(mark, "aplcl_compute_io rejects bad storage/format arguments, writes nothing");
     cl_mem all[] = {bx, bg, bbits, brp, bidx, small};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; ++i)
-        clReleaseMemObject(all[i]);
+    cli_release_all(all, sizeof all / sizeof all[0]);
 }
 
 int main(void) {

@@ -4,9 +4,12 @@
  * logits), aplcl_ref_compute on them, then dX = G W, dW = G^T X, db = column sums of G in double.
  * Covers every target format, SUM/MEAN/NONE, bias or not, buffer offsets, finite differences of
  * the reference loss for dW, dX and db, chunked against one chunk, dW/db accumulation, forward
- * only, determinism, an out-of-order queue, wait lists, and argument checks.
+ * only, determinism, an out-of-order queue, wait lists, and argument checks; CLBlast's direct
+ * and indirect GEMM each forced (never left to CLBlast's per-device choice, see force_gemm).
  */
 #include "test_util.h"
+
+#include <clblast_c.h>
 
 static aplcl_ctx *g_ctx;
 static aplcl_head *g_head;
@@ -17,12 +20,8 @@ typedef struct {
     size_t n, d, c;
     float *x, *w, *b; /* b NULL: no bias */
     aplcl_target_format fmt;
-    float *yf;            /* dense float targets as the reference reads them (-1: ignored) */
-    uint8_t *yu8;         /* U8 */
-    uint32_t *bits, *ign; /* BITS (ign may be NULL) */
-    uint64_t *rp;         /* CSR */
-    uint32_t *idx;
-    size_t nnz;
+    float *yf;       /* dense float targets as the reference reads them (-1: ignored) */
+    cases_targets t; /* packed in fmt (BITS with its ignore mask) */
 } problem;
 
 /* X ~ N(0,1), W ~ N(0, 1.5/sqrt(D)), b ~ N(0, 1): logits of a few units. Targets by format:
@@ -30,22 +29,22 @@ typedef struct {
 static void make_problem(problem *pr, size_t n, size_t d, size_t c, int bias,
                          aplcl_target_format fmt, uint64_t seed) {
     memset(pr, 0, sizeof *pr);
-    tu_rng r = tu_rng_seed(seed);
+    cli_rng r = cli_rng_seed(seed);
     pr->n = n, pr->d = d, pr->c = c, pr->fmt = fmt;
     pr->x = tu_xmalloc(n * d * sizeof(float));
     pr->w = tu_xmalloc(c * d * sizeof(float));
     for (size_t i = 0; i < n * d; ++i)
-        pr->x[i] = (float)tu_rng_normal(&r, 0.0, 1.0);
+        pr->x[i] = (float)cli_rng_normal(&r, 0.0, 1.0);
     for (size_t i = 0; i < c * d; ++i)
-        pr->w[i] = (float)tu_rng_normal(&r, 0.0, 1.5 / sqrt((double)d));
+        pr->w[i] = (float)cli_rng_normal(&r, 0.0, 1.5 / sqrt((double)d));
     if (bias) {
         pr->b = tu_xmalloc(c * sizeof(float));
         for (size_t i = 0; i < c; ++i)
-            pr->b[i] = (float)tu_rng_normal(&r, 0.0, 1.0);
+            pr->b[i] = (float)cli_rng_normal(&r, 0.0, 1.0);
     }
     pr->yf = tu_xmalloc(n * c * sizeof(float));
     for (size_t i = 0; i < n * c; ++i) {
-        double u = tu_rng_uniform(&r);
+        double u = cli_rng_uniform(&r);
         float y = u < 0.3 ? 1.0f : 0.0f;
         if (fmt == APLCL_TARGET_F32 && u > 0.85)
             y = u > 0.93 ? -1.0f : 0.3f;
@@ -53,27 +52,12 @@ static void make_problem(problem *pr, size_t n, size_t d, size_t c, int bias,
             y = -1.0f;
         pr->yf[i] = y;
     }
-    if (fmt == APLCL_TARGET_U8) {
-        pr->yu8 = tu_xmalloc(n * c);
-        for (size_t i = 0; i < n * c; ++i)
-            pr->yu8[i] = pr->yf[i] < 0 ? APLCL_TARGET_U8_IGNORE : (uint8_t)pr->yf[i];
-    } else if (fmt == APLCL_TARGET_BITS) {
-        size_t words = n * APLCL_BITS_WORDS(c);
-        pr->bits = tu_xmalloc(words * 4);
-        pr->ign = tu_xmalloc(words * 4);
-        CHECK_STATUS(aplcl_pack_bits(n, c, pr->yf, pr->bits, pr->ign), APLCL_SUCCESS);
-    } else if (fmt == APLCL_TARGET_CSR) {
-        pr->rp = tu_xmalloc((n + 1) * sizeof(uint64_t));
-        CHECK_STATUS(aplcl_pack_csr(n, c, pr->yf, pr->rp, NULL, 0, &pr->nnz), APLCL_SUCCESS);
-        pr->idx = tu_xmalloc((pr->nnz ? pr->nnz : 1) * 4);
-        CHECK_STATUS(aplcl_pack_csr(n, c, pr->yf, pr->rp, pr->idx, pr->nnz, &pr->nnz),
-                     APLCL_SUCCESS);
-    }
+    CHECK_STATUS(cases_pack_targets(fmt, n, c, pr->yf, 1, &pr->t), APLCL_SUCCESS);
 }
 
 static void free_problem(problem *pr) {
-    free(pr->x), free(pr->w), free(pr->b), free(pr->yf), free(pr->yu8), free(pr->bits);
-    free(pr->ign), free(pr->rp), free(pr->idx);
+    free(pr->x), free(pr->w), free(pr->b), free(pr->yf);
+    cases_targets_free(&pr->t);
     memset(pr, 0, sizeof *pr);
 }
 
@@ -146,43 +130,8 @@ static void free_reference(reference *ref) {
 
 /* ---- device side ---- */
 
-static cl_mem dev_buffer(size_t bytes, const void *host) {
-    cl_int err;
-    cl_mem m = clCreateBuffer(aplcl_ctx_cl_context(g_ctx),
-                              CL_MEM_READ_WRITE | (host ? CL_MEM_COPY_HOST_PTR : 0),
-                              bytes ? bytes : 4, (void *)host, &err);
-    if (err != CL_SUCCESS) {
-        printf("clCreateBuffer(%zu) failed: %d\n", bytes, (int)err);
-        exit(1);
-    }
-    return m;
-}
-
-static void dev_write(cl_mem m, size_t off_bytes, const void *host, size_t bytes) {
-    cl_int err = clEnqueueWriteBuffer(aplcl_ctx_queue(g_ctx), m, CL_TRUE, off_bytes, bytes, host, 0,
-                                      NULL, NULL);
-    if (err != CL_SUCCESS) {
-        printf("clEnqueueWriteBuffer failed: %d\n", (int)err);
-        exit(1);
-    }
-}
-
-static void dev_read(cl_mem m, size_t off_bytes, void *host, size_t bytes) {
-    cl_int err = clEnqueueReadBuffer(aplcl_ctx_queue(g_ctx), m, CL_TRUE, off_bytes, bytes, host, 0,
-                                     NULL, NULL);
-    if (err != CL_SUCCESS) {
-        printf("clEnqueueReadBuffer failed: %d\n", (int)err);
-        exit(1);
-    }
-}
-
-static void dev_fill_f32(cl_mem m, size_t off, size_t count, float v) {
-    float *h = tu_xmalloc(count * sizeof(float));
-    for (size_t i = 0; i < count; ++i)
-        h[i] = v;
-    dev_write(m, off * sizeof(float), h, count * sizeof(float));
-    free(h);
-}
+static cl_context g_cl;
+static cl_command_queue g_q;
 
 /* Device copies of a problem and its outputs; every float buffer's data starts at element
  * `off` (0 or a few, to exercise the offsets). */
@@ -196,19 +145,19 @@ static void dev_upload(device_problem *dp, const problem *pr, size_t off) {
     memset(dp, 0, sizeof *dp);
     size_t n = pr->n, d = pr->d, c = pr->c, f = sizeof(float);
     dp->off = off;
-    dp->x = dev_buffer((off + n * d) * f, NULL);
-    dev_write(dp->x, off * f, pr->x, n * d * f);
-    dp->w = dev_buffer((off + c * d) * f, NULL);
-    dev_write(dp->w, off * f, pr->w, c * d * f);
+    dp->x = tu_buffer(g_cl, (off + n * d) * f, NULL);
+    tu_write(g_q, dp->x, off * f, pr->x, n * d * f);
+    dp->w = tu_buffer(g_cl, (off + c * d) * f, NULL);
+    tu_write(g_q, dp->w, off * f, pr->w, c * d * f);
     if (pr->b) {
-        dp->b = dev_buffer((off + c) * f, NULL);
-        dev_write(dp->b, off * f, pr->b, c * f);
+        dp->b = tu_buffer(g_cl, (off + c) * f, NULL);
+        tu_write(g_q, dp->b, off * f, pr->b, c * f);
     }
-    dp->dx = dev_buffer((off + n * d) * f, NULL);
-    dp->dw = dev_buffer((off + c * d) * f, NULL);
-    dp->db = dev_buffer((off + c) * f, NULL);
-    dp->loss = dev_buffer((off + 1) * f, NULL);
-    dp->counts = dev_buffer((off + APLCL_COUNT_LEN) * sizeof(cl_ulong), NULL);
+    dp->dx = tu_buffer(g_cl, (off + n * d) * f, NULL);
+    dp->dw = tu_buffer(g_cl, (off + c * d) * f, NULL);
+    dp->db = tu_buffer(g_cl, (off + c) * f, NULL);
+    dp->loss = tu_buffer(g_cl, (off + 1) * f, NULL);
+    dp->counts = tu_buffer(g_cl, (off + APLCL_COUNT_LEN) * sizeof(cl_ulong), NULL);
     aplcl_head_io io = aplcl_head_io_default();
     io.x = dp->x, io.x_offset = off;
     io.w = dp->w, io.w_offset = off;
@@ -219,35 +168,22 @@ static void dev_upload(device_problem *dp, const problem *pr, size_t off) {
     io.loss = dp->loss, io.loss_offset = off;
     io.counts = dp->counts, io.counts_offset = off;
     io.targets.format = pr->fmt;
-    switch (pr->fmt) {
-    case APLCL_TARGET_F32:
-        dp->t0 = dev_buffer(n * c * f, pr->yf);
-        break;
-    case APLCL_TARGET_U8:
-        dp->t0 = dev_buffer(n * c, pr->yu8);
-        break;
-    case APLCL_TARGET_BITS:
-        dp->t0 = dev_buffer(n * APLCL_BITS_WORDS(c) * 4, pr->bits);
-        dp->t1 = dev_buffer(n * APLCL_BITS_WORDS(c) * 4, pr->ign);
-        io.targets.ignore = dp->t1;
-        break;
-    default:
-        dp->t0 = dev_buffer((n + 1) * sizeof(uint64_t), pr->rp);
-        dp->t1 = dev_buffer((pr->nnz ? pr->nnz : 1) * 4, pr->idx);
-        io.targets.indices = pr->nnz ? dp->t1 : NULL;
-        io.targets.nnz = pr->nnz;
-        break;
-    }
+    dp->t0 = tu_buffer(g_cl, pr->t.data_bytes, pr->t.data);
+    dp->t1 = pr->t.aux ? tu_buffer(g_cl, pr->t.aux_bytes, pr->t.aux) : NULL;
     io.targets.data = dp->t0;
+    if (pr->fmt == APLCL_TARGET_BITS)
+        io.targets.ignore = dp->t1;
+    if (pr->fmt == APLCL_TARGET_CSR) {
+        io.targets.indices = dp->t1;
+        io.targets.nnz = pr->t.nnz;
+    }
     dp->io = io;
 }
 
 static void dev_release(device_problem *dp) {
     cl_mem ms[] = {dp->x,  dp->w,  dp->b,  dp->t0,   dp->t1,
                    dp->dx, dp->dw, dp->db, dp->loss, dp->counts};
-    for (size_t i = 0; i < sizeof ms / sizeof ms[0]; ++i)
-        if (ms[i])
-            clReleaseMemObject(ms[i]);
+    cli_release_all(ms, sizeof ms / sizeof ms[0]);
     memset(dp, 0, sizeof *dp);
 }
 
@@ -263,11 +199,11 @@ static void read_result(const device_problem *dp, const problem *pr, result *r) 
     r->dx = tu_xmalloc(pr->n * pr->d * f);
     r->dw = tu_xmalloc(pr->c * pr->d * f);
     r->db = tu_xmalloc(pr->c * f);
-    dev_read(dp->loss, off * f, &r->loss, f);
-    dev_read(dp->counts, off * sizeof(cl_ulong), r->counts, sizeof r->counts);
-    dev_read(dp->dx, off * f, r->dx, pr->n * pr->d * f);
-    dev_read(dp->dw, off * f, r->dw, pr->c * pr->d * f);
-    dev_read(dp->db, off * f, r->db, pr->c * f);
+    tu_read(g_q, dp->loss, off * f, &r->loss, f);
+    tu_read(g_q, dp->counts, off * sizeof(cl_ulong), r->counts, sizeof r->counts);
+    tu_read(g_q, dp->dx, off * f, r->dx, pr->n * pr->d * f);
+    tu_read(g_q, dp->dw, off * f, r->dw, pr->c * pr->d * f);
+    tu_read(g_q, dp->db, off * f, r->db, pr->c * f);
 }
 
 static void free_result(result *r) {
@@ -275,22 +211,28 @@ static void free_result(result *r) {
     memset(r, 0, sizeof *r);
 }
 
-/* Zeroes dW and db, poisons dX with NaN (it must be overwritten, never read), runs the head and
- * waits. Returns the status. */
-static aplcl_status run_head(device_problem *dp, const problem *pr, const aplcl_params *p,
-                             size_t budget) {
-    dev_fill_f32(dp->dx, dp->off, pr->n * pr->d, NAN);
-    dev_fill_f32(dp->dw, dp->off, pr->c * pr->d, 0.0f);
-    dev_fill_f32(dp->db, dp->off, pr->c, 0.0f);
+/* One aplcl_head_compute on h, waited for; returns its status. */
+static aplcl_status head_call(aplcl_head *h, const problem *pr, const aplcl_params *p,
+                              const aplcl_head_io *io, size_t budget) {
     cl_event ev = NULL;
-    aplcl_status st =
-        aplcl_head_compute(g_head, p, pr->n, pr->d, pr->c, &dp->io, budget, 0, NULL, &ev);
+    aplcl_status st = aplcl_head_compute(h, p, pr->n, pr->d, pr->c, io, budget, 0, NULL, &ev);
     if (st == APLCL_SUCCESS) {
         CHECK(ev != NULL);
         CHECK_EQ(clWaitForEvents(1, &ev), CL_SUCCESS);
-        clReleaseEvent(ev);
     }
+    if (ev)
+        clReleaseEvent(ev);
     return st;
+}
+
+/* Zeroes dW and db, poisons dX with NaN (it must be overwritten, never read), runs the head on h
+ * and waits. Returns the status. */
+static aplcl_status run_head(aplcl_head *h, device_problem *dp, const problem *pr,
+                             const aplcl_params *p, size_t budget) {
+    tu_fill_f32(g_q, dp->dx, dp->off, pr->n * pr->d, NAN);
+    tu_fill_f32(g_q, dp->dw, dp->off, pr->c * pr->d, 0.0f);
+    tu_fill_f32(g_q, dp->db, dp->off, pr->c, 0.0f);
+    return head_call(h, pr, p, &dp->io, budget);
 }
 
 static double max_abs(const double *v, size_t n) {
@@ -337,13 +279,35 @@ static void check_close_f32(const char *what, const float *a, const float *b, si
                     what, diff, worst, (double)a[worst], (double)b[worst], rtol, m);
 }
 
-static const char *fmt_name(aplcl_target_format f) {
-    static const char *const names[] = {"f32", "u8", "bits", "csr"};
-    return names[f];
+/* ---- one case: a problem, its reference and its device copy ---- */
+
+typedef struct {
+    problem pr;
+    reference ref; /* all zero when built without parameters */
+    device_problem dp;
+} head_case;
+
+/* The problem (make_problem), its reference for p (none when p is NULL), uploaded at offset off. */
+static void case_open(head_case *hc, size_t n, size_t d, size_t c, int bias,
+                      aplcl_target_format fmt, uint64_t seed, const aplcl_params *p, size_t off) {
+    make_problem(&hc->pr, n, d, c, bias, fmt, seed);
+    memset(&hc->ref, 0, sizeof hc->ref);
+    if (p)
+        ref_compute(p, &hc->pr, &hc->ref);
+    dev_upload(&hc->dp, &hc->pr, off);
 }
-static const char *red_name(aplcl_reduction r) {
-    static const char *const names[] = {"sum", "mean", "none"};
-    return names[r];
+
+static void case_close(head_case *hc) {
+    dev_release(&hc->dp), free_reference(&hc->ref), free_problem(&hc->pr);
+}
+
+/* Runs the head with the budget and checks loss, counts and gradients against the reference. */
+static void case_run_vs_ref(head_case *hc, const aplcl_params *p, size_t budget) {
+    CHECK_STATUS(run_head(g_head, &hc->dp, &hc->pr, p, budget), APLCL_SUCCESS);
+    result r;
+    read_result(&hc->dp, &hc->pr, &r);
+    check_against_ref(&r, &hc->ref, &hc->pr, 1);
+    free_result(&r);
 }
 
 /* ---- test cases ---- */
@@ -360,47 +324,39 @@ static void test_vs_reference(void) {
             for (size_t f = 0; f < 4; ++f)
                 for (int red = 0; red <= 1; ++red) {
                     int mark = tu_case_begin();
-                    problem pr;
-                    make_problem(&pr, shapes[s][0], shapes[s][1], shapes[s][2], bias, fmts[f],
-                                 ++seed);
                     aplcl_params p = aplcl_params_default();
                     p.reduction = red ? APLCL_REDUCE_MEAN : APLCL_REDUCE_SUM;
-                    reference ref;
-                    ref_compute(&p, &pr, &ref);
-                    device_problem dp;
-                    dev_upload(&dp, &pr, s == 1 ? 3 : 0);
-                    CHECK_STATUS(run_head(&dp, &pr, &p, SIZE_MAX), APLCL_SUCCESS);
-                    result r;
-                    read_result(&dp, &pr, &r);
-                    check_against_ref(&r, &ref, &pr, 1);
-                    tu_case_end(mark, "vs reference %zux%zux%zu %s %s %s", pr.n, pr.d, pr.c,
-                                bias ? "bias" : "no-bias", fmt_name(pr.fmt), red_name(p.reduction));
-                    free_result(&r), dev_release(&dp), free_reference(&ref), free_problem(&pr);
+                    head_case hc;
+                    case_open(&hc, shapes[s][0], shapes[s][1], shapes[s][2], bias, fmts[f], ++seed,
+                              &p, s == 1 ? 3 : 0);
+                    case_run_vs_ref(&hc, &p, SIZE_MAX);
+                    tu_case_end(mark, "vs reference %zux%zux%zu %s %s %s", hc.pr.n, hc.pr.d,
+                                hc.pr.c, bias ? "bias" : "no-bias", cases_format_name(fmts[f]),
+                                cases_reduction_name(p.reduction));
+                    case_close(&hc);
                 }
 
     /* MEAN with a normalizer, grad_scale, NONE, and focusing differentiated */
+    const struct {
+        aplcl_reduction red;
+        double normalizer;
+        float grad_scale;
+        int focus_grad;
+    } variants[] = {{APLCL_REDUCE_MEAN, 123.0, 0.5f, 0},
+                    {APLCL_REDUCE_NONE, 0.0, 2.0f, 0},
+                    {APLCL_REDUCE_MEAN, 0.0, 64.0f, 1}};
     for (int k = 0; k < 3; ++k) {
         int mark = tu_case_begin();
-        problem pr;
-        make_problem(&pr, 33, 17, 65, 1, APLCL_TARGET_F32, 200 + k);
         aplcl_params p = aplcl_params_default();
-        if (k == 0)
-            p.reduction = APLCL_REDUCE_MEAN, p.normalizer = 123.0, p.grad_scale = 0.5f;
-        if (k == 1)
-            p.reduction = APLCL_REDUCE_NONE, p.grad_scale = 2.0f;
-        if (k == 2)
-            p.reduction = APLCL_REDUCE_MEAN, p.focus_grad = 1, p.grad_scale = 64.0f;
-        reference ref;
-        ref_compute(&p, &pr, &ref);
-        device_problem dp;
-        dev_upload(&dp, &pr, 1);
-        CHECK_STATUS(run_head(&dp, &pr, &p, SIZE_MAX), APLCL_SUCCESS);
-        result r;
-        read_result(&dp, &pr, &r);
-        check_against_ref(&r, &ref, &pr, 1);
+        p.reduction = variants[k].red, p.normalizer = variants[k].normalizer;
+        p.grad_scale = variants[k].grad_scale, p.focus_grad = variants[k].focus_grad;
+        head_case hc;
+        case_open(&hc, 33, 17, 65, 1, APLCL_TARGET_F32, 200 + k, &p, 1);
+        case_run_vs_ref(&hc, &p, SIZE_MAX);
         tu_case_end(mark, "vs reference 33x17x65 f32 %s normalizer %g grad_scale %g focus_grad %d",
-                    red_name(p.reduction), p.normalizer, (double)p.grad_scale, p.focus_grad);
-        free_result(&r), dev_release(&dp), free_reference(&ref), free_problem(&pr);
+                    cases_reduction_name(p.reduction), p.normalizer, (double)p.grad_scale,
+                    p.focus_grad);
+        case_close(&hc);
     }
 }
 
@@ -409,25 +365,23 @@ static void test_vs_reference(void) {
 static void test_finite_differences(void) {
     for (int red = 0; red <= 1; ++red) {
         int mark = tu_case_begin();
-        problem pr;
-        make_problem(&pr, 3, 4, 5, 1, APLCL_TARGET_F32, 300 + red);
+        head_case hc;
         aplcl_params p = aplcl_params_default();
         p.reduction = red ? APLCL_REDUCE_MEAN : APLCL_REDUCE_SUM;
         p.focus_grad = 1; /* the true derivative (a detached weight is not the loss's) */
-        device_problem dp;
-        dev_upload(&dp, &pr, 0);
-        CHECK_STATUS(run_head(&dp, &pr, &p, SIZE_MAX), APLCL_SUCCESS);
+        case_open(&hc, 3, 4, 5, 1, APLCL_TARGET_F32, 300 + red, NULL, 0);
+        CHECK_STATUS(run_head(g_head, &hc.dp, &hc.pr, &p, SIZE_MAX), APLCL_SUCCESS);
         result r;
-        read_result(&dp, &pr, &r);
+        read_result(&hc.dp, &hc.pr, &r);
         const double h = 2e-3;
         struct {
             const char *name;
             float *v;
             const float *got;
             size_t len;
-        } params[] = {{"dW", pr.w, r.dw, pr.c * pr.d},
-                      {"dX", pr.x, r.dx, pr.n * pr.d},
-                      {"db", pr.b, r.db, pr.c}};
+        } params[] = {{"dW", hc.pr.w, r.dw, hc.pr.c * hc.pr.d},
+                      {"dX", hc.pr.x, r.dx, hc.pr.n * hc.pr.d},
+                      {"db", hc.pr.b, r.db, hc.pr.c}};
         for (size_t q = 0; q < 3; ++q) {
             double scale = 0;
             for (size_t i = 0; i < params[q].len; ++i)
@@ -435,10 +389,10 @@ static void test_finite_differences(void) {
             for (size_t i = 0; i < params[q].len; ++i) {
                 float keep = params[q].v[i];
                 params[q].v[i] = (float)(keep + h);
-                double up = ref_loss_of(&p, &pr, pr.x, pr.w, pr.b);
+                double up = ref_loss_of(&p, &hc.pr, hc.pr.x, hc.pr.w, hc.pr.b);
                 double hu = (double)params[q].v[i] - keep;
                 params[q].v[i] = (float)(keep - h);
-                double dn = ref_loss_of(&p, &pr, pr.x, pr.w, pr.b);
+                double dn = ref_loss_of(&p, &hc.pr, hc.pr.x, hc.pr.w, hc.pr.b);
                 double hd = keep - (double)params[q].v[i];
                 params[q].v[i] = keep;
                 double fd = (up - dn) / (hu + hd);
@@ -449,8 +403,8 @@ static void test_finite_differences(void) {
             }
         }
         tu_case_end(mark, "finite differences 3x4x5 %s, focus_grad 1 (dW, dX, db)",
-                    red_name(p.reduction));
-        free_result(&r), dev_release(&dp), free_problem(&pr);
+                    cases_reduction_name(p.reduction));
+        free_result(&r), case_close(&hc);
     }
 }
 
@@ -467,59 +421,59 @@ static void test_chunking(void) {
                  {APLCL_TARGET_CSR, APLCL_REDUCE_MEAN, 0}};
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; ++k) {
         int mark = tu_case_begin();
-        problem pr;
-        make_problem(&pr, 33, 17, 65, cases[k].bias, cases[k].fmt, 400 + k);
+        head_case hc;
         aplcl_params p = aplcl_params_default();
         p.reduction = cases[k].red;
-        device_problem dp;
-        dev_upload(&dp, &pr, 2);
-        CHECK_STATUS(run_head(&dp, &pr, &p, SIZE_MAX), APLCL_SUCCESS);
+        case_open(&hc, 33, 17, 65, cases[k].bias, cases[k].fmt, 400 + k, NULL, 2);
+        CHECK_STATUS(run_head(g_head, &hc.dp, &hc.pr, &p, SIZE_MAX), APLCL_SUCCESS);
         result one;
-        read_result(&dp, &pr, &one);
+        read_result(&hc.dp, &hc.pr, &one);
         aplcl_head_stats stats;
         CHECK_STATUS(aplcl_head_get_stats(g_head, &stats), APLCL_SUCCESS);
-        CHECK_EQ(stats.chunk_rows, pr.n);
+        CHECK_EQ(stats.chunk_rows, hc.pr.n);
         CHECK_EQ(stats.chunks, 1);
         size_t need_all = 0;
-        CHECK_STATUS(aplcl_head_scratch_bytes(g_head, pr.n, pr.d, pr.c, &dp.io, pr.n, &need_all),
+        CHECK_STATUS(aplcl_head_scratch_bytes(g_head, hc.pr.n, hc.pr.d, hc.pr.c, &hc.dp.io, hc.pr.n,
+                                              &need_all),
                      APLCL_SUCCESS);
         CHECK_EQ(stats.call_scratch_bytes, need_all);
-        CHECK(need_all >= pr.n * pr.c * sizeof(float) + APLCL_HEAD_FIXED_SCRATCH);
+        CHECK(need_all >= hc.pr.n * hc.pr.c * sizeof(float) + APLCL_HEAD_FIXED_SCRATCH);
 
         const size_t want_rows[] = {1, 2, 3};
         for (size_t q = 0; q < 3; ++q) {
             size_t need = 0, rows = 0, plan_bytes = 0;
-            CHECK_STATUS(aplcl_head_scratch_bytes(g_head, pr.n, pr.d, pr.c, &dp.io,
+            CHECK_STATUS(aplcl_head_scratch_bytes(g_head, hc.pr.n, hc.pr.d, hc.pr.c, &hc.dp.io,
                                                   want_rows[q] + (q == 1), &need),
                          APLCL_SUCCESS);
             /* q == 1: one byte short of 3 rows gives 2 */
             size_t budget = q == 1 ? need - 1 : need;
-            CHECK_STATUS(
-                aplcl_head_plan(g_head, pr.n, pr.d, pr.c, &dp.io, budget, &rows, &plan_bytes),
-                APLCL_SUCCESS);
+            CHECK_STATUS(aplcl_head_plan(g_head, hc.pr.n, hc.pr.d, hc.pr.c, &hc.dp.io, budget,
+                                         &rows, &plan_bytes),
+                         APLCL_SUCCESS);
             CHECK_EQ(rows, want_rows[q]);
             CHECK(plan_bytes <= budget);
-            CHECK_STATUS(run_head(&dp, &pr, &p, budget), APLCL_SUCCESS);
+            CHECK_STATUS(run_head(g_head, &hc.dp, &hc.pr, &p, budget), APLCL_SUCCESS);
             CHECK_STATUS(aplcl_head_get_stats(g_head, &stats), APLCL_SUCCESS);
             CHECK_EQ(stats.chunk_rows, want_rows[q]);
-            CHECK_EQ(stats.chunks, (pr.n + want_rows[q] - 1) / want_rows[q]);
+            CHECK_EQ(stats.chunks, (hc.pr.n + want_rows[q] - 1) / want_rows[q]);
             CHECK(stats.call_scratch_bytes <= budget);
             CHECK(stats.held_bytes <= budget); /* shrunk from the one-chunk call */
             result r;
-            read_result(&dp, &pr, &r);
+            read_result(&hc.dp, &hc.pr, &r);
             CHECK_NEAR(r.loss, one.loss, 1e-5, 1e-7);
             for (int i = 0; i < APLCL_COUNT_LEN; ++i)
                 CHECK_EQ_U64(r.counts[i], one.counts[i]);
-            check_close_f32("dX chunked", r.dx, one.dx, pr.n * pr.d, 1e-5);
-            check_close_f32("dW chunked", r.dw, one.dw, pr.c * pr.d, 1e-5);
-            check_close_f32("db chunked", r.db, one.db, pr.c, 1e-5);
+            check_close_f32("dX chunked", r.dx, one.dx, hc.pr.n * hc.pr.d, 1e-5);
+            check_close_f32("dW chunked", r.dw, one.dw, hc.pr.c * hc.pr.d, 1e-5);
+            check_close_f32("db chunked", r.db, one.db, hc.pr.c, 1e-5);
             free_result(&r);
         }
         CHECK_STATUS(aplcl_head_get_stats(g_head, &stats), APLCL_SUCCESS);
         CHECK(stats.peak_held_bytes >= need_all);
-        tu_case_end(mark, "chunks of 1, 2, 3 rows = one chunk, 33x17x65 %s %s %s", fmt_name(pr.fmt),
-                    red_name(p.reduction), cases[k].bias ? "bias" : "no-bias");
-        free_result(&one), dev_release(&dp), free_problem(&pr);
+        tu_case_end(mark, "chunks of 1, 2, 3 rows = one chunk, 33x17x65 %s %s %s",
+                    cases_format_name(hc.pr.fmt), cases_reduction_name(p.reduction),
+                    cases[k].bias ? "bias" : "no-bias");
+        free_result(&one), case_close(&hc);
     }
 
     /* a budget below one row */
@@ -543,63 +497,54 @@ static void test_chunking(void) {
 static void test_accumulate(void) {
     for (int chunked = 0; chunked <= 1; ++chunked) {
         int mark = tu_case_begin();
-        problem pr;
-        make_problem(&pr, 33, 17, 65, 1, APLCL_TARGET_CSR, 500 + chunked);
         aplcl_params p = aplcl_params_default();
         p.reduction = APLCL_REDUCE_MEAN;
+        head_case hc;
+        case_open(&hc, 33, 17, 65, 1, APLCL_TARGET_CSR, 500 + chunked, &p, 0);
         size_t budget = SIZE_MAX;
         if (chunked)
-            CHECK_STATUS(aplcl_head_scratch_bytes(g_head, pr.n, pr.d, pr.c, NULL, 4, &budget),
+            CHECK_STATUS(aplcl_head_scratch_bytes(g_head, 33, 17, 65, NULL, 4, &budget),
                          APLCL_SUCCESS);
-        reference ref;
-        ref_compute(&p, &pr, &ref);
-        device_problem dp;
-        dev_upload(&dp, &pr, 0);
-        CHECK_STATUS(run_head(&dp, &pr, &p, budget), APLCL_SUCCESS);
+        CHECK_STATUS(run_head(g_head, &hc.dp, &hc.pr, &p, budget), APLCL_SUCCESS);
         result once;
-        read_result(&dp, &pr, &once);
+        read_result(&hc.dp, &hc.pr, &once);
         /* a second call on top of the first */
-        cl_event ev = NULL;
-        CHECK_STATUS(aplcl_head_compute(g_head, &p, pr.n, pr.d, pr.c, &dp.io, budget, 0, NULL, &ev),
-                     APLCL_SUCCESS);
-        if (ev)
-            clWaitForEvents(1, &ev), clReleaseEvent(ev);
+        CHECK_STATUS(head_call(g_head, &hc.pr, &p, &hc.dp.io, budget), APLCL_SUCCESS);
         result twice;
-        read_result(&dp, &pr, &twice);
-        float *dw2 = tu_xmalloc(pr.c * pr.d * sizeof(float)), *db2 = tu_xmalloc(pr.c * 4);
-        for (size_t i = 0; i < pr.c * pr.d; ++i)
+        read_result(&hc.dp, &hc.pr, &twice);
+        float *dw2 = tu_xmalloc(hc.pr.c * hc.pr.d * sizeof(float)), *db2 = tu_xmalloc(hc.pr.c * 4);
+        for (size_t i = 0; i < hc.pr.c * hc.pr.d; ++i)
             dw2[i] = 2.0f * once.dw[i];
-        for (size_t i = 0; i < pr.c; ++i)
+        for (size_t i = 0; i < hc.pr.c; ++i)
             db2[i] = 2.0f * once.db[i];
-        check_close_f32("dW after two calls", twice.dw, dw2, pr.c * pr.d, 1e-6);
-        check_close_f32("db after two calls", twice.db, db2, pr.c, 1e-6);
-        check_close_f32("dX after two calls (overwritten)", twice.dx, once.dx, pr.n * pr.d, 0.0);
+        check_close_f32("dW after two calls", twice.dw, dw2, hc.pr.c * hc.pr.d, 1e-6);
+        check_close_f32("db after two calls", twice.db, db2, hc.pr.c, 1e-6);
+        check_close_f32("dX after two calls (overwritten)", twice.dx, once.dx, hc.pr.n * hc.pr.d,
+                        0.0);
 
         /* from a non-zero start */
-        tu_rng r = tu_rng_seed(77);
-        float *w0 = tu_xmalloc(pr.c * pr.d * 4), *b0 = tu_xmalloc(pr.c * 4);
-        double *wwant = tu_xmalloc(pr.c * pr.d * 8), *bwant = tu_xmalloc(pr.c * 8);
-        for (size_t i = 0; i < pr.c * pr.d; ++i) {
-            w0[i] = (float)tu_rng_normal(&r, 0.0, 0.01);
-            wwant[i] = w0[i] + ref.dw[i];
+        cli_rng r = cli_rng_seed(77);
+        float *w0 = tu_xmalloc(hc.pr.c * hc.pr.d * 4), *b0 = tu_xmalloc(hc.pr.c * 4);
+        double *wwant = tu_xmalloc(hc.pr.c * hc.pr.d * 8), *bwant = tu_xmalloc(hc.pr.c * 8);
+        for (size_t i = 0; i < hc.pr.c * hc.pr.d; ++i) {
+            w0[i] = (float)cli_rng_normal(&r, 0.0, 0.01);
+            wwant[i] = w0[i] + hc.ref.dw[i];
         }
-        for (size_t i = 0; i < pr.c; ++i) {
-            b0[i] = (float)tu_rng_normal(&r, 0.0, 0.01);
-            bwant[i] = b0[i] + ref.db[i];
+        for (size_t i = 0; i < hc.pr.c; ++i) {
+            b0[i] = (float)cli_rng_normal(&r, 0.0, 0.01);
+            bwant[i] = b0[i] + hc.ref.db[i];
         }
-        dev_write(dp.dw, 0, w0, pr.c * pr.d * 4);
-        dev_write(dp.db, 0, b0, pr.c * 4);
-        CHECK_STATUS(
-            aplcl_head_compute(g_head, &p, pr.n, pr.d, pr.c, &dp.io, budget, 0, NULL, NULL),
-            APLCL_SUCCESS);
+        tu_write(g_q, hc.dp.dw, 0, w0, hc.pr.c * hc.pr.d * 4);
+        tu_write(g_q, hc.dp.db, 0, b0, hc.pr.c * 4);
+        CHECK_STATUS(head_call(g_head, &hc.pr, &p, &hc.dp.io, budget), APLCL_SUCCESS);
         result from;
-        read_result(&dp, &pr, &from);
-        check_vec("dW0 + dW", from.dw, wwant, pr.c * pr.d, 1e-4, 2e-5);
-        check_vec("db0 + db", from.db, bwant, pr.c, 1e-4, 2e-5);
+        read_result(&hc.dp, &hc.pr, &from);
+        check_vec("dW0 + dW", from.dw, wwant, hc.pr.c * hc.pr.d, 1e-4, 2e-5);
+        check_vec("db0 + db", from.db, bwant, hc.pr.c, 1e-4, 2e-5);
         tu_case_end(mark, "dW, db accumulate (%s)", chunked ? "4-row chunks" : "one chunk");
         free(dw2), free(db2), free(w0), free(b0), free(wwant), free(bwant);
         free_result(&once), free_result(&twice), free_result(&from);
-        dev_release(&dp), free_reference(&ref), free_problem(&pr);
+        case_close(&hc);
     }
 }
 
@@ -608,131 +553,146 @@ static void test_forward_only(void) {
     const aplcl_target_format fmts[] = {APLCL_TARGET_F32, APLCL_TARGET_CSR};
     for (size_t f = 0; f < 2; ++f) {
         int mark = tu_case_begin();
-        problem pr;
-        make_problem(&pr, 33, 17, 65, 1, fmts[f], 600 + f);
+        head_case hc;
         aplcl_params p = aplcl_params_default();
         p.reduction = APLCL_REDUCE_MEAN;
-        reference ref;
-        ref_compute(&p, &pr, &ref);
-        device_problem dp;
-        dev_upload(&dp, &pr, 0);
-        CHECK_STATUS(run_head(&dp, &pr, &p, SIZE_MAX), APLCL_SUCCESS);
+        case_open(&hc, 33, 17, 65, 1, fmts[f], 600 + f, &p, 0);
+        CHECK_STATUS(run_head(g_head, &hc.dp, &hc.pr, &p, SIZE_MAX), APLCL_SUCCESS);
         result full;
-        read_result(&dp, &pr, &full);
+        read_result(&hc.dp, &hc.pr, &full);
         size_t budget = 0;
-        CHECK_STATUS(aplcl_head_scratch_bytes(g_head, pr.n, pr.d, pr.c, NULL, 5, &budget),
+        CHECK_STATUS(aplcl_head_scratch_bytes(g_head, hc.pr.n, hc.pr.d, hc.pr.c, NULL, 5, &budget),
                      APLCL_SUCCESS);
         for (int chunked = 0; chunked <= 1; ++chunked) {
-            aplcl_head_io io = dp.io;
+            aplcl_head_io io = hc.dp.io;
             io.dx = io.dw = io.db = NULL;
-            dev_fill_f32(dp.loss, 0, 1, NAN);
-            cl_event ev = NULL;
-            CHECK_STATUS(aplcl_head_compute(g_head, &p, pr.n, pr.d, pr.c, &io,
-                                            chunked ? budget : SIZE_MAX, 0, NULL, &ev),
+            tu_fill_f32(g_q, hc.dp.loss, 0, 1, NAN);
+            CHECK_STATUS(head_call(g_head, &hc.pr, &p, &io, chunked ? budget : SIZE_MAX),
                          APLCL_SUCCESS);
-            if (ev)
-                clWaitForEvents(1, &ev), clReleaseEvent(ev);
             result r;
-            read_result(&dp, &pr, &r);
-            CHECK_NEAR(r.loss, ref.loss, 2e-5, 1e-6);
+            read_result(&hc.dp, &hc.pr, &r);
+            CHECK_NEAR(r.loss, hc.ref.loss, 2e-5, 1e-6);
             if (!chunked)
                 CHECK_EQ_DBL(r.loss, full.loss);
             for (int k = 0; k < APLCL_COUNT_LEN; ++k)
-                CHECK_EQ_U64(r.counts[k], ref.counts[k]);
+                CHECK_EQ_U64(r.counts[k], hc.ref.counts[k]);
             /* gradients untouched since the full call */
-            CHECK(memcmp(r.dw, full.dw, pr.c * pr.d * 4) == 0);
-            CHECK(memcmp(r.db, full.db, pr.c * 4) == 0);
-            CHECK(memcmp(r.dx, full.dx, pr.n * pr.d * 4) == 0);
+            CHECK(memcmp(r.dw, full.dw, hc.pr.c * hc.pr.d * 4) == 0);
+            CHECK(memcmp(r.db, full.db, hc.pr.c * 4) == 0);
+            CHECK(memcmp(r.dx, full.dx, hc.pr.n * hc.pr.d * 4) == 0);
             free_result(&r);
         }
         tu_case_end(mark, "forward only, 33x17x65 %s mean (one chunk and 5-row chunks)",
-                    fmt_name(pr.fmt));
-        free_result(&full), dev_release(&dp), free_reference(&ref), free_problem(&pr);
+                    cases_format_name(hc.pr.fmt));
+        free_result(&full), case_close(&hc);
     }
 }
 
-/* Shapes large enough for CLBlast's indirect GEMM, which pads and copies through the head's
- * temporary buffer: one chunk (its dX product in row blocks of D = 256: 256 + 44), and 280-row
- * chunks (blocks 256 + 24, then a 20-row chunk on CLBlast's direct kernel), with W and dW at
- * non-zero offsets. */
-static void test_indirect_gemm(void) {
-    problem pr;
-    make_problem(&pr, 300, 256, 4096, 1, APLCL_TARGET_F32, 1100);
+/* CLBlast runs a GEMM either as one "direct" kernel or "indirect" (pre-processing kernels that pad
+ * and copy through the head's temporary buffer, then the main kernel). Which one it picks for a
+ * shape is its own tuned choice (m * n * k against XGEMM_MIN_INDIRECT_SIZE^3 from its per-device
+ * database) and differs between CPUs, so no case here relies on it: a case that must cover one
+ * path forces it through CLBlast's public CLBlastOverrideParameters for this device ("GemmRoutine",
+ * single precision). The head sizes its temporary buffer with CLBlastSGemmTempBufferSize, which
+ * reads the same database, so plan and run agree. The override is process-wide and cannot be
+ * undone (CLBlast has no getter for the tuned value), so these cases run last in main(). */
+typedef enum { GEMM_INDIRECT, GEMM_DIRECT } gemm_path;
+
+static int force_gemm(aplcl_ctx *ctx, gemm_path path) {
+    const char *names[] = {"XGEMM_MIN_INDIRECT_SIZE"};
+    /* m * n * k < 1 never holds: always indirect; < (2^20)^3 = 2^60 always holds here: direct */
+    size_t values[] = {path == GEMM_INDIRECT ? 1 : (size_t)1 << 20};
+    CLBlastStatusCode s = CLBlastOverrideParameters(aplcl_ctx_device(ctx), "GemmRoutine",
+                                                    CLBlastPrecisionSingle, 1, names, values);
+    CHECK_EQ(s, CLBlastSuccess);
+    return s == CLBlastSuccess;
+}
+
+/* A shape where the indirect GEMM pads and copies W, X and G: one chunk (its dX product in row
+ * blocks of D = 256: 256 + 44), and 280-row chunks (blocks 256 + 24, then a 20-row chunk), with W
+ * and dW at non-zero offsets; once with every GEMM forced indirect (the temporary buffer is used
+ * and accounted) and once forced direct (no temporary buffer). Same reference both times. */
+static void test_gemm_paths(void) {
+    head_case hc;
     aplcl_params p = aplcl_params_default();
     p.reduction = APLCL_REDUCE_MEAN;
-    reference ref;
-    ref_compute(&p, &pr, &ref);
-    device_problem dp;
-    dev_upload(&dp, &pr, 5);
-    size_t budget280 = 0;
-    CHECK_STATUS(aplcl_head_scratch_bytes(g_head, pr.n, pr.d, pr.c, &dp.io, 280, &budget280),
-                 APLCL_SUCCESS);
-    const size_t budgets[] = {SIZE_MAX, budget280};
-    for (int b = 0; b < 2; ++b) {
-        int mark = tu_case_begin();
-        CHECK_STATUS(run_head(&dp, &pr, &p, budgets[b]), APLCL_SUCCESS);
-        aplcl_head_stats stats;
-        CHECK_STATUS(aplcl_head_get_stats(g_head, &stats), APLCL_SUCCESS);
-        CHECK_EQ(stats.chunk_rows, b ? 280 : pr.n);
-        CHECK_GT(stats.blas_temp_bytes, 0);
-        result r;
-        read_result(&dp, &pr, &r);
-        check_against_ref(&r, &ref, &pr, 1);
-        tu_case_end(mark, "indirect CLBlast GEMMs, 300x256x4096 f32 mean, %s (temp %.1f MiB)",
-                    b ? "280-row chunks" : "one chunk", stats.blas_temp_bytes / 1048576.0);
-        free_result(&r);
+    case_open(&hc, 300, 256, 4096, 1, APLCL_TARGET_F32, 1100, &p, 5);
+    const gemm_path paths[] = {GEMM_INDIRECT, GEMM_DIRECT};
+    for (size_t g = 0; g < 2; ++g) {
+        const int indirect = paths[g] == GEMM_INDIRECT;
+        if (!force_gemm(g_ctx, paths[g]))
+            continue;
+        size_t budget280 = 0;
+        CHECK_STATUS(
+            aplcl_head_scratch_bytes(g_head, hc.pr.n, hc.pr.d, hc.pr.c, &hc.dp.io, 280, &budget280),
+            APLCL_SUCCESS);
+        const size_t budgets[] = {SIZE_MAX, budget280};
+        for (int b = 0; b < 2; ++b) {
+            int mark = tu_case_begin();
+            CHECK_STATUS(run_head(g_head, &hc.dp, &hc.pr, &p, budgets[b]), APLCL_SUCCESS);
+            aplcl_head_stats stats;
+            CHECK_STATUS(aplcl_head_get_stats(g_head, &stats), APLCL_SUCCESS);
+            CHECK_EQ(stats.chunk_rows, b ? 280 : hc.pr.n);
+            if (indirect)
+                CHECK_GT(stats.blas_temp_bytes, 0);
+            else
+                CHECK_EQ(stats.blas_temp_bytes, 0);
+            CHECK(stats.blas_temp_bytes <= stats.call_scratch_bytes);
+            result r;
+            read_result(&hc.dp, &hc.pr, &r);
+            check_against_ref(&r, &hc.ref, &hc.pr, 1);
+            tu_case_end(mark,
+                        "%s CLBlast GEMMs (forced), 300x256x4096 f32 mean, %s (temp %.1f MiB)",
+                        indirect ? "indirect" : "direct", b ? "280-row chunks" : "one chunk",
+                        stats.blas_temp_bytes / 1048576.0);
+            free_result(&r);
+        }
     }
-    dev_release(&dp), free_reference(&ref), free_problem(&pr);
+    case_close(&hc);
 }
 
 /* Same call twice: same bits, one chunk and 3-row chunks. */
 static void test_determinism(void) {
     int mark = tu_case_begin();
-    problem pr;
-    make_problem(&pr, 33, 17, 65, 1, APLCL_TARGET_F32, 700);
+    head_case hc;
     aplcl_params p = aplcl_params_default();
     p.reduction = APLCL_REDUCE_MEAN;
-    device_problem dp;
-    dev_upload(&dp, &pr, 0);
+    case_open(&hc, 33, 17, 65, 1, APLCL_TARGET_F32, 700, NULL, 0);
     size_t budget3 = 0;
-    CHECK_STATUS(aplcl_head_scratch_bytes(g_head, pr.n, pr.d, pr.c, NULL, 3, &budget3),
+    CHECK_STATUS(aplcl_head_scratch_bytes(g_head, hc.pr.n, hc.pr.d, hc.pr.c, NULL, 3, &budget3),
                  APLCL_SUCCESS);
     const size_t budgets[] = {SIZE_MAX, budget3};
     for (int b = 0; b < 2; ++b) {
         result r[2];
         for (int k = 0; k < 2; ++k) {
-            CHECK_STATUS(run_head(&dp, &pr, &p, budgets[b]), APLCL_SUCCESS);
-            read_result(&dp, &pr, &r[k]);
+            CHECK_STATUS(run_head(g_head, &hc.dp, &hc.pr, &p, budgets[b]), APLCL_SUCCESS);
+            read_result(&hc.dp, &hc.pr, &r[k]);
         }
         CHECK(memcmp(&r[0].loss, &r[1].loss, sizeof r[0].loss) == 0);
-        CHECK(memcmp(r[0].dx, r[1].dx, pr.n * pr.d * 4) == 0);
-        CHECK(memcmp(r[0].dw, r[1].dw, pr.c * pr.d * 4) == 0);
-        CHECK(memcmp(r[0].db, r[1].db, pr.c * 4) == 0);
+        CHECK(memcmp(r[0].dx, r[1].dx, hc.pr.n * hc.pr.d * 4) == 0);
+        CHECK(memcmp(r[0].dw, r[1].dw, hc.pr.c * hc.pr.d * 4) == 0);
+        CHECK(memcmp(r[0].db, r[1].db, hc.pr.c * 4) == 0);
         free_result(&r[0]), free_result(&r[1]);
     }
     tu_case_end(mark, "determinism: same call twice, same bits (one chunk, 3-row chunks)");
-    dev_release(&dp), free_problem(&pr);
+    case_close(&hc);
 }
 
 /* The call waits for its wait list and returns at once (a blocking call would hang here). */
 static void test_wait_list(void) {
     int mark = tu_case_begin();
-    problem pr;
-    make_problem(&pr, 7, 5, 3, 1, APLCL_TARGET_U8, 800);
+    head_case hc;
     aplcl_params p = aplcl_params_default();
-    reference ref;
-    ref_compute(&p, &pr, &ref);
-    device_problem dp;
-    dev_upload(&dp, &pr, 0);
-    dev_fill_f32(dp.dw, 0, pr.c * pr.d, 0.0f);
-    dev_fill_f32(dp.db, 0, pr.c, 0.0f);
+    case_open(&hc, 7, 5, 3, 1, APLCL_TARGET_U8, 800, &p, 0);
+    tu_fill_f32(g_q, hc.dp.dw, 0, hc.pr.c * hc.pr.d, 0.0f);
+    tu_fill_f32(g_q, hc.dp.db, 0, hc.pr.c, 0.0f);
     cl_int err;
-    cl_event gate = clCreateUserEvent(aplcl_ctx_cl_context(g_ctx), &err);
+    cl_event gate = clCreateUserEvent(g_cl, &err);
     CHECK_EQ(err, CL_SUCCESS);
     cl_event done = NULL;
-    CHECK_STATUS(
-        aplcl_head_compute(g_head, &p, pr.n, pr.d, pr.c, &dp.io, SIZE_MAX, 1, &gate, &done),
-        APLCL_SUCCESS);
+    CHECK_STATUS(aplcl_head_compute(g_head, &p, hc.pr.n, hc.pr.d, hc.pr.c, &hc.dp.io, SIZE_MAX, 1,
+                                    &gate, &done),
+                 APLCL_SUCCESS);
     cl_int status = CL_COMPLETE;
     clGetEventInfo(done, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status, NULL);
     CHECK(status != CL_COMPLETE);
@@ -740,17 +700,17 @@ static void test_wait_list(void) {
     CHECK_EQ(clWaitForEvents(1, &done), CL_SUCCESS);
     clReleaseEvent(done), clReleaseEvent(gate);
     result r;
-    read_result(&dp, &pr, &r);
-    check_against_ref(&r, &ref, &pr, 1);
+    read_result(&hc.dp, &hc.pr, &r);
+    check_against_ref(&r, &hc.ref, &hc.pr, 1);
     tu_case_end(mark, "wait list: nothing runs before the user event, then the right result");
-    free_result(&r), dev_release(&dp), free_reference(&ref), free_problem(&pr);
+    free_result(&r), case_close(&hc);
 }
 
 /* A context on an out-of-order queue: CLBlast calls are fenced; same bits as in order. */
 static void test_out_of_order(void) {
     int mark = tu_case_begin();
     cl_int err;
-    cl_command_queue q = clCreateCommandQueue(aplcl_ctx_cl_context(g_ctx), aplcl_ctx_device(g_ctx),
+    cl_command_queue q = clCreateCommandQueue(g_cl, aplcl_ctx_device(g_ctx),
                                               CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE, &err);
     if (err != CL_SUCCESS) {
         printf("skip out-of-order queue: not supported (%d)\n", (int)err);
@@ -768,41 +728,43 @@ static void test_out_of_order(void) {
         return;
     }
     tu_case_end(mark, "out-of-order queue: context and head");
-    /* small (CLBlast's direct GEMM) and large (indirect: padding kernels, then the GEMM) */
+    /* small on CLBlast's direct GEMM, large on its indirect one (padding kernels, then the GEMM),
+     * each path forced (see force_gemm) */
     const size_t shapes[2][4] = {{33, 17, 65, 3}, {300, 256, 4096, 280}};
+    const gemm_path paths[2] = {GEMM_DIRECT, GEMM_INDIRECT};
     for (int k = 0; k < 2; ++k) {
         mark = tu_case_begin();
-        problem pr;
-        make_problem(&pr, shapes[k][0], shapes[k][1], shapes[k][2], 1, APLCL_TARGET_F32, 900 + k);
+        force_gemm(g_ctx, paths[k]);
+        head_case hc;
         aplcl_params p = aplcl_params_default();
         p.reduction = APLCL_REDUCE_MEAN;
-        device_problem dp; /* buffers of g_ctx's OpenCL context, which octx shares */
-        dev_upload(&dp, &pr, 0);
+        case_open(&hc, shapes[k][0], shapes[k][1], shapes[k][2], 1, APLCL_TARGET_F32, 900 + k, NULL,
+                  0);
         size_t budget = 0;
-        CHECK_STATUS(
-            aplcl_head_scratch_bytes(g_head, pr.n, pr.d, pr.c, NULL, shapes[k][3], &budget),
-            APLCL_SUCCESS);
-        CHECK_STATUS(run_head(&dp, &pr, &p, budget), APLCL_SUCCESS);
-        result in_order;
-        read_result(&dp, &pr, &in_order);
-        dev_fill_f32(dp.dx, 0, pr.n * pr.d, NAN);
-        dev_fill_f32(dp.dw, 0, pr.c * pr.d, 0.0f);
-        dev_fill_f32(dp.db, 0, pr.c, 0.0f);
-        cl_event ev = NULL;
-        CHECK_STATUS(aplcl_head_compute(ohead, &p, pr.n, pr.d, pr.c, &dp.io, budget, 0, NULL, &ev),
+        CHECK_STATUS(aplcl_head_scratch_bytes(g_head, hc.pr.n, hc.pr.d, hc.pr.c, NULL, shapes[k][3],
+                                              &budget),
                      APLCL_SUCCESS);
-        if (ev)
-            clWaitForEvents(1, &ev), clReleaseEvent(ev);
+        CHECK_STATUS(run_head(g_head, &hc.dp, &hc.pr, &p, budget), APLCL_SUCCESS);
+        result in_order;
+        read_result(&hc.dp, &hc.pr, &in_order);
+        CHECK_STATUS(run_head(ohead, &hc.dp, &hc.pr, &p, budget), APLCL_SUCCESS);
+        aplcl_head_stats stats;
+        CHECK_STATUS(aplcl_head_get_stats(ohead, &stats), APLCL_SUCCESS);
+        if (paths[k] == GEMM_INDIRECT)
+            CHECK_GT(stats.blas_temp_bytes, 0);
+        else
+            CHECK_EQ(stats.blas_temp_bytes, 0);
         result r;
-        read_result(&dp, &pr, &r);
+        read_result(&hc.dp, &hc.pr, &r);
         CHECK(memcmp(&r.loss, &in_order.loss, sizeof r.loss) == 0);
-        CHECK(memcmp(r.dx, in_order.dx, pr.n * pr.d * 4) == 0);
-        CHECK(memcmp(r.dw, in_order.dw, pr.c * pr.d * 4) == 0);
-        CHECK(memcmp(r.db, in_order.db, pr.c * 4) == 0);
+        CHECK(memcmp(r.dx, in_order.dx, hc.pr.n * hc.pr.d * 4) == 0);
+        CHECK(memcmp(r.dw, in_order.dw, hc.pr.c * hc.pr.d * 4) == 0);
+        CHECK(memcmp(r.db, in_order.db, hc.pr.c * 4) == 0);
         tu_case_end(mark,
-                    "out-of-order queue, %zux%zux%zu in %zu-row chunks: same bits as in order",
-                    pr.n, pr.d, pr.c, shapes[k][3]);
-        free_result(&r), free_result(&in_order), dev_release(&dp), free_problem(&pr);
+                    "out-of-order queue, %zux%zux%zu in %zu-row chunks, %s GEMMs: same bits as "
+                    "in order",
+                    hc.pr.n, hc.pr.d, hc.pr.c, shapes[k][3], k ? "indirect" : "direct");
+        free_result(&r), free_result(&in_order), case_close(&hc);
     }
     aplcl_head_destroy(ohead);
     aplcl_ctx_destroy(octx);
@@ -811,14 +773,12 @@ static void test_out_of_order(void) {
 /* Argument checks: each bad call returns its status and enqueues nothing (the loss keeps its
  * sentinel). */
 static void test_bad_input(void) {
-    problem pr;
-    make_problem(&pr, 7, 5, 3, 1, APLCL_TARGET_F32, 1000);
+    head_case hc;
     aplcl_params p = aplcl_params_default();
-    device_problem dp;
-    dev_upload(&dp, &pr, 0);
+    case_open(&hc, 7, 5, 3, 1, APLCL_TARGET_F32, 1000, NULL, 0);
     const float sentinel = 12345.0f;
-    dev_fill_f32(dp.loss, 0, 1, sentinel);
-    const size_t n = pr.n, d = pr.d, c = pr.c, B = SIZE_MAX;
+    tu_fill_f32(g_q, hc.dp.loss, 0, 1, sentinel);
+    const size_t n = hc.pr.n, d = hc.pr.d, c = hc.pr.c, B = SIZE_MAX;
     aplcl_head_io io;
     cl_mem sub = NULL, foreign = NULL;
     cl_event fev = NULL;
@@ -826,7 +786,7 @@ static void test_bad_input(void) {
 #define BAD(want, setup, ...)                                                                      \
     do {                                                                                           \
         int mark_ = tu_case_begin();                                                               \
-        io = dp.io;                                                                                \
+        io = hc.dp.io;                                                                             \
         p = aplcl_params_default();                                                                \
         setup;                                                                                     \
         CHECK_STATUS(aplcl_head_compute(__VA_ARGS__), want);                                       \
@@ -872,7 +832,8 @@ static void test_bad_input(void) {
     {
         cl_buffer_region reg = {0, 4 * sizeof(float)};
         cl_int err;
-        sub = clCreateSubBuffer(dp.dw, CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION, &reg, &err);
+        sub = clCreateSubBuffer(hc.dp.dw, CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION, &reg,
+                                &err);
         CHECK_EQ(err, CL_SUCCESS);
     }
     BAD(APLCL_ERR_BUFFER_OVERLAP, (io.loss = sub, io.loss_offset = 3), g_head, &p, n, d, c, &io, B,
@@ -909,13 +870,14 @@ static void test_bad_input(void) {
     int mark = tu_case_begin();
     p = aplcl_params_default();
     float loss = 0;
-    CHECK_EQ(clFinish(aplcl_ctx_queue(g_ctx)), CL_SUCCESS);
-    dev_read(dp.loss, 0, &loss, sizeof loss);
+    CHECK_EQ(clFinish(g_q), CL_SUCCESS);
+    tu_read(g_q, hc.dp.loss, 0, &loss, sizeof loss);
     CHECK_EQ_DBL(loss, sentinel);
     /* and a good call still works afterwards */
-    CHECK_STATUS(aplcl_head_compute(g_head, &p, n, d, c, &dp.io, B, 0, NULL, NULL), APLCL_SUCCESS);
-    CHECK_EQ(clFinish(aplcl_ctx_queue(g_ctx)), CL_SUCCESS);
-    dev_read(dp.loss, 0, &loss, sizeof loss);
+    CHECK_STATUS(aplcl_head_compute(g_head, &p, n, d, c, &hc.dp.io, B, 0, NULL, NULL),
+                 APLCL_SUCCESS);
+    CHECK_EQ(clFinish(g_q), CL_SUCCESS);
+    tu_read(g_q, hc.dp.loss, 0, &loss, sizeof loss);
     CHECK(loss != sentinel && isfinite(loss));
     tu_case_end(mark, "bad calls enqueued nothing; a good call afterwards runs");
 
@@ -931,13 +893,15 @@ static void test_bad_input(void) {
     CHECK(strcmp(aplcl_status_string(APLCL_ERR_SCRATCH_BUDGET), "unknown aplcl status") != 0);
     CHECK(strcmp(aplcl_status_string(APLCL_ERR_BLAS), "unknown aplcl status") != 0);
     tu_case_end(mark, "create/destroy/plan/stats argument checks");
-    dev_release(&dp), free_problem(&pr);
+    case_close(&hc);
 }
 
 int main(void) {
     int rc = tu_ctx_create(&g_ctx);
     if (rc)
         return rc;
+    g_cl = aplcl_ctx_cl_context(g_ctx);
+    g_q = aplcl_ctx_queue(g_ctx);
     aplcl_status st = aplcl_head_create(&g_head, g_ctx);
     if (st != APLCL_SUCCESS) {
         printf("aplcl_head_create: %s (cl/CLBlast error %d)\n%s\n", tu_status_name(st),
@@ -950,11 +914,12 @@ int main(void) {
     test_chunking();
     test_accumulate();
     test_forward_only();
-    test_indirect_gemm();
     test_determinism();
     test_wait_list();
-    test_out_of_order();
     test_bad_input();
+    /* these force CLBlast's GEMM path, which stays forced for the rest of the process */
+    test_gemm_paths();
+    test_out_of_order();
     aplcl_head_destroy(g_head);
     aplcl_ctx_destroy(g_ctx);
     return tu_exit_code();

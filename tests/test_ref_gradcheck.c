@@ -60,16 +60,10 @@ static void make_points(const aplcl_params *p, float *x, float *y) {
 
 /* Gradient multiplier scale: grad_scale, divided by the MEAN denominator. */
 static double grad_factor(const aplcl_params *p, const float *x, const float *y) {
-    double f = (double)p->grad_scale;
-    if (p->reduction == APLCL_REDUCE_MEAN) {
-        if (p->normalizer > 0)
-            return f / p->normalizer;
-        uint64_t counts[APLCL_COUNT_LEN];
-        double loss;
-        aplcl_ref_compute_counts(p, GC_ROWS, GC_COLS, x, y, NULL, NULL, &loss, counts);
-        return f / (double)counts[APLCL_COUNT_ELEMENTS];
-    }
-    return f;
+    uint64_t counts[APLCL_COUNT_LEN] = {0, 0, 0};
+    double loss;
+    aplcl_ref_compute_counts(p, GC_ROWS, GC_COLS, x, y, NULL, NULL, &loss, counts);
+    return cases_grad_scale(p, counts[APLCL_COUNT_ELEMENTS]);
 }
 
 /* Expected gradient by finite differences, for the parameters' own focusing mode. */
@@ -180,27 +174,17 @@ int main(void) {
     run_case("eps 1e-3, gamma_pos 1", p);
 
     /* Every leading term on both sides, deterministic coefficients in [-1, 3). */
-    tu_rng rng = tu_rng_seed(0x5eed);
+    cli_rng rng = cli_rng_seed(0x5eed);
     p = aplcl_params_default();
     p.n_alpha = p.n_beta = APLCL_MAX_TERMS;
     for (int j = 0; j < APLCL_MAX_TERMS; j++) {
-        p.alpha[j] = (float)tu_rng_range(&rng, -1.0, 3.0);
-        p.beta[j] = (float)tu_rng_range(&rng, -1.0, 3.0);
+        p.alpha[j] = (float)cli_rng_range(&rng, -1.0, 3.0);
+        p.beta[j] = (float)cli_rng_range(&rng, -1.0, 3.0);
     }
     run_case("8 alpha + 8 beta terms", p);
 
-    p = aplcl_params_default();
-    p.gamma_pos = 1.5f;
-    p.gamma_neg = 2.5f;
-    p.clip = 0.1f;
-    p.n_alpha = 3;
-    p.alpha[0] = 0.5f;
-    p.alpha[1] = 1.75f;
-    p.alpha[2] = -0.25f;
-    p.n_beta = 2;
-    p.beta[0] = 1.5f;
-    p.beta[1] = 0.125f;
-    run_case("3 alpha + 2 beta, gammas 1.5/2.5, clip 0.1", p);
+    cases_param_set set = cases_param_set_get(CASES_CUSTOM_3A2B);
+    run_case(set.name, set.p);
 
     p = aplcl_params_default();
     p.reduction = APLCL_REDUCE_MEAN;
@@ -222,10 +206,10 @@ int main(void) {
     p.grad_scale = 0.5f;
     run_case("SUM, grad_scale 0.5", p);
 
-    run_case("preset bce", aplcl_params_bce());
-    run_case("preset focal(2)", aplcl_params_focal(2.0f));
-    run_case("preset asl(4,1,0.05)", aplcl_params_asl(4.0f, 1.0f, 0.05f));
-    run_case("preset poly1(1)", aplcl_params_poly1(1.0f));
+    for (int k = CASES_BCE; k < CASES_N_PRESETS; k++) { /* the default ran first */
+        set = cases_param_set_get((cases_set_id)k);
+        run_case(set.name, set.p);
+    }
 
     return tu_exit_code();
 }

@@ -214,54 +214,35 @@ static void test_preset_fields(void) {
     CHECK_STATUS(aplcl_params_validate(&p), APLCL_SUCCESS);
     tu_case_end(mark, "preset default: documented fields");
 
-    mark = tu_case_begin();
-    p = aplcl_params_bce();
-    CHECK_EQ_DBL(p.gamma_pos, 0.0f);
-    CHECK_EQ_DBL(p.gamma_neg, 0.0f);
-    CHECK_EQ_DBL(p.clip, 0.0f);
-    CHECK_EQ_DBL(p.eps, 0.0f);
-    CHECK(coefs_bce_from(p.alpha, p.n_alpha, 0));
-    CHECK(coefs_bce_from(p.beta, p.n_beta, 0));
-    CHECK_STATUS(aplcl_params_validate(&p), APLCL_SUCCESS);
-    tu_case_end(mark, "preset bce: documented fields");
-
-    mark = tu_case_begin();
-    p = aplcl_params_focal(2.0f);
-    CHECK_EQ_DBL(p.gamma_pos, 2.0f);
-    CHECK_EQ_DBL(p.gamma_neg, 2.0f);
-    CHECK_EQ_DBL(p.clip, 0.0f);
-    CHECK_EQ_DBL(p.eps, 0.0f);
-    CHECK(coefs_bce_from(p.alpha, p.n_alpha, 0));
-    CHECK(coefs_bce_from(p.beta, p.n_beta, 0));
-    CHECK_EQ(p.focus_grad, 0);
-    CHECK_STATUS(aplcl_params_validate(&p), APLCL_SUCCESS);
-    tu_case_end(mark, "preset focal(2): documented fields");
-
-    mark = tu_case_begin();
-    p = aplcl_params_asl(4.0f, 1.0f, 0.05f);
-    CHECK_EQ_DBL(p.gamma_neg, 4.0f);
-    CHECK_EQ_DBL(p.gamma_pos, 1.0f);
-    CHECK_EQ_DBL(p.clip, 0.05f);
-    CHECK_EQ_DBL(p.eps, 1e-8f);
-    CHECK(coefs_bce_from(p.alpha, p.n_alpha, 0));
-    CHECK(coefs_bce_from(p.beta, p.n_beta, 0));
-    CHECK_STATUS(aplcl_params_validate(&p), APLCL_SUCCESS);
-    tu_case_end(mark, "preset asl(4,1,0.05): documented fields");
-
-    mark = tu_case_begin();
-    p = aplcl_params_poly1(1.0f);
-    CHECK_EQ_DBL(p.gamma_pos, 0.0f);
-    CHECK_EQ_DBL(p.gamma_neg, 0.0f);
-    CHECK_EQ_DBL(p.clip, 0.0f);
-    CHECK_EQ_DBL(p.eps, 0.0f);
-    CHECK_GE(p.n_alpha, 1);
-    CHECK_GE(p.n_beta, 1);
-    CHECK_EQ_DBL(p.alpha[0], 2.0f);
-    CHECK_EQ_DBL(p.beta[0], 2.0f);
-    CHECK(coefs_bce_from(p.alpha, p.n_alpha, 1));
-    CHECK(coefs_bce_from(p.beta, p.n_beta, 1));
-    CHECK_STATUS(aplcl_params_validate(&p), APLCL_SUCCESS);
-    tu_case_end(mark, "preset poly1(1): documented fields");
+    /* the other presets: gammas, clip, eps, and their series coefficients from term k on */
+    const struct {
+        cases_set_id id;
+        float gamma_pos, gamma_neg, clip, eps;
+        int alpha_from, beta_from;
+    } presets[] = {{CASES_BCE, 0.0f, 0.0f, 0.0f, 0.0f, 0, 0},
+                   {CASES_FOCAL_2, 2.0f, 2.0f, 0.0f, 0.0f, 0, 0},
+                   {CASES_ASL_4_1_005, 1.0f, 4.0f, 0.05f, 1e-8f, 0, 0},
+                   {CASES_POLY1_1, 0.0f, 0.0f, 0.0f, 0.0f, 1, 1}};
+    for (size_t k = 0; k < sizeof presets / sizeof presets[0]; k++) {
+        mark = tu_case_begin();
+        cases_param_set set = cases_param_set_get(presets[k].id);
+        p = set.p;
+        CHECK_EQ_DBL(p.gamma_pos, presets[k].gamma_pos);
+        CHECK_EQ_DBL(p.gamma_neg, presets[k].gamma_neg);
+        CHECK_EQ_DBL(p.clip, presets[k].clip);
+        CHECK_EQ_DBL(p.eps, presets[k].eps);
+        CHECK_EQ(p.focus_grad, 0);
+        if (presets[k].id == CASES_POLY1_1) {
+            CHECK_GE(p.n_alpha, 1);
+            CHECK_GE(p.n_beta, 1);
+            CHECK_EQ_DBL(p.alpha[0], 2.0f);
+            CHECK_EQ_DBL(p.beta[0], 2.0f);
+        }
+        CHECK(coefs_bce_from(p.alpha, p.n_alpha, presets[k].alpha_from));
+        CHECK(coefs_bce_from(p.beta, p.n_beta, presets[k].beta_from));
+        CHECK_STATUS(aplcl_params_validate(&p), APLCL_SUCCESS);
+        tu_case_end(mark, "preset %s: documented fields", set.name);
+    }
 }
 
 /* ---- presets: losses and gradients against textbook formulas ----

@@ -18,10 +18,10 @@ int main(void) {
         return rc;
 
     float *x = tu_xmalloc(N * sizeof(float)), *y = tu_xmalloc(N * sizeof(float));
-    tu_rng r = tu_rng_seed(10000000);
+    cli_rng r = cli_rng_seed(10000000);
     for (size_t i = 0; i < N; i++) {
-        x[i] = (float)tu_rng_normal(&r, 0.0, 2.0);
-        y[i] = tu_rng_uniform(&r) < 0.03 ? 1.0f : 0.0f;
+        x[i] = (float)cli_rng_normal(&r, 0.0, 2.0);
+        y[i] = cli_rng_uniform(&r) < 0.03 ? 1.0f : 0.0f;
     }
     float *g = tu_xmalloc(N * sizeof(float));
     double *rg = tu_xmalloc(N * sizeof(double));
@@ -43,7 +43,7 @@ int main(void) {
         double loss = NAN;
         CHECK_STATUS(aplcl_host_compute(ctx, &p, ROWS, COLS, x, y, NULL, NULL, &loss),
                      APLCL_SUCCESS);
-        CHECK_NEAR(loss, want, TU_SUM_RTOL, 0.0);
+        CHECK_NEAR(loss, want, CASES_SUM_RTOL, 0.0);
         tu_case_end(mark, "10^7 %s, forward only: %.10g vs reference %.10g (rel %.2g)", red, loss,
                     want, fabs(loss - want) / fabs(want));
 
@@ -51,9 +51,9 @@ int main(void) {
         mark = tu_case_begin();
         loss = NAN;
         CHECK_STATUS(aplcl_host_compute(ctx, &p, ROWS, COLS, x, y, g, NULL, &loss), APLCL_SUCCESS);
-        CHECK_NEAR(loss, want, TU_SUM_RTOL, 0.0);
+        CHECK_NEAR(loss, want, CASES_SUM_RTOL, 0.0);
         if (mean) {
-            tu_cmp c = tu_compare_f32(g, rg, N, TU_RTOL, TU_ATOL / (double)N);
+            tu_cmp c = tu_compare_f32(g, rg, N, CASES_RTOL, CASES_ATOL / (double)N);
             TU_CMP_CHECK("MEAN gradient", c, x);
         }
         tu_case_end(mark, "10^7 %s, with gradient: %.10g vs reference %.10g (rel %.2g)", red, loss,

@@ -1,14 +1,17 @@
 /* test_util.h: the tiny assert and helper header shared by aplcl's CTest executables.
  *
  * Checks record a failure, print both operands with file:line (libuv test/task.h style) and carry
- * on, so one run shows every broken sub-case; main() returns tu_exit_code(). Also: a deterministic
- * RNG, the element-wise tolerance rule of the test plan, and context creation that turns "no
- * OpenCL here" into the skip code 77. Not a framework: no registration, no fixtures.
+ * on, so one run shows every broken sub-case; main() returns tu_exit_code(). Also: element-wise
+ * comparison under the tolerance rule (common/cases.h), OpenCL buffer helpers whose failures count
+ * as failed checks, and context creation that turns "no OpenCL here" into the skip code 77. Not a
+ * framework: no registration, no fixtures.
  */
 #ifndef APLCL_TEST_UTIL_H
 #define APLCL_TEST_UTIL_H
 
 #include "aplcl.h"
+#include "cases.h"
+#include "tool_util.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -20,20 +23,19 @@
 /* Exit code CTest treats as "skipped" (SKIP_RETURN_CODE 77). */
 #define TU_SKIP 77
 
-/* The tolerance rule (issue): per element |got - want| <= max(TU_RTOL * |want|, TU_ATOL * s), s the
- * gradient multiplier scale (1 for losses); a reduced loss within TU_SUM_RTOL relative. */
-#define TU_RTOL 1e-5
-#define TU_ATOL 1e-7
-#define TU_SUM_RTOL 1e-6
+/* The tolerance rule, the generator and the shared parameter sets are common/cases.h's and
+ * common/tool_util.h's (cases_grad_rtol, CASES_RTOL, cli_rng, cases_param_set_get): the tests,
+ * `aplcl check` and `aplcl bench` compare by one rule. */
 
 static int tu_failures = 0;
+static long tu_checks = 0; /* checks evaluated (CHECK*, CL_CHECK, tu_buffer, TU_CMP_CHECK) */
 
 static inline int tu_exit_code(void) {
     if (tu_failures) {
-        printf("FAILED: %d check(s) failed\n", tu_failures);
+        printf("FAILED: %d of %ld check(s) failed\n", tu_failures, tu_checks);
         return 1;
     }
-    printf("PASSED\n");
+    printf("PASSED (%ld checks)\n", tu_checks);
     return 0;
 }
 
@@ -59,6 +61,7 @@ static inline const char *tu_status_name(aplcl_status s) {
 
 #define CHECK(expr)                                                                                \
     do {                                                                                           \
+        tu_checks++;                                                                               \
         if (!(expr))                                                                               \
             TU_FAIL_AT_(__FILE__, __LINE__, "`%s` is false", #expr);                               \
     } while (0)
@@ -66,6 +69,7 @@ static inline const char *tu_status_name(aplcl_status s) {
 /* Integers of any width, printed as long long. */
 #define CHECK_INT_OP_(a, op, b)                                                                    \
     do {                                                                                           \
+        tu_checks++;                                                                               \
         long long tu_a_ = (long long)(a), tu_b_ = (long long)(b);                                  \
         if (!(tu_a_ op tu_b_))                                                                     \
             TU_FAIL_AT_(__FILE__, __LINE__, "`%s %s %s` (%lld %s %lld)", #a, #op, #b, tu_a_, #op,  \
@@ -78,6 +82,7 @@ static inline const char *tu_status_name(aplcl_status s) {
 
 #define CHECK_EQ_U64(a, b)                                                                         \
     do {                                                                                           \
+        tu_checks++;                                                                               \
         unsigned long long tu_a_ = (unsigned long long)(a), tu_b_ = (unsigned long long)(b);       \
         if (tu_a_ != tu_b_)                                                                        \
             TU_FAIL_AT_(__FILE__, __LINE__, "`%s == %s` (%llu == %llu)", #a, #b, tu_a_, tu_b_);    \
@@ -86,6 +91,7 @@ static inline const char *tu_status_name(aplcl_status s) {
 /* Status codes, printed by name. */
 #define CHECK_STATUS(expr, want)                                                                   \
     do {                                                                                           \
+        tu_checks++;                                                                               \
         aplcl_status tu_got_ = (expr), tu_want_ = (want);                                          \
         if (tu_got_ != tu_want_)                                                                   \
             TU_FAIL_AT_(__FILE__, __LINE__, "`%s` returned %s (%d), expected %s (%d)", #expr,      \
@@ -96,6 +102,7 @@ static inline const char *tu_status_name(aplcl_status s) {
 /* |a - b| <= max(rtol * |b|, atol); b is the reference. NaN never passes. */
 #define CHECK_NEAR(a, b, rtol, atol)                                                               \
     do {                                                                                           \
+        tu_checks++;                                                                               \
         double tu_a_ = (double)(a), tu_b_ = (double)(b);                                           \
         double tu_tol_ = fmax((rtol)*fabs(tu_b_), (atol));                                         \
         if (!(fabs(tu_a_ - tu_b_) <= tu_tol_))                                                     \
@@ -107,6 +114,7 @@ static inline const char *tu_status_name(aplcl_status s) {
 /* Exact floating-point equality (bits aside: -0 == 0). */
 #define CHECK_EQ_DBL(a, b)                                                                         \
     do {                                                                                           \
+        tu_checks++;                                                                               \
         double tu_a_ = (double)(a), tu_b_ = (double)(b);                                           \
         if (!(tu_a_ == tu_b_))                                                                     \
             TU_FAIL_AT_(__FILE__, __LINE__, "`%s == %s` (%.17g == %.17g)", #a, #b, tu_a_, tu_b_);  \
@@ -128,37 +136,6 @@ TU_PRINTF_(2, 3) static inline void tu_case_end(int mark, const char *fmt, ...) 
     fputc('\n', stdout);
     va_end(ap);
     fflush(stdout);
-}
-
-/* ---- deterministic RNG: splitmix64 ---- */
-typedef struct tu_rng {
-    uint64_t s;
-} tu_rng;
-
-static inline tu_rng tu_rng_seed(uint64_t seed) {
-    tu_rng r = {seed};
-    return r;
-}
-static inline uint64_t tu_rng_u64(tu_rng *r) {
-    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-/* Uniform in [0, 1), 53 bits. */
-static inline double tu_rng_uniform(tu_rng *r) {
-    return (double)(tu_rng_u64(r) >> 11) * (1.0 / 9007199254740992.0);
-}
-/* Uniform in [lo, hi). */
-static inline double tu_rng_range(tu_rng *r, double lo, double hi) {
-    return lo + (hi - lo) * tu_rng_uniform(r);
-}
-/* Normal(mean, sd) by Box-Muller (one draw per call; the second is dropped for simplicity). */
-static inline double tu_rng_normal(tu_rng *r, double mean, double sd) {
-    double u1 = tu_rng_uniform(r), u2 = tu_rng_uniform(r);
-    if (u1 < 1e-300)
-        u1 = 1e-300;
-    return mean + sd * sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
 /* ---- element-wise comparison under the tolerance rule ---- */
@@ -209,6 +186,7 @@ static inline tu_cmp tu_compare_f64(const double *got, const double *want, size_
  * are the logits, printed at the worst index to make boundary cases obvious. */
 static inline int tu_cmp_check_at(const char *file, int line, const char *what, tu_cmp c,
                                   const float *x) {
+    tu_checks++;
     if (c.n_bad == 0)
         return 1;
     char xs[64] = "";
@@ -230,6 +208,44 @@ static inline void *tu_xmalloc(size_t bytes) {
         exit(1);
     }
     return p;
+}
+
+/* ---- OpenCL buffers: a failed OpenCL call is a failed check (the test carries on) ---- */
+
+#define CL_CHECK(call)                                                                             \
+    do {                                                                                           \
+        tu_checks++;                                                                               \
+        cl_int cl_err_ = (call);                                                                   \
+        if (cl_err_ != CL_SUCCESS)                                                                 \
+            TU_FAIL_AT_(__FILE__, __LINE__, "`%s` = OpenCL error %d", #call, (int)cl_err_);        \
+    } while (0)
+
+/* A READ_WRITE buffer of `bytes` (4 when 0) in OpenCL context c, a copy of host when not NULL. */
+static inline cl_mem tu_buffer_at_(const char *file, int line, cl_context c, size_t bytes,
+                                   const void *host) {
+    tu_checks++;
+    cl_int err;
+    cl_mem m = clCreateBuffer(c, CL_MEM_READ_WRITE | (host ? CL_MEM_COPY_HOST_PTR : 0),
+                              bytes ? bytes : 4, (void *)host, &err);
+    if (err != CL_SUCCESS || !m)
+        TU_FAIL_AT_(file, line, "clCreateBuffer(%zu bytes) = OpenCL error %d", bytes, (int)err);
+    return err == CL_SUCCESS ? m : NULL;
+}
+#define tu_buffer(c, bytes, host) tu_buffer_at_(__FILE__, __LINE__, (c), (bytes), (host))
+
+/* Blocking writes and reads at a byte offset. */
+#define tu_write(q, m, off, host, bytes)                                                           \
+    CL_CHECK(clEnqueueWriteBuffer((q), (m), CL_TRUE, (off), (bytes), (host), 0, NULL, NULL))
+#define tu_read(q, m, off, host, bytes)                                                            \
+    CL_CHECK(clEnqueueReadBuffer((q), (m), CL_TRUE, (off), (bytes), (host), 0, NULL, NULL))
+
+/* count floats from element `off` set to v. */
+static inline void tu_fill_f32(cl_command_queue q, cl_mem m, size_t off, size_t count, float v) {
+    if (count == 0)
+        return;
+    CL_CHECK(
+        clEnqueueFillBuffer(q, m, &v, sizeof v, off * sizeof v, count * sizeof v, 0, NULL, NULL));
+    CL_CHECK(clFinish(q));
 }
 
 /* Creates a context on the default device. Returns 0 on success, TU_SKIP when there is no OpenCL

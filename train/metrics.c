@@ -143,13 +143,17 @@ static double random_order_ap(size_t n, size_t p) {
     return (h + (double)(p - 1) / (double)(n - 1) * ((double)n - h)) / (double)n;
 }
 
-double metrics_baseline_map(const uint8_t *y, size_t rows, size_t labels, size_t *skipped) {
+static double positive_rate(size_t n, size_t p) { return (double)p / (double)n; }
+
+/* The mean of per(rows, positives) over the labels with a positive; *skipped the others. */
+static double mean_over_labels(const uint8_t *y, size_t rows, size_t labels, size_t *skipped,
+                               double (*per)(size_t, size_t)) {
     double sum = 0.0;
     size_t used = 0;
     for (size_t c = 0; c < labels; c++) {
         size_t p = positives(y, rows, labels, c);
         if (p) {
-            sum += random_order_ap(rows, p);
+            sum += per(rows, p);
             used++;
         }
     }
@@ -158,17 +162,10 @@ double metrics_baseline_map(const uint8_t *y, size_t rows, size_t labels, size_t
     return used ? sum / (double)used : NAN;
 }
 
+double metrics_baseline_map(const uint8_t *y, size_t rows, size_t labels, size_t *skipped) {
+    return mean_over_labels(y, rows, labels, skipped, random_order_ap);
+}
+
 double metrics_positive_rate_mean(const uint8_t *y, size_t rows, size_t labels, size_t *skipped) {
-    double sum = 0.0;
-    size_t used = 0;
-    for (size_t c = 0; c < labels; c++) {
-        size_t p = positives(y, rows, labels, c);
-        if (p) {
-            sum += (double)p / (double)rows;
-            used++;
-        }
-    }
-    if (skipped)
-        *skipped = labels - used;
-    return used ? sum / (double)used : NAN;
+    return mean_over_labels(y, rows, labels, skipped, positive_rate);
 }

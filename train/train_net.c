@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tool_util.h" /* cli_rng */
+
 /* The kernels of train/kernels/net.cl, embedded at build time (cmake/embed_kernels.cmake). */
 extern const aplcl_embedded_file aplcl_train_kernels[];
 
@@ -60,14 +62,6 @@ static cl_mem make_buffer(train_net *net, size_t bytes, const void *host, int *o
     if (err != CL_SUCCESS)
         *ok = 0;
     return b;
-}
-
-/* splitmix64 and a uniform draw, for the initialisation */
-static double uniform01(uint64_t *s) {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return (double)((z ^ (z >> 31)) >> 11) * 0x1.0p-53;
 }
 
 train_net *train_net_create(aplcl_ctx *ctx, const train_net_config *cfg, char *err,
@@ -126,12 +120,12 @@ train_net *train_net_create(aplcl_ctx *ctx, const train_net_config *cfg, char *e
         train_net_destroy(net);
         return NULL;
     }
-    uint64_t s = cfg->seed * 0x2545f4914f6cdd1dull + 1;
+    cli_rng s = cli_rng_seed(cfg->seed * 0x2545f4914f6cdd1dull + 1); /* tool_util.h */
     double a1 = sqrt(6.0 / (double)D), a2 = sqrt(6.0 / (double)(net->k_in + C));
     for (size_t i = 0; i < H * D; ++i)
-        theta[net->off_w1 + i] = (float)((2 * uniform01(&s) - 1) * a1);
+        theta[net->off_w1 + i] = (float)((2 * cli_rng_uniform(&s) - 1) * a1);
     for (size_t i = 0; i < C * net->k_in; ++i)
-        theta[net->off_w2 + i] = (float)((2 * uniform01(&s) - 1) * a2);
+        theta[net->off_w2 + i] = (float)((2 * cli_rng_uniform(&s) - 1) * a2);
     int ok = 1;
     size_t P = net->n_params * sizeof(float);
     net->theta = make_buffer(net, P, theta, &ok);
