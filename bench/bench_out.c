@@ -1,8 +1,9 @@
 /* bench_out.c: what `aplcl bench` writes besides its table: CSV rows, JSON lines, and the SVG bar
  * chart of fraction-of-copy-bandwidth per case and device (drawn by gnuplot when installed).
  *
- * CSV and JSON carry the same fields, one line per case, so files from several devices merge by
- * concatenation (drop repeated CSV header lines).
+ * CSV (RFC 4180: fields with a comma, quote or line break are quoted) and JSON carry the same
+ * fields, one line per case, so files from several devices merge by concatenation (drop repeated
+ * CSV header lines).
  */
 #define _POSIX_C_SOURCE 200809L /* popen */
 #include "bench.h"
@@ -23,20 +24,6 @@ void cli_bench_csv_header(FILE *f) {
         fprintf(f, "%s%s", i ? "," : "", fields[i]);
     fputc('\n', f);
     fflush(f);
-}
-
-static void csv_str(FILE *f, const char *s) {
-    if (!strpbrk(s, ",\"\n\r")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; ++s) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
 }
 
 static void json_str(FILE *f, const char *s) {
@@ -82,7 +69,7 @@ static void row(FILE *f, const cli_bench_row *r, int json) {
         if (json)
             fprintf(f, "\"%s\":", fields[i]);
         if (strs[i])
-            json ? json_str(f, strs[i]) : csv_str(f, strs[i]);
+            json ? json_str(f, strs[i]) : cli_csv_field(f, strs[i]);
         else if (i == 13 || i == 14)
             fputs(i == 13 ? acc : reps, f);
         else if (i == 15)

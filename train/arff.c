@@ -1,10 +1,12 @@
-/* arff.c: the MULAN ARFF reader, the MULAN label-file counter and the standardiser (see arff.h).
+/* arff.c: the ARFF parser (MULAN and MEKA layouts; see arff.h). The file reader, the MULAN
+ * label-file counter and the standardiser are in arff_file.c.
  *
  * One pass over the text, line by line; every scan is bounded by the current line's end, and the
  * matrices grow geometrically from the rows actually parsed, never from a count read in the file.
  * Nothing here prints, exits or keeps state between calls.
  */
 #include "arff.h"
+#include "arff_internal.h"
 
 #include <errno.h>
 #include <float.h>
@@ -14,19 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__GNUC__)
-#define ARFF_PRINTF_(f, a) __attribute__((format(printf, f, a)))
-#else
-#define ARFF_PRINTF_(f, a)
-#endif
-
-#define ARFF_XML_MAX ((size_t)64 << 20)
-
 typedef struct {
     char *name;
     size_t line, column;   /* of the type, for the checks made at @data */
     unsigned char nominal; /* declared as {...} */
     unsigned char binary;  /* declared as exactly the values 0 and 1 */
+    float *values;         /* a nominal list of numbers: its values, sorted; else NULL */
+    size_t n_values;
 } arff_attr;
 
 typedef struct {
@@ -38,6 +34,10 @@ typedef struct {
     size_t cur_line;  /* its number */
     arff_error *err;
     size_t n_labels;
+    arff_label_place place;
+    int labels_first; /* set at @data */
+    int has_meka;     /* the @relation name holds MEKA's "-C N" */
+    long long meka_c; /* its N */
     arff_attr *attrs;
     size_t n_attr, cap_attr;
     size_t features;  /* set at @data */
@@ -78,6 +78,57 @@ static int keyword(const char *s, const char *e, const char *word) {
     return s + w == e || is_ws(s[w]);
 }
 
+/* A strict decimal number v[0..n) ([+-]digits[.digits][e[+-]digits], at most 63 bytes) that
+ * fits a float. 0: *out set; else why not: 1 too long, 2 NaN/infinity, 3 not a number, 4 not a
+ * number to strtof (the locale), 5 out of float range. */
+static int decimal(const char *v, size_t n, float *out) {
+    char buf[64];
+    if (n >= sizeof buf)
+        return 1;
+    memcpy(buf, v, n);
+    buf[n] = '\0';
+    size_t i = 0, d1 = 0, d2 = 0;
+    if (buf[i] == '+' || buf[i] == '-')
+        i++;
+    while (is_digit(buf[i]))
+        i++, d1++;
+    if (buf[i] == '.') {
+        i++;
+        while (is_digit(buf[i]))
+            i++, d2++;
+    }
+    int ok = d1 + d2 > 0;
+    if (ok && (buf[i] == 'e' || buf[i] == 'E')) {
+        i++;
+        if (buf[i] == '+' || buf[i] == '-')
+            i++;
+        size_t d3 = 0;
+        while (is_digit(buf[i]))
+            i++, d3++;
+        ok = d3 > 0;
+    }
+    if (!ok || i != n) {
+        const char *w = buf + (buf[0] == '+' || buf[0] == '-');
+        size_t wn = n - (size_t)(w - buf);
+        if (word_eq(w, wn, "nan") || word_eq(w, wn, "inf") || word_eq(w, wn, "infinity"))
+            return 2;
+        return 3;
+    }
+    char *end = NULL;
+    float f = strtof(buf, &end);
+    if (end != buf + n)
+        return 4;
+    if (!isfinite(f))
+        return 5;
+    *out = f;
+    return 0;
+}
+
+static int cmp_float(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
 /* Input text for a message: at most 32 bytes, other bytes than printable ASCII as '?'. */
 typedef struct {
     char s[40];
@@ -106,24 +157,22 @@ static void set_file(arff_error *err, const char *name) {
     }
 }
 
-static void err_reset(arff_error *err, const char *name) {
+void arff_err_reset_(arff_error *err, const char *name) {
     memset(err, 0, sizeof *err);
     set_file(err, name ? name : "<memory>");
 }
 
-ARFF_PRINTF_(4, 0)
-static int vfail(arff_error *err, size_t line, size_t column, const char *fmt, va_list ap) {
+int arff_vfail_(arff_error *err, size_t line, size_t column, const char *fmt, va_list ap) {
     err->line = line;
     err->column = column;
     vsnprintf(err->message, sizeof err->message, fmt, ap);
     return -1;
 }
 
-ARFF_PRINTF_(4, 5)
-static int fail_pos(arff_error *err, size_t line, size_t column, const char *fmt, ...) {
+int arff_fail_pos_(arff_error *err, size_t line, size_t column, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    vfail(err, line, column, fmt, ap);
+    arff_vfail_(err, line, column, fmt, ap);
     va_end(ap);
     return -1;
 }
@@ -133,7 +182,7 @@ ARFF_PRINTF_(3, 4)
 static int fail_at(arff_parser *p, const char *at, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    vfail(p->err, p->cur_line, (size_t)(at - p->line) + 1, fmt, ap);
+    arff_vfail_(p->err, p->cur_line, (size_t)(at - p->line) + 1, fmt, ap);
     va_end(ap);
     return -1;
 }
@@ -141,8 +190,8 @@ static int fail_at(arff_parser *p, const char *at, const char *fmt, ...) {
 /* An error at the end of the text. */
 static int fail_eof(arff_parser *p, const char *msg) {
     if (p->len == 0 || p->text[p->len - 1] == '\n' || !p->line)
-        return fail_pos(p->err, p->line_no, 1, "%s", msg);
-    return fail_pos(p->err, p->cur_line, (size_t)(p->text + p->len - p->line) + 1, "%s", msg);
+        return arff_fail_pos_(p->err, p->line_no, 1, "%s", msg);
+    return arff_fail_pos_(p->err, p->cur_line, (size_t)(p->text + p->len - p->line) + 1, "%s", msg);
 }
 
 /* The end of the quoted string opening at s (past its closing quote), or NULL if unterminated. A
@@ -174,8 +223,8 @@ static int next_line(arff_parser *p, size_t *n) {
     p->line = s;
     p->cur_line = p->line_no++;
     if (len > ARFF_MAX_LINE)
-        return fail_pos(p->err, p->cur_line, (size_t)ARFF_MAX_LINE + 1, "line longer than %u bytes",
-                        (unsigned)ARFF_MAX_LINE);
+        return arff_fail_pos_(p->err, p->cur_line, (size_t)ARFF_MAX_LINE + 1,
+                              "line longer than %u bytes", (unsigned)ARFF_MAX_LINE);
     const char *nul = memchr(s, '\0', len);
     if (nul)
         return fail_at(p, nul, "NUL byte in the text");
@@ -203,11 +252,27 @@ static char *dup_name(const char *s, size_t n, int escaped) {
     return d;
 }
 
+/* Appends v to a's list of numeric values (a->values grows geometrically). */
+static int push_value(arff_attr *a, size_t *cap, float v) {
+    if (a->n_values == *cap) {
+        size_t nc = *cap ? *cap * 2 : 4;
+        float *nv = realloc(a->values, nc * sizeof *nv);
+        if (!nv)
+            return -1;
+        a->values = nv;
+        *cap = nc;
+    }
+    a->values[a->n_values++] = v;
+    return 0;
+}
+
+/* A nominal list {...} at s: sets a->binary (exactly 0 and 1) and, when every value is a
+ * number, a->values (sorted) for features declared this way. */
 static int parse_nominal(arff_parser *p, const char *s, const char *e, const char **after,
-                         unsigned char *binary) {
+                         arff_attr *a) {
     const char *open = s;
-    size_t nvals = 0;
-    int has0 = 0, has1 = 0, other = 0;
+    size_t nvals = 0, cap = 0;
+    int has0 = 0, has1 = 0, other = 0, numeric = 1;
     s++;
     for (;;) {
         s = skip_ws(s, e);
@@ -237,6 +302,13 @@ static int parse_nominal(arff_parser *p, const char *s, const char *e, const cha
             has1 = 1;
         else
             other = 1;
+        float f;
+        if (numeric && decimal(v, vn, &f) == 0) {
+            if (push_value(a, &cap, f))
+                return fail_at(p, v, "out of memory");
+        } else {
+            numeric = 0;
+        }
         nvals++;
         s = skip_ws(t, e);
         if (s == e)
@@ -249,7 +321,14 @@ static int parse_nominal(arff_parser *p, const char *s, const char *e, const cha
             return fail_at(p, s, "expected ',' or '}' in the nominal value list");
         s++;
     }
-    *binary = (unsigned char)(nvals == 2 && has0 && has1 && !other);
+    a->binary = (unsigned char)(nvals == 2 && has0 && has1 && !other);
+    if (!numeric) {
+        free(a->values);
+        a->values = NULL;
+        a->n_values = 0;
+    } else {
+        qsort(a->values, a->n_values, sizeof *a->values, cmp_float);
+    }
     return 0;
 }
 
@@ -280,11 +359,13 @@ static int parse_attribute(arff_parser *p, const char *kw, const char *s, const 
     s = skip_ws(t, e);
     if (s == e)
         return fail_at(p, s, "missing attribute type after the name");
-    arff_attr a = {NULL, p->cur_line, (size_t)(s - p->line) + 1, 0, 0};
+    arff_attr a = {NULL, p->cur_line, (size_t)(s - p->line) + 1, 0, 0, NULL, 0};
     if (*s == '{') {
         a.nominal = 1;
-        if (parse_nominal(p, s, e, &t, &a.binary))
+        if (parse_nominal(p, s, e, &t, &a)) {
+            free(a.values);
             return -1;
+        }
     } else {
         t = s;
         while (t < e && !is_ws(*t))
@@ -300,24 +381,105 @@ static int parse_attribute(arff_parser *p, const char *kw, const char *s, const 
         }
     }
     s = skip_ws(t, e);
+    int rc = 0;
     if (s != e)
-        return fail_at(p, s, "unexpected text after the attribute type");
-
-    if (p->n_attr == p->cap_attr) {
+        rc = fail_at(p, s, "unexpected text after the attribute type");
+    if (!rc && p->n_attr == p->cap_attr) {
         size_t cap = p->cap_attr ? p->cap_attr * 2 : 16;
         if (cap > ARFF_MAX_ATTRIBUTES)
             cap = ARFF_MAX_ATTRIBUTES;
         arff_attr *na = realloc(p->attrs, cap * sizeof *na);
         if (!na)
-            return fail_at(p, kw, "out of memory");
-        p->attrs = na;
-        p->cap_attr = cap;
+            rc = fail_at(p, kw, "out of memory");
+        else
+            p->attrs = na, p->cap_attr = cap;
     }
-    a.name = dup_name(name, name_n, quoted);
-    if (!a.name)
-        return fail_at(p, kw, "out of memory");
+    if (!rc && !(a.name = dup_name(name, name_n, quoted)))
+        rc = fail_at(p, kw, "out of memory");
+    if (rc) {
+        free(a.values);
+        return -1;
+    }
     p->attrs[p->n_attr++] = a;
     return 0;
+}
+
+/* MEKA's "-C N" in the relation name r[0..n) (quotes removed): an option word "-C" (after the
+ * start, whitespace or ':') followed by whitespace and an integer. 0: none; 1: found; -1: error. */
+static int parse_meka(arff_parser *p, const char *r, size_t n) {
+    for (size_t i = 0; i + 2 <= n; i++) {
+        if (r[i] != '-' || r[i + 1] != 'C' || (i > 0 && !is_ws(r[i - 1]) && r[i - 1] != ':'))
+            continue;
+        size_t k = i + 2;
+        if (k < n && !is_ws(r[k]))
+            continue; /* "-Cx": another option */
+        while (k < n && is_ws(r[k]))
+            k++;
+        size_t start = k;
+        if (k < n && (r[k] == '-' || r[k] == '+'))
+            k++;
+        size_t digits = 0;
+        long long v = 0;
+        for (; k < n && is_digit(r[k]); k++, digits++)
+            v = v < 100000000 ? v * 10 + (r[k] - '0') : v; /* past the limit: refused below */
+        if (!digits || (k < n && !is_ws(r[k]) && r[k] != '\'' && r[k] != '"'))
+            return fail_at(p, r + start, "MEKA option -C wants an integer, not '%s'",
+                           snippet(r + start, n - start).s);
+        if (r[start] == '-')
+            v = -v;
+        if (v == 0 || v > (long long)ARFF_MAX_ATTRIBUTES || -v > (long long)ARFF_MAX_ATTRIBUTES)
+            return fail_at(p, r + start,
+                           "MEKA option -C %s: the label count must be 1 to %u "
+                           "(or -1 to -%u)",
+                           snippet(r + start, k - start).s, (unsigned)ARFF_MAX_ATTRIBUTES,
+                           (unsigned)ARFF_MAX_ATTRIBUTES);
+        p->has_meka = 1;
+        p->meka_c = v;
+        return 1;
+    }
+    return 0;
+}
+
+static int parse_relation(arff_parser *p, const char *r, const char *e) {
+    if (*r == '\'' || *r == '"') {
+        const char *t = scan_quoted(r, e);
+        if (!t)
+            return fail_at(p, r, "unterminated quoted relation name");
+        return parse_meka(p, r + 1, (size_t)(t - r) - 2) < 0 ? -1 : 0;
+    }
+    return parse_meka(p, r, (size_t)(e - r)) < 0 ? -1 : 0;
+}
+
+/* Settles where the labels are (the caller's layout and MEKA's -C) at @data. */
+static int resolve_layout(arff_parser *p, const char *kw) {
+    size_t meka_n = p->has_meka ? (size_t)(p->meka_c < 0 ? -p->meka_c : p->meka_c) : 0;
+    int meka_first = p->has_meka && p->meka_c > 0;
+    if (p->n_labels == 0 && !p->has_meka)
+        return fail_at(p, kw,
+                       "the number of labels is not known: give it (--labels N) or put "
+                       "MEKA's '-C N' in the @relation name");
+    if (p->n_labels == 0)
+        p->n_labels = meka_n;
+    else if (p->has_meka && meka_n != p->n_labels)
+        return fail_at(p, kw, "%zu label(s) expected but the @relation name says -C %lld",
+                       p->n_labels, p->meka_c);
+    if (p->has_meka && p->place != ARFF_LABELS_AUTO &&
+        meka_first != (p->place == ARFF_LABELS_FIRST))
+        return fail_at(p, kw, "labels expected %s but the @relation name says -C %lld (%s)",
+                       p->place == ARFF_LABELS_FIRST ? "first" : "last", p->meka_c,
+                       meka_first ? "first" : "last");
+    p->labels_first = p->place == ARFF_LABELS_FIRST || (p->place == ARFF_LABELS_AUTO && meka_first);
+    return 0;
+}
+
+/* Whether attribute a is a label, and its column in x (feature) or y (label). */
+static int is_label(const arff_parser *p, size_t a) {
+    return p->labels_first ? a < p->n_labels : a >= p->features;
+}
+static size_t column_of(const arff_parser *p, size_t a) {
+    if (p->labels_first)
+        return a < p->n_labels ? a : a - p->n_labels;
+    return a < p->features ? a : a - p->features;
 }
 
 static int start_data(arff_parser *p, const char *kw, const char *s, const char *e) {
@@ -326,22 +488,25 @@ static int start_data(arff_parser *p, const char *kw, const char *s, const char 
         return fail_at(p, s, "unexpected text after @data");
     if (p->n_attr == 0)
         return fail_at(p, kw, "@data before any @attribute");
+    if (resolve_layout(p, kw))
+        return -1;
     if (p->n_labels > p->n_attr)
         return fail_at(p, kw, "%zu label(s) expected but the file declares only %zu attribute(s)",
                        p->n_labels, p->n_attr);
     p->features = p->n_attr - p->n_labels;
+    const char *where = p->labels_first ? "first" : "last";
     for (size_t i = 0; i < p->n_attr; i++) {
         const arff_attr *a = &p->attrs[i];
-        if (i < p->features && a->nominal)
-            return fail_pos(p->err, a->line, a->column,
-                            "nominal feature '%s' is not supported (the labels are the last "
-                            "%zu attribute(s))",
-                            snippet(a->name, strlen(a->name)).s, p->n_labels);
-        if (i >= p->features && !a->binary)
-            return fail_pos(p->err, a->line, a->column,
-                            "label attribute '%s' must be declared {0,1} (the labels are the "
-                            "last %zu attribute(s))",
-                            snippet(a->name, strlen(a->name)).s, p->n_labels);
+        if (!is_label(p, i) && a->nominal && !a->values)
+            return arff_fail_pos_(p->err, a->line, a->column,
+                                  "nominal feature '%s' is not supported (only nominal lists of "
+                                  "numbers; the labels are the %s %zu attribute(s))",
+                                  snippet(a->name, strlen(a->name)).s, where, p->n_labels);
+        if (is_label(p, i) && !a->binary)
+            return arff_fail_pos_(p->err, a->line, a->column,
+                                  "label attribute '%s' must be declared {0,1} (the labels are "
+                                  "the %s %zu attribute(s))",
+                                  snippet(a->name, strlen(a->name)).s, where, p->n_labels);
     }
     size_t lim = SIZE_MAX / 8; /* so that cells * sizeof(float) cannot overflow */
     size_t by_len = p->len > lim / ARFF_CELLS_PER_BYTE ? lim : p->len * ARFF_CELLS_PER_BYTE;
@@ -387,64 +552,45 @@ static int new_row(arff_parser *p, const char *at, float **xr, uint8_t **yr) {
 }
 
 static int parse_float(arff_parser *p, const char *v, size_t n, float *out) {
-    char buf[64];
-    if (n >= sizeof buf)
-        return fail_at(p, v, "number too long (%zu bytes, at most %zu)", n, sizeof buf - 1);
-    memcpy(buf, v, n);
-    buf[n] = '\0';
-    size_t i = 0, d1 = 0, d2 = 0;
-    if (buf[i] == '+' || buf[i] == '-')
-        i++;
-    while (is_digit(buf[i]))
-        i++, d1++;
-    if (buf[i] == '.') {
-        i++;
-        while (is_digit(buf[i]))
-            i++, d2++;
-    }
-    int ok = d1 + d2 > 0;
-    if (ok && (buf[i] == 'e' || buf[i] == 'E')) {
-        i++;
-        if (buf[i] == '+' || buf[i] == '-')
-            i++;
-        size_t d3 = 0;
-        while (is_digit(buf[i]))
-            i++, d3++;
-        ok = d3 > 0;
-    }
-    if (!ok || i != n) {
-        const char *w = buf + (buf[0] == '+' || buf[0] == '-');
-        size_t wn = n - (size_t)(w - buf);
-        if (word_eq(w, wn, "nan") || word_eq(w, wn, "inf") || word_eq(w, wn, "infinity"))
-            return fail_at(p, v, "NaN and infinity are not allowed ('%s')", snippet(v, n).s);
-        return fail_at(p, v, "not a number: '%s'", snippet(v, n).s);
-    }
-    char *end = NULL;
-    float f = strtof(buf, &end);
-    if (end != buf + n)
+    switch (decimal(v, n, out)) {
+    case 0:
+        return 0;
+    case 1:
+        return fail_at(p, v, "number too long (%zu bytes, at most 63)", n);
+    case 2:
+        return fail_at(p, v, "NaN and infinity are not allowed ('%s')", snippet(v, n).s);
+    case 4:
         return fail_at(p, v, "not a number: '%s' (a locale whose decimal point is not '.'?)",
                        snippet(v, n).s);
-    if (!isfinite(f))
+    case 5:
         return fail_at(p, v, "number out of float range: '%s'", snippet(v, n).s);
-    *out = f;
-    return 0;
+    default:
+        return fail_at(p, v, "not a number: '%s'", snippet(v, n).s);
+    }
 }
 
 /* Stores value v[0..n) (quotes already removed; `quoted` tells) of attribute a. */
 static int set_value(arff_parser *p, size_t a, float *xr, uint8_t *yr, const char *v, size_t n,
                      int quoted) {
-    if (a < p->features) {
+    const arff_attr *at = &p->attrs[a];
+    const char *name = at->name;
+    if (!is_label(p, a)) {
+        float *dst = &xr[column_of(p, a)];
         if (n == 1 && *v == '?' && !quoted) {
-            xr[a] = 0.0f;
+            *dst = 0.0f;
             return 0;
         }
-        return parse_float(p, v, n, &xr[a]);
+        if (parse_float(p, v, n, dst))
+            return -1;
+        if (at->values && !bsearch(dst, at->values, at->n_values, sizeof *dst, cmp_float))
+            return fail_at(p, v, "value '%s' is not in the nominal list of '%s'", snippet(v, n).s,
+                           snippet(name, strlen(name)).s);
+        return 0;
     }
-    const char *name = p->attrs[a].name;
     if (n == 1 && *v == '?' && !quoted)
         return fail_at(p, v, "missing label value '?' (label '%s')", snippet(name, strlen(name)).s);
     if (n == 1 && (*v == '0' || *v == '1')) {
-        yr[a - p->features] = (uint8_t)(*v - '0');
+        yr[column_of(p, a)] = (uint8_t)(*v - '0');
         return 0;
     }
     return fail_at(p, v, "label value must be 0 or 1, not '%s' (label '%s')", snippet(v, n).s,
@@ -591,8 +737,10 @@ static int parse_sparse(arff_parser *p, const char *s, const char *e) {
 /* ---- entry points ---- */
 
 static void parser_free(arff_parser *p) {
-    for (size_t i = 0; i < p->n_attr; i++)
+    for (size_t i = 0; i < p->n_attr; i++) {
         free(p->attrs[i].name);
+        free(p->attrs[i].values);
+    }
     free(p->attrs);
     free(p->x);
     free(p->y);
@@ -602,7 +750,7 @@ static void parser_free(arff_parser *p) {
 static int finish(arff_parser *p, arff_data *out) {
     char **names = malloc(p->n_attr * sizeof *names);
     if (!names)
-        return fail_pos(p->err, 0, 0, "out of memory");
+        return arff_fail_pos_(p->err, 0, 0, "out of memory");
     for (size_t i = 0; i < p->n_attr; i++) {
         names[i] = p->attrs[i].name;
         p->attrs[i].name = NULL;
@@ -617,6 +765,7 @@ static int finish(arff_parser *p, arff_data *out) {
     out->rows = p->rows;
     out->features = p->features;
     out->labels = p->n_labels;
+    out->labels_first = p->labels_first;
     out->x = p->x;
     out->y = p->y;
     out->names = names;
@@ -627,18 +776,28 @@ static int finish(arff_parser *p, arff_data *out) {
 
 int arff_parse(const char *text, size_t len, const char *name, size_t n_labels, arff_data *out,
                arff_error *err) {
+    arff_layout layout = {n_labels, ARFF_LABELS_AUTO};
+    return arff_parse_layout(text, len, name, &layout, out, err);
+}
+
+int arff_parse_layout(const char *text, size_t len, const char *name, const arff_layout *layout,
+                      arff_data *out, arff_error *err) {
     arff_error scratch;
     if (!err)
         err = &scratch;
-    err_reset(err, name);
+    arff_err_reset_(err, name);
     if (!out)
-        return fail_pos(err, 0, 0, "no output struct (out is NULL)");
+        return arff_fail_pos_(err, 0, 0, "no output struct (out is NULL)");
     memset(out, 0, sizeof *out);
     if (!text && len)
-        return fail_pos(err, 0, 0, "text is NULL");
+        return arff_fail_pos_(err, 0, 0, "text is NULL");
+    if (!layout || (unsigned)layout->place > ARFF_LABELS_FIRST)
+        return arff_fail_pos_(err, 0, 0, "layout is NULL or its place is not an arff_label_place");
+    size_t n_labels = layout->n_labels;
     if (n_labels > ARFF_MAX_ATTRIBUTES)
-        return fail_pos(err, 0, 0, "%zu labels requested; at most %u attributes are supported",
-                        n_labels, (unsigned)ARFF_MAX_ATTRIBUTES);
+        return arff_fail_pos_(err, 0, 0,
+                              "%zu labels requested; at most %u attributes are supported", n_labels,
+                              (unsigned)ARFF_MAX_ATTRIBUTES);
 
     arff_parser p;
     memset(&p, 0, sizeof p);
@@ -647,6 +806,7 @@ int arff_parse(const char *text, size_t len, const char *name, size_t n_labels, 
     p.line_no = 1;
     p.err = err;
     p.n_labels = n_labels;
+    p.place = layout->place;
     if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
         p.pos = 3; /* UTF-8 byte-order mark */
 
@@ -671,6 +831,8 @@ int arff_parse(const char *text, size_t len, const char *name, size_t n_labels, 
                 rc = fail_at(&p, s, "@relation after @attribute");
             else if (r == e)
                 rc = fail_at(&p, r, "missing relation name");
+            else
+                rc = parse_relation(&p, r, e);
             seen_relation = 1;
         } else if (keyword(s, e, "@attribute")) {
             rc = parse_attribute(&p, s, s + 10, e);
@@ -704,225 +866,4 @@ void arff_free(arff_data *d) {
     free(d->x);
     free(d->y);
     memset(d, 0, sizeof *d);
-}
-
-/* Reads a whole file; at most `max` bytes. */
-static int read_file(const char *path, size_t max, char **buf, size_t *len, arff_error *err) {
-    *buf = NULL;
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return fail_pos(err, 0, 0, "cannot open: %s", strerror(errno));
-    size_t cap = 0, n = 0;
-    char *b = NULL;
-    for (;;) {
-        if (n == cap) {
-            if (cap >= max) {
-                free(b);
-                fclose(f);
-                return fail_pos(err, 0, 0, "file larger than %zu bytes", max);
-            }
-            size_t nc = cap ? (cap > max / 2 ? max : cap * 2) : 65536;
-            char *nb = realloc(b, nc);
-            if (!nb) {
-                free(b);
-                fclose(f);
-                return fail_pos(err, 0, 0, "out of memory reading the file (%zu bytes)", nc);
-            }
-            b = nb;
-            cap = nc;
-        }
-        size_t got = fread(b + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) {
-            if (ferror(f)) {
-                int e = errno;
-                free(b);
-                fclose(f);
-                return fail_pos(err, 0, 0, "cannot read: %s", e ? strerror(e) : "I/O error");
-            }
-            break;
-        }
-    }
-    fclose(f);
-    *buf = b;
-    *len = n;
-    return 0;
-}
-
-int arff_load(const char *path, size_t n_labels, arff_data *out, arff_error *err) {
-    arff_error scratch;
-    if (!err)
-        err = &scratch;
-    err_reset(err, path);
-    if (out)
-        memset(out, 0, sizeof *out);
-    if (!path)
-        return fail_pos(err, 0, 0, "path is NULL");
-    if (!out)
-        return fail_pos(err, 0, 0, "no output struct (out is NULL)");
-    char *text;
-    size_t len;
-    if (read_file(path, SIZE_MAX / 2, &text, &len, err))
-        return -1;
-    int rc = arff_parse(text, len, path, n_labels, out, err);
-    free(text);
-    return rc;
-}
-
-/* ---- MULAN label file ---- */
-
-static void xml_pos(const char *t, size_t off, size_t *line, size_t *col) {
-    size_t l = 1, start = 0;
-    for (size_t i = 0; i < off; i++)
-        if (t[i] == '\n')
-            l++, start = i + 1;
-    *line = l;
-    *col = off - start + 1;
-}
-
-ARFF_PRINTF_(4, 5)
-static int xml_fail(arff_error *err, const char *t, size_t off, const char *fmt, ...) {
-    size_t line, col;
-    xml_pos(t, off, &line, &col);
-    va_list ap;
-    va_start(ap, fmt);
-    vfail(err, line, col, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-/* Offset of the first `pat` in t[from..n), or n. */
-static size_t xml_find(const char *t, size_t n, size_t from, const char *pat) {
-    size_t m = strlen(pat);
-    for (size_t i = from; i + m <= n; i++)
-        if (t[i] == pat[0] && memcmp(t + i, pat, m) == 0)
-            return i;
-    return n;
-}
-
-static int xml_starts(const char *t, size_t n, size_t i, const char *pat) {
-    size_t m = strlen(pat);
-    return i + m <= n && memcmp(t + i, pat, m) == 0;
-}
-
-static int xml_ws(char c) { return is_ws(c) || c == '\n'; }
-
-static int count_labels(const char *t, size_t n, size_t *count, arff_error *err) {
-    const char *nul = memchr(t, '\0', n);
-    if (nul)
-        return xml_fail(err, t, (size_t)(nul - t), "NUL byte in the file");
-    static const struct {
-        const char *open, *close, *what;
-    } skips[] = {{"<!--", "-->", "comment"},
-                 {"<![CDATA[", "]]>", "CDATA section"},
-                 {"<?", "?>", "processing instruction"},
-                 {"<!", ">", "declaration"},
-                 {"</", ">", "end tag"}};
-    size_t i = 0, c = 0;
-    while (i < n) {
-        const char *lt = memchr(t + i, '<', n - i);
-        if (!lt)
-            break;
-        i = (size_t)(lt - t);
-        int skipped = 0;
-        for (size_t k = 0; k < sizeof skips / sizeof skips[0]; k++) {
-            if (xml_starts(t, n, i, skips[k].open)) {
-                size_t end = xml_find(t, n, i + strlen(skips[k].open), skips[k].close);
-                if (end == n)
-                    return xml_fail(err, t, i, "unterminated %s", skips[k].what);
-                i = end + strlen(skips[k].close);
-                skipped = 1;
-                break;
-            }
-        }
-        if (skipped)
-            continue;
-        size_t j = i + 1;
-        while (j < n && !xml_ws(t[j]) && t[j] != '/' && t[j] != '>')
-            j++;
-        int is_label = (j - (i + 1) == 5 && memcmp(t + i + 1, "label", 5) == 0);
-        int has_name = 0;
-        while (j < n && t[j] != '>') {
-            if (t[j] == '"' || t[j] == '\'') {
-                const char *q = memchr(t + j + 1, t[j], n - j - 1);
-                if (!q)
-                    return xml_fail(err, t, j, "unterminated quoted attribute value");
-                j = (size_t)(q - t) + 1;
-            } else if (xml_ws(t[j]) || t[j] == '/' || t[j] == '=') {
-                j++;
-            } else {
-                size_t a = j;
-                while (j < n && !xml_ws(t[j]) && t[j] != '=' && t[j] != '>' && t[j] != '/' &&
-                       t[j] != '"' && t[j] != '\'')
-                    j++;
-                if (is_label && j - a == 4 && memcmp(t + a, "name", 4) == 0) {
-                    size_t k = j;
-                    while (k < n && xml_ws(t[k]))
-                        k++;
-                    if (k < n && t[k] == '=')
-                        has_name = 1;
-                }
-            }
-        }
-        if (j >= n)
-            return xml_fail(err, t, i, "unterminated tag");
-        if (is_label) {
-            if (!has_name)
-                return xml_fail(err, t, i, "<label> element without a name attribute");
-            c++;
-        }
-        i = j + 1;
-    }
-    if (c == 0)
-        return fail_pos(err, 0, 0, "no <label name=\"...\"> element found");
-    *count = c;
-    return 0;
-}
-
-int arff_label_count_from_xml(const char *xml_path, size_t *n_labels, arff_error *err) {
-    arff_error scratch;
-    if (!err)
-        err = &scratch;
-    err_reset(err, xml_path);
-    if (!xml_path || !n_labels)
-        return fail_pos(err, 0, 0, "xml_path or n_labels is NULL");
-    *n_labels = 0;
-    char *text;
-    size_t len;
-    if (read_file(xml_path, ARFF_XML_MAX, &text, &len, err))
-        return -1;
-    int rc = count_labels(text, len, n_labels, err);
-    free(text);
-    return rc;
-}
-
-/* ---- standardiser ---- */
-
-void arff_fit_standardizer(const float *x, size_t rows, size_t features, float *mean, float *std) {
-    for (size_t f = 0; f < features; f++) {
-        double m = 0.0, v = 0.0;
-        for (size_t r = 0; r < rows; r++)
-            m += (double)x[r * features + f];
-        m = rows ? m / (double)rows : 0.0;
-        for (size_t r = 0; r < rows; r++) {
-            double d = (double)x[r * features + f] - m;
-            v += d * d;
-        }
-        double sd = rows ? sqrt(v / (double)rows) : 0.0;
-        if (sd > FLT_MAX) /* cannot happen for finite floats; keeps the cast defined regardless */
-            sd = FLT_MAX;
-        mean[f] = (float)m;
-        std[f] = (isfinite(sd) && (float)sd > 0.0f) ? (float)sd : 1.0f;
-    }
-}
-
-void arff_standardize(float *x, size_t rows, size_t features, const float *mean, const float *std) {
-    for (size_t f = 0; f < features; f++) {
-        double sd = (isfinite(std[f]) && std[f] != 0.0f) ? (double)std[f] : 1.0;
-        for (size_t r = 0; r < rows; r++) {
-            float *v = &x[r * features + f];
-            *v = (float)(((double)*v - (double)mean[f]) / sd);
-        }
-    }
 }
