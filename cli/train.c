@@ -297,7 +297,7 @@ static void usage(FILE *f) {
             "                  asl (4, 0, 0.05), focal (2), poly1 (1); keys: gamma_pos gamma_neg\n"
             "                  gamma clip eps alpha=a1/a2 beta=b1/.. (at most %d) focus epsilon\n"
             "  --epochs E      1..%d (default 30)     --hidden H  0 (linear, default)..%d\n"
-            "  --batch B       1..%d (default 64)     --lr LR     (0, 1e6] (default 3e-3)\n"
+            "  --batch B       1..%d (default 64)     --lr LR     > 0, finite (default 3e-3)\n"
             "  --seeds LIST    at most %d seeds (default: --seed, else 1)\n"
             "  --csv FILE      per-epoch results as RFC 4180 CSV\n"
             "  --device D      \"P:D\" or a name substring (default $APLCL_DEVICE, else the\n"
@@ -428,7 +428,7 @@ static int parse_args(int argc, char **argv, train_args *a, run_config *rc) {
         BAD(cli_parse_i64(WHO, "--batch", o[O_BATCH].value, 1, MAX_BATCH, &i64)))
         return CLI_EXIT_USAGE;
     rc->batch = o[O_BATCH].value ? (size_t)i64 : 64;
-    if (o[O_LR].value && BAD(cli_parse_f64(WHO, "--lr", o[O_LR].value, 0, 1e6, &d)))
+    if (o[O_LR].value && BAD(cli_parse_f64(WHO, "--lr", o[O_LR].value, 0, FLT_MAX, &d)))
         return CLI_EXIT_USAGE;
     if (o[O_LR].value && !(d > 0)) {
         fprintf(stderr, WHO ": --lr must be above 0\n");
