@@ -504,6 +504,12 @@ int cli_train(int argc, char **argv) {
     }
     int status = 1;
     aplcl_ctx *ctx = NULL;
+    if (train.labels == 0) {
+        fprintf(stderr, WHO ": %s: how many labels? give --labels N (or --labels-xml FILE), or put "
+                        "MEKA's '-C N' in the @relation name\n",
+                train_path);
+        goto done;
+    }
     if (train.features != test.features || train.labels != test.labels ||
         train.labels_first != test.labels_first) {
         fprintf(stderr, "aplcl train: train and test files differ in attributes\n");

@@ -454,10 +454,6 @@ static int parse_relation(arff_parser *p, const char *r, const char *e) {
 static int resolve_layout(arff_parser *p, const char *kw) {
     size_t meka_n = p->has_meka ? (size_t)(p->meka_c < 0 ? -p->meka_c : p->meka_c) : 0;
     int meka_first = p->has_meka && p->meka_c > 0;
-    if (p->n_labels == 0 && !p->has_meka)
-        return fail_at(p, kw,
-                       "the number of labels is not known: give it (--labels N) or put "
-                       "MEKA's '-C N' in the @relation name");
     if (p->n_labels == 0)
         p->n_labels = meka_n;
     else if (p->has_meka && meka_n != p->n_labels)

@@ -33,8 +33,8 @@ typedef enum {
     ARFF_LABELS_FIRST = 2 /* the first n_labels attributes (MEKA) */
 } arff_label_place;
 
-/* How to split the attributes into features and labels. n_labels 0: take the count from MEKA's
- * "-C N" in the @relation name (an error when there is none). MEKA's N > 0 means the first N
+/* How to split the attributes into features and labels. n_labels 0: the count from MEKA's "-C N"
+ * in the @relation name when there is one, else no labels. MEKA's N > 0 means the first N
  * attributes, N < 0 the last -N; a file whose "-C" disagrees with a given n_labels or place is
  * refused. "-C" is an option word in the relation name: "name: -C 14" or "name -C -6 -split 0". */
 typedef struct {
@@ -82,8 +82,8 @@ typedef struct {
  * other than 0 and 1, too few or too many values in a dense row, empty values, sparse indices out
  * of range, repeated or decreasing, text after a sparse row's '}', lines longer than
  * ARFF_MAX_LINE, NUL bytes, more than ARFF_MAX_ATTRIBUTES attributes or ARFF_MAX_ROWS rows, a file
- * without @data or without any row after it, n_labels greater than the number of attributes, no
- * label count (n_labels 0 and no "-C"), a "-C" that disagrees with the layout asked for.
+ * without @data or without any row after it, n_labels greater than the number of attributes, a
+ * "-C" that is not a non-zero integer or disagrees with the layout asked for.
  * Not checked: duplicate attribute names. Numbers are read with strtod(), so under a locale whose
  * decimal point is not '.' they are refused rather than misread. */
 int arff_load(const char *path, size_t n_labels, arff_data *out, arff_error *err);
