@@ -308,8 +308,8 @@ static void usage(FILE *f) {
             MAX_LOSSES, APLCL_MAX_TERMS, MAX_EPOCHS, MAX_HIDDEN, MAX_BATCH, MAX_SEEDS);
 }
 
-/* Splits the --loss list: ';' separates specs when present, else ',' (plain names). Empty
- * entries and more than `max` specs are errors. */
+/* Splits the --loss list: ';' separates specs when there is one or any spec has keys, else ','
+ * (plain names). Empty entries and more than `max` specs are errors. */
 static int parse_loss_list(const char *list, loss_spec *out, int max) {
     char buf[4096];
     if (strlen(list) >= sizeof buf) {
@@ -317,7 +317,8 @@ static int parse_loss_list(const char *list, loss_spec *out, int max) {
         return -1;
     }
     snprintf(buf, sizeof buf, "%s", list);
-    char sep = strchr(buf, ';') ? ';' : ',';
+    /* ',' separates plain names only: a spec with keys ("asl:gamma=2,clip=0.1") is one spec */
+    char sep = strchr(buf, ';') || strchr(buf, ':') ? ';' : ',';
     int n = 0;
     for (char *tok = buf, *next; tok; tok = next) {
         next = strchr(tok, sep);
@@ -505,8 +506,9 @@ int cli_train(int argc, char **argv) {
     int status = 1;
     aplcl_ctx *ctx = NULL;
     if (train.labels == 0) {
-        fprintf(stderr, WHO ": %s: how many labels? give --labels N (or --labels-xml FILE), or put "
-                        "MEKA's '-C N' in the @relation name\n",
+        fprintf(stderr,
+                WHO ": %s: how many labels? give --labels N (or --labels-xml FILE), or put "
+                    "MEKA's '-C N' in the @relation name\n",
                 train_path);
         goto done;
     }
