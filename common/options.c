@@ -195,9 +195,11 @@ int cli_parse_f64(const char *who, const char *what, const char *text, double mi
                   double *out) {
     char *end = NULL;
     errno = 0;
-    double v = plain_word(text) ? strtod(text, &end) : NAN;
+    /* decimal only: strtod would take "0x1p3", "nan(...)" and "infinity" */
+    int ok = plain_word(text) && strspn(text, "0123456789+-.eE") == strlen(text);
+    double v = ok ? strtod(text, &end) : NAN;
     /* errno ERANGE on underflow too ("1e-400"): refused, a user meant something else */
-    if (!plain_word(text) || *end || errno || !isfinite(v) || v < min || v > max) {
+    if (!ok || *end || errno || !isfinite(v) || v < min || v > max) {
         fprintf(stderr, "%s: %s wants a finite number from %g to %g, not '%s'\n", who, what, min,
                 max, text ? text : "");
         return -1;
