@@ -358,5 +358,5 @@ int cli_check(int argc, char **argv) {
         check_device(specs[i], quick, &cases, &failures);
     free(specs);
     printf("%d passed, %d failed\n", cases - (failures > cases ? cases : failures), failures);
-    return failures ? 1 : 0;
+    return failures || cli_close_output(stdout, NULL, "aplcl check") ? 1 : 0;
 }
