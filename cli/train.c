@@ -35,7 +35,7 @@ typedef struct {
 /* A loss parameter: a finite float (the validation of aplcl_params_validate comes after). */
 static int loss_num(const char *spec, const char *key, const char *v, float *out) {
     char what[96];
-    double d;
+    double d = 0;
     snprintf(what, sizeof what, "loss '%s': %s", spec, key);
     if (cli_parse_f64(WHO, what, v, -FLT_MAX, FLT_MAX, &d))
         return -1;
@@ -413,30 +413,25 @@ static int parse_args(int argc, char **argv, train_args *a, run_config *rc) {
     a->train_path = pos[0], a->test_path = pos[1];
     a->csv_path = o[O_CSV].value;
     a->device = cli_device_choice(o[O_DEVICE].value);
-    int64_t i64;
-    uint64_t u64;
-    double d;
-#define BAD(x) ((x) != 0)
-    if (o[O_EPOCHS].value &&
-        BAD(cli_parse_i64(WHO, "--epochs", o[O_EPOCHS].value, 1, MAX_EPOCHS, &i64)))
+    int64_t i64 = 0;
+    uint64_t u64 = 0;
+    double d = 0;
+    if (o[O_EPOCHS].value && cli_parse_i64(WHO, "--epochs", o[O_EPOCHS].value, 1, MAX_EPOCHS, &i64))
         return CLI_EXIT_USAGE;
     rc->epochs = o[O_EPOCHS].value ? (int)i64 : 30;
-    if (o[O_HIDDEN].value &&
-        BAD(cli_parse_i64(WHO, "--hidden", o[O_HIDDEN].value, 0, MAX_HIDDEN, &i64)))
+    if (o[O_HIDDEN].value && cli_parse_i64(WHO, "--hidden", o[O_HIDDEN].value, 0, MAX_HIDDEN, &i64))
         return CLI_EXIT_USAGE;
     rc->hidden = o[O_HIDDEN].value ? (int)i64 : 0;
-    if (o[O_BATCH].value &&
-        BAD(cli_parse_i64(WHO, "--batch", o[O_BATCH].value, 1, MAX_BATCH, &i64)))
+    if (o[O_BATCH].value && cli_parse_i64(WHO, "--batch", o[O_BATCH].value, 1, MAX_BATCH, &i64))
         return CLI_EXIT_USAGE;
     rc->batch = o[O_BATCH].value ? (size_t)i64 : 64;
-    if (o[O_LR].value && BAD(cli_parse_f64(WHO, "--lr", o[O_LR].value, 0, FLT_MAX, &d)))
+    if (o[O_LR].value && cli_parse_f64(WHO, "--lr", o[O_LR].value, 0, FLT_MAX, &d))
         return CLI_EXIT_USAGE;
     if (o[O_LR].value && !(d > 0)) {
         fprintf(stderr, WHO ": --lr must be above 0\n");
         return CLI_EXIT_USAGE;
     }
     rc->lr = o[O_LR].value ? (float)d : 3e-3f;
-#undef BAD
     if (o[O_PROGRESS].value && o[O_QUIET].value) {
         fprintf(stderr, WHO ": --progress and --quiet exclude each other\n");
         return CLI_EXIT_USAGE;
@@ -481,7 +476,7 @@ static int parse_args(int argc, char **argv, train_args *a, run_config *rc) {
 }
 
 int cli_train(int argc, char **argv) {
-    static train_args args;
+    train_args args;
     run_config rc;
     memset(&args, 0, sizeof args);
     memset(&rc, 0, sizeof rc);
