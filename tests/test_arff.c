@@ -9,9 +9,11 @@
 #define _POSIX_C_SOURCE 200809L /* opendir/readdir for the fuzz folders */
 
 #include "arff.h"
+#include "arff_internal.h"
 #include "test_util.h"
 
 #include <dirent.h>
+#include <unistd.h>
 
 #ifndef APLCL_SOURCE_DIR
 #error "APLCL_SOURCE_DIR must be defined (tests/CMakeLists.txt does)"
@@ -762,6 +764,35 @@ static void test_file_bounds(void) {
     }
     CHECK(ARFF_MAX_FILE_BYTES >= ((size_t)256 << 20)); /* MULAN's largest text sets fit */
     tu_case_end(m, "file bounds: /dev/zero and a NUL byte refused at once: %s", err.message);
+
+    /* The limit counts the bytes read: a regular file at and over it, and a pipe (size 0 to
+     * stat, like a device), through the reader arff_load uses with ARFF_MAX_FILE_BYTES. */
+    m = tu_case_begin();
+    char *buf = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof path, "%s/hundred.arff", APLCL_TEST_TMP_DIR);
+    if ((f = fopen(path, "wb")) != NULL) {
+        for (int i = 0; i < 100; i++)
+            fputc('a', f);
+        fclose(f);
+    }
+    CHECK_EQ(arff_read_file_(path, 100, &buf, &len, &err), 0);
+    CHECK_EQ(len, 100);
+    free(buf);
+    CHECK_EQ(arff_read_file_(path, 99, &buf, &len, &err), -1);
+    CHECK(buf == NULL && strstr(err.message, "file larger than 99 bytes") != NULL);
+    int fds[2];
+    CHECK_EQ(pipe(fds), 0);
+    char chunk[300];
+    memset(chunk, 'b', sizeof chunk);
+    CHECK_EQ(write(fds[1], chunk, sizeof chunk), (ssize_t)sizeof chunk);
+    close(fds[1]);
+    snprintf(path, sizeof path, "/dev/fd/%d", fds[0]);
+    CHECK_EQ(arff_read_file_(path, 200, &buf, &len, &err), -1);
+    CHECK(strstr(err.message, "file larger than 200 bytes") != NULL);
+    close(fds[0]);
+    tu_case_end(m, "file bounds: the limit counts bytes read (regular file, pipe): %s",
+                err.message);
 }
 
 int main(void) {

@@ -24,26 +24,25 @@ static void text_pos(const char *t, size_t off, size_t *line, size_t *col) {
     *col = off - start + 1;
 }
 
-/* Reads a whole file; at most `max` bytes, counted as they arrive (a device or a pipe has no
- * size to check first). A NUL byte ends the read at once with an error at its position: neither
- * format may hold one, and /dev/zero must not take a gigabyte to refuse. */
-static int read_file(const char *path, size_t max, char **buf, size_t *len, arff_error *err) {
+/* See arff_internal.h. A NUL byte ends the read at once: neither format may hold one, and
+ * /dev/zero must not take a gigabyte to refuse. */
+int arff_read_file_(const char *path, size_t max, char **buf, size_t *len, arff_error *err) {
     *buf = NULL;
     *len = 0;
     FILE *f = fopen(path, "rb");
     if (!f)
         return arff_fail_pos_(err, 0, 0, "cannot open: %s", strerror(errno));
-    size_t cap = 0, n = 0;
+    size_t cap = 0, n = 0, room = max + 1; /* one byte past the limit tells a file over it */
     char *b = NULL;
     for (;;) {
+        if (n > max) {
+            free(b);
+            fclose(f);
+            return arff_fail_pos_(err, 0, 0, "file larger than %zu bytes (the reader's limit)",
+                                  max);
+        }
         if (n == cap) {
-            if (cap >= max) {
-                free(b);
-                fclose(f);
-                return arff_fail_pos_(err, 0, 0, "file larger than %zu bytes (the reader's limit)",
-                                      max);
-            }
-            size_t nc = cap ? (cap > max / 2 ? max : cap * 2) : 65536;
+            size_t nc = cap ? (cap > room / 2 ? room : cap * 2) : (room < 65536 ? room : 65536);
             char *nb = realloc(b, nc);
             if (!nb) {
                 free(b);
@@ -97,7 +96,7 @@ int arff_load_layout(const char *path, const arff_layout *layout, arff_data *out
         return arff_fail_pos_(err, 0, 0, "no output struct (out is NULL)");
     char *text;
     size_t len;
-    if (read_file(path, ARFF_MAX_FILE_BYTES, &text, &len, err))
+    if (arff_read_file_(path, ARFF_MAX_FILE_BYTES, &text, &len, err))
         return -1;
     int rc = arff_parse_layout(text, len, path, layout, out, err);
     free(text);
@@ -217,7 +216,7 @@ int arff_label_count_from_xml(const char *xml_path, size_t *n_labels, arff_error
     *n_labels = 0;
     char *text;
     size_t len;
-    if (read_file(xml_path, ARFF_XML_MAX, &text, &len, err))
+    if (arff_read_file_(xml_path, ARFF_XML_MAX, &text, &len, err))
         return -1;
     int rc = count_labels(text, len, n_labels, err);
     free(text);
