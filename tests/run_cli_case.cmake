@@ -5,6 +5,8 @@
 #   [-DERR_NOT_RE=<regex stderr must not match>] [-DSET_ENV=<NAME=VALUE|...>]
 #   [-DCSV=<file the command writes> -DCSV_FIELDS=<n>]: every line of CSV has n RFC 4180 fields
 #   and at least one field is quoted (the loss specs hold commas).
+#   [-DONLY_IF_DEVICES=<regex>]: run only when `aplcl devices` prints a match, else print
+#   "SKIP: ..." (the test's SKIP_REGULAR_EXPRESSION).
 string(REPLACE "|" ";" args "${ARGS}")
 if(SET_ENV)
     string(REPLACE "|" ";" envs "${SET_ENV}")
@@ -15,6 +17,13 @@ if(SET_ENV)
 endif()
 if(CSV)
     file(REMOVE "${CSV}")
+endif()
+if(ONLY_IF_DEVICES)
+    execute_process(COMMAND "${APLCL}" devices OUTPUT_VARIABLE devs RESULT_VARIABLE drc)
+    if(NOT devs MATCHES "${ONLY_IF_DEVICES}")
+        message(STATUS "SKIP: no device listed matches '${ONLY_IF_DEVICES}'")
+        return()
+    endif()
 endif()
 execute_process(COMMAND "${APLCL}" ${args}
                 OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
