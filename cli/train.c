@@ -522,7 +522,8 @@ int cli_train(int argc, char **argv) {
 
     aplcl_status st = aplcl_ctx_create(&ctx, args.device);
     if (st != APLCL_SUCCESS) {
-        fprintf(stderr, "aplcl train: %s\n", aplcl_status_string(st));
+        fprintf(stderr, WHO ": device '%s': %s\n", args.device ? args.device : "(default)",
+                aplcl_status_string(st));
         goto done;
     }
     char model[64];
