@@ -1,9 +1,11 @@
 /* train.c: `aplcl train`, a multi-label classifier trained on the OpenCL device with any loss.
  *
- * Reads MULAN ARFF train/test files, standardises features with the training statistics, fits
- * features -> [hidden ReLU layer] -> linear head with mini-batch Adam (train_net.c), and reports
- * per epoch the training loss and the test mAP, micro-F1 and macro-F1 (threshold 0.5). Several
- * losses and seeds compare in one run. Not a general trainer: one architecture, fixed schedule.
+ * Reads ARFF train/test files (MULAN's layout, labels last, or MEKA's, labels first), standardises
+ * features with the training statistics, fits features -> [hidden ReLU layer] -> linear head with
+ * mini-batch Adam (train_net.c), and reports per epoch the training loss and the test mAP,
+ * micro-F1 and macro-F1 (threshold 0.5); stops when the loss or the logits stop being finite.
+ * Several losses and seeds compare in one run; the options go through common/options.h. Not a
+ * general trainer: one architecture, fixed schedule.
  */
 #define _POSIX_C_SOURCE 200809L /* strtok_r, isatty */
 #include "arff.h"
