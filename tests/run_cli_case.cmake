@@ -4,7 +4,8 @@
 #   [-DOUT_RE=<regex stdout must match>] [-DERR_RE=<regex stderr must match>]
 #   [-DERR_NOT_RE=<regex stderr must not match>] [-DSET_ENV=<NAME=VALUE|...>]
 #   [-DCSV=<file the command writes> -DCSV_FIELDS=<n>]: every line of CSV has n RFC 4180 fields
-#   and at least one field is quoted (the loss specs hold commas).
+#   and at least one field is quoted (the loss specs hold commas; -DCSV_QUOTED=0: not required).
+#   [-DSTDOUT=<file>]: stdout goes to that file (not checked).
 #   [-DONLY_IF_DEVICES=<regex>]: run only when `aplcl devices` prints a match, else print
 #   "SKIP: ..." (the test's SKIP_REGULAR_EXPRESSION).
 string(REPLACE "|" ";" args "${ARGS}")
@@ -25,8 +26,14 @@ if(ONLY_IF_DEVICES)
         return()
     endif()
 endif()
-execute_process(COMMAND "${APLCL}" ${args}
-                OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+if(STDOUT) # stdout to a file (/dev/full: a write error on stdout)
+    execute_process(COMMAND "${APLCL}" ${args}
+                    OUTPUT_FILE "${STDOUT}" ERROR_VARIABLE err RESULT_VARIABLE rc)
+    set(out "")
+else()
+    execute_process(COMMAND "${APLCL}" ${args}
+                    OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+endif()
 set(shown "aplcl ${args}\n  exit ${rc}\n--- stdout ---\n${out}\n--- stderr ---\n${err}")
 if(NOT rc STREQUAL "${RC}")
     message(FATAL_ERROR "exit status ${rc}, expected ${RC}\n${shown}")
@@ -42,6 +49,9 @@ if(DEFINED ERR_NOT_RE AND err MATCHES "${ERR_NOT_RE}")
 endif()
 if(CSV)
     include("${CMAKE_CURRENT_LIST_DIR}/check_csv.cmake")
-    aplcl_check_csv("${CSV}" ${CSV_FIELDS} "${shown}")
+    if(NOT DEFINED CSV_QUOTED)
+        set(CSV_QUOTED 1)
+    endif()
+    aplcl_check_csv("${CSV}" ${CSV_FIELDS} "${shown}" ${CSV_QUOTED})
 endif()
 message(STATUS "ok: aplcl ${args} -> exit ${rc}")
