@@ -161,33 +161,44 @@ static int plain_word(const char *text) {
     return text && *text && *text != ' ' && *text != '\t' && *text != '\n';
 }
 
+/* A strict decimal integer: an optional '-' (only when negatives are allowed), then digits to
+ * the end, at most 2^64-1 in magnitude. */
+static int integer(const char *text, int allow_minus, int *minus, uint64_t *mag) {
+    *minus = allow_minus && text && text[0] == '-';
+    const char *d = text ? text + *minus : NULL;
+    if (!d || *d < '0' || *d > '9' || strspn(d, "0123456789") != strlen(d))
+        return -1;
+    errno = 0;
+    unsigned long long v = strtoull(d, NULL, 10);
+    *mag = (uint64_t)v;
+    return errno ? -1 : 0;
+}
+
 int cli_parse_i64(const char *who, const char *what, const char *text, int64_t min, int64_t max,
                   int64_t *out) {
-    char *end = NULL;
-    errno = 0;
-    long long v = plain_word(text) ? strtoll(text, &end, 10) : 0;
-    if (!plain_word(text) || *end || errno || v < min || v > max) {
+    int minus = 0;
+    uint64_t mag = 0;
+    int ok = integer(text, min < 0, &minus, &mag) == 0 && mag <= (uint64_t)INT64_MAX;
+    int64_t v = ok ? (minus ? -(int64_t)mag : (int64_t)mag) : 0;
+    if (!ok || v < min || v > max) {
         fprintf(stderr, "%s: %s wants an integer from %" PRId64 " to %" PRId64 ", not '%s'\n", who,
                 what, min, max, text ? text : "");
         return -1;
     }
-    *out = (int64_t)v;
+    *out = v;
     return 0;
 }
 
 int cli_parse_u64(const char *who, const char *what, const char *text, uint64_t min, uint64_t max,
                   uint64_t *out) {
-    char *end = NULL;
-    errno = 0;
-    /* strtoull accepts "-1" as 2^64-1: refuse any sign */
-    int ok = plain_word(text) && text[0] >= '0' && text[0] <= '9';
-    unsigned long long v = ok ? strtoull(text, &end, 10) : 0;
-    if (!ok || *end || errno || v < min || v > max) {
+    int minus = 0;
+    uint64_t v = 0;
+    if (integer(text, 0, &minus, &v) != 0 || v < min || v > max) {
         fprintf(stderr, "%s: %s wants an integer from %" PRIu64 " to %" PRIu64 ", not '%s'\n", who,
                 what, min, max, text ? text : "");
         return -1;
     }
-    *out = (uint64_t)v;
+    *out = v;
     return 0;
 }
 
