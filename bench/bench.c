@@ -54,7 +54,7 @@ typedef struct {
 typedef struct {
     /* options */
     const char *device, *csv, *json, *chart, *save_dir, *load_dir;
-    int quick, accumulate, fixed_reps, max_reps, force_wall;
+    int quick, accumulate, fixed_reps, max_reps, force_wall, shapes_given;
     double budget_s; /* auto reps: stop adding repeats past this much timing per case */
     shape shapes[MAX_SHAPES];
     int nshapes;
@@ -725,8 +725,8 @@ static int parse_names(const char *list, const char *const *names, int count, un
     return *mask == 0;
 }
 
-static void usage(void) {
-    fprintf(stderr,
+static void usage(FILE *f) {
+    fprintf(f,
             "usage: aplcl bench [--device D] [--quick] [--csv FILE|-] [--json FILE|-]\n"
             "                   [--chart FILE.svg] [--shapes RxC,...] [--reps N]\n"
             "                   [--regime early|trained|both] [--dtypes f32,f16,bf16]\n"
@@ -736,98 +736,107 @@ static void usage(void) {
             "       aplcl bench head [--shape NxDxC] [--reps R] [--budget BYTES] [--targets T]\n"
             "                        [--reduction mean|sum] [--no-bias] [--no-unfused] [--csv F]\n"
             "                        (linear head: chunked vs unfused time and device memory)\n"
-            "Devices: all (default) or D (\"P:D\" or a name substring). Default shapes 64x80,\n"
+            "Devices: D (\"P:D\" or a name substring), else $APLCL_DEVICE, else all. Default "
+            "shapes 64x80,\n"
             "4096x80, 4096x1000, 16384x10000, 1024x100000 (--quick: 64x80, 4096x1000).\n");
 }
 
+enum {
+    B_DEVICE,
+    B_CSV,
+    B_JSON,
+    B_CHART,
+    B_SHAPES,
+    B_REPS,
+    B_REGIME,
+    B_DTYPES,
+    B_TARGETS,
+    B_SAVE,
+    B_LOAD,
+    B_TIMING,
+    B_QUICK,
+    B_ACCUMULATE,
+    B_COUNT
+};
+
+/* Returns 0 to go on, else the exit status (0 after --help, which printed the usage). */
 static int parse_args(bench_state *s, int argc, char **argv) {
-    static const char *const valued[] = {"--device",  "--csv",         "--json",        "--chart",
-                                         "--shapes",  "--reps",        "--regime",      "--dtypes",
-                                         "--targets", "--save-inputs", "--load-inputs", "--timing"};
-    static const char *const flags[] = {"--quick", "--accumulate"};
-    for (int i = 0; i < argc; ++i) {
-        int known = 0;
-        for (size_t k = 0; k < sizeof valued / sizeof valued[0]; ++k)
-            if (strcmp(argv[i], valued[k]) == 0) {
-                if (i + 1 >= argc) {
-                    fprintf(stderr, "aplcl bench: %s needs a value\n", argv[i]);
-                    return 1;
-                }
-                known = 1, ++i;
-            }
-        for (size_t k = 0; k < sizeof flags / sizeof flags[0]; ++k)
-            known |= strcmp(argv[i], flags[k]) == 0;
-        if (!known) {
-            fprintf(stderr, "aplcl bench: unknown option '%s'\n", argv[i]);
-            return 1;
-        }
+    cli_option o[B_COUNT] = {
+        {"--device", 1, NULL},      {"--csv", 1, NULL},         {"--json", 1, NULL},
+        {"--chart", 1, NULL},       {"--shapes", 1, NULL},      {"--reps", 1, NULL},
+        {"--regime", 1, NULL},      {"--dtypes", 1, NULL},      {"--targets", 1, NULL},
+        {"--save-inputs", 1, NULL}, {"--load-inputs", 1, NULL}, {"--timing", 1, NULL},
+        {"--quick", 0, NULL},       {"--accumulate", 0, NULL}};
+    int pr = cli_parse("aplcl bench", argc, argv, o, B_COUNT, NULL, 0, NULL);
+    if (pr != CLI_PARSE_OK) {
+        if (pr == CLI_PARSE_HELP)
+            usage(stdout);
+        return pr == CLI_PARSE_HELP ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     }
-    s->device = cli_opt(argc, argv, "--device");
-    s->csv = cli_opt(argc, argv, "--csv");
-    s->json = cli_opt(argc, argv, "--json");
-    s->chart = cli_opt(argc, argv, "--chart");
-    s->save_dir = cli_opt(argc, argv, "--save-inputs");
-    s->load_dir = cli_opt(argc, argv, "--load-inputs");
-    s->quick = cli_flag(argc, argv, "--quick");
-    s->accumulate = cli_flag(argc, argv, "--accumulate");
+    s->device = cli_device_choice(o[B_DEVICE].value);
+    s->csv = o[B_CSV].value;
+    s->json = o[B_JSON].value;
+    s->chart = o[B_CHART].value;
+    s->save_dir = o[B_SAVE].value;
+    s->load_dir = o[B_LOAD].value;
+    s->quick = o[B_QUICK].value != NULL;
+    s->accumulate = o[B_ACCUMULATE].value != NULL;
+    s->shapes_given = o[B_SHAPES].value != NULL;
     s->max_reps = s->quick ? 10 : 20;
     s->budget_s = s->quick ? 2.0 : 5.0;
     const char *v;
-    if ((v = cli_opt(argc, argv, "--timing"))) {
+    if ((v = o[B_TIMING].value)) {
         if (strcmp(v, "wall") != 0 && strcmp(v, "events") != 0) {
             fprintf(stderr, "aplcl bench: --timing wants events or wall\n");
-            return 1;
+            return CLI_EXIT_USAGE;
         }
         s->force_wall = strcmp(v, "wall") == 0;
     }
-    if ((v = cli_opt(argc, argv, "--reps"))) {
-        char *end;
-        long r = strtol(v, &end, 10);
-        if (*end || r < 1 || r > 100000) {
-            fprintf(stderr, "aplcl bench: --reps wants a positive integer\n");
-            return 1;
-        }
+    if ((v = o[B_REPS].value)) {
+        int64_t r;
+        if (cli_parse_i64("aplcl bench", "--reps", v, 1, 100000, &r))
+            return CLI_EXIT_USAGE;
         s->fixed_reps = s->max_reps = (int)r;
     }
-    const char *shapes = cli_opt(argc, argv, "--shapes");
+    const char *shapes = o[B_SHAPES].value;
     if (!shapes)
         shapes = s->quick ? "64x80,4096x1000"
                           : "64x80,4096x80,4096x1000,16384x10000,"
                             "1024x100000";
     if (parse_shapes(s, shapes)) {
         fprintf(stderr, "aplcl bench: --shapes wants RxC[,RxC...], e.g. 4096x1000\n");
-        return 1;
+        return CLI_EXIT_USAGE;
     }
     s->nregimes = 2, s->regimes[0] = 0, s->regimes[1] = 1;
-    if ((v = cli_opt(argc, argv, "--regime"))) {
+    if ((v = o[B_REGIME].value)) {
         if (strcmp(v, "early") == 0 || strcmp(v, "trained") == 0)
             s->nregimes = 1, s->regimes[0] = strcmp(v, "trained") == 0;
         else if (strcmp(v, "both") != 0) {
             fprintf(stderr, "aplcl bench: --regime wants early, trained or both\n");
-            return 1;
+            return CLI_EXIT_USAGE;
         }
     }
-    if ((v = cli_opt(argc, argv, "--dtypes")) && parse_names(v, dtype_names, 3, &s->dtype_mask)) {
+    if ((v = o[B_DTYPES].value) && parse_names(v, dtype_names, 3, &s->dtype_mask)) {
         fprintf(stderr, "aplcl bench: --dtypes wants a list of f32, f16, bf16\n");
-        return 1;
+        return CLI_EXIT_USAGE;
     }
-    if ((v = cli_opt(argc, argv, "--targets")) && parse_names(v, fmt_names, 4, &s->fmt_mask)) {
+    if ((v = o[B_TARGETS].value) && parse_names(v, fmt_names, 4, &s->fmt_mask)) {
         fprintf(stderr, "aplcl bench: --targets wants a list of f32, u8, bits, csr\n");
-        return 1;
+        return CLI_EXIT_USAGE;
     }
     if (s->csv && s->json && strcmp(s->csv, "-") == 0 && strcmp(s->json, "-") == 0) {
         fprintf(stderr, "aplcl bench: --csv - and --json - cannot both use stdout\n");
-        return 1;
+        return CLI_EXIT_USAGE;
     }
     if (s->save_dir && s->load_dir) {
         fprintf(stderr, "aplcl bench: --save-inputs and --load-inputs exclude each other\n");
-        return 1;
+        return CLI_EXIT_USAGE;
     }
     return 0;
 }
 
-static int save_inputs(bench_state *s, int argc, char **argv) {
-    if (!cli_opt(argc, argv, "--shapes") || s->nshapes != 1 || s->nregimes != 1) {
+static int save_inputs(bench_state *s) {
+    if (!s->shapes_given || s->nshapes != 1 || s->nregimes != 1) {
         fprintf(stderr, "aplcl bench: --save-inputs needs one shape (--shapes RxC) and one "
                         "regime (--regime early|trained)\n");
         return 2;
@@ -864,16 +873,11 @@ int cli_bench(int argc, char **argv) {
         return cli_bench_head(argc - 1, argv + 1);
     bench_state s;
     memset(&s, 0, sizeof s);
-    if (cli_flag(argc, argv, "-h") || cli_flag(argc, argv, "--help")) {
-        usage();
-        return 0;
-    }
-    if (parse_args(&s, argc, argv)) {
-        usage();
-        return 2;
-    }
+    int pa = parse_args(&s, argc, argv);
+    if (pa != 0)
+        return pa;
     if (s.save_dir)
-        return save_inputs(&s, argc, argv);
+        return save_inputs(&s);
 
     inputs loaded;
     memset(&loaded, 0, sizeof loaded);
@@ -957,9 +961,9 @@ int cli_bench(int argc, char **argv) {
     int rc = s.failures ? 1 : 0;
     if (s.chart && cli_bench_chart(s.chart, s.rows, s.nrows))
         rc = 1;
-    if (s.csvf && s.csvf != stdout && fclose(s.csvf))
-        rc = 1;
-    if (s.jsonf && s.jsonf != stdout && fclose(s.jsonf))
+    if (cli_close_output(s.csvf, s.csv, "aplcl bench") ||
+        cli_close_output(s.jsonf, s.json, "aplcl bench") ||
+        cli_close_output(stdout, NULL, "aplcl bench"))
         rc = 1;
     free(s.rows);
     return rc;

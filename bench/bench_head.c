@@ -10,6 +10,7 @@
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include "bench_head.h"
 #include "bench.h"
+#include "options.h"
 
 #include <clblast_c.h>
 #include <errno.h>
@@ -34,16 +35,6 @@ static timing stats_of(double *t, int n) {
     timing s;
     cli_stats(t, n, &s.median, &s.min, &s.max);
     return s;
-}
-
-static int parse_size(const char *s, size_t *out) {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s)
-        return 1;
-    *out = (size_t)v;
-    return 0;
 }
 
 /* "NxDxC" */
@@ -71,7 +62,7 @@ static int parse_bytes(const char *s, size_t *out) {
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (errno || end == s || !(v > 0))
+    if (errno || end == s || !(v > 0) || !isfinite(v))
         return 1;
     double mul = 1;
     if (*end == 'K' || *end == 'k')
@@ -84,7 +75,7 @@ static int parse_bytes(const char *s, size_t *out) {
         ++end;
     if (*end == 'B')
         ++end;
-    if (*end)
+    if (*end || v * mul >= 0x1p63)
         return 1;
     *out = (size_t)(v * mul);
     return 0;
@@ -293,36 +284,57 @@ typedef struct {
 
 static void csv_row(FILE *f, const char *device, const problem *pb, const char *targets,
                     const path_result *r, const char *check) {
-    fprintf(f, "\"%s\",%s,%zux%zux%zu,%s,%s,%zu,%zu,%zu,%zu,%.3f,%.3f,%.3f,%d,%.9g,%s\n", device,
-            r->path, pb->n, pb->d, pb->c, targets,
-            pb->p.reduction == APLCL_REDUCE_MEAN ? "mean" : "sum",
+    cli_csv_field(f, device);
+    fprintf(f, ",%s,%zux%zux%zu,%s,%s,%zu,%zu,%zu,%zu,%.3f,%.3f,%.3f,%d,%.9g,%s\n", r->path, pb->n,
+            pb->d, pb->c, targets, pb->p.reduction == APLCL_REDUCE_MEAN ? "mean" : "sum",
             strcmp(r->path, "chunked") == 0 ? pb->budget : 0, r->chunk_rows, r->chunks,
             r->extra_bytes, 1e3 * r->t.median, 1e3 * r->t.min, 1e3 * r->t.max, r->reps, r->loss,
             check);
 }
 
+enum {
+    H_DEVICE,
+    H_SHAPE,
+    H_REPS,
+    H_BUDGET,
+    H_TARGETS,
+    H_REDUCTION,
+    H_NO_BIAS,
+    H_NO_UNFUSED,
+    H_CSV,
+    H_COUNT
+};
+
 int cli_bench_head(int argc, char **argv) {
-    if (cli_flag(argc, argv, "-h") || cli_flag(argc, argv, "--help")) {
-        usage(stdout);
-        return 0;
+    cli_option opts[H_COUNT] = {
+        {"--device", 1, NULL},  {"--shape", 1, NULL},      {"--reps", 1, NULL},
+        {"--budget", 1, NULL},  {"--targets", 1, NULL},    {"--reduction", 1, NULL},
+        {"--no-bias", 0, NULL}, {"--no-unfused", 0, NULL}, {"--csv", 1, NULL}};
+    int pr = cli_parse("aplcl bench head", argc, argv, opts, H_COUNT, NULL, 0, NULL);
+    if (pr != CLI_PARSE_OK) {
+        if (pr == CLI_PARSE_HELP)
+            usage(stdout);
+        return pr == CLI_PARSE_HELP ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     }
     size_t n = QUICK_N, d = DEF_D, c = DEF_C, reps = 3, budget = 0;
     const char *o;
-    if ((o = cli_opt(argc, argv, "--shape")) && parse_shape(o, &n, &d, &c)) {
+    uint64_t u64;
+    if ((o = opts[H_SHAPE].value) && parse_shape(o, &n, &d, &c)) {
         fprintf(stderr, "aplcl bench head: bad --shape '%s' (want NxDxC)\n", o);
         return 2;
     }
-    if ((o = cli_opt(argc, argv, "--reps")) && (parse_size(o, &reps) || reps == 0 || reps > 1000)) {
-        fprintf(stderr, "aplcl bench head: bad --reps '%s'\n", o);
-        return 2;
+    if ((o = opts[H_REPS].value)) {
+        if (cli_parse_u64("aplcl bench head", "--reps", o, 1, 1000, &u64))
+            return 2;
+        reps = (size_t)u64;
     }
-    if ((o = cli_opt(argc, argv, "--budget")) && parse_bytes(o, &budget)) {
+    if ((o = opts[H_BUDGET].value) && parse_bytes(o, &budget)) {
         fprintf(stderr, "aplcl bench head: bad --budget '%s' (bytes, K/M/G suffix allowed)\n", o);
         return 2;
     }
     aplcl_target_format fmt = APLCL_TARGET_CSR;
     const char *tname = "csr";
-    if ((o = cli_opt(argc, argv, "--targets"))) {
+    if ((o = opts[H_TARGETS].value)) {
         static const char *const names[] = {"f32", "u8", "bits", "csr"};
         int found = -1;
         for (int i = 0; i < 4; ++i)
@@ -336,7 +348,7 @@ int cli_bench_head(int argc, char **argv) {
     }
     aplcl_params p = aplcl_params_default();
     p.reduction = APLCL_REDUCE_MEAN;
-    if ((o = cli_opt(argc, argv, "--reduction"))) {
+    if ((o = opts[H_REDUCTION].value)) {
         if (strcmp(o, "sum") == 0)
             p.reduction = APLCL_REDUCE_SUM;
         else if (strcmp(o, "mean") != 0) {
@@ -344,9 +356,9 @@ int cli_bench_head(int argc, char **argv) {
             return 2;
         }
     }
-    int bias = !cli_flag(argc, argv, "--no-bias");
-    int do_unfused = !cli_flag(argc, argv, "--no-unfused");
-    const char *csv = cli_opt(argc, argv, "--csv");
+    int bias = !opts[H_NO_BIAS].value;
+    int do_unfused = !opts[H_NO_UNFUSED].value;
+    const char *csv = opts[H_CSV].value;
     FILE *human = csv && strcmp(csv, "-") == 0 ? stderr : stdout;
     FILE *csvf = NULL;
     if (csv) {
@@ -361,7 +373,7 @@ int cli_bench_head(int argc, char **argv) {
 
     aplcl_ctx *ctx = NULL;
     aplcl_head *head = NULL;
-    aplcl_status st = aplcl_ctx_create(&ctx, cli_opt(argc, argv, "--device"));
+    aplcl_status st = aplcl_ctx_create(&ctx, cli_device_choice(opts[H_DEVICE].value));
     if (st != APLCL_SUCCESS) {
         fprintf(stderr, "aplcl bench head: %s\n", aplcl_status_string(st));
         if (csvf && csvf != stdout)
@@ -604,7 +616,8 @@ out:
     free(hrp);
     aplcl_head_destroy(head);
     aplcl_ctx_destroy(ctx);
-    if (csvf && csvf != stdout)
-        fclose(csvf);
+    if (cli_close_output(csvf, csv, "aplcl bench head") ||
+        cli_close_output(stdout, NULL, "aplcl bench head"))
+        rc = 1;
     return rc;
 }

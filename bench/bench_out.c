@@ -1,8 +1,9 @@
 /* bench_out.c: what `aplcl bench` writes besides its table: CSV rows, JSON lines, and the SVG bar
  * chart of fraction-of-copy-bandwidth per case and device (drawn by gnuplot when installed).
  *
- * CSV and JSON carry the same fields, one line per case, so files from several devices merge by
- * concatenation (drop repeated CSV header lines).
+ * CSV (RFC 4180: fields with a comma, quote or line break are quoted) and JSON carry the same
+ * fields, one line per case, so files from several devices merge by concatenation (drop repeated
+ * CSV header lines).
  */
 #define _POSIX_C_SOURCE 200809L /* popen */
 #include "bench.h"
@@ -25,7 +26,7 @@ void cli_bench_csv_header(FILE *f) {
     fflush(f);
 }
 
-/* s between two q, each q inside doubled (CSV with ", gnuplot with '). */
+/* s between two q, each q inside doubled (gnuplot strings with '). */
 static void quoted(FILE *f, const char *s, char q) {
     fputc(q, f);
     for (; *s; ++s) {
@@ -34,13 +35,6 @@ static void quoted(FILE *f, const char *s, char q) {
         fputc(*s, f);
     }
     fputc(q, f);
-}
-
-static void csv_str(FILE *f, const char *s) {
-    if (!strpbrk(s, ",\"\n\r"))
-        fputs(s, f);
-    else
-        quoted(f, s, '"');
 }
 
 static void json_str(FILE *f, const char *s) {
@@ -86,7 +80,7 @@ static void row(FILE *f, const cli_bench_row *r, int json) {
         if (json)
             fprintf(f, "\"%s\":", fields[i]);
         if (strs[i])
-            json ? json_str(f, strs[i]) : csv_str(f, strs[i]);
+            json ? json_str(f, strs[i]) : cli_csv_field(f, strs[i]);
         else if (i == 13 || i == 14)
             fputs(i == 13 ? acc : reps, f);
         else if (i == 15)

@@ -202,9 +202,23 @@ static int check_device(const char *spec, int quick, int *cases, int *failures) 
     return 0;
 }
 
+static void usage(FILE *f) {
+    fprintf(f, "usage: aplcl check [--device D] [--quick]\n"
+               "  Compares every device (or D: \"P:D\" or a name substring; default\n"
+               "  $APLCL_DEVICE, else every device) with the CPU reference; exit 1 on a mismatch.\n"
+               "  --quick  fewer and smaller shapes\n");
+}
+
 int cli_check(int argc, char **argv) {
-    const char *device = cli_opt(argc, argv, "--device");
-    int quick = cli_flag(argc, argv, "--quick");
+    cli_option opts[] = {{"--device", 1, NULL}, {"--quick", 0, NULL}};
+    int pr = cli_parse("aplcl check", argc, argv, opts, 2, NULL, 0, NULL);
+    if (pr != CLI_PARSE_OK) {
+        if (pr == CLI_PARSE_HELP)
+            usage(stdout);
+        return pr == CLI_PARSE_HELP ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+    }
+    const char *device = cli_device_choice(opts[0].value);
+    int quick = opts[1].value != NULL;
     int cases = 0, failures = 0;
     size_t count = 0;
     cli_device_spec *specs = cli_device_specs(device, "aplcl check", &count);
@@ -214,5 +228,5 @@ int cli_check(int argc, char **argv) {
         check_device(specs[i], quick, &cases, &failures);
     free(specs);
     printf("%d passed, %d failed\n", cases - (failures > cases ? cases : failures), failures);
-    return failures ? 1 : 0;
+    return failures || cli_close_output(stdout, NULL, "aplcl check") ? 1 : 0;
 }

@@ -7,6 +7,7 @@
 #ifndef APLCL_CLI_H
 #define APLCL_CLI_H
 
+#include "options.h"
 #include "tool_util.h"
 
 int cli_devices(int argc, char **argv);

@@ -4,9 +4,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+static void usage(FILE *f) {
+    fprintf(f, "usage: aplcl devices\n"
+               "  Lists every OpenCL platform and device with the \"P:D\" indices --device and\n"
+               "  APLCL_DEVICE take (a substring of the \"platform device\" names works too).\n");
+}
+
 int cli_devices(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
+    int pr = cli_parse("aplcl devices", argc, argv, NULL, 0, NULL, 0, NULL);
+    if (pr != CLI_PARSE_OK) {
+        if (pr == CLI_PARSE_HELP)
+            usage(stdout);
+        return pr == CLI_PARSE_HELP ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+    }
     size_t count = 0;
     aplcl_status st = aplcl_list_devices(NULL, 0, &count);
     if (st != APLCL_SUCCESS) {
@@ -29,5 +39,5 @@ int cli_devices(int argc, char **argv) {
                d->device_version);
     }
     free(infos);
-    return 0;
+    return cli_close_output(stdout, NULL, "aplcl devices") ? 1 : 0;
 }

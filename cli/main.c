@@ -1,10 +1,9 @@
-/* main.c: entry of the `aplcl` tool: dispatches to devices / check / bench.
+/* main.c: entry of the `aplcl` tool: dispatches to devices / check / bench / train.
  *
- * Only dispatch and usage; the subcommands are in cli/, bench/ and train/.
+ * Only dispatch, usage and --version; the subcommands are in cli/, bench/ and train/.
  */
 #include "cli.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,33 +18,52 @@ int cli_bench(int argc, char **argv) {
 }
 #endif
 
-static void usage(void) {
-    printf("usage: aplcl <command> [options]\n"
-           "  devices                      list OpenCL platforms and devices (P:D indices)\n"
-           "  check [--device D] [--quick] compare every device (or D) with the CPU reference\n"
-           "  bench [--device D] [--quick] [--csv F] [--json F] [--chart F.svg] ...\n"
-           "                               time the fused loss+gradient against a copy kernel\n"
-           "                               (aplcl bench --help for every option)\n"
-           "  train TRAIN.arff TEST.arff --labels N [--loss apl,bce,asl] [--epochs E]\n"
-           "        [--hidden H] [--seed S|--seeds S1,S2] [--csv F]\n"
-           "                               fit a multi-label classifier on the device\n"
-           "D is \"P:D\" indices or a name substring; default: every device.\n");
+static void usage(FILE *f) {
+    fprintf(f, "usage: aplcl <command> [options]     (aplcl <command> --help: its options)\n"
+               "  devices                      list OpenCL platforms and devices (P:D indices)\n"
+               "  check [--device D] [--quick] compare every device (or D) with the CPU reference\n"
+               "  bench [--device D] [--quick] [--csv F] [--json F] [--chart F.svg] ...\n"
+               "                               time the fused loss+gradient against a copy kernel\n"
+               "  bench head [--shape NxDxC] ...  time the linear head, chunked against unfused\n"
+               "  train TRAIN.arff TEST.arff --labels N [--labels-first] [--loss apl,bce,asl]\n"
+               "        [--epochs E] [--hidden H] [--seed S|--seeds S1,S2] [--csv F]\n"
+               "                               fit a multi-label classifier on the device\n"
+               "  aplcl --version              print the library version\n"
+               "D is \"P:D\" indices or a device-name substring; without --device, $APLCL_DEVICE,\n"
+               "else every device (check, bench) or the library's default (train, bench head).\n");
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-        usage();
-        return argc < 2 ? 2 : 0;
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_EXIT_USAGE;
     }
-    if (strcmp(argv[1], "devices") == 0)
-        return cli_devices(argc - 2, argv + 2);
-    if (strcmp(argv[1], "check") == 0)
-        return cli_check(argc - 2, argv + 2);
-    if (strcmp(argv[1], "bench") == 0)
-        return cli_bench(argc - 2, argv + 2);
-    if (strcmp(argv[1], "train") == 0)
-        return cli_train(argc - 2, argv + 2);
-    fprintf(stderr, "aplcl: unknown command '%s'\n", argv[1]);
-    usage();
-    return 2;
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return cli_close_output(stdout, NULL, "aplcl") ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+        unsigned v = aplcl_version_number();
+        printf("aplcl %u.%u.%u (library %u.%u.%u)\n", APLCL_VERSION_MAJOR, APLCL_VERSION_MINOR,
+               APLCL_VERSION_PATCH, v / 10000, v / 100 % 100, v % 100);
+        return cli_close_output(stdout, NULL, "aplcl") ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+    }
+    static const struct {
+        const char *name;
+        int (*run)(int, char **);
+    } cmds[] = {
+        {"devices", cli_devices}, {"check", cli_check}, {"bench", cli_bench}, {"train", cli_train}};
+    const char *names[sizeof cmds / sizeof cmds[0]];
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; ++i) {
+        if (strcmp(cmd, cmds[i].name) == 0)
+            return cmds[i].run(argc - 2, argv + 2);
+        names[i] = cmds[i].name;
+    }
+    const char *near = cli_nearest(cmd, names, sizeof names / sizeof names[0]);
+    if (near)
+        fprintf(stderr, "aplcl: unknown command '%s'; did you mean '%s'?\n", cmd, near);
+    else
+        fprintf(stderr, "aplcl: unknown command '%s' (aplcl --help lists them)\n", cmd);
+    return CLI_EXIT_USAGE;
 }

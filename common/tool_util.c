@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include "tool_util.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,18 +72,33 @@ void cli_release_all(const cl_mem *ms, size_t n) {
             clReleaseMemObject(ms[i]);
 }
 
-const char *cli_opt(int argc, char **argv, const char *name) {
-    for (int i = 0; i + 1 < argc; ++i)
-        if (strcmp(argv[i], name) == 0)
-            return argv[i + 1];
-    return NULL;
+void cli_csv_field(FILE *f, const char *s) {
+    if (!strpbrk(s, ",\"\n\r")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; ++s) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
 }
 
-int cli_flag(int argc, char **argv, const char *name) {
-    for (int i = 0; i < argc; ++i)
-        if (strcmp(argv[i], name) == 0)
-            return 1;
-    return 0;
+int cli_close_output(FILE *f, const char *path, const char *who) {
+    if (!f)
+        return 0;
+    errno = 0;
+    int bad = fflush(f) != 0 || ferror(f);
+    int e = errno;
+    if (f != stdout && fclose(f) != 0 && !bad)
+        bad = 1, e = errno;
+    if (!bad)
+        return 0;
+    fprintf(stderr, "%s: cannot write %s: %s\n", who, f == stdout ? "standard output" : path,
+            e ? strerror(e) : "write error");
+    return -1;
 }
 
 double cli_now_s(void) {

@@ -1,6 +1,7 @@
 /* tool_util.h: helpers shared by aplcl's programs (the `aplcl` tool, its benchmarks, the trainer).
  *
- * Deterministic random inputs, device lists, option lookup and timing statistics. Users of the
+ * Deterministic random inputs, device lists, CSV fields, output files and timing statistics
+ * (option parsing is in options.h). Users of the
  * public API only; nothing here is part of the library, and nothing here prints except
  * cli_device_specs (which says why it failed, for the tool's user).
  */
@@ -11,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Deterministic inputs: splitmix64 stream, normal draws by Box-Muller (one draw per call, the
  * second dropped). The one generator of the tools and the tests. */
@@ -32,9 +34,14 @@ cli_device_spec *cli_device_specs(const char *named, const char *who, size_t *co
 /* Releases every non-NULL buffer of ms[0..n). */
 void cli_release_all(const cl_mem *ms, size_t n);
 
-/* Finds "--name value" in argv; NULL if absent. */
-const char *cli_opt(int argc, char **argv, const char *name);
-int cli_flag(int argc, char **argv, const char *name);
+/* One RFC 4180 CSV field: written as is, or in double quotes (inner quotes doubled) when it
+ * holds a comma, a quote, CR or LF. */
+void cli_csv_field(FILE *f, const char *s);
+
+/* Finishes an output file: flushes it, checks for a write error (disk full, /dev/full, closed
+ * pipe) and closes it (stdout is flushed and checked, not closed). Returns 0, or -1 after printing
+ * "who: cannot write PATH: reason". NULL f: 0. */
+int cli_close_output(FILE *f, const char *path, const char *who);
 
 /* Monotonic wall-clock seconds. */
 double cli_now_s(void);

@@ -1,16 +1,19 @@
 /* test_arff.c: the MULAN ARFF reader, the label-file counter and the standardiser (train/arff.c).
  *
  * Loads the yeast split shipped in data/yeast and checks known values; parses small dense and
- * sparse texts; checks that each malformed input fails with the right line, column and message;
- * replays every fuzz corpus and regression input (tests/fuzz/). Host only; run under ASan/UBSan in
- * CI, which also makes every error path a leak check.
+ * sparse texts, MULAN's nominal {0,1} features and MEKA's labels-first layout (tests/data); checks
+ * that /dev/zero is refused at once; checks that each malformed input fails with the right line,
+ * column and message; replays every fuzz corpus and regression input (tests/fuzz/). Host only; run
+ * under ASan/UBSan in CI, which also makes every error path a leak check.
  */
 #define _POSIX_C_SOURCE 200809L /* opendir/readdir for the fuzz folders */
 
 #include "arff.h"
+#include "arff_internal.h"
 #include "test_util.h"
 
 #include <dirent.h>
+#include <unistd.h>
 
 #ifndef APLCL_SOURCE_DIR
 #error "APLCL_SOURCE_DIR must be defined (tests/CMakeLists.txt does)"
@@ -266,6 +269,26 @@ static const bad_case bad_cases[] = {
      "2 label(s) expected but the file declares only 1 attribute"},
     {"nominal feature", "@attribute a {x,y}\n@attribute y {0,1}\n@data\nx,1\n", 1, 1, 14,
      "nominal feature 'a' is not supported"},
+    {"nominal feature, one word", "@attribute a {0,x}\n@attribute y {0,1}\n@data\n0,1\n", 1, 1, 14,
+     "nominal feature 'a' is not supported"},
+    {"value outside a nominal list", "@attribute a {0,1}\n@attribute y {0,1}\n@data\n2,1\n", 1, 4,
+     1, "value '2' is not in the nominal list of 'a'"},
+    {"sparse value outside a nominal list",
+     "@attribute a {0,1}\n@attribute y {0,1}\n@data\n{0 0.5}\n", 1, 4, 4,
+     "value '0.5' is not in the nominal list"},
+    {"MEKA -C without a number", "@relation 'r: -C x'\n", 0, 1, 18,
+     "MEKA option -C wants an integer, not 'x'"},
+    {"MEKA -C 0", "@relation 'r: -C 0'\n", 0, 1, 18, "the label count must be 1 to"},
+    {"MEKA -C too large", "@relation r:-C 99999999999\n", 0, 1, 16, "the label count must be"},
+    {"MEKA -C more than the attributes",
+     "@relation 'r: -C 3'\n@attribute y {0,1}\n@attribute a numeric\n@data\n1,2\n", 0, 4, 1,
+     "3 label(s) expected but the file declares only 2"},
+    {"MEKA -C disagrees with n_labels",
+     "@relation 'r: -C 1'\n@attribute y {0,1}\n@attribute a numeric\n@data\n1,2\n", 2, 4, 1,
+     "2 label(s) expected but the @relation name says -C 1"},
+    {"MEKA labels first: a numeric label",
+     "@relation 'r: -C 1'\n@attribute a numeric\n@attribute y {0,1}\n@data\n1,1\n", 0, 2, 14,
+     "label attribute 'a' must be declared {0,1} (the labels are the first 1"},
     {"numeric label", "@attribute a numeric\n@attribute y numeric\n@data\n1,1\n", 1, 2, 14,
      "label attribute 'y' must be declared {0,1}"},
     {"three-valued label", "@attribute a numeric\n@attribute y {0,1,2}\n@data\n1,1\n", 1, 2, 14,
@@ -554,7 +577,8 @@ static int replay_file(const char *path) {
         memcpy(text, buf + 1, n - 1);
         arff_data d;
         arff_error err;
-        int rc = arff_parse(text, n - 1, path, buf[0] % 16, &d, &err);
+        arff_layout layout = {buf[0] % 16, (arff_label_place)((buf[0] >> 4) % 3)}; /* fuzz_arff.c */
+        int rc = arff_parse_layout(text, n - 1, path, &layout, &d, &err);
         if (rc == 0)
             ok = d.rows >= 1 && d.labels == (size_t)(buf[0] % 16);
         else
@@ -592,12 +616,193 @@ static void replay_dir(const char *sub, int expect_files) {
     tu_case_end(m, "fuzz %s: %zu file(s) parsed without a crash", sub, files);
 }
 
+/* ---- MULAN's nominal {0,1} features, MEKA's labels first (tests/data) ---- */
+
+static int load_data(const char *file, size_t n_labels, arff_label_place place, arff_data *d,
+                     arff_error *err) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/data/%s", APLCL_SOURCE_DIR, file);
+    arff_layout layout = {n_labels, place};
+    int rc = arff_load_layout(path, &layout, d, err);
+    if (rc)
+        printf("  %s:%zu:%zu: %s\n", err->file, err->line, err->column, err->message);
+    return rc;
+}
+
+/* Checks d's matrices against want_x (rows x features) and want_y (rows x labels). */
+static void check_matrices(const arff_data *d, const float *want_x, const uint8_t *want_y) {
+    for (size_t i = 0; i < d->rows * d->features; i++)
+        CHECK_EQ_DBL(d->x[i], want_x[i]);
+    for (size_t i = 0; i < d->rows * d->labels; i++)
+        CHECK_EQ(d->y[i], want_y[i]);
+}
+
+static void test_layouts(void) {
+    arff_data d;
+    arff_error err;
+    int m = tu_case_begin();
+    CHECK_EQ(load_data("mulan-sparse-nominal.arff", 3, ARFF_LABELS_AUTO, &d, &err), 0);
+    if (d.x) {
+        CHECK_EQ(d.rows, 4);
+        CHECK_EQ(d.features, 6);
+        CHECK_EQ(d.labels, 3);
+        CHECK_EQ(d.labels_first, 0);
+        const float x[24] = {1, 0, 0, 1, 0, 1, 0, 1, 1, 0, 0, 0,
+                             0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0};
+        const uint8_t y[12] = {1, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 1};
+        check_matrices(&d, x, y);
+        CHECK(strcmp(d.names[0], "a") == 0 && strcmp(d.names[6], "A.A1") == 0);
+    }
+    arff_free(&d);
+    tu_case_end(m, "MULAN sparse, nominal {0,1} word features (enron's form), labels last");
+
+    m = tu_case_begin();
+    CHECK_EQ(load_data("mulan-dense-nominal.arff", 2, ARFF_LABELS_LAST, &d, &err), 0);
+    if (d.x) {
+        CHECK_EQ(d.rows, 3);
+        CHECK_EQ(d.features, 3);
+        CHECK_EQ(d.labels, 2);
+        const float x[9] = {1, 0, 7.5f, 0, 1, 3, 0, 0, 0};
+        const uint8_t y[6] = {1, 0, 0, 1, 0, 0};
+        check_matrices(&d, x, y);
+        CHECK(strcmp(d.names[0], "word:cough") == 0);
+    }
+    arff_free(&d);
+    tu_case_end(m, "MULAN dense, nominal {0,1} and {1,0} features with a numeric one");
+
+    /* MEKA: the count and the place from '-C 3' (n_labels 0), or given and agreeing. */
+    const float meka_x[24] = {1, 0, 0, 1, 0, 1, 0, 1, 1, 0, 0, 0,
+                              0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0};
+    const uint8_t meka_y[12] = {1, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 1};
+    for (int k = 0; k < 3; k++) {
+        static const size_t n[3] = {0, 3, 3};
+        static const arff_label_place place[3] = {ARFF_LABELS_AUTO, ARFF_LABELS_AUTO,
+                                                  ARFF_LABELS_FIRST};
+        m = tu_case_begin();
+        CHECK_EQ(load_data("meka-labels-first.arff", n[k], place[k], &d, &err), 0);
+        if (d.x) {
+            CHECK_EQ(d.rows, 4);
+            CHECK_EQ(d.features, 6);
+            CHECK_EQ(d.labels, 3);
+            CHECK_EQ(d.labels_first, 1);
+            check_matrices(&d, meka_x, meka_y);
+            CHECK(strcmp(d.names[0], "A.A1") == 0 && strcmp(d.names[3], "a") == 0);
+        }
+        arff_free(&d);
+        tu_case_end(m, "MEKA '-C 3' (labels first), n_labels %zu, place %d: same data as MULAN's",
+                    n[k], (int)place[k]);
+    }
+    m = tu_case_begin();
+    arff_layout last = {3, ARFF_LABELS_LAST};
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/data/meka-labels-first.arff", APLCL_SOURCE_DIR);
+    CHECK_EQ(arff_load_layout(path, &last, &d, &err), -1);
+    CHECK(is_zeroed(&d));
+    CHECK(strstr(err.message, "labels expected last but the @relation name says -C 3") != NULL);
+    CHECK_EQ(err.line, 15); /* @data */
+    tu_case_end(m, "MEKA '-C 3' asked for as labels last: %s", err.message);
+
+    m = tu_case_begin();
+    CHECK_EQ(load_data("meka-labels-last.arff", 0, ARFF_LABELS_AUTO, &d, &err), 0);
+    if (d.x) {
+        CHECK_EQ(d.features, 2);
+        CHECK_EQ(d.labels, 2);
+        CHECK_EQ(d.labels_first, 0);
+        const float x[4] = {0.5f, 2, -1.25f, 0};
+        const uint8_t y[4] = {1, 0, 0, 1};
+        check_matrices(&d, x, y);
+    }
+    arff_free(&d);
+    tu_case_end(m, "MEKA '-C -2' (labels last), a nominal {0,1,2} feature");
+
+    /* --labels-first without a MEKA relation */
+    m = tu_case_begin();
+    const char *text = "@relation plain\n@attribute y1 {0,1}\n@attribute y2 {0,1}\n"
+                       "@attribute f numeric\n@data\n1,0,2.5\n{1 1,2 -3}\n";
+    arff_layout first = {2, ARFF_LABELS_FIRST};
+    CHECK_EQ(arff_parse_layout(text, strlen(text), "mem", &first, &d, &err), 0);
+    if (d.x) {
+        const float x[2] = {2.5f, -3};
+        const uint8_t y[4] = {1, 0, 0, 1};
+        CHECK_EQ(d.labels_first, 1);
+        check_matrices(&d, x, y);
+    }
+    arff_free(&d);
+    arff_layout bad = {2, (arff_label_place)7};
+    CHECK_EQ(arff_parse_layout(text, strlen(text), "mem", &bad, &d, &err), -1);
+    CHECK_EQ(arff_parse_layout(text, strlen(text), "mem", NULL, &d, &err), -1);
+    tu_case_end(m, "labels first by the caller's layout, dense and sparse rows; bad layouts");
+}
+
+/* The reader bounds what it reads: /dev/zero (a character device: stat size 0) is refused at its
+ * first NUL byte, not read until memory runs out. */
+static void test_file_bounds(void) {
+    arff_data d;
+    arff_error err;
+    int m = tu_case_begin();
+    FILE *probe = fopen("/dev/zero", "rb");
+    if (probe) {
+        fclose(probe);
+        CHECK_EQ(arff_load("/dev/zero", 1, &d, &err), -1);
+        CHECK(is_zeroed(&d));
+        CHECK(strstr(err.message, "NUL byte") != NULL);
+        CHECK_EQ(err.line, 1);
+        CHECK_EQ(err.column, 1);
+    }
+    char path[1024];
+    snprintf(path, sizeof path, "%s/nul-later.arff", APLCL_TEST_TMP_DIR);
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (f) {
+        static const char text[] = "@relation r\n@attribute a numeric\n@data\n12\0\n";
+        fwrite(text, 1, sizeof text - 1, f);
+        fclose(f);
+        CHECK_EQ(arff_load(path, 0, &d, &err), -1);
+        CHECK(strstr(err.message, "NUL byte") != NULL);
+        CHECK_EQ(err.line, 4);
+        CHECK_EQ(err.column, 3);
+    }
+    CHECK(ARFF_MAX_FILE_BYTES >= ((size_t)256 << 20)); /* MULAN's largest text sets fit */
+    tu_case_end(m, "file bounds: /dev/zero and a NUL byte refused at once: %s", err.message);
+
+    /* The limit counts the bytes read: a regular file at and over it, and a pipe (size 0 to
+     * stat, like a device), through the reader arff_load uses with ARFF_MAX_FILE_BYTES. */
+    m = tu_case_begin();
+    char *buf = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof path, "%s/hundred.arff", APLCL_TEST_TMP_DIR);
+    if ((f = fopen(path, "wb")) != NULL) {
+        for (int i = 0; i < 100; i++)
+            fputc('a', f);
+        fclose(f);
+    }
+    CHECK_EQ(arff_read_file_(path, 100, &buf, &len, &err), 0);
+    CHECK_EQ(len, 100);
+    free(buf);
+    CHECK_EQ(arff_read_file_(path, 99, &buf, &len, &err), -1);
+    CHECK(buf == NULL && strstr(err.message, "file larger than 99 bytes") != NULL);
+    int fds[2];
+    CHECK_EQ(pipe(fds), 0);
+    char chunk[300];
+    memset(chunk, 'b', sizeof chunk);
+    CHECK_EQ(write(fds[1], chunk, sizeof chunk), (ssize_t)sizeof chunk);
+    close(fds[1]);
+    snprintf(path, sizeof path, "/dev/fd/%d", fds[0]);
+    CHECK_EQ(arff_read_file_(path, 200, &buf, &len, &err), -1);
+    CHECK(strstr(err.message, "file larger than 200 bytes") != NULL);
+    close(fds[0]);
+    tu_case_end(m, "file bounds: the limit counts bytes read (regular file, pipe): %s",
+                err.message);
+}
+
 int main(void) {
     test_yeast();
     test_dense();
     test_sparse();
     test_malformed();
     test_limits();
+    test_layouts();
+    test_file_bounds();
     test_xml();
     test_standardizer();
     replay_dir("corpus", 1);

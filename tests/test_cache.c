@@ -45,10 +45,10 @@ typedef struct outputs {
 } outputs;
 
 static void make_data(void) {
-    tu_rng r = tu_rng_seed(7);
+    cli_rng r = cli_rng_seed(7);
     for (size_t i = 0; i < N; ++i) {
-        g_logits[i] = (float)tu_rng_normal(&r, 0.0, 4.0);
-        g_tf32[i] = tu_rng_uniform(&r) < 0.3 ? 1.0f : 0.0f;
+        g_logits[i] = (float)cli_rng_normal(&r, 0.0, 4.0);
+        g_tf32[i] = cli_rng_uniform(&r) < 0.3 ? 1.0f : 0.0f;
         /* some ignored labels, so the two programs' results differ */
         g_tu8[i] = i % 11 == 3 ? APLCL_TARGET_U8_IGNORE : (uint8_t)g_tf32[i];
     }

@@ -126,12 +126,12 @@ static void define_jobs(void) {
 }
 
 static void make_data(const job *b, job_data *g, uint64_t seed) {
-    tu_rng r = tu_rng_seed(seed);
+    cli_rng r = cli_rng_seed(seed);
     size_t n = b->rows, c = b->cols, nc = n * c, words = APLCL_BITS_WORDS(c);
     size_t nx = b->kind == J_HEAD ? n * b->d : nc;
     g->x = (float *)tu_xmalloc(nx * sizeof(float));
     for (size_t i = 0; i < nx; ++i)
-        g->x[i] = (float)tu_rng_normal(&r, 0.0, b->kind == J_HEAD ? 1.0 : 3.0);
+        g->x[i] = (float)cli_rng_normal(&r, 0.0, b->kind == J_HEAD ? 1.0 : 3.0);
     g->x16 = (uint16_t *)tu_xmalloc(nx * sizeof(uint16_t));
     if (b->dtype == APLCL_DTYPE_BF16)
         aplcl_f32_to_bf16(g->x, g->x16, nx);
@@ -142,7 +142,7 @@ static void make_data(const job *b, job_data *g, uint64_t seed) {
     g->bits = (uint32_t *)calloc(n * words, sizeof(uint32_t));
     g->ign = (uint32_t *)calloc(n * words, sizeof(uint32_t));
     for (size_t i = 0; i < nc; ++i) {
-        double u = tu_rng_uniform(&r);
+        double u = cli_rng_uniform(&r);
         int pos = u<0.3, ignored = u> 0.9 && b->fmt != APLCL_TARGET_CSR;
         g->yf[i] = ignored ? -1.0f : pos ? 1.0f : (u > 0.85 ? 0.25f : 0.0f);
         if (b->fmt != APLCL_TARGET_F32 && g->yf[i] == 0.25f)
@@ -171,9 +171,9 @@ static void make_data(const job *b, job_data *g, uint64_t seed) {
         g->w = (float *)tu_xmalloc(c * b->d * sizeof(float));
         g->b = (float *)tu_xmalloc(c * sizeof(float));
         for (size_t i = 0; i < c * b->d; ++i)
-            g->w[i] = (float)tu_rng_normal(&r, 0.0, 0.5);
+            g->w[i] = (float)cli_rng_normal(&r, 0.0, 0.5);
         for (size_t i = 0; i < c; ++i)
-            g->b[i] = (float)tu_rng_normal(&r, -1.0, 0.5);
+            g->b[i] = (float)cli_rng_normal(&r, -1.0, 0.5);
     }
 }
 
@@ -370,13 +370,13 @@ typedef struct {
 
 static void *work(void *arg) {
     worker *w = (worker *)arg;
-    tu_rng r = tu_rng_seed(1000 + (uint64_t)w->id);
+    cli_rng r = cli_rng_seed(1000 + (uint64_t)w->id);
     int order[NJOBS];
     for (int round = 0; round < ROUNDS; ++round) {
         for (int k = 0; k < NJOBS; ++k)
             order[k] = k;
         for (int k = NJOBS - 1; k > 0; --k) { /* a different order per thread and round */
-            int m = (int)(tu_rng_u64(&r) % (uint64_t)(k + 1)), t = order[k];
+            int m = (int)(cli_rng_next(&r) % (uint64_t)(k + 1)), t = order[k];
             order[k] = order[m], order[m] = t;
         }
         for (int i = 0; i < NJOBS; ++i) {

@@ -19,11 +19,11 @@ typedef struct {
 
 /* Logits N(0, 4) with far tails and the default clip's kink; targets hard, soft and ignored. */
 static void make_inputs(float *x, float *y, uint8_t *y8) {
-    tu_rng r = tu_rng_seed(4711);
+    cli_rng r = cli_rng_seed(4711);
     const float tails[] = {-104.0f, -100.0f, -88.0f, -30.0f, -2.944439f, 18.42f, 30.0f, 100.0f};
     for (size_t i = 0; i < N; ++i) {
-        x[i] = i < 8 ? tails[i] : (float)tu_rng_normal(&r, 0.0, 4.0);
-        double u = tu_rng_uniform(&r);
+        x[i] = i < 8 ? tails[i] : (float)cli_rng_normal(&r, 0.0, 4.0);
+        double u = cli_rng_uniform(&r);
         y[i] = u < 0.3 ? 1.0f : u < 0.9 ? 0.0f : u < 0.95 ? 0.25f : -1.0f;
         y8[i] = u < 0.3 ? 1 : u < 0.95 ? 0 : APLCL_TARGET_U8_IGNORE;
     }

@@ -1,10 +1,13 @@
-/* arff.c: the MULAN ARFF reader, the MULAN label-file counter and the standardiser (see arff.h).
+/* arff.c: the ARFF parser (MULAN and MEKA layouts; see arff.h): lines, data rows, the entry
+ * points, shared text helpers. The header lines are in arff_header.c; the file reader, the MULAN
+ * label-file counter and the standardiser in arff_file.c.
  *
  * One pass over the text, line by line; every scan is bounded by the current line's end, and the
  * matrices grow geometrically from the rows actually parsed, never from a count read in the file.
  * Nothing here prints, exits or keeps state between calls.
  */
 #include "arff.h"
+#include "arff_internal.h"
 
 #include <errno.h>
 #include <float.h>
@@ -14,53 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__GNUC__)
-#define ARFF_PRINTF_(f, a) __attribute__((format(printf, f, a)))
-#else
-#define ARFF_PRINTF_(f, a)
-#endif
-
-#define ARFF_XML_MAX ((size_t)64 << 20)
-
-typedef struct {
-    char *name;
-    size_t line, column;   /* of the type, for the checks made at @data */
-    unsigned char nominal; /* declared as {...} */
-    unsigned char binary;  /* declared as exactly the values 0 and 1 */
-} arff_attr;
-
-typedef struct {
-    const char *text;
-    size_t len;
-    size_t pos;       /* offset of the next line */
-    size_t line_no;   /* number of the next line */
-    const char *line; /* the current line */
-    size_t cur_line;  /* its number */
-    arff_error *err;
-    size_t n_labels;
-    arff_attr *attrs;
-    size_t n_attr, cap_attr;
-    size_t features;  /* set at @data */
-    size_t cells_max; /* set at @data */
-    float *x;
-    uint8_t *y;
-    size_t rows, cap_rows;
-} arff_parser;
-
 /* ---- small helpers ---- */
 
-static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
-static int is_digit(char c) { return c >= '0' && c <= '9'; }
 static char lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c; }
 
-static const char *skip_ws(const char *s, const char *e) {
-    while (s < e && is_ws(*s))
-        s++;
-    return s;
-}
-
 /* Whether s[0..n) equals the lower-case word, ignoring ASCII case. */
-static int word_eq(const char *s, size_t n, const char *word) {
+int arff_word_eq_(const char *s, size_t n, const char *word) {
     size_t w = strlen(word);
     if (n != w)
         return 0;
@@ -73,16 +35,65 @@ static int word_eq(const char *s, size_t n, const char *word) {
 /* Whether [s, e) starts with the keyword (any case) followed by whitespace or the end. */
 static int keyword(const char *s, const char *e, const char *word) {
     size_t w = strlen(word);
-    if ((size_t)(e - s) < w || !word_eq(s, w, word))
+    if ((size_t)(e - s) < w || !arff_word_eq_(s, w, word))
         return 0;
-    return s + w == e || is_ws(s[w]);
+    return s + w == e || arff_is_ws_(s[w]);
+}
+
+/* A strict arff_decimal_ number v[0..n) ([+-]digits[.digits][e[+-]digits], at most 63 bytes) that
+ * fits a float. 0: *out set; else why not: 1 too long, 2 NaN/infinity, 3 not a number, 4 not a
+ * number to strtof (the locale), 5 out of float range. */
+int arff_decimal_(const char *v, size_t n, float *out) {
+    char buf[64];
+    if (n >= sizeof buf)
+        return 1;
+    memcpy(buf, v, n);
+    buf[n] = '\0';
+    size_t i = 0, d1 = 0, d2 = 0;
+    if (buf[i] == '+' || buf[i] == '-')
+        i++;
+    while (arff_is_digit_(buf[i]))
+        i++, d1++;
+    if (buf[i] == '.') {
+        i++;
+        while (arff_is_digit_(buf[i]))
+            i++, d2++;
+    }
+    int ok = d1 + d2 > 0;
+    if (ok && (buf[i] == 'e' || buf[i] == 'E')) {
+        i++;
+        if (buf[i] == '+' || buf[i] == '-')
+            i++;
+        size_t d3 = 0;
+        while (arff_is_digit_(buf[i]))
+            i++, d3++;
+        ok = d3 > 0;
+    }
+    if (!ok || i != n) {
+        const char *w = buf + (buf[0] == '+' || buf[0] == '-');
+        size_t wn = n - (size_t)(w - buf);
+        if (arff_word_eq_(w, wn, "nan") || arff_word_eq_(w, wn, "inf") ||
+            arff_word_eq_(w, wn, "infinity"))
+            return 2;
+        return 3;
+    }
+    char *end = NULL;
+    float f = strtof(buf, &end);
+    if (end != buf + n)
+        return 4;
+    if (!isfinite(f))
+        return 5;
+    *out = f;
+    return 0;
+}
+
+int arff_cmp_float_(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
 }
 
 /* Input text for a message: at most 32 bytes, other bytes than printable ASCII as '?'. */
-typedef struct {
-    char s[40];
-} arff_snippet;
-static arff_snippet snippet(const char *s, size_t n) {
+arff_snippet arff_snippet_(const char *s, size_t n) {
     arff_snippet o;
     size_t k = n > 32 ? 32 : n;
     for (size_t i = 0; i < k; i++)
@@ -106,34 +117,32 @@ static void set_file(arff_error *err, const char *name) {
     }
 }
 
-static void err_reset(arff_error *err, const char *name) {
+void arff_err_reset_(arff_error *err, const char *name) {
     memset(err, 0, sizeof *err);
     set_file(err, name ? name : "<memory>");
 }
 
-ARFF_PRINTF_(4, 0)
-static int vfail(arff_error *err, size_t line, size_t column, const char *fmt, va_list ap) {
+int arff_vfail_(arff_error *err, size_t line, size_t column, const char *fmt, va_list ap) {
     err->line = line;
     err->column = column;
     vsnprintf(err->message, sizeof err->message, fmt, ap);
     return -1;
 }
 
-ARFF_PRINTF_(4, 5)
-static int fail_pos(arff_error *err, size_t line, size_t column, const char *fmt, ...) {
+int arff_fail_pos_(arff_error *err, size_t line, size_t column, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    vfail(err, line, column, fmt, ap);
+    arff_vfail_(err, line, column, fmt, ap);
     va_end(ap);
     return -1;
 }
 
 /* An error at `at`, a pointer into the current line. */
 ARFF_PRINTF_(3, 4)
-static int fail_at(arff_parser *p, const char *at, const char *fmt, ...) {
+int arff_fail_at_(arff_parser *p, const char *at, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    vfail(p->err, p->cur_line, (size_t)(at - p->line) + 1, fmt, ap);
+    arff_vfail_(p->err, p->cur_line, (size_t)(at - p->line) + 1, fmt, ap);
     va_end(ap);
     return -1;
 }
@@ -141,13 +150,13 @@ static int fail_at(arff_parser *p, const char *at, const char *fmt, ...) {
 /* An error at the end of the text. */
 static int fail_eof(arff_parser *p, const char *msg) {
     if (p->len == 0 || p->text[p->len - 1] == '\n' || !p->line)
-        return fail_pos(p->err, p->line_no, 1, "%s", msg);
-    return fail_pos(p->err, p->cur_line, (size_t)(p->text + p->len - p->line) + 1, "%s", msg);
+        return arff_fail_pos_(p->err, p->line_no, 1, "%s", msg);
+    return arff_fail_pos_(p->err, p->cur_line, (size_t)(p->text + p->len - p->line) + 1, "%s", msg);
 }
 
 /* The end of the quoted string opening at s (past its closing quote), or NULL if unterminated. A
  * backslash escapes the next character. */
-static const char *scan_quoted(const char *s, const char *e) {
+const char *arff_scan_quoted_(const char *s, const char *e) {
     char q = *s;
     for (const char *t = s + 1; t < e; t++) {
         if (*t == '\\') {
@@ -174,179 +183,16 @@ static int next_line(arff_parser *p, size_t *n) {
     p->line = s;
     p->cur_line = p->line_no++;
     if (len > ARFF_MAX_LINE)
-        return fail_pos(p->err, p->cur_line, (size_t)ARFF_MAX_LINE + 1, "line longer than %u bytes",
-                        (unsigned)ARFF_MAX_LINE);
+        return arff_fail_pos_(p->err, p->cur_line, (size_t)ARFF_MAX_LINE + 1,
+                              "line longer than %u bytes", (unsigned)ARFF_MAX_LINE);
     const char *nul = memchr(s, '\0', len);
     if (nul)
-        return fail_at(p, nul, "NUL byte in the text");
+        return arff_fail_at_(p, nul, "NUL byte in the text");
     p->pos += len + (nl != NULL);
-    while (len > 0 && is_ws(s[len - 1]))
+    while (len > 0 && arff_is_ws_(s[len - 1]))
         len--;
     *n = len;
     return 1;
-}
-
-/* ---- header ---- */
-
-/* A copy of s[0..n) with backslash escapes resolved (escaped = 1) or verbatim. */
-static char *dup_name(const char *s, size_t n, int escaped) {
-    char *d = malloc(n + 1);
-    if (!d)
-        return NULL;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (escaped && s[i] == '\\' && i + 1 < n)
-            i++;
-        d[k++] = s[i];
-    }
-    d[k] = '\0';
-    return d;
-}
-
-static int parse_nominal(arff_parser *p, const char *s, const char *e, const char **after,
-                         unsigned char *binary) {
-    const char *open = s;
-    size_t nvals = 0;
-    int has0 = 0, has1 = 0, other = 0;
-    s++;
-    for (;;) {
-        s = skip_ws(s, e);
-        if (s == e)
-            return fail_at(p, open, "unterminated nominal value list (missing '}')");
-        if (*s == '}' && nvals == 0)
-            return fail_at(p, s, "empty nominal value list");
-        const char *v = s, *t;
-        size_t vn;
-        if (*s == '\'' || *s == '"') {
-            t = scan_quoted(s, e);
-            if (!t)
-                return fail_at(p, s, "unterminated quoted nominal value");
-            v = s + 1;
-            vn = (size_t)(t - s) - 2;
-        } else {
-            t = s;
-            while (t < e && *t != ',' && *t != '}' && !is_ws(*t))
-                t++;
-            vn = (size_t)(t - s);
-            if (vn == 0)
-                return fail_at(p, s, "empty nominal value");
-        }
-        if (vn == 1 && *v == '0')
-            has0 = 1;
-        else if (vn == 1 && *v == '1')
-            has1 = 1;
-        else
-            other = 1;
-        nvals++;
-        s = skip_ws(t, e);
-        if (s == e)
-            return fail_at(p, open, "unterminated nominal value list (missing '}')");
-        if (*s == '}') {
-            *after = s + 1;
-            break;
-        }
-        if (*s != ',')
-            return fail_at(p, s, "expected ',' or '}' in the nominal value list");
-        s++;
-    }
-    *binary = (unsigned char)(nvals == 2 && has0 && has1 && !other);
-    return 0;
-}
-
-static int parse_attribute(arff_parser *p, const char *kw, const char *s, const char *e) {
-    if (p->n_attr >= ARFF_MAX_ATTRIBUTES)
-        return fail_at(p, kw, "too many attributes (the limit is %u)",
-                       (unsigned)ARFF_MAX_ATTRIBUTES);
-    s = skip_ws(s, e);
-    if (s == e)
-        return fail_at(p, s, "missing attribute name");
-    const char *name = s, *t;
-    size_t name_n;
-    int quoted = (*s == '\'' || *s == '"');
-    if (quoted) {
-        t = scan_quoted(s, e);
-        if (!t)
-            return fail_at(p, s, "unterminated quoted attribute name");
-        name = s + 1;
-        name_n = (size_t)(t - s) - 2;
-        if (name_n == 0)
-            return fail_at(p, s, "empty attribute name");
-    } else {
-        t = s;
-        while (t < e && !is_ws(*t))
-            t++;
-        name_n = (size_t)(t - s);
-    }
-    s = skip_ws(t, e);
-    if (s == e)
-        return fail_at(p, s, "missing attribute type after the name");
-    arff_attr a = {NULL, p->cur_line, (size_t)(s - p->line) + 1, 0, 0};
-    if (*s == '{') {
-        a.nominal = 1;
-        if (parse_nominal(p, s, e, &t, &a.binary))
-            return -1;
-    } else {
-        t = s;
-        while (t < e && !is_ws(*t))
-            t++;
-        size_t n = (size_t)(t - s);
-        if (!word_eq(s, n, "numeric") && !word_eq(s, n, "real") && !word_eq(s, n, "integer")) {
-            if (word_eq(s, n, "string") || word_eq(s, n, "date") || word_eq(s, n, "relational"))
-                return fail_at(p, s,
-                               "attribute type '%s' is not supported (numeric features and "
-                               "{0,1} labels only)",
-                               snippet(s, n).s);
-            return fail_at(p, s, "unknown attribute type '%s'", snippet(s, n).s);
-        }
-    }
-    s = skip_ws(t, e);
-    if (s != e)
-        return fail_at(p, s, "unexpected text after the attribute type");
-
-    if (p->n_attr == p->cap_attr) {
-        size_t cap = p->cap_attr ? p->cap_attr * 2 : 16;
-        if (cap > ARFF_MAX_ATTRIBUTES)
-            cap = ARFF_MAX_ATTRIBUTES;
-        arff_attr *na = realloc(p->attrs, cap * sizeof *na);
-        if (!na)
-            return fail_at(p, kw, "out of memory");
-        p->attrs = na;
-        p->cap_attr = cap;
-    }
-    a.name = dup_name(name, name_n, quoted);
-    if (!a.name)
-        return fail_at(p, kw, "out of memory");
-    p->attrs[p->n_attr++] = a;
-    return 0;
-}
-
-static int start_data(arff_parser *p, const char *kw, const char *s, const char *e) {
-    s = skip_ws(s, e);
-    if (s != e)
-        return fail_at(p, s, "unexpected text after @data");
-    if (p->n_attr == 0)
-        return fail_at(p, kw, "@data before any @attribute");
-    if (p->n_labels > p->n_attr)
-        return fail_at(p, kw, "%zu label(s) expected but the file declares only %zu attribute(s)",
-                       p->n_labels, p->n_attr);
-    p->features = p->n_attr - p->n_labels;
-    for (size_t i = 0; i < p->n_attr; i++) {
-        const arff_attr *a = &p->attrs[i];
-        if (i < p->features && a->nominal)
-            return fail_pos(p->err, a->line, a->column,
-                            "nominal feature '%s' is not supported (the labels are the last "
-                            "%zu attribute(s))",
-                            snippet(a->name, strlen(a->name)).s, p->n_labels);
-        if (i >= p->features && !a->binary)
-            return fail_pos(p->err, a->line, a->column,
-                            "label attribute '%s' must be declared {0,1} (the labels are the "
-                            "last %zu attribute(s))",
-                            snippet(a->name, strlen(a->name)).s, p->n_labels);
-    }
-    size_t lim = SIZE_MAX / 8; /* so that cells * sizeof(float) cannot overflow */
-    size_t by_len = p->len > lim / ARFF_CELLS_PER_BYTE ? lim : p->len * ARFF_CELLS_PER_BYTE;
-    p->cells_max = by_len > ARFF_MIN_CELLS ? by_len : ARFF_MIN_CELLS;
-    return 0;
 }
 
 /* ---- data ---- */
@@ -355,12 +201,13 @@ static int start_data(arff_parser *p, const char *kw, const char *s, const char 
 static int new_row(arff_parser *p, const char *at, float **xr, uint8_t **yr) {
     size_t cols = p->n_attr;
     if (p->rows >= ARFF_MAX_ROWS)
-        return fail_at(p, at, "more than %u data rows", (unsigned)ARFF_MAX_ROWS);
+        return arff_fail_at_(p, at, "more than %u data rows", (unsigned)ARFF_MAX_ROWS);
     if (p->rows + 1 > p->cells_max / cols)
-        return fail_at(p, at,
-                       "data too large: more than %zu cells (rows x attributes) from a %zu-byte "
-                       "input (sparse rows are stored dense)",
-                       p->cells_max, p->len);
+        return arff_fail_at_(
+            p, at,
+            "data too large: more than %zu cells (rows x attributes) from a %zu-byte "
+            "input (sparse rows are stored dense)",
+            p->cells_max, p->len);
     if (p->rows == p->cap_rows) {
         size_t cap = p->cap_rows ? p->cap_rows * 2 : (cols < 4096 ? 4096 / cols : 1);
         size_t lim = p->cells_max / cols;
@@ -371,11 +218,11 @@ static int new_row(arff_parser *p, const char *at, float **xr, uint8_t **yr) {
         size_t xb = cap * p->features * sizeof(float), yb = cap * p->n_labels;
         float *nx = realloc(p->x, xb ? xb : 1);
         if (!nx)
-            return fail_at(p, at, "out of memory (%zu rows)", cap);
+            return arff_fail_at_(p, at, "out of memory (%zu rows)", cap);
         p->x = nx;
         uint8_t *ny = realloc(p->y, yb ? yb : 1);
         if (!ny)
-            return fail_at(p, at, "out of memory (%zu rows)", cap);
+            return arff_fail_at_(p, at, "out of memory (%zu rows)", cap);
         p->y = ny;
         p->cap_rows = cap;
     }
@@ -387,68 +234,52 @@ static int new_row(arff_parser *p, const char *at, float **xr, uint8_t **yr) {
 }
 
 static int parse_float(arff_parser *p, const char *v, size_t n, float *out) {
-    char buf[64];
-    if (n >= sizeof buf)
-        return fail_at(p, v, "number too long (%zu bytes, at most %zu)", n, sizeof buf - 1);
-    memcpy(buf, v, n);
-    buf[n] = '\0';
-    size_t i = 0, d1 = 0, d2 = 0;
-    if (buf[i] == '+' || buf[i] == '-')
-        i++;
-    while (is_digit(buf[i]))
-        i++, d1++;
-    if (buf[i] == '.') {
-        i++;
-        while (is_digit(buf[i]))
-            i++, d2++;
+    switch (arff_decimal_(v, n, out)) {
+    case 0:
+        return 0;
+    case 1:
+        return arff_fail_at_(p, v, "number too long (%zu bytes, at most 63)", n);
+    case 2:
+        return arff_fail_at_(p, v, "NaN and infinity are not allowed ('%s')",
+                             arff_snippet_(v, n).s);
+    case 4:
+        return arff_fail_at_(p, v,
+                             "not a number: '%s' (a locale whose arff_decimal_ point is not '.'?)",
+                             arff_snippet_(v, n).s);
+    case 5:
+        return arff_fail_at_(p, v, "number out of float range: '%s'", arff_snippet_(v, n).s);
+    default:
+        return arff_fail_at_(p, v, "not a number: '%s'", arff_snippet_(v, n).s);
     }
-    int ok = d1 + d2 > 0;
-    if (ok && (buf[i] == 'e' || buf[i] == 'E')) {
-        i++;
-        if (buf[i] == '+' || buf[i] == '-')
-            i++;
-        size_t d3 = 0;
-        while (is_digit(buf[i]))
-            i++, d3++;
-        ok = d3 > 0;
-    }
-    if (!ok || i != n) {
-        const char *w = buf + (buf[0] == '+' || buf[0] == '-');
-        size_t wn = n - (size_t)(w - buf);
-        if (word_eq(w, wn, "nan") || word_eq(w, wn, "inf") || word_eq(w, wn, "infinity"))
-            return fail_at(p, v, "NaN and infinity are not allowed ('%s')", snippet(v, n).s);
-        return fail_at(p, v, "not a number: '%s'", snippet(v, n).s);
-    }
-    char *end = NULL;
-    float f = strtof(buf, &end);
-    if (end != buf + n)
-        return fail_at(p, v, "not a number: '%s' (a locale whose decimal point is not '.'?)",
-                       snippet(v, n).s);
-    if (!isfinite(f))
-        return fail_at(p, v, "number out of float range: '%s'", snippet(v, n).s);
-    *out = f;
-    return 0;
 }
 
 /* Stores value v[0..n) (quotes already removed; `quoted` tells) of attribute a. */
 static int set_value(arff_parser *p, size_t a, float *xr, uint8_t *yr, const char *v, size_t n,
                      int quoted) {
-    if (a < p->features) {
+    const arff_attr *at = &p->attrs[a];
+    const char *name = at->name;
+    if (!arff_is_label_(p, a)) {
+        float *dst = &xr[arff_column_of_(p, a)];
         if (n == 1 && *v == '?' && !quoted) {
-            xr[a] = 0.0f;
+            *dst = 0.0f;
             return 0;
         }
-        return parse_float(p, v, n, &xr[a]);
-    }
-    const char *name = p->attrs[a].name;
-    if (n == 1 && *v == '?' && !quoted)
-        return fail_at(p, v, "missing label value '?' (label '%s')", snippet(name, strlen(name)).s);
-    if (n == 1 && (*v == '0' || *v == '1')) {
-        yr[a - p->features] = (uint8_t)(*v - '0');
+        if (parse_float(p, v, n, dst))
+            return -1;
+        if (at->values && !bsearch(dst, at->values, at->n_values, sizeof *dst, arff_cmp_float_))
+            return arff_fail_at_(p, v, "value '%s' is not in the nominal list of '%s'",
+                                 arff_snippet_(v, n).s, arff_snippet_(name, strlen(name)).s);
         return 0;
     }
-    return fail_at(p, v, "label value must be 0 or 1, not '%s' (label '%s')", snippet(v, n).s,
-                   snippet(name, strlen(name)).s);
+    if (n == 1 && *v == '?' && !quoted)
+        return arff_fail_at_(p, v, "missing label value '?' (label '%s')",
+                             arff_snippet_(name, strlen(name)).s);
+    if (n == 1 && (*v == '0' || *v == '1')) {
+        yr[arff_column_of_(p, a)] = (uint8_t)(*v - '0');
+        return 0;
+    }
+    return arff_fail_at_(p, v, "label value must be 0 or 1, not '%s' (label '%s')",
+                         arff_snippet_(v, n).s, arff_snippet_(name, strlen(name)).s);
 }
 
 /* A value token at s (whitespace skipped): quoted, or up to a delimiter or whitespace. Sets the
@@ -456,9 +287,9 @@ static int set_value(arff_parser *p, size_t a, float *xr, uint8_t *yr, const cha
 static const char *value_token(arff_parser *p, const char *s, const char *e, int sparse,
                                const char **v, size_t *n, int *quoted) {
     if (s < e && (*s == '\'' || *s == '"')) {
-        const char *t = scan_quoted(s, e);
+        const char *t = arff_scan_quoted_(s, e);
         if (!t) {
-            fail_at(p, s, "unterminated quoted value");
+            arff_fail_at_(p, s, "unterminated quoted value");
             return NULL;
         }
         *v = s + 1;
@@ -468,14 +299,14 @@ static const char *value_token(arff_parser *p, const char *s, const char *e, int
     }
     const char *t = s;
     if (sparse) {
-        while (t < e && *t != ',' && *t != '}' && !is_ws(*t))
+        while (t < e && *t != ',' && *t != '}' && !arff_is_ws_(*t))
             t++;
         *n = (size_t)(t - s);
     } else {
         while (t < e && *t != ',')
             t++;
         const char *te = t;
-        while (te > s && is_ws(te[-1]))
+        while (te > s && arff_is_ws_(te[-1]))
             te--;
         *n = (size_t)(te - s);
     }
@@ -491,7 +322,7 @@ static int parse_dense(arff_parser *p, const char *s, const char *e) {
         return -1;
     size_t na = p->n_attr;
     for (size_t a = 0; a < na; a++) {
-        s = skip_ws(s, e);
+        s = arff_skip_ws_(s, e);
         const char *v;
         size_t n;
         int quoted;
@@ -499,20 +330,20 @@ static int parse_dense(arff_parser *p, const char *s, const char *e) {
         if (!t)
             return -1;
         if (n == 0 && !quoted)
-            return fail_at(p, s, "empty value (attribute %zu of %zu)", a + 1, na);
+            return arff_fail_at_(p, s, "empty value (attribute %zu of %zu)", a + 1, na);
         if (set_value(p, a, xr, yr, v, n, quoted))
             return -1;
-        s = skip_ws(t, e);
+        s = arff_skip_ws_(t, e);
         if (a + 1 < na) {
             if (s == e)
-                return fail_at(p, s, "row has %zu values, expected %zu", a + 1, na);
+                return arff_fail_at_(p, s, "row has %zu values, expected %zu", a + 1, na);
             if (*s != ',')
-                return fail_at(p, s, "expected ',' after value %zu", a + 1);
+                return arff_fail_at_(p, s, "expected ',' after value %zu", a + 1);
             s++;
         } else if (s != e) {
             if (*s == ',')
-                return fail_at(p, s, "row has more than %zu values", na);
-            return fail_at(p, s, "unexpected text after the last value");
+                return arff_fail_at_(p, s, "row has more than %zu values", na);
+            return arff_fail_at_(p, s, "unexpected text after the last value");
         }
     }
     p->rows++;
@@ -524,38 +355,40 @@ static int parse_sparse(arff_parser *p, const char *s, const char *e) {
     uint8_t *yr;
     if (new_row(p, s, &xr, &yr))
         return -1;
-    s = skip_ws(s + 1, e);
+    s = arff_skip_ws_(s + 1, e);
     if (s < e && *s == '}') {
         s++;
     } else {
         size_t prev = 0;
         int have_prev = 0;
         for (;;) {
-            s = skip_ws(s, e);
+            s = arff_skip_ws_(s, e);
             if (s == e)
-                return fail_at(p, s, "missing '}' at the end of the sparse row");
+                return arff_fail_at_(p, s, "missing '}' at the end of the sparse row");
             const char *ia = s;
-            if (!is_digit(*s))
-                return fail_at(p, s, "expected a sparse index (a non-negative integer)");
+            if (!arff_is_digit_(*s))
+                return arff_fail_at_(p, s, "expected a sparse index (a non-negative integer)");
             size_t idx = 0;
             int big = 0;
-            for (; s < e && is_digit(*s); s++) {
+            for (; s < e && arff_is_digit_(*s); s++) {
                 if (!big) {
                     idx = idx * 10 + (size_t)(*s - '0');
                     big = idx >= p->n_attr;
                 }
             }
             if (big)
-                return fail_at(p, ia, "sparse index %s out of range (%zu attributes: 0 to %zu)",
-                               snippet(ia, (size_t)(s - ia)).s, p->n_attr, p->n_attr - 1);
+                return arff_fail_at_(
+                    p, ia, "sparse index %s out of range (%zu attributes: 0 to %zu)",
+                    arff_snippet_(ia, (size_t)(s - ia)).s, p->n_attr, p->n_attr - 1);
             if (have_prev && idx == prev)
-                return fail_at(p, ia, "sparse index %zu repeated", idx);
+                return arff_fail_at_(p, ia, "sparse index %zu repeated", idx);
             if (have_prev && idx < prev)
-                return fail_at(p, ia, "sparse index %zu after %zu (indices must increase)", idx,
-                               prev);
-            if (s == e || !is_ws(*s))
-                return fail_at(p, s, "expected whitespace and a value after sparse index %zu", idx);
-            s = skip_ws(s, e);
+                return arff_fail_at_(p, ia, "sparse index %zu after %zu (indices must increase)",
+                                     idx, prev);
+            if (s == e || !arff_is_ws_(*s))
+                return arff_fail_at_(p, s, "expected whitespace and a value after sparse index %zu",
+                                     idx);
+            s = arff_skip_ws_(s, e);
             const char *v;
             size_t n;
             int quoted;
@@ -563,27 +396,27 @@ static int parse_sparse(arff_parser *p, const char *s, const char *e) {
             if (!t)
                 return -1;
             if (n == 0 && !quoted)
-                return fail_at(p, s, "missing value for sparse index %zu", idx);
+                return arff_fail_at_(p, s, "missing value for sparse index %zu", idx);
             if (set_value(p, idx, xr, yr, v, n, quoted))
                 return -1;
             prev = idx;
             have_prev = 1;
-            s = skip_ws(t, e);
+            s = arff_skip_ws_(t, e);
             if (s == e)
-                return fail_at(p, s, "missing '}' at the end of the sparse row");
+                return arff_fail_at_(p, s, "missing '}' at the end of the sparse row");
             if (*s == '}') {
                 s++;
                 break;
             }
             if (*s != ',')
-                return fail_at(p, s, "expected ',' or '}' after the value of sparse index %zu",
-                               idx);
+                return arff_fail_at_(
+                    p, s, "expected ',' or '}' after the value of sparse index %zu", idx);
             s++;
         }
     }
-    s = skip_ws(s, e);
+    s = arff_skip_ws_(s, e);
     if (s != e)
-        return fail_at(p, s, "unexpected text after the sparse row's '}'");
+        return arff_fail_at_(p, s, "unexpected text after the sparse row's '}'");
     p->rows++;
     return 0;
 }
@@ -591,8 +424,10 @@ static int parse_sparse(arff_parser *p, const char *s, const char *e) {
 /* ---- entry points ---- */
 
 static void parser_free(arff_parser *p) {
-    for (size_t i = 0; i < p->n_attr; i++)
+    for (size_t i = 0; i < p->n_attr; i++) {
         free(p->attrs[i].name);
+        free(p->attrs[i].values);
+    }
     free(p->attrs);
     free(p->x);
     free(p->y);
@@ -602,7 +437,7 @@ static void parser_free(arff_parser *p) {
 static int finish(arff_parser *p, arff_data *out) {
     char **names = malloc(p->n_attr * sizeof *names);
     if (!names)
-        return fail_pos(p->err, 0, 0, "out of memory");
+        return arff_fail_pos_(p->err, 0, 0, "out of memory");
     for (size_t i = 0; i < p->n_attr; i++) {
         names[i] = p->attrs[i].name;
         p->attrs[i].name = NULL;
@@ -617,6 +452,7 @@ static int finish(arff_parser *p, arff_data *out) {
     out->rows = p->rows;
     out->features = p->features;
     out->labels = p->n_labels;
+    out->labels_first = p->labels_first;
     out->x = p->x;
     out->y = p->y;
     out->names = names;
@@ -627,18 +463,28 @@ static int finish(arff_parser *p, arff_data *out) {
 
 int arff_parse(const char *text, size_t len, const char *name, size_t n_labels, arff_data *out,
                arff_error *err) {
+    arff_layout layout = {n_labels, ARFF_LABELS_AUTO};
+    return arff_parse_layout(text, len, name, &layout, out, err);
+}
+
+int arff_parse_layout(const char *text, size_t len, const char *name, const arff_layout *layout,
+                      arff_data *out, arff_error *err) {
     arff_error scratch;
     if (!err)
         err = &scratch;
-    err_reset(err, name);
+    arff_err_reset_(err, name);
     if (!out)
-        return fail_pos(err, 0, 0, "no output struct (out is NULL)");
+        return arff_fail_pos_(err, 0, 0, "no output struct (out is NULL)");
     memset(out, 0, sizeof *out);
     if (!text && len)
-        return fail_pos(err, 0, 0, "text is NULL");
+        return arff_fail_pos_(err, 0, 0, "text is NULL");
+    if (!layout || (unsigned)layout->place > ARFF_LABELS_FIRST)
+        return arff_fail_pos_(err, 0, 0, "layout is NULL or its place is not an arff_label_place");
+    size_t n_labels = layout->n_labels;
     if (n_labels > ARFF_MAX_ATTRIBUTES)
-        return fail_pos(err, 0, 0, "%zu labels requested; at most %u attributes are supported",
-                        n_labels, (unsigned)ARFF_MAX_ATTRIBUTES);
+        return arff_fail_pos_(err, 0, 0,
+                              "%zu labels requested; at most %u attributes are supported", n_labels,
+                              (unsigned)ARFF_MAX_ATTRIBUTES);
 
     arff_parser p;
     memset(&p, 0, sizeof p);
@@ -647,39 +493,42 @@ int arff_parse(const char *text, size_t len, const char *name, size_t n_labels, 
     p.line_no = 1;
     p.err = err;
     p.n_labels = n_labels;
+    p.place = layout->place;
     if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
         p.pos = 3; /* UTF-8 byte-order mark */
 
     int in_data = 0, seen_relation = 0, rc;
     size_t n = 0;
     while ((rc = next_line(&p, &n)) == 1) {
-        const char *e = p.line + n, *s = skip_ws(p.line, e);
+        const char *e = p.line + n, *s = arff_skip_ws_(p.line, e);
         rc = 0;
         if (s == e || *s == '%')
             continue;
         if (in_data) {
             if (*s == '@')
-                rc = fail_at(&p, s, "keyword '%s' in the data section",
-                             snippet(s, (size_t)(e - s)).s);
+                rc = arff_fail_at_(&p, s, "keyword '%s' in the data section",
+                                   arff_snippet_(s, (size_t)(e - s)).s);
             else
                 rc = (*s == '{') ? parse_sparse(&p, s, e) : parse_dense(&p, s, e);
         } else if (keyword(s, e, "@relation")) {
-            const char *r = skip_ws(s + 9, e);
+            const char *r = arff_skip_ws_(s + 9, e);
             if (seen_relation)
-                rc = fail_at(&p, s, "second @relation");
+                rc = arff_fail_at_(&p, s, "second @relation");
             else if (p.n_attr > 0)
-                rc = fail_at(&p, s, "@relation after @attribute");
+                rc = arff_fail_at_(&p, s, "@relation after @attribute");
             else if (r == e)
-                rc = fail_at(&p, r, "missing relation name");
+                rc = arff_fail_at_(&p, r, "missing relation name");
+            else
+                rc = arff_parse_relation_(&p, r, e);
             seen_relation = 1;
         } else if (keyword(s, e, "@attribute")) {
-            rc = parse_attribute(&p, s, s + 10, e);
+            rc = arff_parse_attribute_(&p, s, s + 10, e);
         } else if (keyword(s, e, "@data")) {
-            rc = start_data(&p, s, s + 5, e);
+            rc = arff_start_data_(&p, s, s + 5, e);
             in_data = 1;
         } else {
-            rc = fail_at(&p, s, "expected @relation, @attribute or @data, not '%s'",
-                         snippet(s, (size_t)(e - s)).s);
+            rc = arff_fail_at_(&p, s, "expected @relation, @attribute or @data, not '%s'",
+                               arff_snippet_(s, (size_t)(e - s)).s);
         }
         if (rc)
             break;
@@ -704,225 +553,4 @@ void arff_free(arff_data *d) {
     free(d->x);
     free(d->y);
     memset(d, 0, sizeof *d);
-}
-
-/* Reads a whole file; at most `max` bytes. */
-static int read_file(const char *path, size_t max, char **buf, size_t *len, arff_error *err) {
-    *buf = NULL;
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return fail_pos(err, 0, 0, "cannot open: %s", strerror(errno));
-    size_t cap = 0, n = 0;
-    char *b = NULL;
-    for (;;) {
-        if (n == cap) {
-            if (cap >= max) {
-                free(b);
-                fclose(f);
-                return fail_pos(err, 0, 0, "file larger than %zu bytes", max);
-            }
-            size_t nc = cap ? (cap > max / 2 ? max : cap * 2) : 65536;
-            char *nb = realloc(b, nc);
-            if (!nb) {
-                free(b);
-                fclose(f);
-                return fail_pos(err, 0, 0, "out of memory reading the file (%zu bytes)", nc);
-            }
-            b = nb;
-            cap = nc;
-        }
-        size_t got = fread(b + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) {
-            if (ferror(f)) {
-                int e = errno;
-                free(b);
-                fclose(f);
-                return fail_pos(err, 0, 0, "cannot read: %s", e ? strerror(e) : "I/O error");
-            }
-            break;
-        }
-    }
-    fclose(f);
-    *buf = b;
-    *len = n;
-    return 0;
-}
-
-int arff_load(const char *path, size_t n_labels, arff_data *out, arff_error *err) {
-    arff_error scratch;
-    if (!err)
-        err = &scratch;
-    err_reset(err, path);
-    if (out)
-        memset(out, 0, sizeof *out);
-    if (!path)
-        return fail_pos(err, 0, 0, "path is NULL");
-    if (!out)
-        return fail_pos(err, 0, 0, "no output struct (out is NULL)");
-    char *text;
-    size_t len;
-    if (read_file(path, SIZE_MAX / 2, &text, &len, err))
-        return -1;
-    int rc = arff_parse(text, len, path, n_labels, out, err);
-    free(text);
-    return rc;
-}
-
-/* ---- MULAN label file ---- */
-
-static void xml_pos(const char *t, size_t off, size_t *line, size_t *col) {
-    size_t l = 1, start = 0;
-    for (size_t i = 0; i < off; i++)
-        if (t[i] == '\n')
-            l++, start = i + 1;
-    *line = l;
-    *col = off - start + 1;
-}
-
-ARFF_PRINTF_(4, 5)
-static int xml_fail(arff_error *err, const char *t, size_t off, const char *fmt, ...) {
-    size_t line, col;
-    xml_pos(t, off, &line, &col);
-    va_list ap;
-    va_start(ap, fmt);
-    vfail(err, line, col, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-/* Offset of the first `pat` in t[from..n), or n. */
-static size_t xml_find(const char *t, size_t n, size_t from, const char *pat) {
-    size_t m = strlen(pat);
-    for (size_t i = from; i + m <= n; i++)
-        if (t[i] == pat[0] && memcmp(t + i, pat, m) == 0)
-            return i;
-    return n;
-}
-
-static int xml_starts(const char *t, size_t n, size_t i, const char *pat) {
-    size_t m = strlen(pat);
-    return i + m <= n && memcmp(t + i, pat, m) == 0;
-}
-
-static int xml_ws(char c) { return is_ws(c) || c == '\n'; }
-
-static int count_labels(const char *t, size_t n, size_t *count, arff_error *err) {
-    const char *nul = memchr(t, '\0', n);
-    if (nul)
-        return xml_fail(err, t, (size_t)(nul - t), "NUL byte in the file");
-    static const struct {
-        const char *open, *close, *what;
-    } skips[] = {{"<!--", "-->", "comment"},
-                 {"<![CDATA[", "]]>", "CDATA section"},
-                 {"<?", "?>", "processing instruction"},
-                 {"<!", ">", "declaration"},
-                 {"</", ">", "end tag"}};
-    size_t i = 0, c = 0;
-    while (i < n) {
-        const char *lt = memchr(t + i, '<', n - i);
-        if (!lt)
-            break;
-        i = (size_t)(lt - t);
-        int skipped = 0;
-        for (size_t k = 0; k < sizeof skips / sizeof skips[0]; k++) {
-            if (xml_starts(t, n, i, skips[k].open)) {
-                size_t end = xml_find(t, n, i + strlen(skips[k].open), skips[k].close);
-                if (end == n)
-                    return xml_fail(err, t, i, "unterminated %s", skips[k].what);
-                i = end + strlen(skips[k].close);
-                skipped = 1;
-                break;
-            }
-        }
-        if (skipped)
-            continue;
-        size_t j = i + 1;
-        while (j < n && !xml_ws(t[j]) && t[j] != '/' && t[j] != '>')
-            j++;
-        int is_label = (j - (i + 1) == 5 && memcmp(t + i + 1, "label", 5) == 0);
-        int has_name = 0;
-        while (j < n && t[j] != '>') {
-            if (t[j] == '"' || t[j] == '\'') {
-                const char *q = memchr(t + j + 1, t[j], n - j - 1);
-                if (!q)
-                    return xml_fail(err, t, j, "unterminated quoted attribute value");
-                j = (size_t)(q - t) + 1;
-            } else if (xml_ws(t[j]) || t[j] == '/' || t[j] == '=') {
-                j++;
-            } else {
-                size_t a = j;
-                while (j < n && !xml_ws(t[j]) && t[j] != '=' && t[j] != '>' && t[j] != '/' &&
-                       t[j] != '"' && t[j] != '\'')
-                    j++;
-                if (is_label && j - a == 4 && memcmp(t + a, "name", 4) == 0) {
-                    size_t k = j;
-                    while (k < n && xml_ws(t[k]))
-                        k++;
-                    if (k < n && t[k] == '=')
-                        has_name = 1;
-                }
-            }
-        }
-        if (j >= n)
-            return xml_fail(err, t, i, "unterminated tag");
-        if (is_label) {
-            if (!has_name)
-                return xml_fail(err, t, i, "<label> element without a name attribute");
-            c++;
-        }
-        i = j + 1;
-    }
-    if (c == 0)
-        return fail_pos(err, 0, 0, "no <label name=\"...\"> element found");
-    *count = c;
-    return 0;
-}
-
-int arff_label_count_from_xml(const char *xml_path, size_t *n_labels, arff_error *err) {
-    arff_error scratch;
-    if (!err)
-        err = &scratch;
-    err_reset(err, xml_path);
-    if (!xml_path || !n_labels)
-        return fail_pos(err, 0, 0, "xml_path or n_labels is NULL");
-    *n_labels = 0;
-    char *text;
-    size_t len;
-    if (read_file(xml_path, ARFF_XML_MAX, &text, &len, err))
-        return -1;
-    int rc = count_labels(text, len, n_labels, err);
-    free(text);
-    return rc;
-}
-
-/* ---- standardiser ---- */
-
-void arff_fit_standardizer(const float *x, size_t rows, size_t features, float *mean, float *std) {
-    for (size_t f = 0; f < features; f++) {
-        double m = 0.0, v = 0.0;
-        for (size_t r = 0; r < rows; r++)
-            m += (double)x[r * features + f];
-        m = rows ? m / (double)rows : 0.0;
-        for (size_t r = 0; r < rows; r++) {
-            double d = (double)x[r * features + f] - m;
-            v += d * d;
-        }
-        double sd = rows ? sqrt(v / (double)rows) : 0.0;
-        if (sd > FLT_MAX) /* cannot happen for finite floats; keeps the cast defined regardless */
-            sd = FLT_MAX;
-        mean[f] = (float)m;
-        std[f] = (isfinite(sd) && (float)sd > 0.0f) ? (float)sd : 1.0f;
-    }
-}
-
-void arff_standardize(float *x, size_t rows, size_t features, const float *mean, const float *std) {
-    for (size_t f = 0; f < features; f++) {
-        double sd = (isfinite(std[f]) && std[f] != 0.0f) ? (double)std[f] : 1.0;
-        for (size_t r = 0; r < rows; r++) {
-            float *v = &x[r * features + f];
-            *v = (float)(((double)*v - (double)mean[f]) / sd);
-        }
-    }
 }

@@ -1,4 +1,5 @@
-/* arff.h: a reader for MULAN multi-label ARFF files (dense and sparse), and a feature standardiser.
+/* arff.h: a reader for multi-label ARFF files (dense and sparse; MULAN's layout, labels last, and
+ * MEKA's, labels first), and a feature standardiser.
  *
  * For the `aplcl` tool's trainer and its tests; not part of the library. The reader takes hostile
  * input: it never reads outside the buffer, never prints or exits, bounds every allocation, and
@@ -15,6 +16,9 @@
 #define ARFF_MAX_ATTRIBUTES 1000000u /* features + labels */
 #define ARFF_MAX_ROWS 100000000u
 #define ARFF_MAX_LINE (16u << 20) /* bytes per line, line break excluded */
+/* arff_load reads at most this many bytes of a file (counted as read, so a pipe or a device like
+ * /dev/zero is refused too, not only a large regular file); a NUL byte stops it at once. */
+#define ARFF_MAX_FILE_BYTES ((size_t)1 << 30)
 /* The dense matrices hold at most max(ARFF_MIN_CELLS, ARFF_CELLS_PER_BYTE * input bytes) cells
  * (rows * (features + labels); 5 bytes each: a float and a label byte). A dense row spends at
  * least two input bytes per cell, so only a sparse file can reach this: it bounds the memory a
@@ -22,14 +26,31 @@
 #define ARFF_MIN_CELLS ((size_t)1 << 22)
 #define ARFF_CELLS_PER_BYTE 16u
 
-/* A loaded data set. The last `labels` attributes of the file are the labels, the others the
- * features, in file order. On success rows >= 1 and x, y, names are non-NULL (even when features or
- * labels is 0). Free with arff_free(). */
+/* Where the label attributes are. */
+typedef enum {
+    ARFF_LABELS_AUTO = 0, /* MEKA's "-C N" in the @relation name if there is one, else last */
+    ARFF_LABELS_LAST = 1, /* the last n_labels attributes (MULAN) */
+    ARFF_LABELS_FIRST = 2 /* the first n_labels attributes (MEKA) */
+} arff_label_place;
+
+/* How to split the attributes into features and labels. n_labels 0: the count from MEKA's "-C N"
+ * in the @relation name when there is one, else no labels. MEKA's N > 0 means the first N
+ * attributes, N < 0 the last -N; a file whose "-C" disagrees with a given n_labels or place is
+ * refused. "-C" is an option word in the relation name: "name: -C 14" or "name -C -6 -split 0". */
+typedef struct {
+    size_t n_labels;
+    arff_label_place place;
+} arff_layout;
+
+/* A loaded data set. The label attributes (first or last, see arff_layout) are the labels, the
+ * others the features, each in file order. On success rows >= 1 and x, y, names are non-NULL
+ * (even when features or labels is 0). Free with arff_free(). */
 typedef struct {
     size_t rows, features, labels;
-    float *x;     /* rows * features, row-major; finite; a missing value ('?') is 0 */
-    uint8_t *y;   /* rows * labels, row-major; each 0 or 1 */
-    char **names; /* features + labels attribute names, NUL-terminated, quotes removed */
+    int labels_first; /* 1: the labels were the first attributes (names[] is in file order) */
+    float *x;         /* rows * features, row-major; finite; a missing value ('?') is 0 */
+    uint8_t *y;       /* rows * labels, row-major; each 0 or 1 */
+    char **names;     /* features + labels attribute names, NUL-terminated, quotes removed */
 } arff_data;
 
 /* Where and why a call failed. line and column are 1-based (column counts bytes, a tab is one);
@@ -41,8 +62,9 @@ typedef struct {
     char message[256];
 } arff_error;
 
-/* Reads the ARFF file at `path`; the last n_labels attributes are labels. Returns 0 and fills *out,
- * or -1 with *out zeroed (arff_free() on it is harmless) and *err filled (err may be NULL).
+/* Reads the ARFF file at `path` (at most ARFF_MAX_FILE_BYTES); the attributes are split as
+ * `layout` says (arff_load: n_labels, ARFF_LABELS_AUTO). Returns 0 and fills *out, or -1 with *out
+ * zeroed (arff_free() on it is harmless) and *err filled (err may be NULL).
  *
  * Accepted: '%' comment lines, blank lines, CRLF or LF, leading and trailing whitespace, a UTF-8
  * byte-order mark; keywords (@relation, @attribute, @data) and the types numeric, real, integer in
@@ -50,22 +72,29 @@ typedef struct {
  * backslash escapes the next character); dense rows of comma-separated values and sparse rows
  * "{index value, ...}" (0-based strictly increasing indices; unlisted values are 0); values may be
  * quoted. Features are decimal numbers ([+-]digits[.digits][e[+-]digits]) that fit a float, or '?'
- * (missing: read as 0). Labels must be declared nominal {0,1} (either order) and hold 0 or 1.
+ * (missing: read as 0). A feature declared nominal with only numbers as values ({0,1}, as MULAN's
+ * enron and medical declare their word features) is read as a number and must be one of the
+ * declared values. Labels must be declared nominal {0,1} (either order) and hold 0 or 1.
  *
- * Refused, each with a message: nominal features, other attribute types (string, date, ...), NaN,
+ * Refused, each with a message: nominal features with a value that is not a number, a value
+ * outside a nominal feature's list, other attribute types (string, date, ...), NaN,
  * infinity, numbers out of float range or longer than 63 bytes, a missing label, label values
  * other than 0 and 1, too few or too many values in a dense row, empty values, sparse indices out
  * of range, repeated or decreasing, text after a sparse row's '}', lines longer than
  * ARFF_MAX_LINE, NUL bytes, more than ARFF_MAX_ATTRIBUTES attributes or ARFF_MAX_ROWS rows, a file
- * without @data or without any row after it, n_labels greater than the number of attributes.
+ * without @data or without any row after it, n_labels greater than the number of attributes, a
+ * "-C" that is not a non-zero integer or disagrees with the layout asked for.
  * Not checked: duplicate attribute names. Numbers are read with strtod(), so under a locale whose
  * decimal point is not '.' they are refused rather than misread. */
 int arff_load(const char *path, size_t n_labels, arff_data *out, arff_error *err);
+int arff_load_layout(const char *path, const arff_layout *layout, arff_data *out, arff_error *err);
 
 /* The same from memory: text[0..len) (no NUL terminator needed; a NUL inside is an error). `name`
  * (may be NULL: "<memory>") is copied into err->file. */
 int arff_parse(const char *text, size_t len, const char *name, size_t n_labels, arff_data *out,
                arff_error *err);
+int arff_parse_layout(const char *text, size_t len, const char *name, const arff_layout *layout,
+                      arff_data *out, arff_error *err);
 
 /* Frees what arff_load/arff_parse allocated and zeroes *d. Accepts NULL and a zeroed struct. */
 void arff_free(arff_data *d);

@@ -41,6 +41,7 @@ struct train_net {
     size_t off_w1, off_b1, off_w2, off_b2, n_params, k_in; /* k_in: head input width */
     cl_mem theta, grad, m, v;
     cl_mem idx, xb, yb, z1, dz1, logits, losses;
+    cl_mem counts; /* APLCL_COUNT_LEN cl_ulong per loss slot: the kernel's non-finite counts */
     size_t loss_slots;
     data_set sets[MAX_SETS];
     int n_sets;
@@ -145,6 +146,7 @@ train_net *train_net_create(aplcl_ctx *ctx, const train_net_config *cfg, char *e
     net->logits = make_buffer(net, B * C * sizeof(float), NULL, &ok);
     net->loss_slots = 65536;
     net->losses = make_buffer(net, net->loss_slots * sizeof(float), NULL, &ok);
+    net->counts = make_buffer(net, net->loss_slots * APLCL_COUNT_LEN * sizeof(cl_ulong), NULL, &ok);
     if (!ok) {
         snprintf(err, err_size, "allocating the network's device buffers failed");
         train_net_destroy(net);
@@ -156,8 +158,8 @@ train_net *train_net_create(aplcl_ctx *ctx, const train_net_config *cfg, char *e
 void train_net_destroy(train_net *net) {
     if (!net)
         return;
-    cl_mem ms[] = {net->theta, net->grad, net->m,   net->v,      net->idx,   net->xb,
-                   net->yb,    net->z1,   net->dz1, net->logits, net->losses};
+    cl_mem ms[] = {net->theta, net->grad, net->m,   net->v,      net->idx,    net->xb,
+                   net->yb,    net->z1,   net->dz1, net->logits, net->losses, net->counts};
     for (size_t i = 0; i < sizeof ms / sizeof ms[0]; ++i)
         if (ms[i])
             clReleaseMemObject(ms[i]);
@@ -302,6 +304,8 @@ int train_net_step(train_net *net, int set, const uint32_t *rows, size_t batch,
     io.db_offset = net->off_b2;
     io.loss = net->losses;
     io.loss_offset = loss_slot;
+    io.counts = net->counts;
+    io.counts_offset = loss_slot * APLCL_COUNT_LEN;
     /* the whole batch fits: budget for one chunk */
     size_t need = 0;
     aplcl_status st = aplcl_head_scratch_bytes(net->head, batch, K, C, &io, batch, &need);
@@ -337,12 +341,23 @@ int train_net_step(train_net *net, int set, const uint32_t *rows, size_t batch,
     return run1d(net, net->k_adam, net->n_params, "adam");
 }
 
-int train_net_losses(train_net *net, float *out, size_t count) {
+int train_net_losses(train_net *net, float *out, size_t count, uint64_t *nonfinite) {
     if (count > net->loss_slots)
         return fail(net, "train_net_losses count", 0);
     cl_int e = clEnqueueReadBuffer(net->queue, net->losses, CL_TRUE, 0, count * sizeof(float), out,
                                    0, NULL, NULL);
-    return e == CL_SUCCESS ? 0 : fail(net, "reading losses", e);
+    if (e != CL_SUCCESS)
+        return fail(net, "reading losses", e);
+    *nonfinite = 0;
+    cl_ulong *c = malloc(count * APLCL_COUNT_LEN * sizeof *c + 1);
+    if (!c)
+        return fail(net, "out of memory reading the loss counts", 0);
+    e = clEnqueueReadBuffer(net->queue, net->counts, CL_TRUE, 0,
+                            count * APLCL_COUNT_LEN * sizeof *c, c, 0, NULL, NULL);
+    for (size_t i = 0; e == CL_SUCCESS && i < count; ++i)
+        *nonfinite += c[i * APLCL_COUNT_LEN + APLCL_COUNT_NONFINITE_LOGITS];
+    free(c);
+    return e == CL_SUCCESS ? 0 : fail(net, "reading the loss counts", e);
 }
 
 int train_net_predict(train_net *net, int set, float *out) {

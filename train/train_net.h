@@ -36,8 +36,10 @@ int train_net_upload(train_net *net, const float *x, const uint8_t *y, size_t ro
  * device array read back by train_net_losses; nothing waits on the host. */
 int train_net_step(train_net *net, int set, const uint32_t *rows, size_t batch,
                    const aplcl_params *loss, size_t loss_slot);
-/* Reads back the first `count` batch losses (blocking). */
-int train_net_losses(train_net *net, float *out, size_t count);
+/* Reads back the first `count` batch losses (blocking) and, in *nonfinite, how many non-finite
+ * logits the loss kernel met in those batches (APLCL_COUNT_NONFINITE_LOGITS summed): such logits
+ * add nothing to the loss, so a diverged model can show a small finite loss; check both. */
+int train_net_losses(train_net *net, float *out, size_t count, uint64_t *nonfinite);
 
 /* Logits of every row of data set `set` into out (rows x labels; blocking). */
 int train_net_predict(train_net *net, int set, float *out);

@@ -1,7 +1,9 @@
-/* tests/consumer/main.c: links against an installed aplcl and calls a few host-only entry points.
+/* tests/consumer/main.c: links against an installed aplcl and calls a few host-only entry points,
+ * and OpenCL itself, as a real consumer does (aplcl's API takes cl_mem and queues).
  *
- * A packaging smoke test (headers, library, CMake config, pkg-config), not a test of the loss:
- * the reference is checked in depth by the other tests. Needs no OpenCL device. */
+ * A packaging smoke test (headers, library, CMake config, pkg-config: OpenCL must come with
+ * aplcl's flags, it is a public dependency), not a test of the loss: the reference is checked in
+ * depth by the other tests. Needs no OpenCL device or platform. */
 #include <aplcl.h>
 
 #include <math.h>
@@ -25,6 +27,12 @@ int main(void) {
     check(st == APLCL_SUCCESS, "aplcl_params_validate(default) is APLCL_SUCCESS");
     check(aplcl_params_validate(NULL) == APLCL_ERR_NULL_ARGUMENT,
           "aplcl_params_validate(NULL) is APLCL_ERR_NULL_ARGUMENT");
+
+    /* OpenCL directly: this must link with nothing but aplcl's flags. No platform installed
+     * (-1001, CL_PLATFORM_NOT_FOUND_KHR) is fine: the call is what is tested. */
+    cl_uint n_platforms = 0;
+    cl_int cl_err = clGetPlatformIDs(0, NULL, &n_platforms);
+    check(cl_err == CL_SUCCESS || cl_err == -1001, "clGetPlatformIDs answers");
 
     const char *s = aplcl_status_string(APLCL_SUCCESS);
     check(s != NULL && s[0] != '\0', "aplcl_status_string(APLCL_SUCCESS) is a non-empty string");
@@ -50,6 +58,7 @@ int main(void) {
                 loss, grad[0], grad[1]);
         return 1;
     }
-    printf("consumer: aplcl %u OK (loss %.12f)\n", aplcl_version_number(), loss);
+    printf("consumer: aplcl %u OK (loss %.12f, %u OpenCL platform(s))\n", aplcl_version_number(),
+           loss, (unsigned)n_platforms);
     return 0;
 }

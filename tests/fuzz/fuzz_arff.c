@@ -1,7 +1,9 @@
 /* fuzz_arff.c: libFuzzer target for the ARFF reader (train/arff.c).
  *
  * Input: byte 0 gives n_labels (its value mod 16, so a leading ASCII digit '0'..'9' means 0..9
- * labels and the corpus files stay readable text); the rest is the ARFF text. Besides what
+ * labels and the corpus files stay readable text) and the label place (its high nibble mod 3:
+ * AUTO for the digits, FIRST for '"' .. '/', LAST for bytes 0x10..0x1f); the rest is the ARFF
+ * text. Besides what
  * ASan/UBSan catch, it traps when a result breaks the reader's contract (arff.h). Built only with
  * -DAPLCL_FUZZ=ON and clang; tests/test_arff.c replays corpus/ and regressions/ in every build.
  */
@@ -32,10 +34,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     arff_data d;
     arff_error err;
-    int rc = arff_parse(text, len, "fuzz", n_labels, &d, &err);
+    arff_layout layout = {n_labels, (arff_label_place)((data[0] >> 4) % 3)};
+    int rc = arff_parse_layout(text, len, "fuzz", &layout, &d, &err);
     check(rc == 0 || rc == -1);
     if (rc == 0) {
-        check(d.rows >= 1 && d.labels == n_labels && d.x && d.y && d.names);
+        /* n_labels 0: MEKA's "-C N" in the relation may set the count */
+        check(d.rows >= 1 && (d.labels == n_labels || n_labels == 0) && d.x && d.y && d.names);
         check(d.features + d.labels >= 1 && d.features + d.labels <= ARFF_MAX_ATTRIBUTES);
         for (size_t i = 0; i < d.rows * d.features; i++)
             check(isfinite(d.x[i]));

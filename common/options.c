@@ -1,0 +1,227 @@
+/* options.c: the `aplcl` subcommands' command-line parser and strict number parsing (see
+ * options.h). Prints only the error messages it documents.
+ */
+#include "options.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static cli_option *find(cli_option *opts, size_t n, const char *name, size_t len) {
+    for (size_t i = 0; i < n; ++i)
+        if (strlen(opts[i].name) == len && strncmp(opts[i].name, name, len) == 0)
+            return &opts[i];
+    return NULL;
+}
+
+const char *cli_value(const cli_option *opts, size_t n_opts, const char *name) {
+    for (size_t i = 0; i < n_opts; ++i)
+        if (strcmp(opts[i].name, name) == 0)
+            return opts[i].value;
+    return NULL;
+}
+
+int cli_given(const cli_option *opts, size_t n_opts, const char *name) {
+    return cli_value(opts, n_opts, name) != NULL;
+}
+
+/* Levenshtein distance of the first 63 bytes of a and b (longer words are never close). */
+static size_t edit_distance(const char *a, const char *b) {
+    size_t na = strlen(a), nb = strlen(b);
+    na = na > 63 ? 63 : na;
+    nb = nb > 63 ? 63 : nb;
+    size_t row[64];
+    for (size_t j = 0; j <= nb; ++j)
+        row[j] = j;
+    for (size_t i = 1; i <= na; ++i) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= nb; ++j) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[nb];
+}
+
+static const char *undash(const char *s) {
+    while (*s == '-')
+        ++s;
+    return s;
+}
+
+const char *cli_nearest(const char *word, const char *const *names, size_t n) {
+    const char *w = undash(word), *best = NULL;
+    size_t best_d = (size_t)-1, wl = strlen(w);
+    for (size_t i = 0; i < n; ++i) {
+        const char *c = undash(names[i]);
+        size_t cl = strlen(c), d = edit_distance(w, c);
+        /* a prefix ("--batch-size" for "--batch") counts as close whatever its length */
+        int prefix = wl && cl && (strncmp(w, c, cl) == 0 || strncmp(c, w, wl) == 0);
+        size_t room = (wl > cl ? wl : cl) / 3;
+        if (d > (room > 2 ? room : 2) && !prefix)
+            continue;
+        if (prefix && d > 1)
+            d = 1; /* a prefix match ranks just behind an exact one-letter slip */
+        if (d < best_d)
+            best_d = d, best = names[i];
+    }
+    return best;
+}
+
+static void suggest(const char *who, const char *what, const char *word, const cli_option *opts,
+                    size_t n, int positional) {
+    const char *names[64] = {NULL};
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < 64; ++i)
+        names[k++] = opts[i].name;
+    /* a short stray word ("c") is near everything: name it without a guess */
+    const char *near = positional && strlen(word) < 4 ? NULL : cli_nearest(word, names, k);
+    if (near) {
+        fprintf(stderr, "%s: %s '%s'; did you mean '%s'? (--help lists the options)\n", who, what,
+                word, near);
+        return;
+    }
+    if (k == 0) {
+        fprintf(stderr, "%s: %s '%s' (it takes no options or arguments)\n", who, what, word);
+        return;
+    }
+    fprintf(stderr, "%s: %s '%s' (--help lists the options)\n", who, what, word);
+}
+
+int cli_parse(const char *who, int argc, char **argv, cli_option *opts, size_t n_opts,
+              const char **pos, int max_pos, int *n_pos) {
+    int np = 0, options_done = 0;
+    for (size_t i = 0; i < n_opts; ++i)
+        opts[i].value = NULL;
+    for (int i = 0; i < argc; ++i)
+        if (!options_done && (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0))
+            return CLI_PARSE_HELP;
+        else if (!options_done && strcmp(argv[i], "--") == 0)
+            options_done = 1;
+    options_done = 0;
+    for (int i = 0; i < argc; ++i) {
+        const char *a = argv[i];
+        if (options_done || a[0] != '-' || a[1] == '\0') { /* "-" alone is a value (stdout) */
+            if (np >= max_pos) {
+                suggest(who, "unexpected argument", a, opts, n_opts, 1);
+                return CLI_PARSE_ERROR;
+            }
+            pos[np++] = a;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            options_done = 1;
+            continue;
+        }
+        const char *eq = strchr(a, '=');
+        size_t len = eq ? (size_t)(eq - a) : strlen(a);
+        cli_option *o = find(opts, n_opts, a, len);
+        if (!o) {
+            char name[128];
+            snprintf(name, sizeof name, "%.*s", (int)(len < 100 ? len : 100), a);
+            suggest(who, "unknown option", name, opts, n_opts, 0);
+            return CLI_PARSE_ERROR;
+        }
+        if (o->value) {
+            fprintf(stderr, "%s: option '%s' given twice\n", who, o->name);
+            return CLI_PARSE_ERROR;
+        }
+        if (!o->takes_value) {
+            if (eq) {
+                fprintf(stderr, "%s: option '%s' takes no value\n", who, o->name);
+                return CLI_PARSE_ERROR;
+            }
+            o->value = "1";
+        } else if (eq) {
+            o->value = eq + 1;
+        } else if (i + 1 < argc) {
+            o->value = argv[++i];
+        } else {
+            fprintf(stderr, "%s: option '%s' needs a value\n", who, o->name);
+            return CLI_PARSE_ERROR;
+        }
+    }
+    if (n_pos)
+        *n_pos = np;
+    return CLI_PARSE_OK;
+}
+
+/* Common shape of the strict parses: non-empty, no leading space (strto* would skip it). */
+static int plain_word(const char *text) {
+    return text && *text && *text != ' ' && *text != '\t' && *text != '\n';
+}
+
+/* A strict decimal integer: an optional '-' (only when negatives are allowed), then digits to
+ * the end, at most 2^64-1 in magnitude. */
+static int integer(const char *text, int allow_minus, int *minus, uint64_t *mag) {
+    *minus = allow_minus && text && text[0] == '-';
+    const char *d = text ? text + *minus : NULL;
+    if (!d || *d < '0' || *d > '9' || strspn(d, "0123456789") != strlen(d))
+        return -1;
+    errno = 0;
+    unsigned long long v = strtoull(d, NULL, 10);
+    *mag = (uint64_t)v;
+    return errno ? -1 : 0;
+}
+
+int cli_parse_i64(const char *who, const char *what, const char *text, int64_t min, int64_t max,
+                  int64_t *out) {
+    int minus = 0;
+    uint64_t mag = 0;
+    int ok = integer(text, min < 0, &minus, &mag) == 0 && mag <= (uint64_t)INT64_MAX;
+    int64_t v = ok ? (minus ? -(int64_t)mag : (int64_t)mag) : 0;
+    if (!ok || v < min || v > max) {
+        fprintf(stderr, "%s: %s wants an integer from %" PRId64 " to %" PRId64 ", not '%s'\n", who,
+                what, min, max, text ? text : "");
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_parse_u64(const char *who, const char *what, const char *text, uint64_t min, uint64_t max,
+                  uint64_t *out) {
+    int minus = 0;
+    uint64_t v = 0;
+    if (integer(text, 0, &minus, &v) != 0 || v < min || v > max) {
+        fprintf(stderr, "%s: %s wants an integer from %" PRIu64 " to %" PRIu64 ", not '%s'\n", who,
+                what, min, max, text ? text : "");
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_parse_f64(const char *who, const char *what, const char *text, double min, double max,
+                  double *out) {
+    char *end = NULL;
+    errno = 0;
+    /* decimal only: strtod would take "0x1p3", "nan(...)" and "infinity" */
+    int ok = plain_word(text) && strspn(text, "0123456789+-.eE") == strlen(text);
+    double v = ok ? strtod(text, &end) : NAN;
+    /* errno ERANGE on underflow too ("1e-400"): refused, a user meant something else */
+    if (!ok || *end || errno || !isfinite(v) || v < min || v > max) {
+        fprintf(stderr, "%s: %s wants a finite number from %g to %g, not '%s'\n", who, what, min,
+                max, text ? text : "");
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+const char *cli_device_choice(const char *option_value) {
+    if (option_value)
+        return option_value;
+    const char *env = getenv("APLCL_DEVICE");
+    return env && *env ? env : NULL;
+}

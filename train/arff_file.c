@@ -1,0 +1,254 @@
+/* arff_file.c: reading ARFF and MULAN label files from disk (bounded), the label-file counter
+ * and the feature standardiser (see arff.h). The ARFF text itself is parsed in arff.c.
+ */
+#include "arff.h"
+#include "arff_internal.h"
+
+#include <errno.h>
+#include <float.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ARFF_XML_MAX ((size_t)64 << 20)
+
+/* Line and column (1-based, bytes) of offset off in t. */
+static void text_pos(const char *t, size_t off, size_t *line, size_t *col) {
+    size_t l = 1, start = 0;
+    for (size_t i = 0; i < off; i++)
+        if (t[i] == '\n')
+            l++, start = i + 1;
+    *line = l;
+    *col = off - start + 1;
+}
+
+/* See arff_internal.h. A NUL byte ends the read at once: neither format may hold one, and
+ * /dev/zero must not take a gigabyte to refuse. */
+int arff_read_file_(const char *path, size_t max, char **buf, size_t *len, arff_error *err) {
+    *buf = NULL;
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return arff_fail_pos_(err, 0, 0, "cannot open: %s", strerror(errno));
+    size_t cap = 0, n = 0, room = max + 1; /* one byte past the limit tells a file over it */
+    char *b = NULL;
+    for (;;) {
+        if (n > max) {
+            free(b);
+            fclose(f);
+            return arff_fail_pos_(err, 0, 0, "file larger than %zu bytes (the reader's limit)",
+                                  max);
+        }
+        if (n == cap) {
+            size_t nc = cap ? (cap > room / 2 ? room : cap * 2) : (room < 65536 ? room : 65536);
+            char *nb = realloc(b, nc);
+            if (!nb) {
+                free(b);
+                fclose(f);
+                return arff_fail_pos_(err, 0, 0, "out of memory reading the file (%zu bytes)", nc);
+            }
+            b = nb;
+            cap = nc;
+        }
+        size_t got = fread(b + n, 1, cap - n, f);
+        const char *nul = memchr(b + n, '\0', got);
+        if (nul) {
+            size_t line, col;
+            text_pos(b, (size_t)(nul - b), &line, &col);
+            free(b);
+            fclose(f);
+            return arff_fail_pos_(err, line, col, "NUL byte in the text (not a text file?)");
+        }
+        n += got;
+        if (got == 0) {
+            if (ferror(f)) {
+                int e = errno;
+                free(b);
+                fclose(f);
+                return arff_fail_pos_(err, 0, 0, "cannot read: %s", e ? strerror(e) : "I/O error");
+            }
+            break;
+        }
+    }
+    fclose(f);
+    *buf = b;
+    *len = n;
+    return 0;
+}
+
+int arff_load(const char *path, size_t n_labels, arff_data *out, arff_error *err) {
+    arff_layout layout = {n_labels, ARFF_LABELS_AUTO};
+    return arff_load_layout(path, &layout, out, err);
+}
+
+int arff_load_layout(const char *path, const arff_layout *layout, arff_data *out, arff_error *err) {
+    arff_error scratch;
+    if (!err)
+        err = &scratch;
+    arff_err_reset_(err, path);
+    if (out)
+        memset(out, 0, sizeof *out);
+    if (!path)
+        return arff_fail_pos_(err, 0, 0, "path is NULL");
+    if (!out)
+        return arff_fail_pos_(err, 0, 0, "no output struct (out is NULL)");
+    char *text;
+    size_t len;
+    if (arff_read_file_(path, ARFF_MAX_FILE_BYTES, &text, &len, err))
+        return -1;
+    int rc = arff_parse_layout(text, len, path, layout, out, err);
+    free(text);
+    return rc;
+}
+
+/* ---- MULAN label file ---- */
+
+ARFF_PRINTF_(4, 5)
+static int xml_fail(arff_error *err, const char *t, size_t off, const char *fmt, ...) {
+    size_t line, col;
+    text_pos(t, off, &line, &col);
+    va_list ap;
+    va_start(ap, fmt);
+    arff_vfail_(err, line, col, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* Offset of the first `pat` in t[from..n), or n. */
+static size_t xml_find(const char *t, size_t n, size_t from, const char *pat) {
+    size_t m = strlen(pat);
+    for (size_t i = from; i + m <= n; i++)
+        if (t[i] == pat[0] && memcmp(t + i, pat, m) == 0)
+            return i;
+    return n;
+}
+
+static int xml_starts(const char *t, size_t n, size_t i, const char *pat) {
+    size_t m = strlen(pat);
+    return i + m <= n && memcmp(t + i, pat, m) == 0;
+}
+
+static int xml_ws(char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f' || c == '\n';
+}
+
+static int count_labels(const char *t, size_t n, size_t *count, arff_error *err) {
+    const char *nul = memchr(t, '\0', n);
+    if (nul)
+        return xml_fail(err, t, (size_t)(nul - t), "NUL byte in the file");
+    static const struct {
+        const char *open, *close, *what;
+    } skips[] = {{"<!--", "-->", "comment"},
+                 {"<![CDATA[", "]]>", "CDATA section"},
+                 {"<?", "?>", "processing instruction"},
+                 {"<!", ">", "declaration"},
+                 {"</", ">", "end tag"}};
+    size_t i = 0, c = 0;
+    while (i < n) {
+        const char *lt = memchr(t + i, '<', n - i);
+        if (!lt)
+            break;
+        i = (size_t)(lt - t);
+        int skipped = 0;
+        for (size_t k = 0; k < sizeof skips / sizeof skips[0]; k++) {
+            if (xml_starts(t, n, i, skips[k].open)) {
+                size_t end = xml_find(t, n, i + strlen(skips[k].open), skips[k].close);
+                if (end == n)
+                    return xml_fail(err, t, i, "unterminated %s", skips[k].what);
+                i = end + strlen(skips[k].close);
+                skipped = 1;
+                break;
+            }
+        }
+        if (skipped)
+            continue;
+        size_t j = i + 1;
+        while (j < n && !xml_ws(t[j]) && t[j] != '/' && t[j] != '>')
+            j++;
+        int is_label = (j - (i + 1) == 5 && memcmp(t + i + 1, "label", 5) == 0);
+        int has_name = 0;
+        while (j < n && t[j] != '>') {
+            if (t[j] == '"' || t[j] == '\'') {
+                const char *q = memchr(t + j + 1, t[j], n - j - 1);
+                if (!q)
+                    return xml_fail(err, t, j, "unterminated quoted attribute value");
+                j = (size_t)(q - t) + 1;
+            } else if (xml_ws(t[j]) || t[j] == '/' || t[j] == '=') {
+                j++;
+            } else {
+                size_t a = j;
+                while (j < n && !xml_ws(t[j]) && t[j] != '=' && t[j] != '>' && t[j] != '/' &&
+                       t[j] != '"' && t[j] != '\'')
+                    j++;
+                if (is_label && j - a == 4 && memcmp(t + a, "name", 4) == 0) {
+                    size_t k = j;
+                    while (k < n && xml_ws(t[k]))
+                        k++;
+                    if (k < n && t[k] == '=')
+                        has_name = 1;
+                }
+            }
+        }
+        if (j >= n)
+            return xml_fail(err, t, i, "unterminated tag");
+        if (is_label) {
+            if (!has_name)
+                return xml_fail(err, t, i, "<label> element without a name attribute");
+            c++;
+        }
+        i = j + 1;
+    }
+    if (c == 0)
+        return arff_fail_pos_(err, 0, 0, "no <label name=\"...\"> element found");
+    *count = c;
+    return 0;
+}
+
+int arff_label_count_from_xml(const char *xml_path, size_t *n_labels, arff_error *err) {
+    arff_error scratch;
+    if (!err)
+        err = &scratch;
+    arff_err_reset_(err, xml_path);
+    if (!xml_path || !n_labels)
+        return arff_fail_pos_(err, 0, 0, "xml_path or n_labels is NULL");
+    *n_labels = 0;
+    char *text;
+    size_t len;
+    if (arff_read_file_(xml_path, ARFF_XML_MAX, &text, &len, err))
+        return -1;
+    int rc = count_labels(text, len, n_labels, err);
+    free(text);
+    return rc;
+}
+
+/* ---- standardiser ---- */
+
+void arff_fit_standardizer(const float *x, size_t rows, size_t features, float *mean, float *std) {
+    for (size_t f = 0; f < features; f++) {
+        double m = 0.0, v = 0.0;
+        for (size_t r = 0; r < rows; r++)
+            m += (double)x[r * features + f];
+        m = rows ? m / (double)rows : 0.0;
+        for (size_t r = 0; r < rows; r++) {
+            double d = (double)x[r * features + f] - m;
+            v += d * d;
+        }
+        double sd = rows ? sqrt(v / (double)rows) : 0.0;
+        if (sd > FLT_MAX) /* cannot happen for finite floats; keeps the cast defined regardless */
+            sd = FLT_MAX;
+        mean[f] = (float)m;
+        std[f] = (isfinite(sd) && (float)sd > 0.0f) ? (float)sd : 1.0f;
+    }
+}
+
+void arff_standardize(float *x, size_t rows, size_t features, const float *mean, const float *std) {
+    for (size_t f = 0; f < features; f++) {
+        double sd = (isfinite(std[f]) && std[f] != 0.0f) ? (double)std[f] : 1.0;
+        for (size_t r = 0; r < rows; r++) {
+            float *v = &x[r * features + f];
+            *v = (float)(((double)*v - (double)mean[f]) / sd);
+        }
+    }
+}
