@@ -107,11 +107,9 @@ typedef enum aplcl_status {
  *               is serialised, and the device runs a context's calls one after another in the
  *               order they took the lock; for device work that overlaps, use one context per
  *               queue. aplcl_host_compute* holds the lock while enqueueing, not while copying.
- *   aplcl_head  Likewise: aplcl_head_compute and aplcl_head_get_stats on one head (or on heads of
- *               one context) take the context's lock. Not so aplcl_head_plan and
- *               aplcl_head_scratch_bytes: they ask CLBlast for sizes without the lock, and
- *               aplcl_head_plan caches its answer in the head, so call those two from one thread
- *               at a time per head, not while aplcl_head_compute runs on that head.
+ *   aplcl_head  Likewise: aplcl_head_compute, aplcl_head_plan, aplcl_head_scratch_bytes and
+ *               aplcl_head_get_stats on one head (or on heads of one context) take the
+ *               context's lock, so any of them may run from several threads at once.
  *   destroy     aplcl_ctx_destroy and aplcl_head_destroy must not overlap any other call on the
  *               object (or, for a context, on a head of it); aplcl cannot detect this.
  *   values      aplcl_params, aplcl_io, aplcl_head_io, aplcl_targets are read during the call

@@ -109,7 +109,9 @@ aplcl_status aplcl_head_scratch_bytes(aplcl_head *h, size_t n, size_t d, size_t 
     if (chunk_rows == 0 || chunk_rows > n)
         return APLCL_ERR_INVALID_SIZE;
     size_t need, temp;
+    apl_lock(h->ctx); /* CLBlast's size queries share its caches with the context's other calls */
     st = need_for_rows(h, n, d, c, head_offsets_of(io), chunk_rows, &need, &temp);
+    apl_unlock(h->ctx);
     if (st != APLCL_SUCCESS)
         return st;
     if (need == SIZE_MAX)
@@ -194,7 +196,9 @@ aplcl_status aplcl_head_plan(aplcl_head *h, size_t n, size_t d, size_t c, const 
         return st;
     head_plan pl;
     memset(&pl, 0, sizeof pl);
+    apl_lock(h->ctx); /* the plan cached in the head is shared with aplcl_head_compute */
     st = head_make_plan(h, n, d, c, head_offsets_of(io), budget, &pl);
+    apl_unlock(h->ctx);
     if (st != APLCL_SUCCESS && st != APLCL_ERR_SCRATCH_BUDGET)
         return st;
     if (chunk_rows)

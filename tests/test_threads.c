@@ -317,10 +317,19 @@ static void run_head(aplcl_head *h, aplcl_ctx *ctx, const job *b, const job_data
     io.db = buf(&s, c * 4, NULL);
     io.loss = buf(&s, 4, NULL);
     io.counts = buf(&s, APLCL_COUNT_LEN * sizeof(cl_ulong), NULL);
+    /* The plan and size queries race with other threads' computes on the same head; their
+     * answers join the digest, so they must match the single-thread ones too. */
+    size_t plan_rows = 0, plan_bytes = 0, size_bytes = 0;
+    aplcl_status plan_st = aplcl_head_plan(h, n, d, c, &io, g->budget, &plan_rows, &plan_bytes);
+    aplcl_status size_st = aplcl_head_scratch_bytes(h, n, d, c, &io, n, &size_bytes);
     cl_event ev = NULL;
     o->st = s.err == CL_SUCCESS
                 ? aplcl_head_compute(h, &b->p, n, d, c, &io, g->budget, 0, NULL, &ev)
                 : APLCL_ERR_OPENCL;
+    if (plan_st != APLCL_SUCCESS || size_st != APLCL_SUCCESS)
+        o->st = plan_st != APLCL_SUCCESS ? plan_st : size_st;
+    size_t answers[3] = {plan_rows, plan_bytes, size_bytes};
+    o->digest = fnv(o->digest, answers, sizeof answers);
     cl_mem outs[3] = {io.dx, io.dw, io.db};
     size_t bytes[3] = {n * d * 4, c * d * 4, c * 4};
     finish(&s, ev, outs, bytes, 3, io.loss, io.counts, o);
