@@ -69,7 +69,7 @@ run_ctest build/test-log.txt --test-dir build -j2
 main_summary="$ctest_summary"
 
 section "ASan+UBSan build (./build-asan): every test, device tests included"
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DAPLCL_SANITIZE=ON -DAPLCL_BUILD_BENCH=OFF
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DAPLCL_SANITIZE=ON
 cmake --build build-asan -j"$jobs"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
