@@ -77,10 +77,7 @@ void bench_run_case(bench_state *s, device_state *d, inputs *in, combo c) {
                      : c.fmt == APLCL_TARGET_U8   ? (const void *)in->y
                      : c.fmt == APLCL_TARGET_BITS ? (const void *)in->bits
                                                   : (const void *)in->row_ptr;
-    size_t tbytes = c.fmt == APLCL_TARGET_F32    ? n * 4
-                    : c.fmt == APLCL_TARGET_U8   ? n
-                    : c.fmt == APLCL_TARGET_BITS ? rows * APLCL_BITS_WORDS(cols) * 4
-                                                 : (rows + 1) * 8;
+    size_t tbytes = (size_t)bench_targets_bytes(rows, cols, c.fmt);
     aplcl_io io;
     memset(&io, 0, sizeof io); /* what aplcl_io_default() gives */
     io.dtype = c.dtype;

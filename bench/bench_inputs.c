@@ -83,23 +83,26 @@ int bench_ensure_storage(inputs *in, aplcl_dtype d) {
     return 0;
 }
 
+uint64_t bench_targets_bytes(size_t rows, size_t cols, aplcl_target_format fmt) {
+    uint64_t n = (uint64_t)rows * cols;
+    switch (fmt) {
+    case APLCL_TARGET_F32:
+        return 4 * n;
+    case APLCL_TARGET_U8:
+        return n;
+    case APLCL_TARGET_BITS:
+        return (uint64_t)rows * APLCL_BITS_WORDS(cols) * 4;
+    default:
+        return ((uint64_t)rows + 1) * 8;
+    }
+}
+
 /* Bytes one call moves, by the formula in the output header. */
 double bench_case_bytes(const inputs *in, combo c, int acc) {
-    double n = (double)in->rows * (double)in->cols, ds = (double)bench_dtype_bytes(c.dtype), t;
-    switch (c.fmt) {
-    case APLCL_TARGET_F32:
-        t = 4.0 * n;
-        break;
-    case APLCL_TARGET_U8:
-        t = n;
-        break;
-    case APLCL_TARGET_BITS:
-        t = (double)in->rows * (double)APLCL_BITS_WORDS(in->cols) * 4.0;
-        break;
-    default:
-        t = ((double)in->rows + 1) * 8.0 + (double)in->nnz * 4.0;
-        break;
-    }
+    double n = (double)in->rows * (double)in->cols, ds = (double)bench_dtype_bytes(c.dtype);
+    double t = (double)bench_targets_bytes(in->rows, in->cols, c.fmt);
+    if (c.fmt == APLCL_TARGET_CSR)
+        t += (double)in->nnz * 4.0;
     return n * ds + t + n * ds + (acc ? n * ds : 0.0);
 }
 
@@ -149,21 +152,8 @@ int bench_make_inputs(inputs *in, shape sh, int trained) {
  * or the targets. CSR indices are left out: nnz is not known before generating, and at the
  * positive rate (at most 1/2) they take at most as many bytes as 16-bit logits. */
 static uint64_t largest_buffer(shape sh, combo c) {
-    uint64_t n = (uint64_t)sh.rows * sh.cols, b = n * bench_dtype_bytes(c.dtype), t;
-    switch (c.fmt) {
-    case APLCL_TARGET_F32:
-        t = 4 * n;
-        break;
-    case APLCL_TARGET_U8:
-        t = n;
-        break;
-    case APLCL_TARGET_BITS:
-        t = (uint64_t)sh.rows * APLCL_BITS_WORDS(sh.cols) * 4;
-        break;
-    default:
-        t = ((uint64_t)sh.rows + 1) * 8;
-        break;
-    }
+    uint64_t b = (uint64_t)sh.rows * sh.cols * bench_dtype_bytes(c.dtype);
+    uint64_t t = bench_targets_bytes(sh.rows, sh.cols, c.fmt);
     return t > b ? t : b;
 }
 
@@ -195,7 +185,7 @@ int bench_shape_fits(const combo *cl, size_t nc, shape sh, uint64_t max_alloc, c
     /* The derived forms stay for all of a shape's cases; CSR at the positive rate (<= 1/2). */
     host +=
         (any16 ? 2 * n : 0) + (anyf32 ? 4 * n : 0) + (anycsr ? 8 * (uint64_t)sh.rows + 2 * n : 0);
-    host += anybits ? (uint64_t)sh.rows * APLCL_BITS_WORDS(sh.cols) * 4 : 0;
+    host += anybits ? bench_targets_bytes(sh.rows, sh.cols, APLCL_TARGET_BITS) : 0;
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
     uint64_t phys = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : 0;
     if (phys && host > phys) {

@@ -99,6 +99,8 @@ int bench_ensure_storage(inputs *in, aplcl_dtype d);
 size_t bench_dtype_bytes(aplcl_dtype d);
 float bench_from_storage(aplcl_dtype d, uint16_t h);
 double bench_case_bytes(const inputs *in, combo c, int acc);
+/* Bytes of the targets buffer in format fmt (CSR: row_ptr, the indices apart). */
+uint64_t bench_targets_bytes(size_t rows, size_t cols, aplcl_target_format fmt);
 /* Whether the cases cl[0..nc) of a shape can run, decided before anything is allocated: rows x
  * cols and every buffer size must not overflow, each case's largest device buffer must be at
  * most max_alloc bytes (CL_DEVICE_MAX_MEM_ALLOC_SIZE; 0: no device limit), and the host inputs

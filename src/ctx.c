@@ -31,29 +31,29 @@ static void truncate_into(const char *full, size_t len, char *buf, size_t size) 
     memcpy(buf, full, len);
     buf[len] = '\0';
 }
-static void str_info_platform(cl_platform_id p, cl_platform_info what, char *buf, size_t size) {
+/* One string query of a platform (device NULL) or a device, into a buffer of its own size. */
+static void str_info(cl_platform_id p, cl_device_id d, cl_uint what, char *buf, size_t size) {
     size_t len = 0;
     buf[0] = '\0';
-    if (clGetPlatformInfo(p, what, 0, NULL, &len) != CL_SUCCESS || len == 0)
+    cl_int err =
+        d ? clGetDeviceInfo(d, what, 0, NULL, &len) : clGetPlatformInfo(p, what, 0, NULL, &len);
+    if (err != CL_SUCCESS || len == 0)
         return;
     char *full = (char *)malloc(len + 1);
-    if (full && clGetPlatformInfo(p, what, len, full, NULL) == CL_SUCCESS) {
+    if (full)
+        err = d ? clGetDeviceInfo(d, what, len, full, NULL)
+                : clGetPlatformInfo(p, what, len, full, NULL);
+    if (full && err == CL_SUCCESS) {
         full[len] = '\0';
         truncate_into(full, strlen(full), buf, size);
     }
     free(full);
 }
+static void str_info_platform(cl_platform_id p, cl_platform_info what, char *buf, size_t size) {
+    str_info(p, NULL, what, buf, size);
+}
 static void str_info_device(cl_device_id d, cl_device_info what, char *buf, size_t size) {
-    size_t len = 0;
-    buf[0] = '\0';
-    if (clGetDeviceInfo(d, what, 0, NULL, &len) != CL_SUCCESS || len == 0)
-        return;
-    char *full = (char *)malloc(len + 1);
-    if (full && clGetDeviceInfo(d, what, len, full, NULL) == CL_SUCCESS) {
-        full[len] = '\0';
-        truncate_into(full, strlen(full), buf, size);
-    }
-    free(full);
+    str_info(NULL, d, what, buf, size);
 }
 
 /* All platforms; APLCL_ERR_NO_PLATFORM when the ICD loader finds none. */
@@ -180,9 +180,9 @@ aplcl_status aplcl_list_devices(aplcl_device_info *infos, size_t capacity, size_
     aplcl_status st = get_platforms(plats, &np);
     if (st != APLCL_SUCCESS)
         return st;
-    cl_device_id devs[APL_MAX_DEVICES];
     size_t k = 0;
     for (cl_uint i = 0; i < np; ++i) {
+        cl_device_id devs[APL_MAX_DEVICES];
         cl_uint nd = get_devices(plats[i], CL_DEVICE_TYPE_ALL, devs);
         for (cl_uint j = 0; j < nd; ++j, ++k) {
             if (k >= capacity)
