@@ -6,6 +6,10 @@
  * dX = G W, dW += G^T X (SGEMM) and db += G^T 1 (SGEMV). Both are run once and compared before
  * anything is timed; then each is timed as host wall time from enqueue to clFinish, median of
  * --reps. Not a test: tests/test_head.c checks the head against the CPU reference.
+ *
+ * Over the ~600-line guide on purpose (about 620): one measurement, set up, compared and timed
+ * top to bottom over one problem/outputs state; split, its halves would only pass that state
+ * back and forth. Its options are the first 80 lines.
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include "bench_head.h"

@@ -310,22 +310,34 @@ static void usage(FILE *f) {
             MAX_LOSSES, APLCL_MAX_TERMS, MAX_EPOCHS, MAX_HIDDEN, MAX_BATCH, MAX_SEEDS);
 }
 
+/* Copies a list option's value into buf (cap bytes), or says it is too long (-1). */
+static int copy_list(const char *opt, const char *list, char *buf, size_t cap) {
+    if (strlen(list) >= cap) {
+        fprintf(stderr, WHO ": %s list longer than %zu bytes\n", opt, cap - 1);
+        return -1;
+    }
+    snprintf(buf, cap, "%s", list);
+    return 0;
+}
+
+/* The next sep-separated entry of the list at *cur, cut in place; NULL after the last. */
+static char *next_entry(char **cur, char sep) {
+    char *tok = *cur;
+    if (tok && (*cur = strchr(tok, sep)) != NULL)
+        *(*cur)++ = '\0';
+    return tok;
+}
+
 /* Splits the --loss list: ';' separates specs when there is one or any spec has keys, else ','
  * (plain names). Empty entries and more than `max` specs are errors. */
 static int parse_loss_list(const char *list, loss_spec *out, int max) {
     char buf[4096];
-    if (strlen(list) >= sizeof buf) {
-        fprintf(stderr, WHO ": --loss list longer than %zu bytes\n", sizeof buf - 1);
+    if (copy_list("--loss", list, buf, sizeof buf))
         return -1;
-    }
-    snprintf(buf, sizeof buf, "%s", list);
     /* ',' separates plain names only: a spec with keys ("asl:gamma=2,clip=0.1") is one spec */
     char sep = strchr(buf, ';') || strchr(buf, ':') ? ';' : ',';
     int n = 0;
-    for (char *tok = buf, *next; tok; tok = next) {
-        next = strchr(tok, sep);
-        if (next)
-            *next++ = '\0';
+    for (char *cur = buf, *tok; (tok = next_entry(&cur, sep)) != NULL; ++n) {
         if (!*tok) {
             fprintf(stderr, WHO ": empty entry in the --loss list '%s'\n", list);
             return -1;
@@ -336,7 +348,6 @@ static int parse_loss_list(const char *list, loss_spec *out, int max) {
         }
         if (parse_loss(tok, &out[n]) != 0)
             return -1;
-        ++n;
     }
     return n;
 }
@@ -344,23 +355,16 @@ static int parse_loss_list(const char *list, loss_spec *out, int max) {
 /* --seeds "S1,S2,...": at most max, each a 64-bit unsigned integer. */
 static int parse_seeds(const char *list, uint64_t *out, int max) {
     char buf[1024];
-    if (strlen(list) >= sizeof buf) {
-        fprintf(stderr, WHO ": --seeds list longer than %zu bytes\n", sizeof buf - 1);
+    if (copy_list("--seeds", list, buf, sizeof buf))
         return -1;
-    }
-    snprintf(buf, sizeof buf, "%s", list);
     int n = 0;
-    for (char *tok = buf, *next; tok; tok = next) {
-        next = strchr(tok, ',');
-        if (next)
-            *next++ = '\0';
+    for (char *cur = buf, *tok; (tok = next_entry(&cur, ',')) != NULL; ++n) {
         if (n == max) {
             fprintf(stderr, WHO ": more than %d seeds in --seeds\n", max);
             return -1;
         }
         if (cli_parse_u64(WHO, "--seeds", tok, 0, UINT64_MAX, &out[n]))
             return -1;
-        ++n;
     }
     return n;
 }

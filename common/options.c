@@ -174,30 +174,32 @@ static int integer(const char *text, int allow_minus, int *minus, uint64_t *mag)
     return errno ? -1 : 0;
 }
 
+/* The one message of a rejected integer, its range given as text; returns -1. */
+static int bad_integer(const char *who, const char *what, const char *text, const char *range) {
+    fprintf(stderr, "%s: %s wants an integer from %s, not '%s'\n", who, what, range,
+            text ? text : "");
+    return -1;
+}
+
 int cli_parse_i64(const char *who, const char *what, const char *text, int64_t min, int64_t max,
                   int64_t *out) {
     int minus = 0;
     uint64_t mag = 0;
     int ok = integer(text, min < 0, &minus, &mag) == 0 && mag <= (uint64_t)INT64_MAX;
     int64_t v = ok ? (minus ? -(int64_t)mag : (int64_t)mag) : 0;
-    if (!ok || v < min || v > max) {
-        fprintf(stderr, "%s: %s wants an integer from %" PRId64 " to %" PRId64 ", not '%s'\n", who,
-                what, min, max, text ? text : "");
-        return -1;
-    }
-    *out = v;
-    return 0;
+    char range[48];
+    snprintf(range, sizeof range, "%" PRId64 " to %" PRId64, min, max);
+    return ok && v >= min && v <= max ? (*out = v, 0) : bad_integer(who, what, text, range);
 }
 
 int cli_parse_u64(const char *who, const char *what, const char *text, uint64_t min, uint64_t max,
                   uint64_t *out) {
     int minus = 0;
     uint64_t v = 0;
-    if (integer(text, 0, &minus, &v) != 0 || v < min || v > max) {
-        fprintf(stderr, "%s: %s wants an integer from %" PRIu64 " to %" PRIu64 ", not '%s'\n", who,
-                what, min, max, text ? text : "");
-        return -1;
-    }
+    char range[48];
+    snprintf(range, sizeof range, "%" PRIu64 " to %" PRIu64, min, max);
+    if (integer(text, 0, &minus, &v) != 0 || v < min || v > max)
+        return bad_integer(who, what, text, range);
     *out = v;
     return 0;
 }

@@ -146,10 +146,7 @@ aplcl_status aplcl_ref_compute_counts(const aplcl_params *p, size_t rows, size_t
                                       uint64_t counts[APLCL_COUNT_LEN]) {
     if (!p || !logits || !targets)
         return APLCL_ERR_NULL_ARGUMENT;
-    aplcl_status st = apl_check_shape(rows, cols, sizeof(double));
-    if (st != APLCL_SUCCESS)
-        return st;
-    st = aplcl_params_validate(p);
+    aplcl_status st = apl_check_shape_params(rows, cols, sizeof(double), p);
     if (st != APLCL_SUCCESS)
         return st;
 

@@ -125,10 +125,8 @@ aplcl_status apl_check_io(const aplcl_ctx *ctx, const aplcl_params *p, size_t ro
     if (io->dtype != APLCL_DTYPE_F32 && io->dtype != APLCL_DTYPE_F16 &&
         io->dtype != APLCL_DTYPE_BF16)
         return APLCL_ERR_INVALID_PARAMS;
-    aplcl_status st = apl_check_shape(rows, cols, sizeof(cl_float));
+    aplcl_status st = apl_check_shape_params(rows, cols, sizeof(cl_float), p);
     if (st != APLCL_SUCCESS)
-        return st;
-    if ((st = aplcl_params_validate(p)) != APLCL_SUCCESS)
         return st;
     if (io->grad_accumulate != 0 && io->grad_accumulate != 1)
         return APLCL_ERR_INVALID_PARAMS;

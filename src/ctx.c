@@ -31,42 +31,48 @@ static void truncate_into(const char *full, size_t len, char *buf, size_t size) 
     memcpy(buf, full, len);
     buf[len] = '\0';
 }
-static void str_info_platform(cl_platform_id p, cl_platform_info what, char *buf, size_t size) {
+/* One string query of a platform (device NULL) or a device, into a buffer of its own size. */
+static void str_info(cl_platform_id p, cl_device_id d, cl_uint what, char *buf, size_t size) {
     size_t len = 0;
     buf[0] = '\0';
-    if (clGetPlatformInfo(p, what, 0, NULL, &len) != CL_SUCCESS || len == 0)
+    cl_int err =
+        d ? clGetDeviceInfo(d, what, 0, NULL, &len) : clGetPlatformInfo(p, what, 0, NULL, &len);
+    if (err != CL_SUCCESS || len == 0)
         return;
     char *full = (char *)malloc(len + 1);
-    if (full && clGetPlatformInfo(p, what, len, full, NULL) == CL_SUCCESS) {
+    if (full)
+        err = d ? clGetDeviceInfo(d, what, len, full, NULL)
+                : clGetPlatformInfo(p, what, len, full, NULL);
+    if (full && err == CL_SUCCESS) {
         full[len] = '\0';
         truncate_into(full, strlen(full), buf, size);
     }
     free(full);
+}
+static void str_info_platform(cl_platform_id p, cl_platform_info what, char *buf, size_t size) {
+    str_info(p, NULL, what, buf, size);
 }
 static void str_info_device(cl_device_id d, cl_device_info what, char *buf, size_t size) {
-    size_t len = 0;
-    buf[0] = '\0';
-    if (clGetDeviceInfo(d, what, 0, NULL, &len) != CL_SUCCESS || len == 0)
-        return;
-    char *full = (char *)malloc(len + 1);
-    if (full && clGetDeviceInfo(d, what, len, full, NULL) == CL_SUCCESS) {
-        full[len] = '\0';
-        truncate_into(full, strlen(full), buf, size);
-    }
-    free(full);
+    str_info(NULL, d, what, buf, size);
 }
 
+/* The platforms the ICD loader lists, at most APL_MAX_PLATFORMS. */
+typedef struct {
+    cl_platform_id id[APL_MAX_PLATFORMS];
+    cl_uint n;
+} platform_list;
+
 /* All platforms; APLCL_ERR_NO_PLATFORM when the ICD loader finds none. */
-static aplcl_status get_platforms(cl_platform_id *ids, cl_uint *count) {
+static aplcl_status get_platforms(platform_list *pl) {
     cl_uint n = 0;
-    cl_int err = clGetPlatformIDs(APL_MAX_PLATFORMS, ids, &n);
+    cl_int err = clGetPlatformIDs(APL_MAX_PLATFORMS, pl->id, &n);
     if (err == CL_PLATFORM_NOT_FOUND_KHR || (err == CL_SUCCESS && n == 0)) {
         apl_set_cl_error(err);
         return APLCL_ERR_NO_PLATFORM;
     }
     if (err != CL_SUCCESS)
         return cl_fail(err);
-    *count = n > APL_MAX_PLATFORMS ? APL_MAX_PLATFORMS : n;
+    pl->n = n > APL_MAX_PLATFORMS ? APL_MAX_PLATFORMS : n;
     return APLCL_SUCCESS;
 }
 
@@ -126,9 +132,8 @@ aplcl_status apl_select_device(const char *spec, cl_platform_id *platform, cl_de
     spec_kind kind = spec && *spec ? parse_spec(spec, &pi, &di) : SPEC_NAME;
     if (kind == SPEC_MALFORMED) /* before any OpenCL call: no platform needed to say so */
         return APLCL_ERR_INVALID_DEVICE_SPEC;
-    cl_platform_id plats[APL_MAX_PLATFORMS];
-    cl_uint np = 0;
-    aplcl_status st = get_platforms(plats, &np);
+    platform_list pl;
+    aplcl_status st = get_platforms(&pl);
     if (st != APLCL_SUCCESS)
         return st;
     cl_device_id devs[APL_MAX_DEVICES];
@@ -136,33 +141,33 @@ aplcl_status apl_select_device(const char *spec, cl_platform_id *platform, cl_de
     if (!spec || !*spec) { /* default: first GPU, else first device of any kind */
         const cl_device_type order[2] = {CL_DEVICE_TYPE_GPU, CL_DEVICE_TYPE_ALL};
         for (int t = 0; t < 2; ++t)
-            for (cl_uint i = 0; i < np; ++i)
-                if (get_devices(plats[i], order[t], devs) > 0) {
-                    *platform = plats[i];
+            for (cl_uint i = 0; i < pl.n; ++i)
+                if (get_devices(pl.id[i], order[t], devs) > 0) {
+                    *platform = pl.id[i];
                     *device = devs[0];
                     return APLCL_SUCCESS;
                 }
         return APLCL_ERR_NO_DEVICE;
     }
     if (kind == SPEC_INDICES) {
-        if (pi >= np)
+        if (pi >= pl.n)
             return APLCL_ERR_NO_DEVICE;
-        cl_uint nd = get_devices(plats[pi], CL_DEVICE_TYPE_ALL, devs);
+        cl_uint nd = get_devices(pl.id[pi], CL_DEVICE_TYPE_ALL, devs);
         if (di >= nd)
             return APLCL_ERR_NO_DEVICE;
-        *platform = plats[pi];
+        *platform = pl.id[pi];
         *device = devs[di];
         return APLCL_SUCCESS;
     }
-    for (cl_uint i = 0; i < np; ++i) {
+    for (cl_uint i = 0; i < pl.n; ++i) {
         char pname[128], dname[128], full[260];
-        str_info_platform(plats[i], CL_PLATFORM_NAME, pname, sizeof pname);
-        cl_uint nd = get_devices(plats[i], CL_DEVICE_TYPE_ALL, devs);
+        str_info_platform(pl.id[i], CL_PLATFORM_NAME, pname, sizeof pname);
+        cl_uint nd = get_devices(pl.id[i], CL_DEVICE_TYPE_ALL, devs);
         for (cl_uint j = 0; j < nd; ++j) {
             str_info_device(devs[j], CL_DEVICE_NAME, dname, sizeof dname);
             snprintf(full, sizeof full, "%s %s", pname, dname);
             if (contains_nocase(full, spec)) {
-                *platform = plats[i];
+                *platform = pl.id[i];
                 *device = devs[j];
                 return APLCL_SUCCESS;
             }
@@ -175,15 +180,14 @@ aplcl_status aplcl_list_devices(aplcl_device_info *infos, size_t capacity, size_
     if (!count || (capacity > 0 && !infos))
         return APLCL_ERR_NULL_ARGUMENT;
     *count = 0;
-    cl_platform_id plats[APL_MAX_PLATFORMS];
-    cl_uint np = 0;
-    aplcl_status st = get_platforms(plats, &np);
+    platform_list pl;
+    aplcl_status st = get_platforms(&pl);
     if (st != APLCL_SUCCESS)
         return st;
-    cl_device_id devs[APL_MAX_DEVICES];
     size_t k = 0;
-    for (cl_uint i = 0; i < np; ++i) {
-        cl_uint nd = get_devices(plats[i], CL_DEVICE_TYPE_ALL, devs);
+    for (cl_uint i = 0; i < pl.n; ++i) {
+        cl_device_id devs[APL_MAX_DEVICES];
+        cl_uint nd = get_devices(pl.id[i], CL_DEVICE_TYPE_ALL, devs);
         for (cl_uint j = 0; j < nd; ++j, ++k) {
             if (k >= capacity)
                 continue;
@@ -191,7 +195,7 @@ aplcl_status aplcl_list_devices(aplcl_device_info *infos, size_t capacity, size_
             memset(d, 0, sizeof *d);
             d->platform_index = i;
             d->device_index = j;
-            str_info_platform(plats[i], CL_PLATFORM_NAME, d->platform_name,
+            str_info_platform(pl.id[i], CL_PLATFORM_NAME, d->platform_name,
                               sizeof d->platform_name);
             str_info_device(devs[j], CL_DEVICE_NAME, d->device_name, sizeof d->device_name);
             str_info_device(devs[j], CL_DEVICE_VERSION, d->device_version,

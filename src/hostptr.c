@@ -15,10 +15,8 @@ static aplcl_status host_compute_any(aplcl_ctx *ctx, const aplcl_params *p, size
                                      double *loss) {
     if (!ctx || !p || !logits || !targets)
         return APLCL_ERR_NULL_ARGUMENT;
-    aplcl_status st = apl_check_shape(rows, cols, sizeof(float));
+    aplcl_status st = apl_check_shape_params(rows, cols, sizeof(float), p);
     if (st != APLCL_SUCCESS)
-        return st;
-    if ((st = aplcl_params_validate(p)) != APLCL_SUCCESS)
         return st;
     size_t n = rows * cols;
     size_t tbytes = fmt == APLCL_TARGET_U8 ? 1 : sizeof(float);

@@ -99,6 +99,9 @@ static inline void apl_arg_int(apl_args *a, int v) {
 
 /* Checks rows, cols and that rows*cols*elem_bytes fits in size_t. */
 aplcl_status apl_check_shape(size_t rows, size_t cols, size_t elem_bytes);
+/* apl_check_shape, then aplcl_params_validate: the order every entry point reports them in. */
+aplcl_status apl_check_shape_params(size_t rows, size_t cols, size_t elem_bytes,
+                                    const aplcl_params *p);
 
 /* Thread-local error details (aplcl_last_cl_error, aplcl_last_build_log). */
 void apl_set_cl_error(cl_int err);

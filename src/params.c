@@ -145,6 +145,12 @@ aplcl_status apl_check_shape(size_t rows, size_t cols, size_t elem_bytes) {
     return APLCL_SUCCESS;
 }
 
+aplcl_status apl_check_shape_params(size_t rows, size_t cols, size_t elem_bytes,
+                                    const aplcl_params *p) {
+    aplcl_status st = apl_check_shape(rows, cols, elem_bytes);
+    return st != APLCL_SUCCESS ? st : aplcl_params_validate(p);
+}
+
 /* ---- thresholds on the float logit ---- */
 
 /* sigmoid(x) and 1 - sigmoid(x) in double, both without cancellation. */

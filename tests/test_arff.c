@@ -30,6 +30,26 @@ static int is_zeroed(const arff_data *d) {
     return d->rows == 0 && d->features == 0 && d->labels == 0 && !d->x && !d->y && !d->names;
 }
 
+/* Checks that a parse or load succeeded (rc 0), printing its error when not; returns rc == 0. */
+static int parsed(int rc, const arff_error *err) {
+    if (rc != 0)
+        printf("  %s:%zu:%zu: %s\n", err->file, err->line, err->column, err->message);
+    CHECK_EQ(rc, 0);
+    return rc == 0;
+}
+
+/* Checks d's matrices against want_x (nx values, rows x features) and want_y (ny, rows x
+ * labels). */
+static void check_matrices(const arff_data *d, const float *want_x, size_t nx,
+                           const uint8_t *want_y, size_t ny) {
+    for (size_t i = 0; i < nx; i++)
+        CHECK_EQ_DBL(d->x[i], want_x[i]);
+    for (size_t i = 0; i < ny; i++)
+        CHECK_EQ(d->y[i], want_y[i]);
+}
+#define CHECK_MATRICES(d, x, y)                                                                    \
+    check_matrices(d, x, sizeof(x) / sizeof((x)[0]), y, sizeof(y) / sizeof((y)[0]))
+
 /* ---- the yeast split ---- */
 
 static const int yeast_train_sums[14] = {476, 645, 598, 532, 441,  378,  261,
@@ -45,11 +65,7 @@ static void check_yeast(const char *file, size_t rows, const int *sums, size_t f
     snprintf(path, sizeof path, "%s/data/yeast/%s", APLCL_SOURCE_DIR, file);
     arff_data d;
     arff_error err;
-    int rc = arff_load(path, 14, &d, &err);
-    if (rc != 0)
-        printf("  %s:%zu:%zu: %s\n", err.file, err.line, err.column, err.message);
-    CHECK_EQ(rc, 0);
-    if (rc == 0) {
+    if (parsed(arff_load(path, 14, &d, &err), &err)) {
         CHECK_EQ(d.rows, rows);
         CHECK_EQ(d.features, 103);
         CHECK_EQ(d.labels, 14);
@@ -142,19 +158,13 @@ static void test_dense(void) {
     arff_data d;
     arff_error err;
     int rc = parse_str(text, 2, &d, &err);
-    if (rc)
-        printf("  %s:%zu:%zu: %s\n", err.file, err.line, err.column, err.message);
-    CHECK_EQ(rc, 0);
-    if (rc == 0) {
+    if (parsed(rc, &err)) {
         CHECK_EQ(d.rows, 3);
         CHECK_EQ(d.features, 3);
         CHECK_EQ(d.labels, 2);
         const float want_x[9] = {1.5f, -2.0f, 300.0f, 0.0f, 0.5f, -2.5f, 7.0f, 8.0f, 0.0f};
         const uint8_t want_y[6] = {1, 0, 0, 1, 1, 1};
-        for (int i = 0; i < 9; i++)
-            CHECK_EQ_DBL(d.x[i], want_x[i]);
-        for (int i = 0; i < 6; i++)
-            CHECK_EQ(d.y[i], want_y[i]);
+        CHECK_MATRICES(&d, want_x, want_y);
         CHECK(strcmp(d.names[0], "feature one") == 0);
         CHECK(strcmp(d.names[1], "f \"2\"") == 0);
         CHECK(strcmp(d.names[2], "f3") == 0);
@@ -198,17 +208,11 @@ static void test_sparse(void) {
     arff_data d;
     arff_error err;
     int rc = parse_str(text, 2, &d, &err);
-    if (rc)
-        printf("  %s:%zu:%zu: %s\n", err.file, err.line, err.column, err.message);
-    CHECK_EQ(rc, 0);
-    if (rc == 0) {
+    if (parsed(rc, &err)) {
         CHECK_EQ(d.rows, 6);
         const float want_x[18] = {1.5f, 0, -3, 0, 0, 0, 0, 0, 0, 0, 2, 0, 4, 5, 6, 0, 0, 0};
         const uint8_t want_y[12] = {1, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0};
-        for (int i = 0; i < 18; i++)
-            CHECK_EQ_DBL(d.x[i], want_x[i]);
-        for (int i = 0; i < 12; i++)
-            CHECK_EQ(d.y[i], want_y[i]);
+        CHECK_MATRICES(&d, want_x, want_y);
     }
     arff_free(&d);
     tu_case_end(m, "sparse rows: unlisted values 0, empty rows, tabs, quotes, mixed with dense");
@@ -629,14 +633,6 @@ static int load_data(const char *file, size_t n_labels, arff_label_place place, 
     return rc;
 }
 
-/* Checks d's matrices against want_x (rows x features) and want_y (rows x labels). */
-static void check_matrices(const arff_data *d, const float *want_x, const uint8_t *want_y) {
-    for (size_t i = 0; i < d->rows * d->features; i++)
-        CHECK_EQ_DBL(d->x[i], want_x[i]);
-    for (size_t i = 0; i < d->rows * d->labels; i++)
-        CHECK_EQ(d->y[i], want_y[i]);
-}
-
 static void test_layouts(void) {
     arff_data d;
     arff_error err;
@@ -650,7 +646,7 @@ static void test_layouts(void) {
         const float x[24] = {1, 0, 0, 1, 0, 1, 0, 1, 1, 0, 0, 0,
                              0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0};
         const uint8_t y[12] = {1, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 1};
-        check_matrices(&d, x, y);
+        CHECK_MATRICES(&d, x, y);
         CHECK(strcmp(d.names[0], "a") == 0 && strcmp(d.names[6], "A.A1") == 0);
     }
     arff_free(&d);
@@ -664,7 +660,7 @@ static void test_layouts(void) {
         CHECK_EQ(d.labels, 2);
         const float x[9] = {1, 0, 7.5f, 0, 1, 3, 0, 0, 0};
         const uint8_t y[6] = {1, 0, 0, 1, 0, 0};
-        check_matrices(&d, x, y);
+        CHECK_MATRICES(&d, x, y);
         CHECK(strcmp(d.names[0], "word:cough") == 0);
     }
     arff_free(&d);
@@ -685,7 +681,7 @@ static void test_layouts(void) {
             CHECK_EQ(d.features, 6);
             CHECK_EQ(d.labels, 3);
             CHECK_EQ(d.labels_first, 1);
-            check_matrices(&d, meka_x, meka_y);
+            CHECK_MATRICES(&d, meka_x, meka_y);
             CHECK(strcmp(d.names[0], "A.A1") == 0 && strcmp(d.names[3], "a") == 0);
         }
         arff_free(&d);
@@ -710,7 +706,7 @@ static void test_layouts(void) {
         CHECK_EQ(d.labels_first, 0);
         const float x[4] = {0.5f, 2, -1.25f, 0};
         const uint8_t y[4] = {1, 0, 0, 1};
-        check_matrices(&d, x, y);
+        CHECK_MATRICES(&d, x, y);
     }
     arff_free(&d);
     tu_case_end(m, "MEKA '-C -2' (labels last), a nominal {0,1,2} feature");
@@ -725,7 +721,7 @@ static void test_layouts(void) {
         const float x[2] = {2.5f, -3};
         const uint8_t y[4] = {1, 0, 0, 1};
         CHECK_EQ(d.labels_first, 1);
-        check_matrices(&d, x, y);
+        CHECK_MATRICES(&d, x, y);
     }
     arff_free(&d);
     arff_layout bad = {2, (arff_label_place)7};

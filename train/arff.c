@@ -315,6 +315,21 @@ static const char *value_token(arff_parser *p, const char *s, const char *e, int
     return t;
 }
 
+/* Reads the value at s (blanks skipped) into attribute a of the row and sets *end past its
+ * token. Returns 0, -1 after an error, or 1 for an empty unquoted value (nothing read), which the
+ * caller names in its own terms. */
+static int read_value(arff_parser *p, const char *s, const char *e, int sparse, size_t a, float *xr,
+                      uint8_t *yr, const char **end) {
+    const char *v;
+    size_t n;
+    int quoted;
+    if (!(*end = value_token(p, s, e, sparse, &v, &n, &quoted)))
+        return -1;
+    if (n == 0 && !quoted)
+        return 1;
+    return set_value(p, a, xr, yr, v, n, quoted) ? -1 : 0;
+}
+
 static int parse_dense(arff_parser *p, const char *s, const char *e) {
     float *xr;
     uint8_t *yr;
@@ -323,15 +338,11 @@ static int parse_dense(arff_parser *p, const char *s, const char *e) {
     size_t na = p->n_attr;
     for (size_t a = 0; a < na; a++) {
         s = arff_skip_ws_(s, e);
-        const char *v;
-        size_t n;
-        int quoted;
-        const char *t = value_token(p, s, e, 0, &v, &n, &quoted);
-        if (!t)
-            return -1;
-        if (n == 0 && !quoted)
+        const char *t;
+        int rv = read_value(p, s, e, 0, a, xr, yr, &t);
+        if (rv > 0)
             return arff_fail_at_(p, s, "empty value (attribute %zu of %zu)", a + 1, na);
-        if (set_value(p, a, xr, yr, v, n, quoted))
+        if (rv < 0)
             return -1;
         s = arff_skip_ws_(t, e);
         if (a + 1 < na) {
@@ -389,15 +400,11 @@ static int parse_sparse(arff_parser *p, const char *s, const char *e) {
                 return arff_fail_at_(p, s, "expected whitespace and a value after sparse index %zu",
                                      idx);
             s = arff_skip_ws_(s, e);
-            const char *v;
-            size_t n;
-            int quoted;
-            const char *t = value_token(p, s, e, 1, &v, &n, &quoted);
-            if (!t)
-                return -1;
-            if (n == 0 && !quoted)
+            const char *t;
+            int rv = read_value(p, s, e, 1, idx, xr, yr, &t);
+            if (rv > 0)
                 return arff_fail_at_(p, s, "missing value for sparse index %zu", idx);
-            if (set_value(p, idx, xr, yr, v, n, quoted))
+            if (rv < 0)
                 return -1;
             prev = idx;
             have_prev = 1;
