@@ -150,9 +150,12 @@ int cli_train(int argc, char **argv) {
                  d.train.labels);
     else
         snprintf(model, sizeof model, "%zu-%zu (linear)", d.train.features, d.train.labels);
-    printf("aplcl train: %zu train / %zu validation / %zu test rows, %zu features, %zu labels "
-           "(%s); model %s; Adam lr %g, batch %zu, %d epochs; device %s\n",
-           d.train.rows, d.val.rows, d.test.rows, d.train.features, d.train.labels,
+    char val[48] = "";
+    if (d.val.rows)
+        snprintf(val, sizeof val, "%zu validation / ", d.val.rows);
+    printf("aplcl train: %zu train / %s%zu test rows, %zu features, %zu labels (%s); model %s; "
+           "Adam lr %g, batch %zu, %d epochs; device %s\n",
+           d.train.rows, val, d.test.rows, d.train.features, d.train.labels,
            d.train.labels_first ? "first" : "last", model, (double)rc->lr, rc->batch, rc->epochs,
            aplcl_ctx_device_name(ctx));
     if (a.csv_path) {
