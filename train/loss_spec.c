@@ -10,6 +10,7 @@
 #include <float.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* A loss parameter: a finite float (the validation of aplcl_params_validate comes after). */
@@ -167,12 +168,24 @@ int loss_spec_parse_list(const char *who, const char *list, loss_spec *out, int 
 }
 
 /* Appends to out at *len; -1 when it does not fit. */
-static int put(char *out, size_t size, size_t *len, const char *fmt, double v) {
-    int w = snprintf(out + *len, size - *len, fmt, v);
-    if (w < 0 || (size_t)w >= size - *len)
+static int put(char *out, size_t size, size_t *len, const char *text) {
+    size_t n = strlen(text);
+    if (n >= size - *len)
         return -1;
-    *len += (size_t)w;
+    memcpy(out + *len, text, n + 1);
+    *len += n;
     return 0;
+}
+
+/* The shortest %g text (6 to 9 digits) that reads back as the same float. */
+static int put_float(char *out, size_t size, size_t *len, float v) {
+    char t[32];
+    for (int digits = 6; digits <= 9; ++digits) {
+        snprintf(t, sizeof t, "%.*g", digits, (double)v);
+        if ((float)strtod(t, NULL) == v)
+            break;
+    }
+    return put(out, size, len, t);
 }
 
 static int terms_equal(const float *a, int na, const float *b, int nb) {
@@ -184,11 +197,9 @@ static int terms_equal(const float *a, int na, const float *b, int nb) {
     return 1;
 }
 
-static int put_terms(char *out, size_t size, size_t *len, const char *key, const float *c, int n) {
-    if (put(out, size, len, key, 0.0))
-        return -1;
+static int put_terms(char *out, size_t size, size_t *len, const float *c, int n) {
     for (int i = 0; i < n; ++i)
-        if (put(out, size, len, i ? "/%.9g" : "%.9g", (double)c[i]))
+        if ((i && put(out, size, len, "/")) || put_float(out, size, len, c[i]))
             return -1;
     return 0;
 }
@@ -196,38 +207,28 @@ static int put_terms(char *out, size_t size, size_t *len, const char *key, const
 int loss_spec_format(const aplcl_params *p, char *out, size_t size) {
     const aplcl_params d = aplcl_params_default();
     size_t len = 0;
-    if (size == 0 || put(out, size, &len, "apl", 0.0))
+    if (size == 0 || put(out, size, &len, "apl"))
         return -1;
-    const char *sep = ":";
-    char fmt[48];
-#define NUM_KEY(field, key)                                                                        \
-    if (p->field != d.field) {                                                                     \
-        snprintf(fmt, sizeof fmt, "%s" key "=%%.9g", sep);                                         \
-        if (put(out, size, &len, fmt, (double)p->field))                                           \
-            return -1;                                                                             \
-        sep = ",";                                                                                 \
-    }
-    NUM_KEY(gamma_pos, "gamma_pos")
-    NUM_KEY(gamma_neg, "gamma_neg")
-    NUM_KEY(clip, "clip")
-    NUM_KEY(eps, "eps")
-#undef NUM_KEY
-    if (!terms_equal(p->alpha, p->n_alpha, d.alpha, d.n_alpha)) {
-        snprintf(fmt, sizeof fmt, "%salpha=", sep);
-        if (put_terms(out, size, &len, fmt, p->alpha, p->n_alpha))
+    const char *keys[4] = {"gamma_pos", "gamma_neg", "clip", "eps"};
+    const float mine[4] = {p->gamma_pos, p->gamma_neg, p->clip, p->eps};
+    const float dflt[4] = {d.gamma_pos, d.gamma_neg, d.clip, d.eps};
+    int first = 1;
+#define SEP() (put(out, size, &len, first ? ":" : ",") || (first = 0))
+    for (int k = 0; k < 4; ++k)
+        if (mine[k] != dflt[k] &&
+            (SEP() || put(out, size, &len, keys[k]) || put(out, size, &len, "=") ||
+             put_float(out, size, &len, mine[k])))
             return -1;
-        sep = ",";
-    }
-    if (!terms_equal(p->beta, p->n_beta, d.beta, d.n_beta)) {
-        snprintf(fmt, sizeof fmt, "%sbeta=", sep);
-        if (put_terms(out, size, &len, fmt, p->beta, p->n_beta))
-            return -1;
-        sep = ",";
-    }
-    if (p->focus_grad != d.focus_grad) {
-        snprintf(fmt, sizeof fmt, "%sfocus=%%.0f", sep);
-        if (put(out, size, &len, fmt, (double)p->focus_grad))
-            return -1;
-    }
+    if (!terms_equal(p->alpha, p->n_alpha, d.alpha, d.n_alpha) &&
+        (SEP() || put(out, size, &len, "alpha=") ||
+         put_terms(out, size, &len, p->alpha, p->n_alpha)))
+        return -1;
+    if (!terms_equal(p->beta, p->n_beta, d.beta, d.n_beta) &&
+        (SEP() || put(out, size, &len, "beta=") || put_terms(out, size, &len, p->beta, p->n_beta)))
+        return -1;
+    if (p->focus_grad != d.focus_grad &&
+        (SEP() || put(out, size, &len, p->focus_grad ? "focus=1" : "focus=0")))
+        return -1;
+#undef SEP
     return 0;
 }
