@@ -95,7 +95,7 @@ static int parse_args(int argc, char **argv, tune_args *a) {
     if (o[O_MIN_EPOCHS].value &&
         cli_parse_i64(WHO, "--min-epochs", o[O_MIN_EPOCHS].value, 1, a->rc.epochs, &i64))
         return CLI_EXIT_USAGE;
-    a->min_epochs = o[O_MIN_EPOCHS].value ? (int)i64 : 1;
+    a->min_epochs = o[O_MIN_EPOCHS].value ? (int)i64 : a->rc.epochs < 3 ? a->rc.epochs : 3;
     a->search_seed = 1;
     if (o[O_SEARCH_SEED].value &&
         cli_parse_u64(WHO, "--search-seed", o[O_SEARCH_SEED].value, 0, UINT64_MAX, &a->search_seed))

@@ -108,8 +108,10 @@ int tune_schedule_make(int trials, int eta, int max_epochs, int min_epochs, tune
     memset(s, 0, sizeof *s);
     if (trials < 1 || eta < 2 || min_epochs < 1 || max_epochs < min_epochs)
         return -1;
+    /* K: as many halvings as the candidates allow, but no rung below min_epochs */
     int K = 0;
-    for (long n = trials; n / eta >= 1 && K + 1 < TUNE_MAX_RUNGS; n /= eta)
+    for (long n = trials, e = max_epochs;
+         n / eta >= 1 && e / eta >= min_epochs && K + 1 < TUNE_MAX_RUNGS; n /= eta, e /= eta)
         ++K;
     s->rungs = K + 1;
     long n = trials;
