@@ -56,23 +56,16 @@ void run_common_usage(FILE *f) {
 
 int run_parse_seeds(const char *who, const char *list, uint64_t *out, int max) {
     char buf[1024];
-    if (strlen(list) >= sizeof buf) {
-        fprintf(stderr, "%s: --seeds list longer than %zu bytes\n", who, sizeof buf - 1);
+    if (cli_copy_list(who, "--seeds", list, buf, sizeof buf))
         return -1;
-    }
-    snprintf(buf, sizeof buf, "%s", list);
     int n = 0;
-    for (char *tok = buf, *next; tok; tok = next) {
-        next = strchr(tok, ',');
-        if (next)
-            *next++ = '\0';
+    for (char *cur = buf, *tok; (tok = cli_next_entry(&cur, ',')) != NULL; ++n) {
         if (n == max) {
             fprintf(stderr, "%s: more than %d seeds in --seeds\n", who, max);
             return -1;
         }
         if (cli_parse_u64(who, "--seeds", tok, 0, UINT64_MAX, &out[n]))
             return -1;
-        ++n;
     }
     return n;
 }
@@ -159,6 +152,23 @@ int run_common_parse(const char *who, const cli_option *o, run_common *rc, int d
             return CLI_EXIT_USAGE;
     }
     return -1;
+}
+
+int run_parse_args(const char *who, int argc, char **argv, cli_option *o, size_t n,
+                   void (*usage)(FILE *), run_common *rc, int default_epochs) {
+    const char *pos[2];
+    int np = 0;
+    int pr = cli_parse(who, argc, argv, o, n, pos, 2, &np);
+    if (pr == CLI_PARSE_HELP) {
+        usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (pr == CLI_PARSE_OK && np < 2)
+        fprintf(stderr, "%s: needs TRAIN.arff and TEST.arff (--help shows the usage)\n", who);
+    if (pr != CLI_PARSE_OK || np < 2)
+        return CLI_EXIT_USAGE;
+    rc->train_path = pos[0], rc->test_path = pos[1];
+    return run_common_parse(who, o, rc, default_epochs);
 }
 
 static int same_shape(const arff_data *a, const arff_data *b) {

@@ -37,6 +37,12 @@ typedef struct {
     int n_seeds;
 } run_common;
 
+/* Parses argv against o[0..n) (the common options first) with the two positional files TRAIN
+ * and TEST, prints usage() on --help, then reads the common options into *rc. Returns -1 to go
+ * on, else the exit status (0 after --help; the message printed otherwise). */
+int run_parse_args(const char *who, int argc, char **argv, cli_option *o, size_t n,
+                   void (*usage)(FILE *), run_common *rc, int default_epochs);
+
 /* Reads the common options (o[0..RUN_COMMON_COUNT)) into *rc. Returns -1 to go on, else the
  * exit status (the message printed). */
 int run_common_parse(const char *who, const cli_option *o, run_common *rc, int default_epochs);

@@ -63,22 +63,10 @@ typedef struct {
 static int parse_args(int argc, char **argv, train_args *a) {
     cli_option o[O_COUNT] = {
         RUN_COMMON_OPTIONS, {"--loss", 1, NULL}, {"--csv", 1, NULL}, {"--select", 1, NULL}};
-    const char *pos[2];
-    int np = 0;
-    int pr = cli_parse(WHO, argc, argv, o, O_COUNT, pos, 2, &np);
-    if (pr == CLI_PARSE_HELP) {
-        usage(stdout);
-        return CLI_EXIT_OK;
-    }
-    if (pr == CLI_PARSE_OK && np < 2)
-        fprintf(stderr, WHO ": needs TRAIN.arff and TEST.arff (--help shows the usage)\n");
-    if (pr != CLI_PARSE_OK || np < 2)
-        return CLI_EXIT_USAGE;
-    a->rc.train_path = pos[0], a->rc.test_path = pos[1];
-    a->csv_path = o[O_CSV].value;
-    int st = run_common_parse(WHO, o, &a->rc, 30);
+    int st = run_parse_args(WHO, argc, argv, o, O_COUNT, usage, &a->rc, 30);
     if (st >= 0)
         return st;
+    a->csv_path = o[O_CSV].value;
     int has_val = a->rc.val_file || a->rc.val_fraction > 0;
     const char *sel = o[O_SELECT].value;
     if (sel && strcmp(sel, "best-val") != 0 && strcmp(sel, "last") != 0) {

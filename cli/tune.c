@@ -66,19 +66,7 @@ static int parse_args(int argc, char **argv, tune_args *a) {
     cli_option o[O_COUNT] = {RUN_COMMON_OPTIONS,   {"--trials", 1, NULL},
                              {"--eta", 1, NULL},   {"--search-seed", 1, NULL},
                              {"--range", 1, NULL}, {"--min-epochs", 1, NULL}};
-    const char *pos[2];
-    int np = 0;
-    int pr = cli_parse(WHO, argc, argv, o, O_COUNT, pos, 2, &np);
-    if (pr == CLI_PARSE_HELP) {
-        usage(stdout);
-        return CLI_EXIT_OK;
-    }
-    if (pr == CLI_PARSE_OK && np < 2)
-        fprintf(stderr, WHO ": needs TRAIN.arff and TEST.arff (--help shows the usage)\n");
-    if (pr != CLI_PARSE_OK || np < 2)
-        return CLI_EXIT_USAGE;
-    a->rc.train_path = pos[0], a->rc.test_path = pos[1];
-    int st = run_common_parse(WHO, o, &a->rc, 30);
+    int st = run_parse_args(WHO, argc, argv, o, O_COUNT, usage, &a->rc, 30);
     if (st >= 0)
         return st;
     if (!cli_value(o, O_COUNT, "--seed") && !cli_value(o, O_COUNT, "--seeds"))

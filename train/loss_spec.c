@@ -140,18 +140,12 @@ int loss_spec_parse(const char *who, const char *spec, loss_spec *out) {
 
 int loss_spec_parse_list(const char *who, const char *list, loss_spec *out, int max) {
     char buf[4096];
-    if (strlen(list) >= sizeof buf) {
-        fprintf(stderr, "%s: --loss list longer than %zu bytes\n", who, sizeof buf - 1);
+    if (cli_copy_list(who, "--loss", list, buf, sizeof buf))
         return -1;
-    }
-    snprintf(buf, sizeof buf, "%s", list);
     /* ',' separates plain names only: a spec with keys ("asl:gamma=2,clip=0.1") is one spec */
     char sep = strchr(buf, ';') || strchr(buf, ':') ? ';' : ',';
     int n = 0;
-    for (char *tok = buf, *next; tok; tok = next) {
-        next = strchr(tok, sep);
-        if (next)
-            *next++ = '\0';
+    for (char *cur = buf, *tok; (tok = cli_next_entry(&cur, sep)) != NULL; ++n) {
         if (!*tok) {
             fprintf(stderr, "%s: empty entry in the --loss list '%s'\n", who, list);
             return -1;
@@ -162,7 +156,6 @@ int loss_spec_parse_list(const char *who, const char *list, loss_spec *out, int 
         }
         if (loss_spec_parse(who, tok, &out[n]) != 0)
             return -1;
-        ++n;
     }
     return n;
 }
