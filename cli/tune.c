@@ -143,8 +143,33 @@ static void write_trials(FILE *csv, FILE *json, const trial_row *t, int n) {
     fputs("\n]\n", json);
 }
 
+/* Tuned APL (loss 0) against BCE (loss 1) on test mAP, paired by seed: a difference within two
+ * standard errors (or with one seed, any) is called within noise rather than a win. */
+typedef struct {
+    double tuned, bce, diff, se;
+    const char *text;
+} verdict;
+
+static void compare_bce(const report *rep, verdict *v) {
+    double sd, d[64], ss = 0;
+    int n = rep->n_seeds < 64 ? rep->n_seeds : 64;
+    report_test_stat(rep, 0, 0, &v->tuned, &sd);
+    report_test_stat(rep, 1, 0, &v->bce, &sd);
+    v->diff = v->tuned - v->bce;
+    for (int s = 0; s < n; ++s) {
+        const trainer_epoch *a = trainer_chosen(&rep->runs[s]);
+        const trainer_epoch *b = trainer_chosen(&rep->runs[rep->n_seeds + s]);
+        d[s] = a && b ? a->test.map - b->test.map : NAN;
+        ss += (d[s] - v->diff) * (d[s] - v->diff);
+    }
+    v->se = n > 1 ? sqrt(ss / (n - 1) / n) : NAN;
+    v->text = !(fabs(v->diff) > 2 * v->se) ? "within noise: tuned APL does not clearly beat BCE"
+              : v->diff > 0                ? "tuned APL beats BCE"
+                                           : "tuned APL does not beat BCE (BCE is better)";
+}
+
 static void write_summary(FILE *f, const report *rep, const tune_args *a, const tune_schedule *sch,
-                          double winner_val) {
+                          double winner_val, const verdict *v) {
     fputs("{\"winner\":", f);
     cli_json_str(f, rep->losses[0].name);
     fputs(",\"results\":[", f);
@@ -165,6 +190,13 @@ static void write_summary(FILE *f, const report *rep, const tune_args *a, const 
     }
     fprintf(f, "\n],\"winner_val_map\":");
     cli_json_num(f, winner_val);
+    fputs(",\"vs_bce\":{\"test_map_diff\":", f);
+    cli_json_num(f, v->diff);
+    fputs(",\"paired_se\":", f);
+    cli_json_num(f, v->se);
+    fputs(",\"verdict\":", f);
+    cli_json_str(f, v->text);
+    fputc('}', f);
     fprintf(f,
             ",\"method\":\"successive halving\",\"trials\":%d,\"eta\":%d,\"max_epochs\":%d,"
             "\"min_epochs\":%d,\"rungs\":[",
@@ -188,7 +220,7 @@ static void write_summary(FILE *f, const report *rep, const tune_args *a, const 
 
 /* Writes the files of --out. Returns 0 or -1 (printed). */
 static int write_out(const tune_args *a, const report *rep, const trial_row *t, int nt,
-                     const tune_schedule *sch, double winner_val) {
+                     const tune_schedule *sch, double winner_val, const verdict *v) {
     const char *dir = a->rc.out_dir;
     char p[3][4096];
     FILE *f[3] = {NULL};
@@ -199,7 +231,7 @@ static int write_out(const tune_args *a, const report *rep, const trial_row *t, 
             rc = -1;
     if (rc == 0) {
         write_trials(f[0], f[1], t, nt);
-        write_summary(f[2], rep, a, sch, winner_val);
+        write_summary(f[2], rep, a, sch, winner_val, v);
     }
     for (int i = 0; i < 3; ++i)
         if (f[i] && cli_close_output(f[i], p[i], WHO))
@@ -310,13 +342,14 @@ int cli_tune(int argc, char **argv) {
                   TRAINER_SELECT_BEST_VAL,
                   1};
     report_table(stdout, &rep);
-    double mu[4], sd;
-    for (int l = 0; l < n_losses; ++l)
-        report_test_stat(&rep, l, 0, &mu[l], &sd);
-    printf("tuned APL %s BCE on test mAP (%.4f vs %.4f); %.1f s\n",
-           mu[0] > mu[1] ? "beats" : "does not beat", mu[0], mu[1], cli_now_s() - t0);
+    verdict v;
+    compare_bce(&rep, &v);
+    printf("tuned APL vs BCE, test mAP %.4f vs %.4f: paired difference %+.4f, standard error "
+           "%.4f over %d seed%s: %s; %.1f s\n",
+           v.tuned, v.bce, v.diff, v.se, rc->n_seeds, rc->n_seeds > 1 ? "s" : "", v.text,
+           cli_now_s() - t0);
     status = 0;
-    if (rc->out_dir && write_out(&a, &rep, rows, nt, &sch, winner_val))
+    if (rc->out_dir && write_out(&a, &rep, rows, nt, &sch, winner_val, &v))
         status = 1;
 done:
     if (cli_close_output(stdout, NULL, WHO))
