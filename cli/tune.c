@@ -110,8 +110,11 @@ static int score(aplcl_ctx *ctx, const trainer_config *tc, const tune_args *a, c
     double sum = 0;
     for (int s = 0; s < a->rc.n_seeds; ++s) {
         trainer_result r;
-        if (trainer_run(ctx, tc, name, p, a->rc.seeds[s], keep == NULL, &r) != 0)
+        if (trainer_run(ctx, tc, name, p, a->rc.seeds[s], keep == NULL, &r) != 0) {
+            for (int k = 0; keep && k < s; ++k)
+                trainer_result_free(&keep[k]);
             return -1;
+        }
         const trainer_epoch *e = trainer_chosen(&r);
         sum += r.diverged || !e ? NAN : e->val.map;
         if (keep)
