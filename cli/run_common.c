@@ -108,7 +108,7 @@ int run_common_parse(const char *who, const cli_option *o, run_common *rc, int d
     if (o[C_SPLIT_SEED].value &&
         cli_parse_u64(who, "--split-seed", o[C_SPLIT_SEED].value, 0, UINT64_MAX, &rc->split_seed))
         return CLI_EXIT_USAGE;
-    rc->val_file = NULL, rc->val_fraction = 0;
+    rc->val_file = NULL; /* rc->val_fraction keeps the caller's default without --val */
     if (o[C_VAL].value) {
         /* a number is a fraction; anything else a file */
         char *end = NULL;
@@ -123,8 +123,9 @@ int run_common_parse(const char *who, const cli_option *o, run_common *rc, int d
             }
             rc->val_fraction = f;
         } else
-            rc->val_file = o[C_VAL].value;
-    } else if (o[C_SPLIT_SEED].value) {
+            rc->val_file = o[C_VAL].value, rc->val_fraction = 0;
+    }
+    if (o[C_SPLIT_SEED].value && !(rc->val_fraction > 0)) {
         fprintf(stderr, "%s: --split-seed needs --val FRACTION\n", who);
         return CLI_EXIT_USAGE;
     }

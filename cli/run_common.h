@@ -43,8 +43,9 @@ typedef struct {
 int run_parse_args(const char *who, int argc, char **argv, cli_option *o, size_t n,
                    void (*usage)(FILE *), run_common *rc, int default_epochs);
 
-/* Reads the common options (o[0..RUN_COMMON_COUNT)) into *rc. Returns -1 to go on, else the
- * exit status (the message printed). */
+/* Reads the common options (o[0..RUN_COMMON_COUNT)) into *rc; rc->val_fraction holds the
+ * default validation fraction on entry (0: none) and is kept when --val is not given. Returns -1 to
+ * go on, else the exit status (the message printed). */
 int run_common_parse(const char *who, const cli_option *o, run_common *rc, int default_epochs);
 
 /* The usage lines of the common options. */

@@ -66,13 +66,12 @@ static int parse_args(int argc, char **argv, tune_args *a) {
     cli_option o[O_COUNT] = {RUN_COMMON_OPTIONS,   {"--trials", 1, NULL},
                              {"--eta", 1, NULL},   {"--search-seed", 1, NULL},
                              {"--range", 1, NULL}, {"--min-epochs", 1, NULL}};
+    a->rc.val_fraction = 0.2; /* tune always validates */
     int st = run_parse_args(WHO, argc, argv, o, O_COUNT, usage, &a->rc, 30);
     if (st >= 0)
         return st;
     if (!cli_value(o, O_COUNT, "--seed") && !cli_value(o, O_COUNT, "--seeds"))
         a->rc.n_seeds = 3, a->rc.seeds[0] = 1, a->rc.seeds[1] = 2, a->rc.seeds[2] = 3;
-    if (!a->rc.val_file && !(a->rc.val_fraction > 0))
-        a->rc.val_fraction = 0.2;
     int64_t i64 = 0;
     if (o[O_TRIALS].value && cli_parse_i64(WHO, "--trials", o[O_TRIALS].value, 1, MAX_TRIALS, &i64))
         return CLI_EXIT_USAGE;
