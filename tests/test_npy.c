@@ -26,7 +26,8 @@ static size_t make(unsigned char *buf, const char *header, const void *data, siz
     memcpy(buf + 10, header, h);
     memset(buf + 10 + h, ' ', pad - h);
     buf[10 + pad] = '\n';
-    memcpy(buf + 11 + pad, data, data_len);
+    if (data_len) /* memcpy from NULL is undefined even for 0 bytes */
+        memcpy(buf + 11 + pad, data, data_len);
     return 11 + pad + data_len;
 }
 
