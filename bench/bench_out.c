@@ -37,20 +37,6 @@ static void quoted(FILE *f, const char *s, char q) {
     fputc(q, f);
 }
 
-static void json_str(FILE *f, const char *s) {
-    fputc('"', f);
-    for (; *s; ++s) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
-
 /* %.6g keeps 6 significant digits; NaN is an empty CSV cell and a JSON null. */
 static void num(FILE *f, double v, int json, const char *fmt) {
     if (isnan(v))
@@ -80,7 +66,7 @@ static void row(FILE *f, const cli_bench_row *r, int json) {
         if (json)
             fprintf(f, "\"%s\":", fields[i]);
         if (strs[i])
-            json ? json_str(f, strs[i]) : cli_csv_field(f, strs[i]);
+            json ? cli_json_str(f, strs[i]) : cli_csv_field(f, strs[i]);
         else if (i == 13 || i == 14)
             fputs(i == 13 ? acc : reps, f);
         else if (i == 15)

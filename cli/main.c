@@ -1,4 +1,5 @@
-/* main.c: entry of the `aplcl` tool: dispatches to devices / check / bench / train.
+/* main.c: entry of the `aplcl` tool: dispatches to devices / check / bench / train / tune /
+ * verify.
  *
  * Only dispatch, usage and --version; the subcommands are in cli/, bench/ and train/.
  */
@@ -27,7 +28,14 @@ static void usage(FILE *f) {
                "  bench head [--shape NxDxC] ...  time the linear head, chunked against unfused\n"
                "  train TRAIN.arff TEST.arff --labels N [--labels-first] [--loss apl,bce,asl]\n"
                "        [--epochs E] [--hidden H] [--seed S|--seeds S1,S2] [--csv F]\n"
+               "        [--val F|FILE] [--select best-val|last] [--out DIR]\n"
                "                               fit a multi-label classifier on the device\n"
+               "  tune TRAIN.arff TEST.arff --labels N [--seeds LIST] [--out DIR] [--trials N]\n"
+               "                               search APL's parameters on validation, compare\n"
+               "                               the winner with bce, asl, apl on test\n"
+               "  verify --logits X.npy --targets Y.npy [--grad G.npy] [--elem-loss E.npy]\n"
+               "        [--params SPEC | --preset NAME] [--reduction R] [--tol-ulps U]\n"
+               "                               check another engine's loss and gradient\n"
                "  aplcl --version              print the library version\n"
                "D is \"P:D\" indices or a device-name substring; without --device, $APLCL_DEVICE,\n"
                "else every device (check, bench) or the library's default (train, bench head).\n");
@@ -52,8 +60,8 @@ int main(int argc, char **argv) {
     static const struct {
         const char *name;
         int (*run)(int, char **);
-    } cmds[] = {
-        {"devices", cli_devices}, {"check", cli_check}, {"bench", cli_bench}, {"train", cli_train}};
+    } cmds[] = {{"devices", cli_devices}, {"check", cli_check}, {"bench", cli_bench},
+                {"train", cli_train},     {"tune", cli_tune},   {"verify", cli_verify}};
     const char *names[sizeof cmds / sizeof cmds[0]];
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; ++i) {
         if (strcmp(cmd, cmds[i].name) == 0)

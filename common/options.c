@@ -227,3 +227,19 @@ const char *cli_device_choice(const char *option_value) {
     const char *env = getenv("APLCL_DEVICE");
     return env && *env ? env : NULL;
 }
+
+int cli_copy_list(const char *who, const char *opt, const char *list, char *buf, size_t cap) {
+    if (strlen(list) >= cap) {
+        fprintf(stderr, "%s: %s list longer than %zu bytes\n", who, opt, cap - 1);
+        return -1;
+    }
+    snprintf(buf, cap, "%s", list);
+    return 0;
+}
+
+char *cli_next_entry(char **cur, char sep) {
+    char *tok = *cur;
+    if (tok && (*cur = strchr(tok, sep)) != NULL)
+        *(*cur)++ = '\0';
+    return tok;
+}

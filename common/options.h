@@ -53,4 +53,10 @@ int cli_parse_f64(const char *who, const char *what, const char *text, double mi
  * and non-empty, else NULL (every device, or the library's default). */
 const char *cli_device_choice(const char *option_value);
 
+/* List options ("--seeds 1,2,3", "--loss 'apl;bce'"): copies the option's value into buf (cap
+ * bytes), or prints "who: OPT list longer than N bytes" and returns -1; then cli_next_entry gives
+ * the next sep-separated entry of the list at *cur, cut in place (NULL after the last). */
+int cli_copy_list(const char *who, const char *opt, const char *list, char *buf, size_t cap);
+char *cli_next_entry(char **cur, char sep);
+
 #endif /* APLCL_OPTIONS_H */

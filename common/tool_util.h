@@ -38,6 +38,11 @@ void cli_release_all(const cl_mem *ms, size_t n);
  * holds a comma, a quote, CR or LF. */
 void cli_csv_field(FILE *f, const char *s);
 
+/* JSON: a string with quotes, backslashes and control characters escaped; a number with %.9g
+ * (NaN and infinities, which JSON lacks, as null). */
+void cli_json_str(FILE *f, const char *s);
+void cli_json_num(FILE *f, double v);
+
 /* Finishes an output file: flushes it, checks for a write error (disk full, /dev/full, closed
  * pipe) and closes it (stdout is flushed and checked, not closed). Returns 0, or -1 after printing
  * "who: cannot write PATH: reason". NULL f: 0. */

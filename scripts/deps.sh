@@ -17,6 +17,7 @@ packages=(
     clang              # scripts/test.sh builds the libFuzzer target (tests/fuzz) with clang
     clang-format       # scripts/test.sh checks the C sources against .clang-format
     libclang-rt-dev    # libFuzzer and the sanitizer runtimes for the default clang
+    python3-sklearn    # tests/metrics_sklearn.py checks the trainer's metrics against scikit-learn
 )
 
 missing=()

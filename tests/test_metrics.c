@@ -7,6 +7,8 @@
 #include "metrics.h"
 #include "test_util.h"
 
+#include <string.h>
+
 static void test_ap(void) {
     int m = tu_case_begin();
     /* One label, scores already in descending order, positives at ranks 1, 3, 5:
@@ -196,9 +198,59 @@ static void test_baseline(void) {
     tu_case_end(m, "baseline mAP: 1000 rows, 10%% positive -> %.6f", b);
 }
 
+/* metrics_ml.c on one worked case, 3 rows x 4 labels, threshold 0.5:
+ *   row 0: y 1 0 1 0, scores 0.9 0.6 0.4 0.1 -> predicted 1 1 0 0
+ *   row 1: y 0 0 0 0, scores 0.2 0.7 0.1 0.3 -> predicted 0 1 0 0
+ *   row 2: y 0 1 0 0, scores 0.3 0.3 0.8 0.1 -> predicted 0 0 1 0 */
+static void test_ml(void) {
+    int m = tu_case_begin();
+    const uint8_t y[12] = {1, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0};
+    const float s[12] = {0.9f, 0.6f, 0.4f, 0.1f, 0.2f, 0.7f, 0.1f, 0.3f, 0.3f, 0.3f, 0.8f, 0.1f};
+    /* wrong decisions: row 0 labels 1 and 2, row 1 label 1, row 2 labels 1 and 2: 5 of 12 */
+    CHECK_NEAR(metrics_hamming_loss(s, y, 3, 4, 0.5f), 5.0 / 12.0, 1e-15, 0);
+    /* row 0: pairs (pos, neg) = (0,1) (0,3) (2,1) (2,3); only 0.6 >= 0.4 is wrong: 1/4.
+     * row 1: no positive: 0. row 2: positive 1 (0.3) against 0 (0.3, a tie: wrong), 2 (0.8,
+     * wrong), 3 (0.1): 2/3. Mean (1/4 + 0 + 2/3) / 3 = 11/36. */
+    CHECK_NEAR(metrics_ranking_loss(s, y, 3, 4), 11.0 / 36.0, 1e-15, 0);
+    /* row 0: lowest positive 0.4, three labels score >= 0.4; row 1: 0; row 2: lowest positive
+     * 0.3, three labels >= 0.3 (the tie counts): (3 + 0 + 3) / 3 = 2 */
+    CHECK_NEAR(metrics_coverage(s, y, 3, 4), 2.0, 1e-15, 0);
+    /* top labels: row 0 label 0 (positive), row 1 label 1 (no positive: an error), row 2 label 2
+     * (negative): 2/3 */
+    CHECK_NEAR(metrics_one_error(s, y, 3, 4), 2.0 / 3.0, 1e-15, 0);
+    /* row 0: Y {0,2}, Z {0,1}: P 1/2 R 1/2 F1 2/4. row 1: Y {}, Z {1}: P 0, R 1 (empty), F1 0.
+     * row 2: Y {1}, Z {2}: 0, 0, 0. Means: P 1/6, R 1/2, F1 1/6. */
+    double p = 0, r = 0, f = 0;
+    metrics_example_prf(s, y, 3, 4, 0.5f, &p, &r, &f);
+    CHECK_NEAR(p, 1.0 / 6.0, 1e-15, 0);
+    CHECK_NEAR(r, 0.5, 1e-15, 0);
+    CHECK_NEAR(f, 1.0 / 6.0, 1e-15, 0);
+    metrics_set all;
+    metrics_all(s, s, y, 3, 4, 0.5f, &all);
+    CHECK_NEAR(all.ranking_loss, 11.0 / 36.0, 1e-15, 0);
+    CHECK_NEAR(metrics_get(&all, 9), 1.0 / 6.0, 1e-15, 0);
+    CHECK(strcmp(metrics_names[9], "ex_f1") == 0);
+    tu_case_end(m, "Hamming, ranking loss, coverage, one-error, example P/R/F1: worked case");
+
+    m = tu_case_begin();
+    /* One-error ties go to the lowest index: scores 0.5 0.5, y 0 1 -> label 0, an error. Every
+     * label positive: ranking loss 0 (no pair), coverage = labels. Nothing predicted, nothing
+     * true: P = R = F1 = 1 (zero_division = 1). */
+    const float t[2] = {0.5f, 0.5f};
+    const uint8_t yt[2] = {0, 1}, ya[2] = {1, 1}, y0[2] = {0, 0};
+    const float lo[2] = {0.1f, 0.2f};
+    CHECK_EQ_DBL(metrics_one_error(t, yt, 1, 2), 1.0);
+    CHECK_EQ_DBL(metrics_ranking_loss(lo, ya, 1, 2), 0.0);
+    CHECK_EQ_DBL(metrics_coverage(lo, ya, 1, 2), 2.0);
+    metrics_example_prf(lo, y0, 1, 2, 0.5f, &p, &r, &f);
+    CHECK(p == 1.0 && r == 1.0 && f == 1.0);
+    tu_case_end(m, "one-error tie-break, all-positive rows, the empty-set convention");
+}
+
 int main(void) {
     test_ap();
     test_f1();
     test_baseline();
+    test_ml();
     return tu_exit_code();
 }

@@ -1,0 +1,69 @@
+/* run_common.h: what `aplcl train` and `aplcl tune` share: their common options (data files and
+ * layout, validation split, model and schedule, seeds, device, progress), the data preparation
+ * (load, split off validation, standardise with the training part's statistics) and the device.
+ *
+ * Tool code only. Messages go to stderr, prefixed by the subcommand.
+ */
+#ifndef APLCL_CLI_RUN_COMMON_H
+#define APLCL_CLI_RUN_COMMON_H
+
+#include "arff.h"
+#include "cli.h"
+
+#define RUN_MAX_SEEDS 16
+
+/* The common options, in this order, at the start of a subcommand's option table. */
+#define RUN_COMMON_OPTIONS                                                                         \
+    {"--labels", 1, NULL}, {"--labels-xml", 1, NULL}, {"--labels-first", 0, NULL},                 \
+        {"--val", 1, NULL}, {"--split-seed", 1, NULL}, {"--epochs", 1, NULL},                      \
+        {"--hidden", 1, NULL}, {"--batch", 1, NULL}, {"--lr", 1, NULL}, {"--seed", 1, NULL},       \
+        {"--seeds", 1, NULL}, {"--device", 1, NULL}, {"--progress", 0, NULL},                      \
+        {"--quiet", 0, NULL}, {                                                                    \
+        "--out", 1, NULL                                                                           \
+    }
+#define RUN_COMMON_COUNT 15
+
+typedef struct {
+    const char *train_path, *test_path, *device, *out_dir;
+    arff_layout layout;
+    const char *val_file; /* --val FILE */
+    double val_fraction;  /* --val FRACTION; 0: none */
+    uint64_t split_seed;
+    int epochs, hidden;
+    size_t batch;
+    float lr;
+    int progress;
+    uint64_t seeds[RUN_MAX_SEEDS];
+    int n_seeds;
+} run_common;
+
+/* Parses argv against o[0..n) (the common options first) with the two positional files TRAIN
+ * and TEST, prints usage() on --help, then reads the common options into *rc. Returns -1 to go
+ * on, else the exit status (0 after --help; the message printed otherwise). */
+int run_parse_args(const char *who, int argc, char **argv, cli_option *o, size_t n,
+                   void (*usage)(FILE *), run_common *rc, int default_epochs);
+
+/* Reads the common options (o[0..RUN_COMMON_COUNT)) into *rc; rc->val_fraction holds the
+ * default validation fraction on entry (0: none) and is kept when --val is not given. Returns -1 to
+ * go on, else the exit status (the message printed). */
+int run_common_parse(const char *who, const cli_option *o, run_common *rc, int default_epochs);
+
+/* The usage lines of the common options. */
+void run_common_usage(FILE *f);
+
+typedef struct {
+    arff_data train, val, test; /* val.rows 0: no validation set */
+    char **label_names;         /* the test file's label names (points into test.names) */
+} run_data;
+
+/* Loads, splits and standardises as *rc says; prints the data line. Returns 0 or -1 (printed). */
+int run_data_load(const char *who, const run_common *rc, run_data *d);
+void run_data_free(run_data *d);
+
+/* Creates the context on rc->device (printed on failure). */
+aplcl_ctx *run_ctx_create(const char *who, const run_common *rc);
+
+/* "--seeds S1,S2,..": at most max, each a 64-bit unsigned integer. Returns the count or -1. */
+int run_parse_seeds(const char *who, const char *list, uint64_t *out, int max);
+
+#endif /* APLCL_CLI_RUN_COMMON_H */
