@@ -139,7 +139,10 @@ static void emit(bench_state *s, const cli_bench_row *r) {
         cli_bench_json_row(s->jsonf, r);
     progress_clear(s);
     char combo_s[24], chk[40];
-    snprintf(combo_s, sizeof combo_s, "%s/%s%s", r->dtype, r->targets, r->accumulate ? "+acc" : "");
+    snprintf(combo_s, sizeof combo_s, "%s/%s%s", r->dtype, r->targets,
+             r->accumulate                   ? "+acc"
+             : strcmp(r->timing, "host-ptr") ? ""
+                                             : "+host");
     if (isnan(r->err_tol))
         snprintf(chk, sizeof chk, "%s", r->checked);
     else
@@ -382,6 +385,40 @@ static cl_mem make_buffer(cl_context c, cl_mem_flags flags, size_t bytes, const 
                           (void *)host, err);
 }
 
+/* The same case through aplcl_host_compute (zero-copy on unified-memory devices), host wall
+ * clock, into one more row beside the device-buffer one (timing "host-ptr"). */
+static void time_host(bench_state *s, device_state *d, inputs *in, combo c, int reps) {
+    cli_bench_row r;
+    row_init(&r, d, in, c, 0);
+    size_t n = in->rows * in->cols;
+    aplcl_params p = aplcl_params_default();
+    float *g = malloc(n * sizeof *g);
+    double *t = malloc((size_t)(reps + WARMUPS) * sizeof *t), loss = 0.0;
+    aplcl_status st = g && t ? APLCL_SUCCESS : APLCL_ERR_OUT_OF_HOST_MEMORY;
+    for (int i = 0; st == APLCL_SUCCESS && i < reps + WARMUPS; ++i) {
+        double t0 = cli_now_s();
+        st = c.fmt == APLCL_TARGET_U8 ? aplcl_host_compute_u8(d->ctx, &p, in->rows, in->cols, in->x,
+                                                              in->y, g, NULL, &loss)
+                                      : aplcl_host_compute(d->ctx, &p, in->rows, in->cols, in->x,
+                                                           in->yf, g, NULL, &loss);
+        t[i] = cli_now_s() - t0;
+    }
+    r.checked = st == APLCL_SUCCESS ? "ok" : "error";
+    if (st == APLCL_SUCCESS) {
+        double med, mn, mx;
+        cli_stats(t + WARMUPS, reps, &med, &mn, &mx);
+        r.reps = reps, r.loss = loss, r.timing = "host-ptr";
+        r.median_ms = med * 1e3, r.min_ms = mn * 1e3, r.max_ms = mx * 1e3;
+        r.bytes = case_bytes(in, c, 0), r.gelem_s = (double)n / med * 1e-9;
+        r.gb_s = r.bytes / med * 1e-9, r.frac_copy = r.gb_s / d->copy.gb_s;
+    } else {
+        fprintf(stderr, "aplcl bench: host-pointer case: %s\n", aplcl_status_string(st));
+        ++s->failures;
+    }
+    emit(s, &r);
+    free(g), free(t);
+}
+
 static void run_case(bench_state *s, device_state *d, inputs *in, combo c) {
     aplcl_ctx *ctx = d->ctx;
     cl_context cc = aplcl_ctx_cl_context(ctx);
@@ -516,6 +553,8 @@ static void run_case(bench_state *s, device_state *d, inputs *in, combo c) {
     r.frac_copy = d->copy.gb_s > 0 ? r.gb_s / d->copy.gb_s : NAN;
 out:
     emit(s, &r);
+    if (r.reps && !acc && c.dtype == APLCL_DTYPE_F32 && c.fmt <= APLCL_TARGET_U8)
+        time_host(s, d, in, c, r.reps);
     const cl_mem ms[] = {bx, bt, bi, bg, bl, bc};
     cli_release_all(ms, sizeof ms / sizeof ms[0]);
     free(times);
@@ -949,10 +988,11 @@ int cli_bench(int argc, char **argv) {
                 strcmp(r->targets, "u8") || isnan(r->median_ms))
                 continue;
             fprintf(s.human,
-                    "%s  4096x1000 f32/u8 %-7s fwd+bwd: median %.3f ms (min %.3f, max %.3f), "
+                    "%s  4096x1000 f32/u8%s %-7s fwd+bwd: median %.3f ms (min %.3f, max %.3f), "
                     "%.3f G elem/s, %.2f GB/s, %.1f%% of copy (%.2f GB/s)\n",
-                    r->device, r->regime, r->median_ms, r->min_ms, r->max_ms, r->gelem_s, r->gb_s,
-                    100.0 * r->frac_copy, r->copy_gb_s);
+                    r->device, strcmp(r->timing, "host-ptr") ? "" : "+host", r->regime,
+                    r->median_ms, r->min_ms, r->max_ms, r->gelem_s, r->gb_s, 100.0 * r->frac_copy,
+                    r->copy_gb_s);
         }
     }
     if (s.failures)
