@@ -17,6 +17,12 @@ packages=(
     clang              # scripts/test.sh builds the libFuzzer target (tests/fuzz) with clang
     clang-format       # scripts/test.sh checks the C sources against .clang-format
     libclang-rt-dev    # libFuzzer and the sanitizer runtimes for the default clang
+    python3-venv       # scripts/test.sh installs the Python package into a venv (build-python/)
+    python3-pip        # ... with pip, which fetches scikit-build-core (the build backend)
+    python3-numpy      # the Python package's arrays
+    python3-pyopencl   # its pyopencl front end and tests
+    python3-torch      # aplcl.torch and its tests (CPU build)
+    python3-pytest     # the Python tests
 )
 
 missing=()
