@@ -23,6 +23,7 @@ packages=(
     python3-pyopencl   # its pyopencl front end and tests
     python3-torch      # aplcl.torch and its tests (CPU build)
     python3-pytest     # the Python tests
+    ninja-build        # scikit-build-core's CMake generator (it would fetch ninja from PyPI else)
 )
 
 missing=()
