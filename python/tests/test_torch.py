@@ -168,6 +168,14 @@ def test_target_dtypes():
         assert torch.equal(got[0], ref[0]) and torch.equal(got[1], ref[1])
 
 
+def test_non_contiguous_input():
+    x, y = inputs(40, 24, seed=12)
+    a = value_and_grad(APLLoss(), x.t(), y.t())  # transposed views: copied, then computed
+    b = value_and_grad(APLLoss(), x.t().contiguous(), y.t().contiguous())
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+    assert a[1].shape == (24, 40)
+
+
 def test_functional_form_and_params():
     x, y = inputs(seed=9)
     p = aplcl.Params.asl(4, 1, 0.05)
