@@ -90,21 +90,22 @@ class _APLFunction(torch.autograd.Function):
     @staticmethod
     def forward(fctx, x, y, fmt, ctx, params, reduction):
         loss, g = _run(ctx, params, reduction, x, y, fmt, True)
-        fctx.save_for_backward(g, x, y)
+        fctx.save_for_backward(x, y)
+        # The gradient is an intermediate, kept as an attribute rather than a saved tensor: the
+        # first backward hands this very tensor on, and autograd can then adopt it as x.grad
+        # without a copy (it copies a tensor that something else still references).
+        fctx.grad = g
         fctx.aplcl = (ctx, params, reduction, fmt)
-        fctx.handed_out = False
         return loss
 
     @staticmethod
     def backward(fctx, gout):
-        g, x, y = fctx.saved_tensors
-        if fctx.handed_out:
-            # The first backward gave the saved gradient itself away (autograd may accumulate
-            # into it); a second backward (retain_graph) recomputes it.
+        g, fctx.grad = fctx.grad, None
+        if g is None:  # a second backward (retain_graph): the first gave the gradient away
+            x, y = fctx.saved_tensors
             ctx, params, reduction, fmt = fctx.aplcl
             g = _run(ctx, params, reduction, x, y, fmt, True)[1]
         if gout.dim() == 0 and not gout.requires_grad and float(gout) == 1.0:
-            fctx.handed_out = True
             return g, None, None, None, None, None
         return (g * gout).to(g.dtype), None, None, None, None, None
 
