@@ -3,11 +3,13 @@
  * Wrapped caller arrays (128-byte aligned; 4-byte aligned only), the copy path (a logits pointer
  * not aligned to its element, an elem_loss overlapping the targets, so copy semantics must hold),
  * in place, u8 and f16 through aplcl_host_compute_typed, and buffer reuse across calls of growing
- * and shrinking size: every output equals aplcl_compute_io on device buffers, bit for bit, and the
- * caller's inputs are left as they were. Not a performance test (aplcl bench has the host case).
+ * and shrinking size, also from several threads on one context: every output equals
+ * aplcl_compute_io on device buffers, bit for bit, and the caller's inputs are left as they were.
+ * Not a performance test (aplcl bench has the host case).
  */
 #include "test_util.h"
 
+#include <pthread.h>
 #include <stdint.h>
 
 typedef struct {
@@ -57,17 +59,8 @@ static unsigned char *block(size_t bytes) {
     return (unsigned char *)p;
 }
 
-static void run_case(aplcl_ctx *ctx, const char *name, size_t rows, size_t cols, aplcl_dtype dt,
-                     aplcl_target_format fmt, size_t x_off, int in_place, int elem_over_targets) {
-    size_t n = rows * cols, xb = dt == APLCL_DTYPE_F32 ? 4 : 2, tb = fmt == APLCL_TARGET_U8 ? 1 : 4;
-    aplcl_params p = aplcl_params_asl(4.0f, 1.0f, 0.05f);
-    p.reduction = APLCL_REDUCE_MEAN;
-    p.grad_scale = 0.5f;
-    /* inputs: logits in [-6, 6), targets 0/1 with a few ignored */
-    float *xf = (float *)tu_xmalloc(n * 4);
-    uint16_t *xh = (uint16_t *)tu_xmalloc(n * 2);
-    float *tf = (float *)tu_xmalloc(n * 4);
-    uint8_t *t8 = (uint8_t *)tu_xmalloc(n);
+/* Logits in [-6, 6), targets 0/1 with a few ignored, as float and u8 targets. */
+static void gen_inputs(size_t n, float *xf, float *tf, uint8_t *t8) {
     uint32_t s = 12345u + (uint32_t)n;
     for (size_t i = 0; i < n; ++i) {
         s = s * 1664525u + 1013904223u;
@@ -76,6 +69,24 @@ static void run_case(aplcl_ctx *ctx, const char *name, size_t rows, size_t cols,
         tf[i] = code == 0 ? -1.0f : code < 4 ? 1.0f : 0.0f;
         t8[i] = code == 0 ? APLCL_TARGET_U8_IGNORE : code < 4 ? 1 : 0;
     }
+}
+
+static aplcl_params case_params(void) {
+    aplcl_params p = aplcl_params_asl(4.0f, 1.0f, 0.05f);
+    p.reduction = APLCL_REDUCE_MEAN;
+    p.grad_scale = 0.5f;
+    return p;
+}
+
+static void run_case(aplcl_ctx *ctx, const char *name, size_t rows, size_t cols, aplcl_dtype dt,
+                     aplcl_target_format fmt, size_t x_off, int in_place, int elem_over_targets) {
+    size_t n = rows * cols, xb = dt == APLCL_DTYPE_F32 ? 4 : 2, tb = fmt == APLCL_TARGET_U8 ? 1 : 4;
+    aplcl_params p = case_params();
+    float *xf = (float *)tu_xmalloc(n * 4);
+    uint16_t *xh = (uint16_t *)tu_xmalloc(n * 2);
+    float *tf = (float *)tu_xmalloc(n * 4);
+    uint8_t *t8 = (uint8_t *)tu_xmalloc(n);
+    gen_inputs(n, xf, tf, t8);
     aplcl_f32_to_f16(xf, xh, n);
     const void *x_src = dt == APLCL_DTYPE_F32 ? (const void *)xf : (const void *)xh;
     const void *t_src = fmt == APLCL_TARGET_U8 ? (const void *)t8 : (const void *)tf;
@@ -129,6 +140,79 @@ static void run_case(aplcl_ctx *ctx, const char *name, size_t rows, size_t cols,
     free(want_l);
 }
 
+/* ---- threads: one context's copy path and wrapped path from several threads at once ---- */
+
+#define T_THREADS 4
+#define T_ROUNDS 6
+#define T_CASES 3
+
+typedef struct {
+    size_t rows, cols;
+    float *x, *t, *want_g;
+    float want_loss;
+} t_case;
+
+static aplcl_ctx *t_ctx;
+static t_case t_cases[T_CASES];
+
+/* Each thread runs every case in its own order, misaligned (copy path: the context's buffer sets
+ * grow and shrink under it) and aligned (wrapped); returns the number of results that differ
+ * from the device path's, or -1 on a failed call. */
+static void *t_worker(void *arg) {
+    size_t tid = (size_t)arg;
+    long bad = 0;
+    aplcl_params p = case_params();
+    for (size_t r = 0; r < T_ROUNDS; ++r) {
+        const t_case *c = &t_cases[(r + tid) % T_CASES];
+        size_t n = c->rows * c->cols, off = (r + tid) % 2; /* 1: misaligned, copied */
+        unsigned char *xb = block(n * 4), *gb = block(n * 4);
+        memcpy(xb + off, c->x, n * 4);
+        double loss = 0.0;
+        if (aplcl_host_compute_typed(t_ctx, &p, c->rows, c->cols, APLCL_DTYPE_F32, xb + off,
+                                     APLCL_TARGET_F32, c->t, gb, NULL, &loss) != APLCL_SUCCESS)
+            bad = -1;
+        else if (memcmp(gb, c->want_g, n * 4) != 0 || (float)loss != c->want_loss)
+            bad += bad >= 0;
+        free(xb);
+        free(gb);
+    }
+    return (void *)bad;
+}
+
+static void run_threads(aplcl_ctx *ctx) {
+    const size_t shapes[T_CASES][2] = {{300, 1000}, {7, 13}, {64, 2000}};
+    aplcl_params p = case_params();
+    t_ctx = ctx;
+    for (int k = 0; k < T_CASES; ++k) {
+        t_case *c = &t_cases[k];
+        c->rows = shapes[k][0], c->cols = shapes[k][1];
+        size_t n = c->rows * c->cols;
+        c->x = (float *)tu_xmalloc(n * 4), c->t = (float *)tu_xmalloc(n * 4);
+        c->want_g = (float *)tu_xmalloc(n * 4);
+        uint8_t *t8 = (uint8_t *)tu_xmalloc(n);
+        float *el = (float *)tu_xmalloc(n * 4);
+        gen_inputs(n, c->x, c->t, t8);
+        device_run(ctx, &p, c->rows, c->cols, APLCL_DTYPE_F32, c->x, APLCL_TARGET_F32, c->t,
+                   c->want_g, el, &c->want_loss);
+        free(t8);
+        free(el);
+    }
+    pthread_t th[T_THREADS];
+    for (size_t i = 0; i < T_THREADS; ++i)
+        CHECK_EQ(pthread_create(&th[i], NULL, t_worker, (void *)i), 0);
+    for (size_t i = 0; i < T_THREADS; ++i) {
+        void *res = NULL;
+        pthread_join(th[i], &res);
+        CHECK_EQ((long)res, 0L); /* every call succeeded and gave the device path's bits */
+    }
+    printf("threads: %d x %d calls on one context, copy and wrapped paths\n", T_THREADS, T_ROUNDS);
+    for (int k = 0; k < T_CASES; ++k) {
+        free(t_cases[k].x);
+        free(t_cases[k].t);
+        free(t_cases[k].want_g);
+    }
+}
+
 int main(void) {
     aplcl_ctx *ctx = NULL;
     int rc = tu_ctx_create(&ctx);
@@ -153,6 +237,8 @@ int main(void) {
     run_case(ctx, "copy, larger", 500, 1000, F32, TF, 1, 0, 0);
     run_case(ctx, "copy, smaller again", 3, 5, F32, TF, 1, 0, 0);
     run_case(ctx, "wrapped, 1x1", 1, 1, F32, TF, 0, 0, 0);
+
+    run_threads(ctx);
 
     /* bad arguments: a status, nothing touched */
     float one = 1.0f;
