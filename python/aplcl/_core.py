@@ -369,6 +369,9 @@ class Context:
         ev = _lib.cl_event()
         st = _lib.compute_io(self.handle, ctypes.byref(p), rows, cols, ctypes.byref(io),
                              len(waits), wait_arr if waits else None, ctypes.byref(ev))
+        if st != 0 and _lib.STATUS.get(st, ("",))[0] == "APLCL_ERR_CONTEXT_MISMATCH":
+            _check(st, "aplcl.Context.compute (the arrays' OpenCL context is not this aplcl "
+                       "context's: make it with aplcl.Context.from_queue(the arrays' queue))")
         _check(st, "aplcl.Context.compute")
         event = cl.Event.from_int_ptr(ev.value, retain=False)
         for out in (g, loss, elem_loss):
