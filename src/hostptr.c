@@ -226,6 +226,7 @@ static aplcl_status host_compute_any(aplcl_ctx *ctx, const aplcl_params *p, size
     cl_mem m[4] = {NULL, NULL, NULL, NULL};
     cl_event in_ev[2] = {NULL, NULL};
     cl_event done = NULL;
+    int enqueued = 0;
     apl_host_slot *s = slot_take(ctx, &err);
     int wrapped = can_wrap(ctx, &a, elem);
     if (s)
@@ -243,6 +244,7 @@ static aplcl_status host_compute_any(aplcl_ctx *ctx, const aplcl_params *p, size
     io.grad = m[2];
     io.elem_loss = m[3];
     apl_results res = {s->res_loss, s->res_cnt};
+    enqueued = 1; /* from here a failure may leave work behind (a part of the computation) */
     /* the buffers are this call's own, sized above: the checks of aplcl_compute_io hold */
     st = apl_compute_call(ctx, p, rows, cols, &io, &res, wrapped ? 0 : 2, in_ev, &done);
     if (st != APLCL_SUCCESS)
@@ -274,7 +276,7 @@ out:
      * leaves work that uses the slot and the caller's arrays: let it end before they are reused
      * or handed back. Only on errors, so the whole queue is simplest. */
     if (st != APLCL_SUCCESS && st != APLCL_ERR_INVALID_TARGET && st != APLCL_ERR_NONFINITE_LOGIT &&
-        (done || in_ev[0]))
+        (enqueued || in_ev[0]))
         clFinish(ctx->queue);
     if (done)
         clReleaseEvent(done);
