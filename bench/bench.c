@@ -65,7 +65,10 @@ void bench_emit(bench_state *s, const cli_bench_row *r) {
         cli_bench_json_row(s->jsonf, r);
     bench_progress_clear(s);
     char combo_s[24], chk[40];
-    snprintf(combo_s, sizeof combo_s, "%s/%s%s", r->dtype, r->targets, r->accumulate ? "+acc" : "");
+    snprintf(combo_s, sizeof combo_s, "%s/%s%s", r->dtype, r->targets,
+             r->accumulate                   ? "+acc"
+             : strcmp(r->timing, "host-ptr") ? ""
+                                             : "+host");
     if (isnan(r->err_tol))
         snprintf(chk, sizeof chk, "%s", r->checked);
     else
@@ -219,10 +222,11 @@ int cli_bench(int argc, char **argv) {
                 strcmp(r->targets, "u8") || isnan(r->median_ms))
                 continue;
             fprintf(s.human,
-                    "%s  4096x1000 f32/u8 %-7s fwd+bwd: median %.3f ms (min %.3f, max %.3f), "
+                    "%s  4096x1000 f32/u8%s %-7s fwd+bwd: median %.3f ms (min %.3f, max %.3f), "
                     "%.3f G elem/s, %.2f GB/s, %.1f%% of copy (%.2f GB/s)\n",
-                    r->device, r->regime, r->median_ms, r->min_ms, r->max_ms, r->gelem_s, r->gb_s,
-                    100.0 * r->frac_copy, r->copy_gb_s);
+                    r->device, strcmp(r->timing, "host-ptr") ? "" : "+host", r->regime,
+                    r->median_ms, r->min_ms, r->max_ms, r->gelem_s, r->gb_s, 100.0 * r->frac_copy,
+                    r->copy_gb_s);
         }
     }
     if (s.failures)

@@ -50,6 +50,40 @@ static int timed_reps(const bench_state *s, double warm) {
     return reps > s->max_reps ? s->max_reps : reps;
 }
 
+/* The same case through aplcl_host_compute (zero-copy on unified-memory devices), host wall
+ * clock, into one more row beside the device-buffer one (timing "host-ptr"). */
+static void time_host(bench_state *s, device_state *d, inputs *in, combo c, int reps) {
+    cli_bench_row r;
+    row_init(&r, d, in, c, 0);
+    size_t n = in->rows * in->cols;
+    aplcl_params p = aplcl_params_default();
+    float *g = malloc(n * sizeof *g);
+    double *t = malloc((size_t)(reps + WARMUPS) * sizeof *t), loss = 0.0;
+    aplcl_status st = g && t ? APLCL_SUCCESS : APLCL_ERR_OUT_OF_HOST_MEMORY;
+    for (int i = 0; st == APLCL_SUCCESS && i < reps + WARMUPS; ++i) {
+        double t0 = cli_now_s();
+        st = c.fmt == APLCL_TARGET_U8 ? aplcl_host_compute_u8(d->ctx, &p, in->rows, in->cols, in->x,
+                                                              in->y, g, NULL, &loss)
+                                      : aplcl_host_compute(d->ctx, &p, in->rows, in->cols, in->x,
+                                                           in->yf, g, NULL, &loss);
+        t[i] = cli_now_s() - t0;
+    }
+    r.checked = st == APLCL_SUCCESS ? "ok" : "error";
+    if (st == APLCL_SUCCESS) {
+        double med, mn, mx;
+        cli_stats(t + WARMUPS, reps, &med, &mn, &mx);
+        r.reps = reps, r.loss = loss, r.timing = "host-ptr";
+        r.median_ms = med * 1e3, r.min_ms = mn * 1e3, r.max_ms = mx * 1e3;
+        r.bytes = bench_case_bytes(in, c, 0), r.gelem_s = (double)n / med * 1e-9;
+        r.gb_s = r.bytes / med * 1e-9, r.frac_copy = r.gb_s / d->copy.gb_s;
+    } else {
+        fprintf(stderr, "aplcl bench: host-pointer case: %s\n", aplcl_status_string(st));
+        ++s->failures;
+    }
+    bench_emit(s, &r);
+    free(g), free(t);
+}
+
 void bench_run_case(bench_state *s, device_state *d, inputs *in, combo c) {
     aplcl_ctx *ctx = d->ctx;
     cl_context cc = aplcl_ctx_cl_context(ctx);
@@ -172,6 +206,8 @@ void bench_run_case(bench_state *s, device_state *d, inputs *in, combo c) {
     r.frac_copy = d->copy.gb_s > 0 ? r.gb_s / d->copy.gb_s : NAN;
 out:
     bench_emit(s, &r);
+    if (r.reps && !acc && c.dtype == APLCL_DTYPE_F32 && c.fmt <= APLCL_TARGET_U8)
+        time_host(s, d, in, c, r.reps);
     const cl_mem ms[] = {bx, bt, bi, bg, bl, bc};
     cli_release_all(ms, sizeof ms / sizeof ms[0]);
     free(times);

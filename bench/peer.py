@@ -2,7 +2,9 @@
 """peer.py: aplcl against its peers on the same inputs and machine.
 
 Times (a) aplcl's CPU reference (aplcl_ref_compute), (b) the loss written plainly in PyTorch
-(eager, float32, CPU, autograd) and (c) aplcl on every OpenCL device, all on one set of inputs
+(eager, float32, CPU, autograd), (c) aplcl on every OpenCL device (device buffers, and the
+host-pointer path) and (d) the PyTorch module aplcl.torch.APLLoss (when the Python package
+aplcl is importable, e.g. under build-python/venv/bin/python), all on one set of inputs
 written by `aplcl bench --save-inputs`; checks that PyTorch's loss agrees with aplcl's; prints a
 ratio table. Not a test of aplcl (that is `aplcl check` and tests/), and not a tuned PyTorch: (b)
 is what a framework user would write from docs/apl-spec.md.
@@ -80,7 +82,9 @@ def find_aplcl(given):
     sys.exit("peer.py: no aplcl tool found; build it (bash scripts/build.sh) or pass --aplcl PATH")
 
 
-def time_torch(torch, x_np, y_np, reps, threads):
+def time_torch(torch, x_np, y_np, reps, threads, loss_fn=None):
+    """Forward + backward of loss_fn (default: apl_loss_torch) on CPU tensors."""
+    loss_fn = loss_fn or (lambda x, y: apl_loss_torch(torch, x, y))
     torch.set_num_threads(threads)
     x = torch.from_numpy(x_np).requires_grad_(True)
     y = torch.from_numpy(y_np)
@@ -88,7 +92,7 @@ def time_torch(torch, x_np, y_np, reps, threads):
     for i in range(reps + 2):  # two warm-up calls
         x.grad = None
         t0 = time.perf_counter()
-        loss = apl_loss_torch(torch, x, y)
+        loss = loss_fn(x, y)
         loss.backward()
         t1 = time.perf_counter()
         if i >= 2:
@@ -124,6 +128,13 @@ def main():
         np = torch = None
         print("peer.py: PyTorch eager skipped: %s under %s. Install Debian's python3-torch and "
               "python3-numpy and run /usr/bin/python3 bench/peer.py." % (e, sys.executable))
+    apt = None
+    if torch is not None:
+        try:
+            import aplcl.torch as apt
+        except ImportError as e:
+            print("peer.py: (d) aplcl.torch skipped: %s; install the package (python3 -m pip "
+                  "install ./python) and run this with that Python" % e)
 
     tmp = None
     inputs = args.keep
@@ -156,6 +167,7 @@ def main():
 
     # (b): PyTorch eager
     torch_runs = []  # (label, times, loss, threads)
+    aplcl_torch_runs = []  # the same for (d)
     if torch is not None:
         rows_n, cols_n = (int(v) for v in args.shape.lower().split("x"))
         x_np = np.fromfile(os.path.join(inputs, "logits.f32"), dtype="<f4").reshape(rows_n, cols_n)
@@ -179,6 +191,15 @@ def main():
             print("%s: median %.3f ms, loss %.9g; gradient vs spec section 4 closed form: "
                   "worst rel err %.2e" % (label, 1e3 * statistics.median(times), loss,
                                           float(gerr.max())))
+        # (d) after every (b): once OpenCL (PoCL's worker threads) has run in this process, the
+        # eager runs would share the cores with it
+        for th in thread_counts if apt is not None else []:
+            a_times, a_loss, _ = time_torch(torch, x_np, y_np, args.reps, th, apt.APLLoss())
+            a_label = "aplcl.torch.APLLoss f32, %d thread%s" % (th, "" if th == 1 else "s")
+            aplcl_torch_runs.append((a_label, a_times, a_loss, th))
+            print("%s: median %.3f ms, loss %.9g (%s)" % (
+                a_label, 1e3 * statistics.median(a_times), a_loss,
+                apt.default_context().device_name))
         torch.set_num_threads(default_threads)
 
     # loss agreement
@@ -194,6 +215,11 @@ def main():
                      "aplcl %s %s/%s" % (row["device_id"], row["dtype"], row["targets"]))
             print("  %-28s loss %.9g  rel %.2e  %s" % (label, other, rel,
                                                        "ok" if ok else "DISAGREE"))
+        for label, _, other, _ in aplcl_torch_runs:
+            rel = abs(tloss - other) / max(abs(other), 1e-30)
+            failed |= rel > LOSS_RTOL
+            print("  %-28s loss %.9g  rel %.2e  %s" % (label[:28], other, rel,
+                                                       "ok" if rel <= LOSS_RTOL else "DISAGREE"))
 
     # ratio table: a peer's median time / this row's median time (higher = this row faster)
     peers = []  # (column heading, median ms)
@@ -208,9 +234,12 @@ def main():
     for label, times, _, _ in torch_runs:
         table.append(("(b) " + label, statistics.median(times) * 1e3))
     for row in devs:
-        table.append(("(c) aplcl %s %s/%s: %s" % (row["device_id"], row["dtype"],
-                                                  row["targets"], row["device"]),
+        host = "+host" if row.get("timing") == "host-ptr" else ""
+        table.append(("(c) aplcl %s %s/%s%s: %s" % (row["device_id"], row["dtype"],
+                                                    row["targets"], host, row["device"]),
                       float(row["median_ms"])))
+    for label, times, _, _ in aplcl_torch_runs:
+        table.append(("(d) " + label, statistics.median(times) * 1e3))
     print("\n%-64s %10s %8s" % ("implementation", "median_ms", "Gelem/s")
           + "".join(" %11s" % h for h, _ in peers))
     for label, ms in table:

@@ -106,7 +106,8 @@ typedef enum aplcl_status {
  *               arguments, the programs built on first use, cached constants). Only the enqueueing
  *               is serialised, and the device runs a context's calls one after another in the
  *               order they took the lock; for device work that overlaps, use one context per
- *               queue. aplcl_host_compute* holds the lock while enqueueing, not while copying.
+ *               queue. aplcl_host_compute* holds the lock while enqueueing (and briefly to take
+ *               a buffer set of its own), not while copying, mapping or waiting.
  *   aplcl_head  Likewise: aplcl_head_compute, aplcl_head_plan, aplcl_head_scratch_bytes and
  *               aplcl_head_get_stats on one head (or on heads of one context) take the
  *               context's lock, so any of them may run from several threads at once.
@@ -394,11 +395,21 @@ APLCL_API aplcl_status aplcl_pack_csr(size_t rows, size_t cols, const float *den
 
 /* ---- host-pointer entry point (blocking) ----
  *
- * Copies logits and targets (rows*cols floats each) to the device, runs aplcl_compute and copies
- * back. grad and elem_loss (rows*cols floats) and loss (the reduced loss, double) may each be
- * NULL; grad may equal logits (in place). Returns APLCL_ERR_INVALID_TARGET or
- * APLCL_ERR_NONFINITE_LOGIT (after writing the outputs, with those elements at 0) when the
- * kernel found such values; aplcl_ctx_last_counts tells how many. */
+ * Computes what aplcl_compute computes, on the caller's arrays, and returns when every output is
+ * written. logits and targets hold rows*cols values each; grad and elem_loss (rows*cols floats)
+ * and loss (the reduced loss, double) may each be NULL; grad may equal logits (in place). Returns
+ * APLCL_ERR_INVALID_TARGET or APLCL_ERR_NONFINITE_LOGIT (after writing the outputs, with those
+ * elements at 0) when the kernel found such values; aplcl_ctx_last_counts tells how many.
+ *
+ * Memory: on a device that shares the host's memory (CL_DEVICE_HOST_UNIFIED_MEMORY: CPU devices
+ * such as PoCL, integrated GPUs) the arrays are used in place (CL_MEM_USE_HOST_PTR, outputs made
+ * visible with a map and unmap): nothing is copied, and results are bit-identical to the copy
+ * path. Arrays are copied instead when a pointer is not aligned to its element size or an output
+ * overlaps another array other than the exact in-place gradient (the copy keeps copy semantics).
+ * Arrays aligned to CL_DEVICE_MEM_BASE_ADDR_ALIGN (128 bytes on PoCL) are the safest bet for no
+ * copy: a driver may copy a less aligned one internally. On other devices the inputs are copied
+ * into device buffers the context keeps across calls (grown when a call needs more; one set per
+ * call running at once, released by aplcl_ctx_destroy) and the outputs read back. */
 APLCL_API aplcl_status aplcl_host_compute(aplcl_ctx *ctx, const aplcl_params *p, size_t rows,
                                           size_t cols, const float *logits, const float *targets,
                                           float *grad, float *elem_loss, double *loss);
@@ -407,6 +418,14 @@ APLCL_API aplcl_status aplcl_host_compute_u8(aplcl_ctx *ctx, const aplcl_params 
                                              size_t cols, const float *logits,
                                              const uint8_t *targets, float *grad, float *elem_loss,
                                              double *loss);
+/* Same with any storage type for logits and grad (f16 and bf16 as 16-bit words, as in aplcl_io)
+ * and F32 or U8 targets (else APLCL_ERR_INVALID_TARGET_FORMAT; an unknown dtype is
+ * APLCL_ERR_INVALID_PARAMS). grad holds rows*cols values of dtype; elem_loss stays float. */
+APLCL_API aplcl_status aplcl_host_compute_typed(aplcl_ctx *ctx, const aplcl_params *p, size_t rows,
+                                                size_t cols, aplcl_dtype dtype, const void *logits,
+                                                aplcl_target_format target_format,
+                                                const void *targets, void *grad, float *elem_loss,
+                                                double *loss);
 /* The counters of the aplcl_host_compute* call that finished last on this context
  * (APLCL_COUNT_LEN values); with several threads calling, which one that was is not defined. */
 APLCL_API aplcl_status aplcl_ctx_last_counts(const aplcl_ctx *ctx,

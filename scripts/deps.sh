@@ -18,6 +18,13 @@ packages=(
     clang-format       # scripts/test.sh checks the C sources against .clang-format
     libclang-rt-dev    # libFuzzer and the sanitizer runtimes for the default clang
     python3-sklearn    # tests/metrics_sklearn.py checks the trainer's metrics against scikit-learn
+    python3-venv       # scripts/test.sh installs the Python package into a venv (build-python/)
+    python3-pip        # ... with pip, which fetches scikit-build-core (the build backend)
+    python3-numpy      # the Python package's arrays
+    python3-pyopencl   # its pyopencl front end and tests
+    python3-torch      # aplcl.torch and its tests (CPU build)
+    python3-pytest     # the Python tests
+    ninja-build        # scikit-build-core's CMake generator (it would fetch ninja from PyPI else)
 )
 
 missing=()

@@ -2,7 +2,8 @@
 # test.sh: the full aplcl test run, as CI does it (.ci/run).
 #
 # Installs dependencies, checks that an OpenCL device (PoCL at least) is visible, builds Release in
-# ./build and runs every CTest test; then builds with ASan+UBSan (LeakSanitizer on) in ./build-asan
+# ./build and runs every CTest test; then installs the Python package into a venv in
+# ./build-python and runs its pytest tests (none may skip); then builds with ASan+UBSan (LeakSanitizer on) in ./build-asan
 # and runs every test there again, the device tests included (PoCL runs inside the instrumented
 # process; no leak suppressions are needed for it today); then fuzzes the ARFF reader for 60 s
 # (clang + libFuzzer, ./build-fuzz).
@@ -68,6 +69,25 @@ section "all tests (./build)"
 run_ctest build/test-log.txt --test-dir build -j2
 main_summary="$ctest_summary"
 
+section "Python package (./build-python): pip install ./python into a venv, pytest"
+# Debian's /usr/bin/python3 is externally managed: a venv that sees its numpy, pyopencl, torch and
+# pytest (--system-site-packages). pip builds the package from ./python (scikit-build-core, fetched
+# by pip's build isolation, compiles the C library from this tree). A skipped test fails here too.
+rm -rf build-python
+/usr/bin/python3 -m venv --system-site-packages build-python/venv
+build-python/venv/bin/python -m pip install --quiet ./python ||
+    die "pip install ./python failed (the log above; needs scikit-build-core from PyPI)"
+py_rc=0
+(cd build-python && venv/bin/python -m pytest -rs ../python/tests 2>&1) |
+    tee build-python/pytest-log.txt || py_rc=$?
+[ "$py_rc" -eq 0 ] || die "pytest failed (exit $py_rc; log: build-python/pytest-log.txt)"
+py_line="$(grep -E '^=+ .*(passed|failed).* in [0-9.]+s' build-python/pytest-log.txt | tail -n 1)"
+[ -n "$py_line" ] || die "no pytest summary in build-python/pytest-log.txt"
+if grep -qE '[0-9]+ (skipped|xfailed|deselected)' <<<"$py_line"; then
+    die "Python tests were skipped ($py_line); they must run here"
+fi
+py_summary="$(sed -E 's/^=+ (.*) in [0-9.]+s.*/\1/' <<<"$py_line")"
+
 section "ASan+UBSan build (./build-asan): every test, device tests included"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DAPLCL_SANITIZE=ON
 cmake --build build-asan -j"$jobs"
@@ -95,5 +115,5 @@ input: build-fuzz/crash-* etc.). Fix train/arff.c and add the input to tests/fuz
 fuzz_summary="$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+).*/\1/p' \
     build-fuzz/fuzz-log.txt) inputs"
 
-printf '\ntest.sh: PASSED: %s tests on %s OpenCL device(s); ASan+UBSan: %s; fuzz: %s\n' \
-    "$main_summary" "$device_count" "$asan_summary" "$fuzz_summary"
+printf '\ntest.sh: PASSED: %s tests on %s OpenCL device(s); Python: %s; ASan+UBSan: %s; fuzz: %s\n' \
+    "$main_summary" "$device_count" "$py_summary" "$asan_summary" "$fuzz_summary"

@@ -142,6 +142,7 @@ struct aplcl_ctx {
     aplcl_params derived_for; /* lock: apl_derive is ~100 exp calls: reuse it across calls */
     apl_derived derived;      /* lock */
     bool has_derived;         /* lock */
+    struct apl_host_slot *host_slots; /* lock: idle buffer sets of the host calls (hostptr.c) */
     char name[288];
 };
 
@@ -226,6 +227,9 @@ aplcl_status apl_enqueue_count(aplcl_ctx *ctx, size_t rows, size_t cols, const a
 aplcl_status apl_compute_call(aplcl_ctx *ctx, const aplcl_params *p, size_t rows, size_t cols,
                               const aplcl_io *io, const apl_results *res, cl_uint nw,
                               const cl_event *wait, cl_event *event);
+
+/* Releases the context's idle host-call buffer sets (hostptr.c); at destroy only. */
+void apl_host_slots_free(aplcl_ctx *ctx);
 
 /* Device string parsing, shared with `aplcl devices`. */
 aplcl_status apl_select_device(const char *spec, cl_platform_id *platform, cl_device_id *device);

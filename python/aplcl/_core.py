@@ -1,0 +1,445 @@
+"""_core.py: aplcl's Python API over numpy arrays and pyopencl arrays.
+
+Params (the loss parameters and presets), Context (an aplcl context: compute on numpy arrays
+through the blocking host path, zero-copy where the device shares host memory; on
+pyopencl.array.Array's through the device path on the caller's queue, without blocking),
+reference (the float64 CPU reference), devices, and Error. The PyTorch front end is aplcl/torch.py.
+"""
+
+import ctypes
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _lib
+from ._lib import C
+
+_REDUCTIONS = {"sum": C["APLCL_REDUCE_SUM"], "mean": C["APLCL_REDUCE_MEAN"],
+               "none": C["APLCL_REDUCE_NONE"]}
+_REDUCTION_NAMES = {v: k for k, v in _REDUCTIONS.items()}
+
+
+class Error(RuntimeError):
+    """A failed aplcl call: .status (the C value), .name ("APLCL_ERR_INVALID_TARGET"), .message
+    (the library's text) and, for OpenCL failures, .cl_error (the raw OpenCL code)."""
+
+    def __init__(self, status, what="", cl_error=None, build_log=None):
+        self.status = int(status)
+        self.name, self.message = _lib.STATUS.get(self.status, ("unknown", "unknown aplcl status"))
+        self.cl_error = cl_error
+        self.build_log = build_log
+        text = "%s%s: %s" % (what + ": " if what else "", self.name, self.message)
+        if cl_error:
+            text += " (OpenCL error %d)" % cl_error
+        if build_log:
+            text += "\n" + build_log
+        super().__init__(text)
+
+
+def _check(status, what=""):
+    if status != 0:
+        cl_err = int(_lib.last_cl_error()) or None
+        log = None
+        if _lib.STATUS.get(status, ("",))[0] == "APLCL_ERR_KERNEL_BUILD":
+            log = (_lib.last_build_log() or b"").decode(errors="replace")
+        raise Error(status, what, cl_err, log)
+
+
+def _decimal(v):
+    return float(str(np.float32(v)))
+
+
+class Params:
+    """The loss parameters of aplcl_params (docs/apl-spec.md), as attributes: gamma_pos,
+    gamma_neg, clip, eps, alpha and beta (sequences of the leading Taylor coefficients; n_alpha and
+    n_beta are their lengths), focus_grad (bool: differentiate the focusing weight), reduction
+    ('sum', 'mean' or 'none'), normalizer (mean: divide by this; <= 0: by the non-ignored count)
+    and grad_scale. Params() is Params.default(); keyword arguments override fields."""
+
+    _FIELDS = ("gamma_pos", "gamma_neg", "clip", "eps", "alpha", "beta", "focus_grad",
+               "reduction", "normalizer", "grad_scale")
+
+    def __init__(self, **fields):
+        self._set_from_c(_lib.params_default())
+        self.update(**fields)
+
+    def update(self, **fields):
+        for k, v in fields.items():
+            if k not in self._FIELDS:
+                raise TypeError("aplcl.Params has no field %r (fields: %s)"
+                                % (k, ", ".join(self._FIELDS)))
+            setattr(self, k, v)
+        return self
+
+    def _set_from_c(self, c):
+        # float fields as the shortest decimal that rounds to the float (0.05, not 0.0500000007)
+        f = _decimal
+        self.gamma_pos, self.gamma_neg, self.clip, self.eps = (f(c.gamma_pos), f(c.gamma_neg),
+                                                               f(c.clip), f(c.eps))
+        self.alpha = tuple(f(c.alpha[i]) for i in range(c.n_alpha))
+        self.beta = tuple(f(c.beta[i]) for i in range(c.n_beta))
+        self.focus_grad = bool(c.focus_grad)
+        self.reduction = _REDUCTION_NAMES.get(c.reduction, c.reduction)
+        self.normalizer, self.grad_scale = float(c.normalizer), f(c.grad_scale)
+
+    @classmethod
+    def _from_c(cls, c):
+        p = cls.__new__(cls)
+        p._set_from_c(c)
+        return p
+
+    @property
+    def n_alpha(self):
+        return len(self.alpha)
+
+    @property
+    def n_beta(self):
+        return len(self.beta)
+
+    def to_c(self):
+        """The aplcl_params struct (raises ValueError for what cannot be put in it; the C side
+        checks the ranges: validate())."""
+        c = _lib.aplcl_params()
+        c.gamma_pos, c.gamma_neg, c.clip, c.eps = (self.gamma_pos, self.gamma_neg, self.clip,
+                                                  self.eps)
+        for name in ("alpha", "beta"):
+            vals = tuple(getattr(self, name) or ())
+            if len(vals) > _lib.MAX_TERMS:
+                raise ValueError("aplcl.Params.%s: at most %d coefficients, got %d"
+                                 % (name, _lib.MAX_TERMS, len(vals)))
+            setattr(c, "n_" + name, len(vals))
+            arr = getattr(c, name)
+            for i, v in enumerate(vals):
+                arr[i] = v
+        c.focus_grad = 1 if self.focus_grad else 0
+        red = self.reduction
+        if isinstance(red, str):
+            if red not in _REDUCTIONS:
+                raise ValueError("aplcl.Params.reduction: %r is not 'sum', 'mean' or 'none'" % red)
+            red = _REDUCTIONS[red]
+        c.reduction = int(red)
+        c.normalizer, c.grad_scale = self.normalizer, self.grad_scale
+        return c
+
+    def validate(self):
+        """Raises aplcl.Error (APLCL_ERR_INVALID_PARAMS) when the C library rejects these."""
+        c = self.to_c()
+        _check(_lib.params_validate(ctypes.byref(c)), "aplcl.Params")
+        return self
+
+    def copy(self, **fields):
+        return Params._from_c(self.to_c()).update(**fields)
+
+    def __eq__(self, other):
+        return isinstance(other, Params) and all(
+            getattr(self, k) == getattr(other, k) for k in self._FIELDS)
+
+    def __repr__(self):
+        return "aplcl.Params(%s)" % ", ".join("%s=%r" % (k, getattr(self, k)) for k in self._FIELDS)
+
+    @classmethod
+    def default(cls):
+        """Reference APL: gamma_pos 0, gamma_neg 4, clip 0.05, eps 1e-8, alpha (0, 1.75)."""
+        return cls._from_c(_lib.params_default())
+
+    @classmethod
+    def bce(cls):
+        return cls._from_c(_lib.params_bce())
+
+    @classmethod
+    def focal(cls, gamma):
+        return cls._from_c(_lib.params_focal(gamma))
+
+    @classmethod
+    def asl(cls, gamma_neg=4.0, gamma_pos=0.0, clip=0.05):
+        return cls._from_c(_lib.params_asl(gamma_neg, gamma_pos, clip))
+
+    @classmethod
+    def poly1(cls, epsilon=1.0):
+        return cls._from_c(_lib.params_poly1(epsilon))
+
+
+def _params(params, reduction=None):
+    p = Params.default() if params is None else params
+    if not isinstance(p, Params):
+        raise TypeError("aplcl: params must be an aplcl.Params or None, not %s" % type(p).__name__)
+    c = p.to_c()
+    if reduction is not None:
+        if reduction not in _REDUCTIONS:
+            raise ValueError("aplcl: reduction %r is not 'sum', 'mean' or 'none'" % (reduction,))
+        c.reduction = _REDUCTIONS[reduction]
+    return c
+
+
+_DTYPES = {np.dtype(np.float32): C["APLCL_DTYPE_F32"], np.dtype(np.float16): C["APLCL_DTYPE_F16"]}
+
+
+def _shape2(shape):
+    """rows x cols of an array: the last axis is the labels, every other axis rows."""
+    if len(shape) == 0:
+        return 1, 1
+    return int(math.prod(shape[:-1])), int(shape[-1])
+
+
+def _contig(a, dtype=None):
+    """a as a C-contiguous array (of dtype), copied only when needed; keeps 0-d arrays 0-d."""
+    a = np.asarray(a, dtype=dtype)
+    return a if a.flags.c_contiguous else a.copy(order="C")
+
+
+def _np_targets(t, shape):
+    """Targets as a contiguous float32 or uint8 array and its aplcl format; bool is uint8 0/1, any
+    other real dtype becomes float32 (negative = ignored)."""
+    t = np.asarray(t)
+    if t.shape != tuple(shape):
+        raise ValueError("aplcl: targets have shape %s, logits %s; they must match"
+                         % (t.shape, tuple(shape)))
+    if t.dtype == np.bool_:
+        return _contig(t).view(np.uint8), C["APLCL_TARGET_U8"]
+    if t.dtype == np.uint8:
+        return _contig(t), C["APLCL_TARGET_U8"]
+    if t.dtype.kind not in "fiu":
+        raise TypeError("aplcl: targets of dtype %s; use float32, uint8 (255 = ignore) or bool"
+                        % t.dtype)
+    return _contig(t, np.float32), C["APLCL_TARGET_F32"]
+
+
+def _np_logits(x):
+    x = np.asarray(x)
+    if x.dtype not in _DTYPES:
+        raise TypeError("aplcl: logits of dtype %s; Context.compute takes float32 or float16 (use "
+                        "aplcl.reference for a float64 check, or .astype(np.float32))" % x.dtype)
+    return _contig(x)
+
+
+def _is_cl_array(a):
+    return type(a).__module__.startswith("pyopencl") and hasattr(a, "base_data")
+
+
+class Context:
+    """An aplcl context: one OpenCL device, its kernels, and the queue its work goes to.
+
+    Context(device=None): device as `aplcl devices` lists it ("P:D" or a name substring; None:
+    $APLCL_DEVICE, else the first GPU, else the first device). Context.from_queue(queue): on a
+    pyopencl CommandQueue, so that compute() on pyopencl arrays runs on it. Calls from several
+    threads are safe (the C library's "threads" rules). close() (or a with block) releases it."""
+
+    def __init__(self, device=None):
+        h = ctypes.c_void_p()
+        spec = None if device is None else str(device).encode()
+        _check(_lib.ctx_create(ctypes.byref(h), spec), "aplcl.Context(%r)" % (device,))
+        self._h = h
+        self._queue = None
+
+    @classmethod
+    def from_queue(cls, queue):
+        """A context on a pyopencl.CommandQueue (and its context and device); the queue is retained
+        by the C library. compute() on pyopencl arrays of that OpenCL context runs on it."""
+        if not hasattr(queue, "int_ptr"):
+            raise TypeError("aplcl.Context.from_queue: expected a pyopencl.CommandQueue, got %s"
+                            % type(queue).__name__)
+        self = cls.__new__(cls)
+        h = ctypes.c_void_p()
+        _check(_lib.ctx_create_from_queue(ctypes.byref(h), ctypes.c_void_p(queue.int_ptr)),
+               "aplcl.Context.from_queue")
+        self._h = h
+        self._queue = queue
+        return self
+
+    @property
+    def handle(self):
+        if not self._h:
+            raise ValueError("aplcl.Context: used after close()")
+        return self._h
+
+    @property
+    def device_name(self):
+        return _lib.ctx_device_name(self.handle).decode(errors="replace")
+
+    def close(self):
+        h, self._h = getattr(self, "_h", None), None
+        if h:
+            _lib.ctx_destroy(h)
+
+    def __del__(self):
+        self.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self):
+        return "aplcl.Context(%r)" % (self.device_name if self._h else "closed")
+
+    def last_counts(self):
+        """(elements counted, invalid targets, non-finite logits) of the last host call."""
+        arr = (ctypes.c_uint64 * C["APLCL_COUNT_LEN"])()
+        _check(_lib.ctx_last_counts(self.handle, arr))
+        return tuple(int(v) for v in arr)
+
+    def compute(self, logits, targets, params=None, grad=True, elem_loss=None):
+        """The loss and its gradient: (loss, grad).
+
+        numpy: logits float32 or float16 (any shape; the last axis is the labels), targets of the
+        same shape: float32 (1, 0, soft in between, negative = ignored), uint8 (1, 0, 255 =
+        ignored) or bool. Blocking; loss is a Python float (the reduction params.reduction says;
+        for 'none', the plain sum), grad an array like the logits (None with grad=False).
+        elem_loss: an optional float32 array of the logits' shape that receives the per-element
+        losses. Invalid targets or non-finite logits raise aplcl.Error after the outputs are
+        written (those elements 0).
+
+        pyopencl.array.Array's (of this context's OpenCL context; Context.from_queue): nothing is
+        copied or waited for. The work waits for the arrays' events and runs on the context's
+        queue; returns (loss, grad) as device arrays (loss a 0-d float32 array) whose .events hold
+        the completion event. Invalid targets and non-finite logits are not checked on the host
+        there (they add nothing, as in the C device path)."""
+        if _is_cl_array(logits) or _is_cl_array(targets):
+            return self._compute_cl(logits, targets, params, grad, elem_loss)
+        x = _np_logits(logits)
+        t, fmt = _np_targets(targets, x.shape)
+        g = np.empty_like(x) if grad else None
+        if elem_loss is not None:
+            if (not isinstance(elem_loss, np.ndarray) or elem_loss.dtype != np.float32
+                    or elem_loss.shape != x.shape or not elem_loss.flags.c_contiguous):
+                raise ValueError("aplcl: elem_loss must be a C-contiguous float32 array of shape %s"
+                                 % (x.shape,))
+        ptrs = (x.ctypes.data, t.ctypes.data, g.ctypes.data if g is not None else None,
+                elem_loss.ctypes.data if elem_loss is not None else None)
+        rows, cols = _shape2(x.shape)
+        loss = self._host(params, None, rows, cols, _DTYPES[x.dtype], fmt, ptrs)
+        return loss, g
+
+    def _host(self, params, reduction, rows, cols, dtype, fmt, ptrs):
+        """The blocking C host call on raw pointers (logits, targets, grad, elem_loss; the last
+        two may be None) to contiguous memory: the reduced loss."""
+        p = _params(params, reduction)
+        loss = ctypes.c_double()
+        st = _lib.host_compute_typed(self.handle, ctypes.byref(p), rows, cols, dtype, ptrs[0],
+                                     fmt, ptrs[1], ptrs[2], ptrs[3], ctypes.byref(loss))
+        _check(st, "aplcl.Context.compute")
+        return loss.value
+
+    def _compute_cl(self, logits, targets, params, grad, elem_loss):
+        import pyopencl as cl
+        import pyopencl.array as cla
+
+        if not (_is_cl_array(logits) and _is_cl_array(targets)):
+            raise TypeError("aplcl: logits and targets must both be pyopencl arrays or both not")
+        if logits.dtype not in _DTYPES:
+            raise TypeError("aplcl: logits of dtype %s; use float32 or float16" % logits.dtype)
+        if targets.shape != logits.shape:
+            raise ValueError("aplcl: targets have shape %s, logits %s; they must match"
+                             % (targets.shape, logits.shape))
+        if targets.dtype == np.float32:
+            fmt = C["APLCL_TARGET_F32"]
+        elif targets.dtype in (np.uint8, np.bool_):
+            fmt = C["APLCL_TARGET_U8"]
+        else:
+            raise TypeError("aplcl: device targets of dtype %s; use float32, uint8 or bool"
+                            % targets.dtype)
+        for name, a in (("logits", logits), ("targets", targets)):
+            if not a.flags.c_contiguous or a.base_data is None:
+                raise ValueError("aplcl: %s must be a C-contiguous, non-empty pyopencl array" % name)
+        queue = self._queue or logits.queue
+        p = _params(params)
+        rows, cols = _shape2(logits.shape)
+        io = _lib.aplcl_io()
+        io.dtype = _DTYPES[logits.dtype]
+        io.logits = logits.base_data.int_ptr
+        io.logits_offset = logits.offset // logits.dtype.itemsize
+        io.targets.format = fmt
+        io.targets.data = targets.base_data.int_ptr
+        io.targets.data_offset = targets.offset // targets.dtype.itemsize
+        g = cla.empty_like(logits) if grad else None
+        loss = cla.empty(queue, (), np.float32)
+        if g is not None:
+            io.grad, io.grad_offset = g.base_data.int_ptr, g.offset // g.dtype.itemsize
+        if elem_loss is not None:
+            if (not _is_cl_array(elem_loss) or elem_loss.dtype != np.float32
+                    or elem_loss.shape != logits.shape or not elem_loss.flags.c_contiguous):
+                raise ValueError("aplcl: elem_loss must be a C-contiguous float32 pyopencl array "
+                                 "of shape %s" % (logits.shape,))
+            io.elem_loss, io.elem_loss_offset = elem_loss.base_data.int_ptr, elem_loss.offset // 4
+        io.loss, io.loss_offset = loss.base_data.int_ptr, loss.offset // 4
+        waits = [e for a in (logits, targets, elem_loss) if a is not None for e in a.events]
+        wait_arr = (_lib.cl_event * max(1, len(waits)))(*[e.int_ptr for e in waits])
+        ev = _lib.cl_event()
+        st = _lib.compute_io(self.handle, ctypes.byref(p), rows, cols, ctypes.byref(io),
+                             len(waits), wait_arr if waits else None, ctypes.byref(ev))
+        if st != 0 and _lib.STATUS.get(st, ("",))[0] == "APLCL_ERR_CONTEXT_MISMATCH":
+            _check(st, "aplcl.Context.compute (the arrays' OpenCL context is not this aplcl "
+                       "context's: make it with aplcl.Context.from_queue(the arrays' queue))")
+        _check(st, "aplcl.Context.compute")
+        event = cl.Event.from_int_ptr(ev.value, retain=False)
+        for out in (g, loss, elem_loss):
+            if out is not None:
+                out.add_event(event)
+        return loss, g
+
+
+@dataclass(frozen=True)
+class Device:
+    """One OpenCL device as aplcl lists it; spec ("P:D") selects it in Context(spec)."""
+
+    spec: str
+    platform_name: str
+    device_name: str
+    device_version: str
+    driver_version: str
+    type: int
+    compute_units: int
+    global_mem_bytes: int
+    max_alloc_bytes: int
+    has_fp64: bool
+
+
+def devices():
+    """Every OpenCL device on every platform, in `aplcl devices` order (a list of Device)."""
+    n = ctypes.c_size_t()
+    _check(_lib.list_devices(None, 0, ctypes.byref(n)), "aplcl.devices")
+    if n.value == 0:
+        return []
+    arr = (_lib.aplcl_device_info * n.value)()
+    _check(_lib.list_devices(arr, n.value, ctypes.byref(n)), "aplcl.devices")
+    out = []
+    for d in arr[: n.value]:
+        out.append(Device("%d:%d" % (d.platform_index, d.device_index),
+                          d.platform_name.decode(errors="replace"),
+                          d.device_name.decode(errors="replace"),
+                          d.device_version.decode(errors="replace"),
+                          d.driver_version.decode(errors="replace"), int(d.type),
+                          int(d.compute_units), int(d.global_mem_bytes), int(d.max_alloc_bytes),
+                          bool(d.has_fp64)))
+    return out
+
+
+def reference(logits, targets, params=None, grad=True, elem_loss=False, reduction=None):
+    """The CPU reference in double precision (aplcl_ref_compute): (loss, grad), grad float64 of
+    the logits' shape (None with grad=False); with elem_loss=True, (loss, grad, elem_loss). Logits
+    are read as float32 (float16 widens exactly; float64 rounds to float32); targets as in
+    Context.compute (uint8 255 and negative floats are ignored)."""
+    x = np.asarray(logits)
+    if x.dtype.kind != "f":
+        raise TypeError("aplcl.reference: logits of dtype %s; use a float dtype" % x.dtype)
+    x = _contig(x, np.float32)
+    t, fmt = _np_targets(targets, x.shape)
+    if fmt == C["APLCL_TARGET_U8"]:
+        tf = t.astype(np.float32)
+        tf[t == C["APLCL_TARGET_U8_IGNORE"]] = -1.0
+        bad = (t > 1) & (t != C["APLCL_TARGET_U8_IGNORE"])
+        tf[bad] = np.nan  # an invalid u8 code stays invalid
+        t = tf
+    p = _params(params, reduction)
+    rows, cols = _shape2(x.shape)
+    g = np.empty(x.shape, np.float64) if grad else None
+    el = np.empty(x.shape, np.float64) if elem_loss else None
+    loss = ctypes.c_double()
+    st = _lib.ref_compute_counts(ctypes.byref(p), rows, cols, x.ctypes.data, t.ctypes.data,
+                                 g.ctypes.data if g is not None else None,
+                                 el.ctypes.data if el is not None else None, ctypes.byref(loss),
+                                 None)
+    _check(st, "aplcl.reference")
+    return (loss.value, g, el) if elem_loss else (loss.value, g)

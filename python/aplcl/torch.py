@@ -1,0 +1,200 @@
+"""aplcl.torch: the PyTorch drop-in. APLLoss and ASLLoss modules and the functional apl_loss.
+
+APLLoss takes the constructor arguments of the APL authors' module (gamma_neg=4, gamma_pos=0,
+clip=0.05, eps=1e-8, disable_torch_grad_focal_loss=True) and honours its epsilon_pos, epsilon_neg
+and epsilon_pos_pow attributes, so training code changes one import; alpha/beta lists and
+reduction='sum'|'mean'|'none' are extras. Forward runs aplcl's fused loss + gradient once (CPU
+tensors are passed to the C library without copies, float32, float16 and bfloat16); backward
+hands that gradient back, times the incoming one. Global grad mode is never touched. float64
+tensors go through the double-precision CPU reference (logits rounded to float32), for gradcheck.
+Not here: GPU tensors (aplcl reaches CPU memory only; a CUDA tensor raises and says so).
+"""
+
+import threading
+
+import numpy as np
+import torch
+
+from . import _core
+from ._core import Context, Params
+from ._lib import C
+
+_TORCH_DTYPES = {torch.float32: C["APLCL_DTYPE_F32"], torch.float16: C["APLCL_DTYPE_F16"],
+                 torch.bfloat16: C["APLCL_DTYPE_BF16"]}
+
+_default_ctx = None
+_default_lock = threading.Lock()
+
+
+def default_context():
+    """The process-wide aplcl.Context the modules use unless given one (made on first use:
+    $APLCL_DEVICE, else the first GPU, else the first device)."""
+    global _default_ctx
+    with _default_lock:
+        if _default_ctx is None:
+            _default_ctx = Context()
+        return _default_ctx
+
+
+def _check_device(t, name):
+    if t.device.type != "cpu":
+        raise RuntimeError(
+            "aplcl.torch: %s is on device '%s', which aplcl cannot reach: aplcl computes on OpenCL "
+            "devices from CPU memory. Move the tensors with .cpu() (and the loss back with "
+            ".to(device)), or use the loss written in PyTorch on that device." % (name, t.device))
+
+
+def _targets(y, shape):
+    """(contiguous targets tensor, aplcl format): float32 as is, bool/uint8 as u8, else float32."""
+    if not isinstance(y, torch.Tensor):
+        y = torch.as_tensor(y)
+    _check_device(y, "the target")
+    if tuple(y.shape) != tuple(shape):
+        raise ValueError("aplcl.torch: target shape %s differs from input shape %s"
+                         % (tuple(y.shape), tuple(shape)))
+    if y.dtype == torch.bool:
+        return y.contiguous().view(torch.uint8), C["APLCL_TARGET_U8"]
+    if y.dtype == torch.uint8:
+        return y.contiguous(), C["APLCL_TARGET_U8"]
+    if y.dtype.is_complex:
+        raise TypeError("aplcl.torch: complex targets")
+    return y.to(torch.float32).contiguous(), C["APLCL_TARGET_F32"]
+
+
+def _run(ctx, params, reduction, x, y, fmt, want_grad):
+    """One aplcl call: (loss tensor, grad tensor or None). x, y contiguous CPU tensors."""
+    if x.dtype == torch.float64:  # the reference path: float64 in, float64 out
+        yn = y.numpy()
+        if fmt == C["APLCL_TARGET_U8"]:
+            yn = yn.astype(np.uint8)
+        out = _core.reference(x.detach().numpy(), yn, params, grad=want_grad,
+                              elem_loss=reduction == "none", reduction=reduction)
+        g = torch.from_numpy(out[1]) if want_grad else None
+        loss = torch.from_numpy(out[2]) if reduction == "none" else torch.tensor(out[0],
+                                                                                 dtype=x.dtype)
+        return loss, g
+    if x.dtype not in _TORCH_DTYPES:
+        raise TypeError("aplcl.torch: input of dtype %s; use float32, float16, bfloat16 (or "
+                        "float64 for the CPU reference)" % x.dtype)
+    g = torch.empty_like(x) if want_grad else None
+    el = torch.empty(x.shape, dtype=torch.float32) if reduction == "none" else None
+    ptrs = (x.data_ptr(), y.data_ptr(), g.data_ptr() if g is not None else None,
+            el.data_ptr() if el is not None else None)
+    rows, cols = _core._shape2(x.shape)
+    loss = ctx._host(params, reduction, rows, cols, _TORCH_DTYPES[x.dtype], fmt, ptrs)
+    # float32 loss for 16-bit inputs (as autocast does): a sum of many elements overflows float16
+    return (el if el is not None else torch.tensor(loss, dtype=torch.float32)), g
+
+
+class _APLFunction(torch.autograd.Function):
+    @staticmethod
+    def forward(fctx, x, y, fmt, ctx, params, reduction):
+        loss, g = _run(ctx, params, reduction, x, y, fmt, True)
+        fctx.save_for_backward(x, y)
+        # The gradient is an intermediate, kept as an attribute rather than a saved tensor: the
+        # first backward hands this very tensor on, and autograd can then adopt it as x.grad
+        # without a copy (it copies a tensor that something else still references).
+        fctx.grad = g
+        fctx.aplcl = (ctx, params, reduction, fmt)
+        return loss
+
+    @staticmethod
+    def backward(fctx, gout):
+        g, fctx.grad = fctx.grad, None
+        if g is None:  # a second backward (retain_graph): the first gave the gradient away
+            x, y = fctx.saved_tensors
+            ctx, params, reduction, fmt = fctx.aplcl
+            g = _run(ctx, params, reduction, x, y, fmt, True)[1]
+        if gout.dim() == 0 and not gout.requires_grad and float(gout) == 1.0:
+            return g, None, None, None, None, None
+        return (g * gout).to(g.dtype), None, None, None, None, None
+
+
+def apl_loss(input, target, params=None, reduction=None, context=None):
+    """The functional form: aplcl's loss of `input` (logits, any shape, last axis = labels) and
+    `target` (same shape: float 1/0/soft/negative = ignored, uint8 with 255 = ignored, or bool).
+    params: an aplcl.Params (default: the reference APL); reduction 'sum', 'mean' (over the
+    non-ignored elements) or 'none' overrides params.reduction. Differentiable in `input`."""
+    if not isinstance(input, torch.Tensor):
+        raise TypeError("aplcl.torch: input must be a torch.Tensor")
+    _check_device(input, "the input")
+    p = Params.default() if params is None else params
+    red = reduction if reduction is not None else p.reduction
+    if red not in ("sum", "mean", "none"):
+        raise ValueError("aplcl.torch: reduction %r is not 'sum', 'mean' or 'none'" % (red,))
+    ctx = context if context is not None else default_context()
+    y, fmt = _targets(target, input.shape)
+    x = input.contiguous()
+    if input.requires_grad and torch.is_grad_enabled():
+        return _APLFunction.apply(x, y, fmt, ctx, p, red)
+    return _run(ctx, p, red, x.detach(), y, fmt, False)[0]
+
+
+class APLLoss(torch.nn.Module):
+    """Asymmetric Polynomial Loss, a drop-in for the APL authors' module (same constructor
+    arguments and defaults; its epsilon_pos, epsilon_neg, epsilon_pos_pow attributes are read at
+    each call). Extras: alpha / beta (the leading Taylor coefficients, overriding the epsilons),
+    reduction ('sum' as the authors' module, whose value is the negated sum of its log terms;
+    'mean' over non-ignored elements; 'none'), context (an aplcl.Context).
+
+    The authors' epsilon_neg = en adds en * p_m to the negative bracket, which is beta_1 = 1 + en
+    plus a constant -en * w- per negative (docs/apl-spec.md section 3): aplcl keeps the beta_1 term
+    and leaves out that constant, so with en != 0 the loss value differs from the authors' by it
+    (the gradient agrees when the focusing weight is detached)."""
+
+    def __init__(self, gamma_neg=4, gamma_pos=0, clip=0.05, eps=1e-8,
+                 disable_torch_grad_focal_loss=True, alpha=None, beta=None, reduction="sum",
+                 context=None):
+        super().__init__()
+        self.gamma_neg = gamma_neg
+        self.gamma_pos = gamma_pos
+        self.clip = clip
+        self.eps = eps
+        self.disable_torch_grad_focal_loss = disable_torch_grad_focal_loss
+        # the authors' Taylor-expansion parameters (alpha_1 = 1 - e1, alpha_2 = (1 - e2) / 2)
+        self.epsilon_pos = 1.0
+        self.epsilon_neg = 0.0
+        self.epsilon_pos_pow = -2.5
+        self.alpha = None if alpha is None else tuple(float(a) for a in alpha)
+        self.beta = None if beta is None else tuple(float(b) for b in beta)
+        if reduction not in ("sum", "mean", "none"):
+            raise ValueError("APLLoss: reduction %r is not 'sum', 'mean' or 'none'" % (reduction,))
+        self.reduction = reduction
+        self.context = context
+
+    def _coefficients(self):
+        alpha = self.alpha
+        if alpha is None:
+            alpha = (1.0 - self.epsilon_pos, (1.0 - self.epsilon_pos_pow) / 2.0)
+        beta = self.beta
+        if beta is None:
+            beta = (1.0 + self.epsilon_neg,) if self.epsilon_neg else ()
+        return alpha, beta
+
+    def params(self):
+        """The aplcl.Params this module computes with now."""
+        alpha, beta = self._coefficients()
+        clip = self.clip if self.clip is not None and self.clip > 0 else 0.0
+        return Params(gamma_pos=float(self.gamma_pos), gamma_neg=float(self.gamma_neg),
+                      clip=float(clip), eps=float(self.eps or 0.0), alpha=alpha, beta=beta,
+                      focus_grad=not self.disable_torch_grad_focal_loss,
+                      reduction=self.reduction)
+
+    def forward(self, x, y):
+        return apl_loss(x, y, self.params(), self.reduction, self.context)
+
+    def extra_repr(self):
+        return "gamma_neg=%s, gamma_pos=%s, clip=%s, eps=%s, reduction=%r" % (
+            self.gamma_neg, self.gamma_pos, self.clip, self.eps, self.reduction)
+
+
+class ASLLoss(APLLoss):
+    """Asymmetric Loss (Ridnik et al.), a drop-in for the ASL authors' AsymmetricLoss: the same
+    constructor arguments and defaults (gamma_neg=4, gamma_pos=1, clip=0.05, eps=1e-8,
+    disable_torch_grad_focal_loss=True), BCE's coefficients, the negated sum; plus reduction and
+    context as in APLLoss."""
+
+    def __init__(self, gamma_neg=4, gamma_pos=1, clip=0.05, eps=1e-8,
+                 disable_torch_grad_focal_loss=True, reduction="sum", context=None):
+        super().__init__(gamma_neg, gamma_pos, clip, eps, disable_torch_grad_focal_loss,
+                         alpha=(), beta=(), reduction=reduction, context=context)
