@@ -73,6 +73,9 @@ APLCL_API unsigned aplcl_version_number(void);
       "invalid target values found (NaN, greater than 1, or a u8 code other than 0, 1, 255)")      \
     X(APLCL_ERR_NONFINITE_LOGIT, -9, "non-finite logits found (NaN or infinity)")                  \
     X(APLCL_ERR_INVALID_TARGET_FORMAT, -10, "unknown target format")                               \
+    X(APLCL_ERR_INVALID_WINDOW, -11,                                                               \
+      "a label window (aplcl_targets label_offset, label_count) outside the target structure, "    \
+      "or on a dense target format")                                                               \
     X(APLCL_ERR_NO_PLATFORM, -20, "no OpenCL platform found")                                      \
     X(APLCL_ERR_NO_DEVICE, -21, "no OpenCL device matches the request")                            \
     X(APLCL_ERR_INVALID_DEVICE_SPEC, -22,                                                          \
@@ -333,6 +336,20 @@ typedef struct aplcl_targets {
     size_t nnz;           /* CSR: number of indices from indices_offset */
     cl_mem ignore;        /* BITS only, optional: ignore mask, same layout as data */
     size_t ignore_offset; /* in words */
+    /* Label window (BITS, CSR): 0 / 0 (the default) reads rows of C labels. Otherwise the
+     * structure's rows hold label_count labels (BITS: APLCL_BITS_WORDS(label_count) words a row;
+     * CSR: global label indices, < label_count) and the call's C columns are labels
+     * label_offset .. label_offset + C - 1 of them, read in place (no re-packing): a label shard
+     * of a wider problem. Every extent is checked on the whole structure. The window's elements
+     * are what the call counts (MEAN by count divides by the window's count: a sharded engine
+     * passes the global count as the normalizer). CSR's invalid entries are counted by the window
+     * that owns them (bad row pointers: the window at label 0; an index >= label_count: the
+     * window holding the last label; an unsorted index: the window holding it), so the counts of
+     * a partition of the labels sum to the unsharded counts. Dense formats (F32, U8) take no
+     * window: label_count must be 0 or C and label_offset 0. Errors: APLCL_ERR_INVALID_WINDOW
+     * (label_offset + C > label_count, or a window on a dense format). */
+    size_t label_count;
+    size_t label_offset;
 } aplcl_targets;
 
 /* Every buffer of one call. Offsets count elements of the buffer's own type. */
@@ -416,7 +433,8 @@ APLCL_API aplcl_status aplcl_ctx_last_counts(const aplcl_ctx *ctx,
  *
  * Same semantics as aplcl_host_compute, computed in double with the stable forms of the spec
  * (ln p as -softplus(-x)), summed with compensation. The yardstick every device is checked
- * against. counts may be NULL. */
+ * against. counts may be NULL. It takes dense float targets only, so no label window: the
+ * reference of a window is the same call on those columns of the logits and targets. */
 APLCL_API aplcl_status aplcl_ref_compute(const aplcl_params *p, size_t rows, size_t cols,
                                          const float *logits, const float *targets, double *grad,
                                          double *elem_loss, double *loss);
