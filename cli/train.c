@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "metrics.h"
 #include "train_net.h"
+#include "train_parallel.h"
 
 #include <errno.h>
 #include <float.h>
@@ -187,9 +188,18 @@ typedef struct {
 static int train_one(aplcl_ctx *ctx, const run_config *rc, const loss_spec *loss, uint64_t seed,
                      epoch_result *final) {
     const arff_data *tr = rc->train, *te = rc->test;
-    train_net_config cfg = {
-        tr->features, (size_t)rc->hidden, tr->labels, rc->batch, rc->lr, 0.9f, 0.999f, 1e-8f, 0.0f,
-        seed};
+    train_net_config cfg = {tr->features,
+                            (size_t)rc->hidden,
+                            tr->labels,
+                            rc->batch,
+                            rc->lr,
+                            0.9f,
+                            0.999f,
+                            1e-8f,
+                            0.0f,
+                            seed,
+                            0,
+                            0};
     char err[256];
     train_net *net = train_net_create(ctx, &cfg, err, sizeof err);
     if (!net) {
@@ -285,29 +295,34 @@ static void mean_sd(const double *v, int n, double *mean, double *sd) {
 }
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: aplcl train TRAIN.arff TEST.arff [--labels N | --labels-xml FILE]\n"
-            "         [--labels-first] [--loss LIST] [--epochs E] [--hidden H]\n"
-            "         [--seed S | --seeds S1,S2,..] [--batch B] [--lr LR] [--csv FILE]\n"
-            "         [--device D] [--progress | --quiet]\n"
-            "  --labels N      the last N attributes are the labels (MULAN); with --labels-first\n"
-            "                  the first N (MEKA). Optional when the @relation name carries\n"
-            "                  MEKA's '-C N' (N > 0: first N, N < 0: last -N).\n"
-            "  --loss LIST     specs separated by ';' or a plain comma list of names, e.g.\n"
-            "                  apl,bce,asl  or  'apl;asl:gamma_neg=2,clip=0.1;focal:gamma=1'\n"
-            "                  (at most %d); names: apl (reference defaults), bce,\n"
-            "                  asl (4, 0, 0.05), focal (2), poly1 (1); keys: gamma_pos gamma_neg\n"
-            "                  gamma clip eps alpha=a1/a2 beta=b1/.. (at most %d) focus epsilon\n"
-            "  --epochs E      1..%d (default 30)     --hidden H  0 (linear, default)..%d\n"
-            "  --batch B       1..%d (default 64)     --lr LR     > 0, finite (default 3e-3)\n"
-            "  --seeds LIST    at most %d seeds (default: --seed, else 1)\n"
-            "  --csv FILE      per-epoch results as RFC 4180 CSV\n"
-            "  --device D      \"P:D\" or a name substring (default $APLCL_DEVICE, else the\n"
-            "                  library's choice)\n"
-            "  --progress / --quiet  draw / do not draw the progress bar (default: only when\n"
-            "                  stderr is a terminal)\n"
-            "Stops with exit 1 when the loss or the logits stop being finite.\n",
-            MAX_LOSSES, APLCL_MAX_TERMS, MAX_EPOCHS, MAX_HIDDEN, MAX_BATCH, MAX_SEEDS);
+    fprintf(
+        f,
+        "usage: aplcl train TRAIN.arff TEST.arff [--labels N | --labels-xml FILE]\n"
+        "         [--labels-first] [--loss LIST] [--epochs E] [--hidden H]\n"
+        "         [--seed S | --seeds S1,S2,..] [--batch B] [--lr LR] [--csv FILE]\n"
+        "         [--device D] [--progress | --quiet]\n"
+        "         [--parallel data|labels [--devices D1,D2,..]] (under mpirun -n R too)\n"
+        "  --labels N      the last N attributes are the labels (MULAN); with --labels-first\n"
+        "                  the first N (MEKA). Optional when the @relation name carries\n"
+        "                  MEKA's '-C N' (N > 0: first N, N < 0: last -N).\n"
+        "  --loss LIST     specs separated by ';' or a plain comma list of names, e.g.\n"
+        "                  apl,bce,asl  or  'apl;asl:gamma_neg=2,clip=0.1;focal:gamma=1'\n"
+        "                  (at most %d); names: apl (reference defaults), bce,\n"
+        "                  asl (4, 0, 0.05), focal (2), poly1 (1); keys: gamma_pos gamma_neg\n"
+        "                  gamma clip eps alpha=a1/a2 beta=b1/.. (at most %d) focus epsilon\n"
+        "  --epochs E      1..%d (default 30)     --hidden H  0 (linear, default)..%d\n"
+        "  --batch B       1..%d (default 64)     --lr LR     > 0, finite (default 3e-3)\n"
+        "  --seeds LIST    at most %d seeds (default: --seed, else 1)\n"
+        "  --csv FILE      per-epoch results as RFC 4180 CSV\n"
+        "  --device D      \"P:D\" or a name substring (default $APLCL_DEVICE, else the\n"
+        "                  library's choice)\n"
+        "  --progress / --quiet  draw / do not draw the progress bar (default: only when\n"
+        "                  stderr is a terminal)\n"
+        "  --parallel M    data: each worker a share of every batch, gradients summed;\n"
+        "                  labels: each worker a block of labels (W, b, Adam state), dX and\n"
+        "                  the loss summed. Workers: MPI ranks x --devices (default: --device)\n"
+        "Stops with exit 1 when the loss or the logits stop being finite.\n",
+        MAX_LOSSES, APLCL_MAX_TERMS, MAX_EPOCHS, MAX_HIDDEN, MAX_BATCH, MAX_SEEDS);
 }
 
 /* Copies a list option's value into buf (cap bytes), or says it is too long (-1). */
@@ -486,7 +501,10 @@ int cli_train(int argc, char **argv) {
     run_config rc;
     memset(&args, 0, sizeof args);
     memset(&rc, 0, sizeof rc);
-    int pa = parse_args(argc, argv, &args, &rc);
+    tp_options par; /* --parallel, --devices: cli/train_parallel.c */
+    int pa = tp_take_options(&argc, argv, &par);
+    if (pa < 0)
+        pa = parse_args(argc, argv, &args, &rc);
     if (pa >= 0)
         return pa;
     const char *train_path = args.train_path, *test_path = args.test_path, *csv_s = args.csv_path;
@@ -555,7 +573,14 @@ int cli_train(int argc, char **argv) {
     static epoch_result results[MAX_LOSSES][MAX_SEEDS];
     for (int l = 0; l < n_losses; ++l)
         for (int s = 0; s < n_seeds; ++s)
-            if (train_one(ctx, &rc, &losses[l], seeds[s], &results[l][s]) != 0)
+            if (par.mode) {
+                tp_job j = {rc.train, rc.test,        rc.epochs,   rc.hidden, rc.batch, rc.lr,
+                            rc.csv,   losses[l].name, losses[l].p, seeds[s],  ctx};
+                double r4[4];
+                if (tp_train_one(&par, &j, r4) != 0)
+                    goto done;
+                results[l][s] = (epoch_result){r4[0], r4[1], r4[2], r4[3]};
+            } else if (train_one(ctx, &rc, &losses[l], seeds[s], &results[l][s]) != 0)
                 goto done;
 
     printf("\nfinal epoch, test set (%d seed%s: mean +- sd)\n", n_seeds, n_seeds > 1 ? "s" : "");
@@ -582,5 +607,6 @@ done:
     aplcl_ctx_destroy(ctx);
     arff_free(&train);
     arff_free(&test);
+    tp_finish(&par, status); /* a failed rank stops all of them */
     return status;
 }

@@ -46,6 +46,7 @@ struct train_net {
     data_set sets[MAX_SETS];
     int n_sets;
     unsigned long step;
+    size_t last_batch; /* rows of the last head pass, for the hidden pass */
     char error[256];
 };
 
@@ -122,11 +123,17 @@ train_net *train_net_create(aplcl_ctx *ctx, const train_net_config *cfg, char *e
         return NULL;
     }
     cli_rng s = cli_rng_seed(cfg->seed * 0x2545f4914f6cdd1dull + 1); /* tool_util.h */
-    double a1 = sqrt(6.0 / (double)D), a2 = sqrt(6.0 / (double)(net->k_in + C));
+    /* a label shard draws the whole head's weights and keeps its rows: the same model as one
+     * device's, whatever the sharding */
+    size_t C_all = cfg->labels_total ? cfg->labels_total : C, c_lo = cfg->label_offset * net->k_in;
+    double a1 = sqrt(6.0 / (double)D), a2 = sqrt(6.0 / (double)(net->k_in + C_all));
     for (size_t i = 0; i < H * D; ++i)
         theta[net->off_w1 + i] = (float)((2 * cli_rng_uniform(&s) - 1) * a1);
-    for (size_t i = 0; i < C * net->k_in; ++i)
-        theta[net->off_w2 + i] = (float)((2 * cli_rng_uniform(&s) - 1) * a2);
+    for (size_t i = 0; i < C_all * net->k_in; ++i) {
+        float v = (float)((2 * cli_rng_uniform(&s) - 1) * a2);
+        if (i >= c_lo && i - c_lo < C * net->k_in)
+            theta[net->off_w2 + i - c_lo] = v;
+    }
     int ok = 1;
     size_t P = net->n_params * sizeof(float);
     net->theta = make_buffer(net, P, theta, &ok);
@@ -259,8 +266,8 @@ static int gather(train_net *net, cl_kernel k, cl_mem src, cl_mem dst, size_t ba
     return run1d(net, k, batch * cols, "gather");
 }
 
-int train_net_step(train_net *net, int set, const uint32_t *rows, size_t batch,
-                   const aplcl_params *loss, size_t loss_slot) {
+int train_net_head_pass(train_net *net, int set, const uint32_t *rows, size_t batch,
+                        const aplcl_params *loss, size_t loss_slot) {
     size_t D = net->cfg.features, H = net->cfg.hidden, C = net->cfg.labels, K = net->k_in;
     if (set < 0 || set >= net->n_sets || batch == 0 || batch > net->cfg.max_batch ||
         loss_slot >= net->loss_slots)
@@ -315,6 +322,12 @@ int train_net_step(train_net *net, int set, const uint32_t *rows, size_t batch,
         snprintf(net->error, sizeof net->error, "aplcl_head_compute: %s", aplcl_status_string(st));
         return -1;
     }
+    net->last_batch = batch;
+    return 0;
+}
+
+int train_net_hidden_pass(train_net *net) {
+    size_t D = net->cfg.features, H = net->cfg.hidden, batch = net->last_batch;
     if (H) {
         clSetKernelArg(net->k_relu_back, 0, sizeof net->dz1, &net->dz1);
         clSetKernelArg(net->k_relu_back, 1, sizeof net->z1, &net->z1);
@@ -324,6 +337,10 @@ int train_net_step(train_net *net, int set, const uint32_t *rows, size_t batch,
             colsum(net, net->dz1, batch, H, net->off_b1))
             return -1;
     }
+    return 0;
+}
+
+int train_net_adam(train_net *net) {
     /* Adam with bias correction folded into the step size */
     ++net->step;
     const train_net_config *c = &net->cfg;
@@ -339,6 +356,29 @@ int train_net_step(train_net *net, int set, const uint32_t *rows, size_t batch,
     clSetKernelArg(net->k_adam, 7, sizeof c->adam_eps, &c->adam_eps);
     clSetKernelArg(net->k_adam, 8, sizeof c->weight_decay, &c->weight_decay);
     return run1d(net, net->k_adam, net->n_params, "adam");
+}
+
+int train_net_step(train_net *net, int set, const uint32_t *rows, size_t batch,
+                   const aplcl_params *loss, size_t loss_slot) {
+    return train_net_head_pass(net, set, rows, batch, loss, loss_slot) ||
+                   train_net_hidden_pass(net) || train_net_adam(net)
+               ? -1
+               : 0;
+}
+
+size_t train_net_copy_count(const train_net *net, train_net_buf which) {
+    return which == TRAIN_NET_DX ? net->last_batch * net->cfg.hidden : net->n_params;
+}
+
+int train_net_copy(train_net *net, train_net_buf which, float *host, int to_device) {
+    cl_mem m = which == TRAIN_NET_DX ? net->dz1 : which == TRAIN_NET_GRAD ? net->grad : net->theta;
+    size_t bytes = train_net_copy_count(net, which) * sizeof(float);
+    if (bytes == 0)
+        return 0;
+    cl_int e = to_device
+                   ? clEnqueueWriteBuffer(net->queue, m, CL_TRUE, 0, bytes, host, 0, NULL, NULL)
+                   : clEnqueueReadBuffer(net->queue, m, CL_TRUE, 0, bytes, host, 0, NULL, NULL);
+    return e == CL_SUCCESS ? 0 : fail(net, to_device ? "writing a sum" : "reading for a sum", e);
 }
 
 int train_net_losses(train_net *net, float *out, size_t count, uint64_t *nonfinite) {

@@ -19,6 +19,9 @@ typedef struct {
     size_t max_batch;                /* largest batch forward() or step() will see */
     float lr, beta1, beta2, adam_eps, weight_decay;
     uint64_t seed; /* weight initialisation */
+    /* a label shard (train/parallel.c): the head holds labels label_offset .. + labels - 1 of
+     * labels_total (0: labels, no shard), initialised as those rows of the whole head */
+    size_t label_offset, labels_total;
 } train_net_config;
 
 /* Creates the network's buffers and kernels on ctx's device. Returns NULL with *err set
@@ -36,6 +39,21 @@ int train_net_upload(train_net *net, const float *x, const uint8_t *y, size_t ro
  * device array read back by train_net_losses; nothing waits on the host. */
 int train_net_step(train_net *net, int set, const uint32_t *rows, size_t batch,
                    const aplcl_params *loss, size_t loss_slot);
+
+/* train_net_step in its three phases, for a parallel driver that sums between them: the head
+ * pass (gather, hidden forward, head: loss, dX at the head input, the head's gradients), the
+ * hidden pass (the hidden layer's gradients from dX; nothing without a hidden layer), Adam. */
+int train_net_head_pass(train_net *net, int set, const uint32_t *rows, size_t batch,
+                        const aplcl_params *loss, size_t loss_slot);
+int train_net_hidden_pass(train_net *net);
+int train_net_adam(train_net *net);
+
+/* What a parallel driver sums or compares on the host: all parameter gradients, dX at the head
+ * input of the last head pass (batch x hidden), all parameters. */
+typedef enum { TRAIN_NET_GRAD, TRAIN_NET_DX, TRAIN_NET_THETA } train_net_buf;
+size_t train_net_copy_count(const train_net *net, train_net_buf which);
+/* Blocking copy of train_net_copy_count() floats between the buffer and host. */
+int train_net_copy(train_net *net, train_net_buf which, float *host, int to_device);
 /* Reads back the first `count` batch losses (blocking) and, in *nonfinite, how many non-finite
  * logits the loss kernel met in those batches (APLCL_COUNT_NONFINITE_LOGITS summed): such logits
  * add nothing to the loss, so a diverged model can show a small finite loss; check both. */
