@@ -17,6 +17,8 @@ packages=(
     clang              # scripts/test.sh builds the libFuzzer target (tests/fuzz) with clang
     clang-format       # scripts/test.sh checks the C sources against .clang-format
     libclang-rt-dev    # libFuzzer and the sanitizer runtimes for the default clang
+    libopenmpi-dev     # MPI: parallel training, the sharded-head benchmark and example
+    openmpi-bin        # mpirun, which the parallel tests run
 )
 
 missing=()

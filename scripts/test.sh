@@ -62,14 +62,14 @@ clang-format --dry-run --Werror "${format_files[@]}" ||
 echo "${#format_files[@]} files formatted as .clang-format says"
 
 section "Release build (./build)"
-bash scripts/build.sh
+bash scripts/build.sh -DAPLCL_REQUIRE_MPI=ON # the MPI tests must run, not vanish
 
 section "all tests (./build)"
 run_ctest build/test-log.txt --test-dir build -j2
 main_summary="$ctest_summary"
 
 section "ASan+UBSan build (./build-asan): every test, device tests included"
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DAPLCL_SANITIZE=ON
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DAPLCL_SANITIZE=ON -DAPLCL_REQUIRE_MPI=ON
 cmake --build build-asan -j"$jobs"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
