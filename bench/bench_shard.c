@@ -210,7 +210,7 @@ static void report(const shard_cfg *s, const double *all, int R, double loss, do
     printf("  one device, unsharded and unfused (N x C logits + all of the above for C labels): "
            "%.2f MiB, plus CLBlast's temporary buffer\n",
            mib(unfused));
-    printf("  loss %.9g, sum |dX| %.9g (summed over the ranks)\n", loss, dx_abs);
+    printf("  loss %.6f, sum |dX| %.6f (summed over the ranks)\n", loss, dx_abs);
     if (R > 1)
         printf("  time: the ranks share one device here, so a step does not get faster with R; "
                "memory per rank is what scales\n");
