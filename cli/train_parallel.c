@@ -33,17 +33,19 @@ int tp_take_options(int *argc, char **argv, tp_options *o) {
     memset(o, 0, sizeof *o);
     int out = 1;
     for (int i = 1; i < *argc; ++i) {
-        const char *a = argv[i];
-        int is_par = strcmp(a, "--parallel") == 0, is_dev = strcmp(a, "--devices") == 0;
+        const char *a = argv[i], *eq = strchr(a, '='); /* "--opt value" or "--opt=value" */
+        size_t len = eq ? (size_t)(eq - a) : strlen(a);
+        int is_par = len == 10 && strncmp(a, "--parallel", len) == 0,
+            is_dev = len == 9 && strncmp(a, "--devices", len) == 0;
         if (!is_par && !is_dev) {
             argv[out++] = argv[i];
             continue;
         }
-        if (i + 1 >= *argc) {
+        if (!eq && i + 1 >= *argc) {
             fprintf(stderr, WHO ": %s needs a value\n", a);
             return CLI_EXIT_USAGE;
         }
-        const char *v = argv[++i];
+        const char *v = eq ? eq + 1 : argv[++i];
         if (is_par && strcmp(v, "data") == 0)
             o->mode = TP_DATA;
         else if (is_par && strcmp(v, "labels") == 0)
