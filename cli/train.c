@@ -166,15 +166,6 @@ static void progress(int epoch, int epochs, size_t done, size_t total) {
     fflush(stderr);
 }
 
-static void shuffle(uint32_t *a, size_t n, cli_rng *r) {
-    for (size_t i = n; i > 1; --i) {
-        size_t j = (size_t)(cli_rng_next(r) % i);
-        uint32_t t = a[i - 1];
-        a[i - 1] = a[j];
-        a[j] = t;
-    }
-}
-
 typedef struct {
     const arff_data *train, *test;
     int epochs, hidden;
@@ -224,7 +215,7 @@ static int train_one(aplcl_ctx *ctx, const run_config *rc, const loss_spec *loss
     aplcl_params p = loss->p;
     p.reduction = APLCL_REDUCE_MEAN;
     for (int ep = 1; ep <= rc->epochs; ++ep) {
-        shuffle(order, tr->rows, &rng);
+        cli_rng_shuffle_u32(&rng, order, tr->rows);
         for (size_t b = 0; b < nb; ++b) {
             size_t r0 = b * rc->batch, n = tr->rows - r0 < rc->batch ? tr->rows - r0 : rc->batch;
             p.normalizer = (double)n;

@@ -245,15 +245,6 @@ static int team_metrics(team *t, const tp_options *o, const tp_job *j, float *lo
     return -1;
 }
 
-static void shuffle(uint32_t *a, size_t n, cli_rng *r) { /* as cli/train.c: the same order */
-    for (size_t i = n; i > 1; --i) {
-        size_t k = (size_t)(cli_rng_next(r) % i);
-        uint32_t x = a[i - 1];
-        a[i - 1] = a[k];
-        a[k] = x;
-    }
-}
-
 /* One epoch's batches on every worker, with the sums between the phases; the failing worker's
  * index, or -1. */
 static int team_epoch(team *t, const tp_options *o, const tp_job *j, const uint32_t *order,
@@ -315,7 +306,7 @@ int tp_train_one(const tp_options *o, const tp_job *j, double result[4]) {
         order[i] = (uint32_t)i;
     cli_rng rng = {j->seed * 7919 + 17}; /* cli/train.c's: the same batches */
     for (int ep = 1; ep <= j->epochs; ++ep) {
-        shuffle(order, tr->rows, &rng);
+        cli_rng_shuffle_u32(&rng, order, tr->rows); /* cli/train.c's order */
         if ((bad = team_epoch(&t, o, j, order, nb, f, acc)) >= 0)
             goto fail;
         uint64_t nonfinite = 0, nf = 0;

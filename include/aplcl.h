@@ -73,9 +73,6 @@ APLCL_API unsigned aplcl_version_number(void);
       "invalid target values found (NaN, greater than 1, or a u8 code other than 0, 1, 255)")      \
     X(APLCL_ERR_NONFINITE_LOGIT, -9, "non-finite logits found (NaN or infinity)")                  \
     X(APLCL_ERR_INVALID_TARGET_FORMAT, -10, "unknown target format")                               \
-    X(APLCL_ERR_INVALID_WINDOW, -11,                                                               \
-      "a label window (aplcl_targets label_offset, label_count) outside the target structure, "    \
-      "or on a dense target format")                                                               \
     X(APLCL_ERR_NO_PLATFORM, -20, "no OpenCL platform found")                                      \
     X(APLCL_ERR_NO_DEVICE, -21, "no OpenCL device matches the request")                            \
     X(APLCL_ERR_INVALID_DEVICE_SPEC, -22,                                                          \
@@ -93,7 +90,10 @@ APLCL_API unsigned aplcl_version_number(void);
     X(APLCL_ERR_BLAS, -29,                                                                         \
       "a CLBlast call failed (see aplcl_last_cl_error(): its CLBlastStatusCode)")                  \
     X(APLCL_ERR_INVALID_ENV, -30,                                                                  \
-      "APLCL_VECTOR_WIDTH, APLCL_LOCAL_SIZE or APLCL_CONTIGUOUS has an invalid value")
+      "APLCL_VECTOR_WIDTH, APLCL_LOCAL_SIZE or APLCL_CONTIGUOUS has an invalid value")             \
+    X(APLCL_ERR_INVALID_WINDOW, -31,                                                               \
+      "a label window (aplcl_targets label_offset, label_count) outside the target structure, "    \
+      "or on a dense target format")
 
 typedef enum aplcl_status {
 #define APLCL_STATUS_ENUM_(name, value, text) name = value,
