@@ -111,6 +111,19 @@ static void loss_case(const char *label, const aplcl_params *p0, aplcl_target_fo
         run_io(&p, rows, w, xs, &t, gs, es, &ls, cs);
         CHECK(memcmp(gs, gw, rows * w * 4) == 0);
         CHECK(memcmp(es, ew, rows * w * 4) == 0);
+        if (p0->reduction == APLCL_REDUCE_MEAN) {
+            /* MEAN by the window's own count (the count pass over the window, for BITS with an
+             * ignore mask) = MEAN by that count given */
+            aplcl_params by_count = *p0, given = *p0;
+            given.normalizer = (double)cs[APLCL_COUNT_ELEMENTS];
+            float *g1 = tu_xmalloc(rows * w * 4), *g2 = tu_xmalloc(rows * w * 4), l1, l2;
+            uint64_t c1[APLCL_COUNT_LEN], c2[APLCL_COUNT_LEN];
+            run_io(&by_count, rows, w, xs, &t, g1, es, &l1, c1);
+            run_io(&given, rows, w, xs, &t, g2, es, &l2, c2);
+            CHECK(memcmp(g1, g2, rows * w * 4) == 0);
+            CHECK_EQ_U64(c1[APLCL_COUNT_ELEMENTS], cs[APLCL_COUNT_ELEMENTS]);
+            free(g1), free(g2);
+        }
         loss_sum += ls;
         for (int k = 0; k < APLCL_COUNT_LEN; ++k)
             cnt_sum[k] += cs[k];
@@ -294,6 +307,7 @@ int main(void) {
         for (int ign = 0; ign <= (fmts[f] == APLCL_TARGET_BITS); ++ign) {
             loss_case("sum, unaligned cuts", &def, fmts[f], ign, 9, 101, cuts3, 4, seed++);
             loss_case("mean, word cut", &mean, fmts[f], ign, 17, 70, cuts2, 3, seed++);
+            loss_case("mean, unaligned cuts", &mean, fmts[f], ign, 9, 101, cuts3, 4, seed++);
             loss_case("sum, 1-label shards", &def, fmts[f], ign, 3, 7, cuts1, 4, seed++);
         }
     csr_invalid_case();
