@@ -166,6 +166,15 @@ static void progress(int epoch, int epochs, size_t done, size_t total) {
     fflush(stderr);
 }
 
+static void shuffle(uint32_t *a, size_t n, cli_rng *r) {
+    for (size_t i = n; i > 1; --i) {
+        size_t j = (size_t)(cli_rng_next(r) % i);
+        uint32_t t = a[i - 1];
+        a[i - 1] = a[j];
+        a[j] = t;
+    }
+}
+
 typedef struct {
     const arff_data *train, *test;
     int epochs, hidden;
@@ -179,18 +188,9 @@ typedef struct {
 static int train_one(aplcl_ctx *ctx, const run_config *rc, const loss_spec *loss, uint64_t seed,
                      epoch_result *final) {
     const arff_data *tr = rc->train, *te = rc->test;
-    train_net_config cfg = {tr->features,
-                            (size_t)rc->hidden,
-                            tr->labels,
-                            rc->batch,
-                            rc->lr,
-                            0.9f,
-                            0.999f,
-                            1e-8f,
-                            0.0f,
-                            seed,
-                            0,
-                            0};
+    train_net_config cfg = {
+        tr->features, (size_t)rc->hidden, tr->labels, rc->batch, rc->lr, 0.9f, 0.999f, 1e-8f, 0.0f,
+        seed};
     char err[256];
     train_net *net = train_net_create(ctx, &cfg, err, sizeof err);
     if (!net) {
@@ -215,7 +215,7 @@ static int train_one(aplcl_ctx *ctx, const run_config *rc, const loss_spec *loss
     aplcl_params p = loss->p;
     p.reduction = APLCL_REDUCE_MEAN;
     for (int ep = 1; ep <= rc->epochs; ++ep) {
-        cli_rng_shuffle_u32(&rng, order, tr->rows);
+        shuffle(order, tr->rows, &rng);
         for (size_t b = 0; b < nb; ++b) {
             size_t r0 = b * rc->batch, n = tr->rows - r0 < rc->batch ? tr->rows - r0 : rc->batch;
             p.normalizer = (double)n;
@@ -275,6 +275,18 @@ out:
     return rcode;
 }
 
+/* train_one over several workers (cli/train_parallel.c). */
+static int train_parallel(aplcl_ctx *ctx, const tp_options *par, const run_config *rc,
+                          const loss_spec *loss, uint64_t seed, epoch_result *final) {
+    tp_job j = {rc->train, rc->test,   rc->epochs, rc->hidden, rc->batch, rc->lr,
+                rc->csv,   loss->name, loss->p,    seed,       ctx};
+    double r[4];
+    if (tp_train_one(par, &j, r) != 0)
+        return -1;
+    *final = (epoch_result){r[0], r[1], r[2], r[3]};
+    return 0;
+}
+
 static void mean_sd(const double *v, int n, double *mean, double *sd) {
     double s = 0, ss = 0;
     for (int i = 0; i < n; ++i)
@@ -286,34 +298,32 @@ static void mean_sd(const double *v, int n, double *mean, double *sd) {
 }
 
 static void usage(FILE *f) {
-    fprintf(
-        f,
-        "usage: aplcl train TRAIN.arff TEST.arff [--labels N | --labels-xml FILE]\n"
-        "         [--labels-first] [--loss LIST] [--epochs E] [--hidden H]\n"
-        "         [--seed S | --seeds S1,S2,..] [--batch B] [--lr LR] [--csv FILE]\n"
-        "         [--device D] [--progress | --quiet]\n"
-        "         [--parallel data|labels [--devices D1,D2,..]] (under mpirun -n R too)\n"
-        "  --labels N      the last N attributes are the labels (MULAN); with --labels-first\n"
-        "                  the first N (MEKA). Optional when the @relation name carries\n"
-        "                  MEKA's '-C N' (N > 0: first N, N < 0: last -N).\n"
-        "  --loss LIST     specs separated by ';' or a plain comma list of names, e.g.\n"
-        "                  apl,bce,asl  or  'apl;asl:gamma_neg=2,clip=0.1;focal:gamma=1'\n"
-        "                  (at most %d); names: apl (reference defaults), bce,\n"
-        "                  asl (4, 0, 0.05), focal (2), poly1 (1); keys: gamma_pos gamma_neg\n"
-        "                  gamma clip eps alpha=a1/a2 beta=b1/.. (at most %d) focus epsilon\n"
-        "  --epochs E      1..%d (default 30)     --hidden H  0 (linear, default)..%d\n"
-        "  --batch B       1..%d (default 64)     --lr LR     > 0, finite (default 3e-3)\n"
-        "  --seeds LIST    at most %d seeds (default: --seed, else 1)\n"
-        "  --csv FILE      per-epoch results as RFC 4180 CSV\n"
-        "  --device D      \"P:D\" or a name substring (default $APLCL_DEVICE, else the\n"
-        "                  library's choice)\n"
-        "  --progress / --quiet  draw / do not draw the progress bar (default: only when\n"
-        "                  stderr is a terminal)\n"
-        "  --parallel M    data: each worker a share of every batch, gradients summed;\n"
-        "                  labels: each worker a block of labels (W, b, Adam state), dX and\n"
-        "                  the loss summed. Workers: MPI ranks x --devices (default: --device)\n"
-        "Stops with exit 1 when the loss or the logits stop being finite.\n",
-        MAX_LOSSES, APLCL_MAX_TERMS, MAX_EPOCHS, MAX_HIDDEN, MAX_BATCH, MAX_SEEDS);
+    fprintf(f,
+            "usage: aplcl train TRAIN.arff TEST.arff [--labels N | --labels-xml FILE]\n"
+            "         [--labels-first] [--loss LIST] [--epochs E] [--hidden H]\n"
+            "         [--seed S | --seeds S1,S2,..] [--batch B] [--lr LR] [--csv FILE]\n"
+            "         [--device D] [--progress | --quiet]\n"
+            "         [--parallel data|labels] [--devices D1,D2,..]  (mpirun -n R: ranks)\n"
+            "  --labels N      the last N attributes are the labels (MULAN); with --labels-first\n"
+            "                  the first N (MEKA). Optional when the @relation name carries\n"
+            "                  MEKA's '-C N' (N > 0: first N, N < 0: last -N).\n"
+            "  --loss LIST     specs separated by ';' or a plain comma list of names, e.g.\n"
+            "                  apl,bce,asl  or  'apl;asl:gamma_neg=2,clip=0.1;focal:gamma=1'\n"
+            "                  (at most %d); names: apl (reference defaults), bce,\n"
+            "                  asl (4, 0, 0.05), focal (2), poly1 (1); keys: gamma_pos gamma_neg\n"
+            "                  gamma clip eps alpha=a1/a2 beta=b1/.. (at most %d) focus epsilon\n"
+            "  --epochs E      1..%d (default 30)     --hidden H  0 (linear, default)..%d\n"
+            "  --batch B       1..%d (default 64)     --lr LR     > 0, finite (default 3e-3)\n"
+            "  --seeds LIST    at most %d seeds (default: --seed, else 1)\n"
+            "  --csv FILE      per-epoch results as RFC 4180 CSV\n"
+            "  --device D      \"P:D\" or a name substring (default $APLCL_DEVICE, else the\n"
+            "                  library's choice)\n"
+            "  --progress / --quiet  draw / do not draw the progress bar (default: only when\n"
+            "                  stderr is a terminal)\n"
+            "  --parallel M    data (batch shares) or labels (label blocks) over the workers:\n"
+            "                  MPI ranks x --devices (default --device); see the README\n"
+            "Stops with exit 1 when the loss or the logits stop being finite.\n",
+            MAX_LOSSES, APLCL_MAX_TERMS, MAX_EPOCHS, MAX_HIDDEN, MAX_BATCH, MAX_SEEDS);
 }
 
 /* Copies a list option's value into buf (cap bytes), or says it is too long (-1). */
@@ -564,14 +574,8 @@ int cli_train(int argc, char **argv) {
     static epoch_result results[MAX_LOSSES][MAX_SEEDS];
     for (int l = 0; l < n_losses; ++l)
         for (int s = 0; s < n_seeds; ++s)
-            if (par.mode) {
-                tp_job j = {rc.train, rc.test,        rc.epochs,   rc.hidden, rc.batch, rc.lr,
-                            rc.csv,   losses[l].name, losses[l].p, seeds[s],  ctx};
-                double r4[4];
-                if (tp_train_one(&par, &j, r4) != 0)
-                    goto done;
-                results[l][s] = (epoch_result){r4[0], r4[1], r4[2], r4[3]};
-            } else if (train_one(ctx, &rc, &losses[l], seeds[s], &results[l][s]) != 0)
+            if (par.mode ? train_parallel(ctx, &par, &rc, &losses[l], seeds[s], &results[l][s])
+                         : train_one(ctx, &rc, &losses[l], seeds[s], &results[l][s]))
                 goto done;
 
     printf("\nfinal epoch, test set (%d seed%s: mean +- sd)\n", n_seeds, n_seeds > 1 ? "s" : "");

@@ -152,10 +152,10 @@ static int team_open(team *t, const tp_options *o, const tp_job *j) {
         w->c0 = o->mode == TP_LABELS ? C * g / G : 0;
         w->cw = o->mode == TP_LABELS ? C * (g + 1) / G - w->c0 : C;
         train_net_config cfg = {
-            tr->features, (size_t)j->hidden, w->cw, j->batch, j->lr, 0.9f, 0.999f, 1e-8f,
-            0.0f,         j->seed,           w->c0, C};
+            tr->features, (size_t)j->hidden, w->cw, j->batch, j->lr, 0.9f, 0.999f, 1e-8f, 0.0f,
+            j->seed};
         char err[256];
-        if (!(w->net = train_net_create(w->ctx, &cfg, err, sizeof err))) {
+        if (!(w->net = train_net_create_shard(w->ctx, &cfg, w->c0, C, err, sizeof err))) {
             par_fail(WHO, "worker %zu: %s", g, err);
             return -1;
         }

@@ -6,7 +6,8 @@
  * equal the whole run's columns bit for bit; the shards' loss sums and counts must add up to the
  * whole run's (counts exactly, the loss to float-summation order). Windows start on and off
  * 32-label words. Also the linear head (dX summed over shards, dW/db rows) and the window's
- * argument checks. Not here: dense formats (they take no window; only their rejection is).
+ * argument checks, and MEAN by a window's own count (the count pass over a window). Not here:
+ * dense formats (they take no window; only their rejection is).
  */
 #include "test_util.h"
 

@@ -68,6 +68,16 @@ static cl_mem make_buffer(train_net *net, size_t bytes, const void *host, int *o
 
 train_net *train_net_create(aplcl_ctx *ctx, const train_net_config *cfg, char *err,
                             size_t err_size) {
+    return train_net_create_shard(ctx, cfg, 0, cfg->labels, err, err_size);
+}
+
+train_net *train_net_create_shard(aplcl_ctx *ctx, const train_net_config *cfg, size_t label_offset,
+                                  size_t labels_total, char *err, size_t err_size) {
+    if (label_offset > labels_total || cfg->labels > labels_total - label_offset) {
+        snprintf(err, err_size, "label block %zu+%zu outside %zu labels", label_offset, cfg->labels,
+                 labels_total);
+        return NULL;
+    }
     train_net *net = calloc(1, sizeof *net);
     if (!net) {
         snprintf(err, err_size, "out of memory");
@@ -125,7 +135,7 @@ train_net *train_net_create(aplcl_ctx *ctx, const train_net_config *cfg, char *e
     cli_rng s = cli_rng_seed(cfg->seed * 0x2545f4914f6cdd1dull + 1); /* tool_util.h */
     /* a label shard draws the whole head's weights and keeps its rows: the same model as one
      * device's, whatever the sharding */
-    size_t C_all = cfg->labels_total ? cfg->labels_total : C, c_lo = cfg->label_offset * net->k_in;
+    size_t C_all = labels_total, c_lo = label_offset * net->k_in;
     double a1 = sqrt(6.0 / (double)D), a2 = sqrt(6.0 / (double)(net->k_in + C_all));
     for (size_t i = 0; i < H * D; ++i)
         theta[net->off_w1 + i] = (float)((2 * cli_rng_uniform(&s) - 1) * a1);

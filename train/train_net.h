@@ -19,15 +19,17 @@ typedef struct {
     size_t max_batch;                /* largest batch forward() or step() will see */
     float lr, beta1, beta2, adam_eps, weight_decay;
     uint64_t seed; /* weight initialisation */
-    /* a label shard (train/parallel.c): the head holds labels label_offset .. + labels - 1 of
-     * labels_total (0: labels, no shard), initialised as those rows of the whole head */
-    size_t label_offset, labels_total;
 } train_net_config;
 
 /* Creates the network's buffers and kernels on ctx's device. Returns NULL with *err set
  * (a message) on failure. */
 train_net *train_net_create(aplcl_ctx *ctx, const train_net_config *cfg, char *err,
                             size_t err_size);
+/* A label shard (cli/train_parallel.c): the head holds labels label_offset .. + cfg->labels - 1
+ * of labels_total, initialised as those rows of the whole head's weights (the same model as
+ * train_net_create's with labels_total labels, whatever the sharding). */
+train_net *train_net_create_shard(aplcl_ctx *ctx, const train_net_config *cfg, size_t label_offset,
+                                  size_t labels_total, char *err, size_t err_size);
 void train_net_destroy(train_net *net);
 
 /* Uploads a data set once: x (rows x features), y (rows x labels, 0/1). Returns a handle
