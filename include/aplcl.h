@@ -300,9 +300,10 @@ APLCL_API const char *aplcl_ctx_device_name(const aplcl_ctx *ctx);
  * in `counts` (check them, or use aplcl_host_compute, which turns them into an error status).
  * Only the dense target formats (F32, U8) and float storage: aplcl_compute_io takes the others.
  * Errors (nothing is enqueued): NULL_ARGUMENT, INVALID_SIZE, SIZE_OVERFLOW, INVALID_PARAMS,
- * INVALID_TARGET_FORMAT, BUFFER_TOO_SMALL, BUFFER_OVERLAP, CONTEXT_MISMATCH, OPENCL.
- * Calls on one context, from any threads, are ordered among themselves (they share scratch
- * memory; see "threads"); use one context per queue for concurrent device work. */
+ * INVALID_TARGET_FORMAT, INVALID_WINDOW (aplcl_compute_io), BUFFER_TOO_SMALL, BUFFER_OVERLAP,
+ * CONTEXT_MISMATCH, OPENCL. Calls on one context, from any threads, are ordered among themselves
+ * (they share scratch memory; see "threads"); use one context per queue for concurrent device work.
+ */
 APLCL_API aplcl_status aplcl_compute(aplcl_ctx *ctx, const aplcl_params *p, size_t rows,
                                      size_t cols, cl_mem logits, size_t logits_offset,
                                      cl_mem targets, size_t targets_offset,
@@ -533,7 +534,9 @@ typedef struct aplcl_head_io {
     size_t w_offset;
     cl_mem b; /* NULL (no bias) or C floats */
     size_t b_offset;
-    aplcl_targets targets; /* N x C targets, any format (as in aplcl_io) */
+    aplcl_targets targets; /* N x C targets, any format (as in aplcl_io); BITS and CSR may be a
+                              label window of a wider structure: a label shard of the head
+                              (W, b, dW, db hold the window's C rows; see aplcl_targets) */
     cl_mem dx;             /* NULL or N*D floats: OVERWRITTEN with dloss/dX (never read) */
     size_t dx_offset;
     cl_mem dw; /* NULL or C*D floats: dloss/dW is ADDED (dW += ...), so an engine sums
@@ -597,12 +600,12 @@ APLCL_API aplcl_status aplcl_head_scratch_bytes(aplcl_head *head, size_t n, size
  * Errors (nothing is enqueued): NULL_ARGUMENT, INVALID_SIZE, SIZE_OVERFLOW (also: CLBlast indexes
  * with 32-bit ints, so every matrix's offset + extent must stay below 2^31 elements),
  * INVALID_PARAMS (aplcl_params_validate's rule, applied to grad_scale / normalizer for MEAN),
- * INVALID_TARGET_FORMAT, BUFFER_TOO_SMALL, BUFFER_OVERLAP, CONTEXT_MISMATCH, SCRATCH_BUDGET,
- * KERNEL_BUILD (a target format's first use on the context, as in aplcl_compute_io), BLAS (a
- * size query), OUT_OF_HOST_MEMORY, OPENCL (also: allocating scratch failed). A failure while
- * enqueueing (OPENCL, or BLAS from a GEMM) may leave part of the work enqueued and the outputs
- * undefined; later calls still wait for that part. Calls on one context are ordered among
- * themselves, head calls and aplcl_compute_io alike. */
+ * INVALID_TARGET_FORMAT, INVALID_WINDOW, BUFFER_TOO_SMALL, BUFFER_OVERLAP, CONTEXT_MISMATCH,
+ * SCRATCH_BUDGET, KERNEL_BUILD (a target format's first use on the context, as in
+ * aplcl_compute_io), BLAS (a size query), OUT_OF_HOST_MEMORY, OPENCL (also: allocating scratch
+ * failed). A failure while enqueueing (OPENCL, or BLAS from a GEMM) may leave part of the work
+ * enqueued and the outputs undefined; later calls still wait for that part. Calls on one context
+ * are ordered among themselves, head calls and aplcl_compute_io alike. */
 APLCL_API aplcl_status aplcl_head_compute(aplcl_head *head, const aplcl_params *p, size_t n,
                                           size_t d, size_t c, const aplcl_head_io *io,
                                           size_t scratch_budget_bytes, cl_uint num_wait_events,
