@@ -112,6 +112,50 @@ static uint8_t *label_block(const uint8_t *y, size_t rows, size_t cols, size_t c
     return b;
 }
 
+/* rows x cols 0/1 bytes as BITS words (APLCL_BITS_WORDS(cols) a row, label c in bit c % 32). */
+static uint32_t *pack_bits(const uint8_t *y, size_t rows, size_t cols) {
+    size_t words = APLCL_BITS_WORDS(cols);
+    uint32_t *b = calloc(rows * words + 1, sizeof *b);
+    for (size_t r = 0; b && r < rows; ++r)
+        for (size_t c = 0; c < cols; ++c)
+            b[r * words + c / 32] |= (uint32_t)(y[r * cols + c] != 0) << (c % 32);
+    return b;
+}
+
+/* Worker i's network and data (bits: the whole training targets, labels mode). */
+static int worker_open(team *t, int i, const tp_options *o, const tp_job *j, const uint32_t *bits) {
+    const arff_data *tr = j->train, *te = j->test;
+    size_t C = tr->labels;
+    worker *w = &t->w[i];
+    size_t g = (size_t)(t->g0 + i), G = (size_t)t->total;
+    w->c0 = o->mode == TP_LABELS ? C * g / G : 0;
+    w->cw = o->mode == TP_LABELS ? C * (g + 1) / G - w->c0 : C;
+    train_net_config cfg = {
+        tr->features, (size_t)j->hidden, w->cw, j->batch, j->lr, 0.9f, 0.999f, 1e-8f, 0.0f,
+        j->seed};
+    char err[256];
+    if (!(w->net = train_net_create_shard(w->ctx, &cfg, w->c0, C, err, sizeof err))) {
+        par_fail(WHO, "worker %zu: %s", g, err);
+        return -1;
+    }
+    /* labels: the training targets go up whole, as bits, and each worker's head reads its
+     * block through a label window; the test targets of the block stay on the host for
+     * the metrics */
+    w->y_te = label_block(te->y, te->rows, C, w->c0, w->cw);
+    if (!w->y_te) {
+        par_fail(WHO, "out of memory");
+        return -1;
+    }
+    w->s_tr = o->mode == TP_LABELS ? train_net_upload_bits(w->net, tr->x, bits, tr->rows)
+                                   : train_net_upload(w->net, tr->x, tr->y, tr->rows);
+    w->s_te = train_net_upload(w->net, te->x, w->y_te, te->rows);
+    if (w->s_tr < 0 || w->s_te < 0) {
+        par_fail(WHO, "worker %zu: %s", g, train_net_error(w->net));
+        return -1;
+    }
+    return 0;
+}
+
 /* Opens the contexts, builds each worker's network and uploads its data; -1 after par_fail. */
 static int team_open(team *t, const tp_options *o, const tp_job *j) {
     memset(t, 0, sizeof *t);
@@ -140,43 +184,22 @@ static int team_open(team *t, const tp_options *o, const tp_job *j) {
     }
     t->total = t->n * par_size();
     t->g0 = t->n * par_rank();
-    const arff_data *tr = j->train, *te = j->test;
+    const arff_data *tr = j->train;
     size_t C = tr->labels;
     if (o->mode == TP_LABELS && C < (size_t)t->total) {
         par_fail(WHO, "%zu labels cannot be split over %d workers", C, t->total);
         return -1;
     }
-    for (int i = 0; i < t->n; ++i) {
-        worker *w = &t->w[i];
-        size_t g = (size_t)(t->g0 + i), G = (size_t)t->total;
-        w->c0 = o->mode == TP_LABELS ? C * g / G : 0;
-        w->cw = o->mode == TP_LABELS ? C * (g + 1) / G - w->c0 : C;
-        train_net_config cfg = {
-            tr->features, (size_t)j->hidden, w->cw, j->batch, j->lr, 0.9f, 0.999f, 1e-8f, 0.0f,
-            j->seed};
-        char err[256];
-        if (!(w->net = train_net_create_shard(w->ctx, &cfg, w->c0, C, err, sizeof err))) {
-            par_fail(WHO, "worker %zu: %s", g, err);
-            return -1;
-        }
-        /* the trainer's targets are dense bytes, which take no label window: a block is
-         * copied once here (the library's windows are for BITS and CSR targets) */
-        uint8_t *y_tr = label_block(tr->y, tr->rows, C, w->c0, w->cw);
-        w->y_te = label_block(te->y, te->rows, C, w->c0, w->cw);
-        if (!y_tr || !w->y_te) {
-            free(y_tr);
-            par_fail(WHO, "out of memory");
-            return -1;
-        }
-        w->s_tr = train_net_upload(w->net, tr->x, y_tr, tr->rows);
-        w->s_te = train_net_upload(w->net, te->x, w->y_te, te->rows);
-        free(y_tr);
-        if (w->s_tr < 0 || w->s_te < 0) {
-            par_fail(WHO, "worker %zu: %s", g, train_net_error(w->net));
-            return -1;
-        }
+    uint32_t *bits = o->mode == TP_LABELS ? pack_bits(tr->y, tr->rows, C) : NULL;
+    if (o->mode == TP_LABELS && !bits) {
+        par_fail(WHO, "out of memory");
+        return -1;
     }
-    return 0;
+    int rc = 0;
+    for (int i = 0; i < t->n && rc == 0; ++i)
+        rc = worker_open(t, i, o, j, bits);
+    free(bits);
+    return rc;
 }
 
 /* Sums buffer `which` over every worker of every rank and writes the sum back to each. */

@@ -27,6 +27,8 @@ extern const aplcl_embedded_file aplcl_train_kernels[];
 typedef struct {
     cl_mem x, y;
     size_t rows;
+    size_t y_row_bytes; /* U8: labels bytes a row; BITS (a shard's whole label space): its words */
+    int y_bits;
 } data_set;
 
 struct train_net {
@@ -46,7 +48,8 @@ struct train_net {
     data_set sets[MAX_SETS];
     int n_sets;
     unsigned long step;
-    size_t last_batch; /* rows of the last head pass, for the hidden pass */
+    size_t last_batch;                 /* rows of the last head pass, for the hidden pass */
+    size_t label_offset, labels_total; /* the head's label block (a shard) */
     char error[256];
 };
 
@@ -87,6 +90,7 @@ train_net *train_net_create_shard(aplcl_ctx *ctx, const train_net_config *cfg, s
     net->context = aplcl_ctx_cl_context(ctx);
     net->queue = aplcl_ctx_queue(ctx);
     net->cfg = *cfg;
+    net->label_offset = label_offset, net->labels_total = labels_total;
     size_t D = cfg->features, H = cfg->hidden, C = cfg->labels, B = cfg->max_batch;
     net->k_in = H ? H : D;
     net->off_w1 = 0;
@@ -157,7 +161,8 @@ train_net *train_net_create_shard(aplcl_ctx *ctx, const train_net_config *cfg, s
     free(zeros);
     net->idx = make_buffer(net, B * sizeof(cl_uint), NULL, &ok);
     net->xb = make_buffer(net, B * D * sizeof(float), NULL, &ok);
-    net->yb = make_buffer(net, B * C, NULL, &ok);
+    size_t bits_row = APLCL_BITS_WORDS(labels_total) * sizeof(cl_uint);
+    net->yb = make_buffer(net, B * (C > bits_row ? C : bits_row), NULL, &ok);
     net->z1 = make_buffer(net, B * (H ? H : 1) * sizeof(float), NULL, &ok);
     net->dz1 = make_buffer(net, B * (H ? H : 1) * sizeof(float), NULL, &ok);
     net->logits = make_buffer(net, B * C * sizeof(float), NULL, &ok);
@@ -195,17 +200,29 @@ void train_net_destroy(train_net *net) {
     free(net);
 }
 
-int train_net_upload(train_net *net, const float *x, const uint8_t *y, size_t rows) {
+static int upload_set(train_net *net, const float *x, const void *y, size_t row_bytes, int bits,
+                      size_t rows) {
     if (net->n_sets >= MAX_SETS)
         return fail(net, "upload (too many sets)", 0);
     int ok = 1;
     data_set *s = &net->sets[net->n_sets];
     s->x = make_buffer(net, rows * net->cfg.features * sizeof(float), x, &ok);
-    s->y = make_buffer(net, rows * net->cfg.labels, y, &ok);
+    s->y = make_buffer(net, rows * row_bytes, y, &ok);
     s->rows = rows;
+    s->y_row_bytes = row_bytes;
+    s->y_bits = bits;
     if (!ok)
         return fail(net, "uploading a data set", 0);
     return net->n_sets++;
+}
+
+int train_net_upload(train_net *net, const float *x, const uint8_t *y, size_t rows) {
+    return upload_set(net, x, y, net->cfg.labels, 0, rows);
+}
+
+int train_net_upload_bits(train_net *net, const float *x, const uint32_t *bits, size_t rows) {
+    /* gather_u8 moves a row's words as bytes: the bits arrive unchanged */
+    return upload_set(net, x, bits, APLCL_BITS_WORDS(net->labels_total) * sizeof(cl_uint), 1, rows);
 }
 
 /* Enqueues a 1-D element-wise kernel over n items (no local size: any n works). */
@@ -291,7 +308,7 @@ int train_net_head_pass(train_net *net, int set, const uint32_t *rows, size_t ba
      * wait for it here (it is tiny); everything else stays asynchronous */
     clFinish(net->queue);
     if (gather(net, net->k_gather_f32, s->x, net->xb, batch, D) ||
-        gather(net, net->k_gather_u8, s->y, net->yb, batch, C))
+        gather(net, net->k_gather_u8, s->y, net->yb, batch, s->y_row_bytes))
         return -1;
 
     if (H &&
@@ -312,8 +329,12 @@ int train_net_head_pass(train_net *net, int set, const uint32_t *rows, size_t ba
     io.w_offset = net->off_w2;
     io.b = net->theta;
     io.b_offset = net->off_b2;
-    io.targets.format = APLCL_TARGET_U8;
+    io.targets.format = s->y_bits ? APLCL_TARGET_BITS : APLCL_TARGET_U8;
     io.targets.data = net->yb;
+    if (s->y_bits) { /* the whole label space's bits, read through this shard's window */
+        io.targets.label_count = net->labels_total;
+        io.targets.label_offset = net->label_offset;
+    }
     io.dx = H ? net->dz1 : NULL;
     io.dw = net->grad;
     io.dw_offset = net->off_w2;

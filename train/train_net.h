@@ -35,6 +35,10 @@ void train_net_destroy(train_net *net);
 /* Uploads a data set once: x (rows x features), y (rows x labels, 0/1). Returns a handle
  * index (0, 1, ...) or -1. */
 int train_net_upload(train_net *net, const float *x, const uint8_t *y, size_t rows);
+/* The same with the targets of the WHOLE label space as BITS words (rows x
+ * APLCL_BITS_WORDS(labels_total), aplcl_pack_bits' layout): a shard's head reads its labels
+ * through a label window, so every shard uploads the same structure. */
+int train_net_upload_bits(train_net *net, const float *x, const uint32_t *bits, size_t rows);
 
 /* One Adam step on the given rows of data set `set` (indices into it, at most max_batch).
  * The batch loss (as the loss's reduction defines it) is written to slot `loss_slot` of a
