@@ -7,14 +7,14 @@
  *         size, so the summed gradient is the one-device gradient. Every epoch the parameters'
  *         bits are compared over all workers; a difference stops the run.
  * labels: every worker owns a contiguous block of labels: its rows of W and b and their Adam
- *         state. Every worker uploads the same training targets (the whole label space as BITS)
- *         and its head reads its block through a label window; the partial dX at the head input
- * (with a hidden layer) and the losses are summed over the workers; the hidden layer is replicated.
- * Test metrics are computed where the labels live and reduced: mAP and macro-F1 as sums over
- * labels, micro-F1 from summed TP/FP/FN. Both follow the one-device run on the same seed up to the
- * order of float sums. Within a process the workers run one after another between the sums (each on
- * its own context and queue). Not here: overlap of communication with compute, the progress bar,
- * checkpoints.
+ *         state. All upload the same training targets (the whole label space as BITS); each
+ *         head reads its block through a label window. The partial dX at the head input (with
+ *         a hidden layer) and the losses are summed over the workers; the hidden layer is
+ *         replicated. Test metrics are computed where the labels live and reduced: mAP and
+ *         macro-F1 as sums over labels, micro-F1 from summed TP/FP/FN.
+ * Both follow the one-device run on the same seed up to the order of float sums. Within a
+ * process the workers run one after another between the sums (each on its own context and
+ * queue). Not here: overlap of communication with compute, the progress bar, checkpoints.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "train_parallel.h"
