@@ -134,6 +134,8 @@ static FILE *open_out(const char *path) {
 int cli_bench(int argc, char **argv) {
     if (argc > 0 && strcmp(argv[0], "head") == 0)
         return cli_bench_head(argc - 1, argv + 1);
+    if (argc > 0 && strcmp(argv[0], "shard") == 0)
+        return cli_bench_shard(argc - 1, argv + 1);
     bench_state s;
     memset(&s, 0, sizeof s);
     int pa = bench_parse_args(&s, argc, argv);

@@ -42,7 +42,7 @@ static timing stats_of(double *t, int n) {
 }
 
 /* "NxDxC" */
-static int parse_shape(const char *s, size_t *n, size_t *d, size_t *c) {
+int bench_parse_shape(const char *s, size_t *n, size_t *d, size_t *c) {
     char *end;
     unsigned long long v[3];
     const char *p = s;
@@ -62,7 +62,7 @@ static int parse_shape(const char *s, size_t *n, size_t *d, size_t *c) {
 }
 
 /* A byte count with an optional K, M or G (binary) suffix. */
-static int parse_bytes(const char *s, size_t *out) {
+int bench_parse_bytes(const char *s, size_t *out) {
     char *end;
     errno = 0;
     double v = strtod(s, &end);
@@ -323,7 +323,7 @@ int cli_bench_head(int argc, char **argv) {
     size_t n = QUICK_N, d = DEF_D, c = DEF_C, reps = 3, budget = 0;
     const char *o;
     uint64_t u64;
-    if ((o = opts[H_SHAPE].value) && parse_shape(o, &n, &d, &c)) {
+    if ((o = opts[H_SHAPE].value) && bench_parse_shape(o, &n, &d, &c)) {
         fprintf(stderr, "aplcl bench head: bad --shape '%s' (want NxDxC)\n", o);
         return 2;
     }
@@ -332,7 +332,7 @@ int cli_bench_head(int argc, char **argv) {
             return 2;
         reps = (size_t)u64;
     }
-    if ((o = opts[H_BUDGET].value) && parse_bytes(o, &budget)) {
+    if ((o = opts[H_BUDGET].value) && bench_parse_bytes(o, &budget)) {
         fprintf(stderr, "aplcl bench head: bad --budget '%s' (bytes, K/M/G suffix allowed)\n", o);
         return 2;
     }

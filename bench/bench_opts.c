@@ -66,6 +66,8 @@ static void usage(FILE *f) {
             "       aplcl bench head [--shape NxDxC] [--reps R] [--budget BYTES] [--targets T]\n"
             "                        [--reduction mean|sum] [--no-bias] [--no-unfused] [--csv F]\n"
             "                        (linear head: chunked vs unfused time and device memory)\n"
+            "       [mpirun -n R] aplcl bench shard [--shape NxDxC] [--positives K] ...\n"
+            "                        (the head sharded over labels: per-rank memory and time)\n"
             "Devices: D (\"P:D\" or a name substring), else $APLCL_DEVICE, else all. Default "
             "shapes 64x80,\n"
             "4096x80, 4096x1000, 16384x10000, 1024x100000 (--quick: 64x80, 4096x1000).\n");

@@ -26,6 +26,7 @@ static void usage(FILE *f) {
                "  bench [--device D] [--quick] [--csv F] [--json F] [--chart F.svg] ...\n"
                "                               time the fused loss+gradient against a copy kernel\n"
                "  bench head [--shape NxDxC] ...  time the linear head, chunked against unfused\n"
+               "  bench shard [--shape NxDxC] ... the label-sharded head over MPI ranks: memory\n"
                "  train TRAIN.arff TEST.arff --labels N [--labels-first] [--loss apl,bce,asl]\n"
                "        [--epochs E] [--hidden H] [--seed S|--seeds S1,S2] [--csv F]\n"
                "        [--val F|FILE] [--select best-val|last] [--out DIR]\n"

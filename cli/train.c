@@ -14,6 +14,7 @@
 #include "metrics.h"
 #include "report.h"
 #include "run_common.h"
+#include "train_parallel.h"
 #include "trainer.h"
 
 #include <errno.h>
@@ -39,7 +40,10 @@ static void usage(FILE *f) {
             "                  gamma clip eps alpha=a1/a2 beta=b1/.. (at most %d) focus epsilon\n"
             "  --select S      best-val: report the epoch with the best validation mAP (the\n"
             "                  default with --val); last: the final epoch (the default without)\n"
-            "  --csv FILE      per-epoch results as RFC 4180 CSV\n",
+            "  --csv FILE      per-epoch results as RFC 4180 CSV\n"
+            "  --parallel M    data (batch shares) or labels (label blocks) over the workers:\n"
+            "                  MPI ranks (mpirun -n R) x --devices D1,D2,.. (default --device);\n"
+            "                  reports the last epoch (no --val, --out); see the README\n",
             MAX_LOSSES, APLCL_MAX_TERMS);
     run_common_usage(f);
     fprintf(f,
@@ -116,13 +120,44 @@ static void write_config(FILE *f, const train_args *a, const run_data *d, const 
     fputs("}\n", f);
 }
 
+/* One (loss, seed) over the parallel workers (cli/train_parallel.c), as a trainer_result whose
+ * curve holds only the last epoch (the one reported: --parallel has no validation set). */
+static int train_parallel(aplcl_ctx *ctx, const tp_options *par, const run_data *d,
+                          const run_common *rc, FILE *csv, const loss_spec *loss, uint64_t seed,
+                          trainer_result *r) {
+    tp_job j = {&d->train, &d->test,   rc->epochs, rc->hidden, rc->batch, rc->lr,
+                csv,       loss->name, loss->p,    seed,       ctx};
+    double res[4];
+    if (tp_train_one(par, &j, res) != 0)
+        return -1;
+    if (!(r->curve = calloc((size_t)rc->epochs, sizeof *r->curve)))
+        return -1;
+    r->epochs = r->chosen = rc->epochs;
+    const metrics_set none = {NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN}; /* not measured */
+    for (int e = 0; e < rc->epochs; ++e)
+        r->curve[e] = (trainer_epoch){NAN, none, none, none};
+    trainer_epoch *last = &r->curve[rc->epochs - 1];
+    last->train_loss = res[0];
+    last->test.map = res[1], last->test.micro_f1 = res[2], last->test.macro_f1 = res[3];
+    return 0;
+}
+
 int cli_train(int argc, char **argv) {
     static train_args a;
     memset(&a, 0, sizeof a);
-    int pa = parse_args(argc, argv, &a);
-    if (pa >= 0)
-        return pa;
+    tp_options par; /* --parallel, --devices: cli/train_parallel.c */
+    int pa = tp_take_options(&argc, argv, &par);
+    if (pa < 0)
+        pa = parse_args(argc, argv, &a);
     const run_common *rc = &a.rc;
+    if (pa < 0 && par.mode && (rc->val_file || rc->val_fraction > 0 || rc->out_dir)) {
+        fprintf(stderr, WHO ": --val and --out are not supported with --parallel yet\n");
+        pa = CLI_EXIT_USAGE;
+    }
+    if (pa >= 0) {
+        tp_finish(&par, pa);
+        return pa;
+    }
     run_data d;
     if (run_data_load(WHO, rc, &d) != 0)
         return 1;
@@ -172,6 +207,13 @@ int cli_train(int argc, char **argv) {
     for (int l = 0; l < a.n_losses; ++l)
         for (int s = 0; s < rc->n_seeds; ++s) {
             trainer_result *r = &runs[n_runs];
+            if (par.mode) {
+                /* the workers write the per-epoch lines and CSV rows themselves */
+                if (train_parallel(ctx, &par, &d, rc, csv, &a.losses[l], rc->seeds[s], r) != 0)
+                    goto done;
+                ++n_runs;
+                continue;
+            }
             if (trainer_run(ctx, &tc, a.losses[l].name, &a.losses[l].p, rc->seeds[s], 0, r) != 0)
                 goto done;
             ++n_runs;
@@ -220,5 +262,6 @@ done:
     free(runs);
     aplcl_ctx_destroy(ctx);
     run_data_free(&d);
+    tp_finish(&par, status); /* a failed rank stops all of them */
     return status;
 }

@@ -34,6 +34,15 @@ double cli_rng_normal(cli_rng *r, double mean, double sd) {
     return mean + sd * sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
+void cli_rng_shuffle_u32(cli_rng *r, uint32_t *a, size_t n) {
+    for (size_t i = n; i > 1; --i) {
+        size_t j = (size_t)(cli_rng_next(r) % i);
+        uint32_t t = a[i - 1];
+        a[i - 1] = a[j];
+        a[j] = t;
+    }
+}
+
 cli_device_spec *cli_device_specs(const char *named, const char *who, size_t *count) {
     cli_device_spec *specs = NULL;
     *count = 0;

@@ -24,6 +24,8 @@ uint64_t cli_rng_next(cli_rng *r);
 double cli_rng_uniform(cli_rng *r);                     /* [0, 1) */
 double cli_rng_range(cli_rng *r, double lo, double hi); /* [lo, hi) */
 double cli_rng_normal(cli_rng *r, double mean, double sd);
+/* Fisher-Yates over a[0..n): `aplcl train`'s batch order, one and parallel alike. */
+void cli_rng_shuffle_u32(cli_rng *r, uint32_t *a, size_t n);
 
 /* The devices a subcommand runs on: the one named (any string aplcl_ctx_create takes), else
  * every device as "P:D". Returns *count specs (calloc'd, caller frees), or NULL after printing

@@ -90,7 +90,10 @@ APLCL_API unsigned aplcl_version_number(void);
     X(APLCL_ERR_BLAS, -29,                                                                         \
       "a CLBlast call failed (see aplcl_last_cl_error(): its CLBlastStatusCode)")                  \
     X(APLCL_ERR_INVALID_ENV, -30,                                                                  \
-      "APLCL_VECTOR_WIDTH, APLCL_LOCAL_SIZE or APLCL_CONTIGUOUS has an invalid value")
+      "APLCL_VECTOR_WIDTH, APLCL_LOCAL_SIZE or APLCL_CONTIGUOUS has an invalid value")             \
+    X(APLCL_ERR_INVALID_WINDOW, -31,                                                               \
+      "a label window (aplcl_targets label_offset, label_count) outside the target structure, "    \
+      "or on a dense target format")
 
 typedef enum aplcl_status {
 #define APLCL_STATUS_ENUM_(name, value, text) name = value,
@@ -298,9 +301,10 @@ APLCL_API const char *aplcl_ctx_device_name(const aplcl_ctx *ctx);
  * in `counts` (check them, or use aplcl_host_compute, which turns them into an error status).
  * Only the dense target formats (F32, U8) and float storage: aplcl_compute_io takes the others.
  * Errors (nothing is enqueued): NULL_ARGUMENT, INVALID_SIZE, SIZE_OVERFLOW, INVALID_PARAMS,
- * INVALID_TARGET_FORMAT, BUFFER_TOO_SMALL, BUFFER_OVERLAP, CONTEXT_MISMATCH, OPENCL.
- * Calls on one context, from any threads, are ordered among themselves (they share scratch
- * memory; see "threads"); use one context per queue for concurrent device work. */
+ * INVALID_TARGET_FORMAT, INVALID_WINDOW (aplcl_compute_io), BUFFER_TOO_SMALL, BUFFER_OVERLAP,
+ * CONTEXT_MISMATCH, OPENCL. Calls on one context, from any threads, are ordered among themselves
+ * (they share scratch memory; see "threads"); use one context per queue for concurrent device work.
+ */
 APLCL_API aplcl_status aplcl_compute(aplcl_ctx *ctx, const aplcl_params *p, size_t rows,
                                      size_t cols, cl_mem logits, size_t logits_offset,
                                      cl_mem targets, size_t targets_offset,
@@ -334,6 +338,20 @@ typedef struct aplcl_targets {
     size_t nnz;           /* CSR: number of indices from indices_offset */
     cl_mem ignore;        /* BITS only, optional: ignore mask, same layout as data */
     size_t ignore_offset; /* in words */
+    /* Label window (BITS, CSR): 0 / 0 (the default) reads rows of C labels. Otherwise the
+     * structure's rows hold label_count labels (BITS: APLCL_BITS_WORDS(label_count) words a row;
+     * CSR: global label indices, < label_count) and the call's C columns are labels
+     * label_offset .. label_offset + C - 1 of them, read in place (no re-packing): a label shard
+     * of a wider problem. Every extent is checked on the whole structure. The window's elements
+     * are what the call counts (MEAN by count divides by the window's count: a sharded engine
+     * passes the global count as the normalizer). CSR's invalid entries are counted by the window
+     * that owns them (bad row pointers: the window at label 0; an index >= label_count: the
+     * window holding the last label; an unsorted index: the window holding it), so the counts of
+     * a partition of the labels sum to the unsharded counts. Dense formats (F32, U8) take no
+     * window: label_count must be 0 or C and label_offset 0. Errors: APLCL_ERR_INVALID_WINDOW
+     * (label_offset + C > label_count, or a window on a dense format). */
+    size_t label_count;
+    size_t label_offset;
 } aplcl_targets;
 
 /* Every buffer of one call. Offsets count elements of the buffer's own type. */
@@ -435,7 +453,8 @@ APLCL_API aplcl_status aplcl_ctx_last_counts(const aplcl_ctx *ctx,
  *
  * Same semantics as aplcl_host_compute, computed in double with the stable forms of the spec
  * (ln p as -softplus(-x)), summed with compensation. The yardstick every device is checked
- * against. counts may be NULL. */
+ * against. counts may be NULL. It takes dense float targets only, so no label window: the
+ * reference of a window is the same call on those columns of the logits and targets. */
 APLCL_API aplcl_status aplcl_ref_compute(const aplcl_params *p, size_t rows, size_t cols,
                                          const float *logits, const float *targets, double *grad,
                                          double *elem_loss, double *loss);
@@ -534,7 +553,9 @@ typedef struct aplcl_head_io {
     size_t w_offset;
     cl_mem b; /* NULL (no bias) or C floats */
     size_t b_offset;
-    aplcl_targets targets; /* N x C targets, any format (as in aplcl_io) */
+    aplcl_targets targets; /* N x C targets, any format (as in aplcl_io); BITS and CSR may be a
+                              label window of a wider structure: a label shard of the head
+                              (W, b, dW, db hold the window's C rows; see aplcl_targets) */
     cl_mem dx;             /* NULL or N*D floats: OVERWRITTEN with dloss/dX (never read) */
     size_t dx_offset;
     cl_mem dw; /* NULL or C*D floats: dloss/dW is ADDED (dW += ...), so an engine sums
@@ -598,12 +619,12 @@ APLCL_API aplcl_status aplcl_head_scratch_bytes(aplcl_head *head, size_t n, size
  * Errors (nothing is enqueued): NULL_ARGUMENT, INVALID_SIZE, SIZE_OVERFLOW (also: CLBlast indexes
  * with 32-bit ints, so every matrix's offset + extent must stay below 2^31 elements),
  * INVALID_PARAMS (aplcl_params_validate's rule, applied to grad_scale / normalizer for MEAN),
- * INVALID_TARGET_FORMAT, BUFFER_TOO_SMALL, BUFFER_OVERLAP, CONTEXT_MISMATCH, SCRATCH_BUDGET,
- * KERNEL_BUILD (a target format's first use on the context, as in aplcl_compute_io), BLAS (a
- * size query), OUT_OF_HOST_MEMORY, OPENCL (also: allocating scratch failed). A failure while
- * enqueueing (OPENCL, or BLAS from a GEMM) may leave part of the work enqueued and the outputs
- * undefined; later calls still wait for that part. Calls on one context are ordered among
- * themselves, head calls and aplcl_compute_io alike. */
+ * INVALID_TARGET_FORMAT, INVALID_WINDOW, BUFFER_TOO_SMALL, BUFFER_OVERLAP, CONTEXT_MISMATCH,
+ * SCRATCH_BUDGET, KERNEL_BUILD (a target format's first use on the context, as in
+ * aplcl_compute_io), BLAS (a size query), OUT_OF_HOST_MEMORY, OPENCL (also: allocating scratch
+ * failed). A failure while enqueueing (OPENCL, or BLAS from a GEMM) may leave part of the work
+ * enqueued and the outputs undefined; later calls still wait for that part. Calls on one context
+ * are ordered among themselves, head calls and aplcl_compute_io alike. */
 APLCL_API aplcl_status aplcl_head_compute(aplcl_head *head, const aplcl_params *p, size_t n,
                                           size_t d, size_t c, const aplcl_head_io *io,
                                           size_t scratch_budget_bytes, cl_uint num_wait_events,

@@ -5,6 +5,8 @@
  * Targets (APL_TFMT), decoded to y: >= 0 valid (0..1), < 0 ignored, NaN invalid:
  *   0 float, 1 uint8 (0, 1, 255 = ignore), 2 bit-packed rows (+ optional ignore mask),
  *   3 CSR positives (row pointers + ascending label indices; everything else negative).
+ * The row formats (2, 3) may be read through a label window: the call's cols labels are labels
+ * tcol0 .. tcol0+cols-1 of rows of tcols labels (tcols = cols, tcol0 = 0 without a window).
  * No loss math here.
  */
 
@@ -101,18 +103,38 @@ inline floatv targetv(__global const tstore_t *t, ulong i) {
 #endif
 
 #if APL_TFMT == 2
-/* Labels c0 .. c0+APL_VW-1 of one row: bits shift .. shift+APL_VW-1 of one word (c0 is a
- * multiple of APL_VW, which divides 32). ign may be NULL. */
-inline floatv target_bits(__global const uint *bits, __global const uint *ign, ulong word,
-                          uint shift) {
-    uintv lane = LANE_IDS + (uintv)(shift);
-    uintv w = (uintv)(bits[word]);
+/* Bits b .. b+31 of a row of row_words words starting at word row0 (a label window may start
+ * anywhere in a word); bits past the row read as 0. */
+inline uint bits_at(__global const uint *p, ulong row0, ulong row_words, ulong b) {
+    ulong w = b / 32;
+    uint s = (uint)(b % 32);
+    uint v = p[row0 + w] >> s;
+    if (s && w + 1 < row_words) v |= p[row0 + w + 1] << (32 - s);
+    return v;
+}
+/* Labels b .. b+APL_VW-1 of one row (b = window offset + c0): lanes read bits 0..APL_VW-1 of
+ * bits_at. ign may be NULL. */
+inline floatv target_bits(__global const uint *bits, __global const uint *ign, ulong row0,
+                          ulong row_words, ulong b) {
+    uintv lane = LANE_IDS;
+    uintv w = (uintv)(bits_at(bits, row0, row_words, b));
     floatv y = select((floatv)(0.0f), (floatv)(1.0f), ((w >> lane) & (uintv)(1u)) != (uintv)(0u));
     if (ign) {
-        uintv m = (uintv)(ign[word]);
+        uintv m = (uintv)(bits_at(ign, row0, row_words, b));
         y = select(y, (floatv)(-1.0f), ((m >> lane) & (uintv)(1u)) != (uintv)(0u));
     }
     return y;
+}
+/* Non-ignored labels in unit u of the count pass: the u-th 32-label word of the window
+ * (cols labels from tcol0 of rows of tcols labels). */
+inline ulong bits_valid_in_word(__global const uint *ign, ulong u, ulong cols, ulong tcols,
+                                ulong tcol0) {
+    ulong words = (cols + 31) / 32, row_words = (tcols + 31) / 32;
+    ulong r = u / words, wc = u % words;
+    uint nbits = (uint)min((ulong)32, cols - wc * 32);
+    uint mask = nbits == 32 ? 0xffffffffu : ((1u << nbits) - 1u);
+    uint m = ign ? bits_at(ign, r * row_words, row_words, tcol0 + wc * 32) : 0u;
+    return nbits - popcount(m & mask);
 }
 #endif
 
@@ -142,15 +164,20 @@ inline floatv target_csr(__global const ulong *rp, __global const uint *idx, ulo
     }
     return LOADV(yb);
 }
-/* Invalid entries of row r: a decreasing pointer or one past nnz (once), an index >= cols, an
- * index not above its predecessor. Read once per row (by the chunk at label 0). */
+/* Invalid entries of row r that the window [lo, hi) of a tcols-label space owns, so that the
+ * windows of a partition count each one once: a decreasing pointer or one past nnz (the window
+ * at label 0), an index >= tcols (the window holding the last label), an index not above its
+ * predecessor (the window holding it). Read once per row (by the chunk at label 0). */
 inline ulong csr_row_errors(__global const ulong *rp, __global const uint *idx, ulong nnz,
-                            ulong r, ulong cols) {
+                            ulong r, ulong lo, ulong hi, ulong tcols) {
     ulong a = rp[r], b = rp[r + 1];
-    if (b < a || b > nnz) return 1;
+    if (b < a || b > nnz) return lo == 0 ? 1 : 0;
     ulong bad = 0;
-    for (ulong k = a; k < b; ++k)
-        bad += (idx[k] >= cols || (k > a && idx[k] <= idx[k - 1])) ? 1 : 0;
+    for (ulong k = a; k < b; ++k) {
+        ulong c = idx[k];
+        bool owned = c >= tcols ? hi == tcols : (c >= lo && c < hi);
+        bad += (owned && (c >= tcols || (k > a && c <= idx[k - 1]))) ? 1 : 0;
+    }
     return bad;
 }
 #endif

@@ -68,7 +68,7 @@ __kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void apl_loss(
     __global xstore_t *grad, ulong g_off, int accumulate, __global float *elem, ulong e_off,
     apl_consts k, float grad_scale,
     int mul_from_count, __global const ulong *res_cnt, __global acc_t *partial_acc,
-    __global ulong *partial_cnt) {
+    __global ulong *partial_cnt, ulong tcols, ulong tcol0) {
     __local acc_t lacc[APL_LOCAL];
     __local ulong lcnt[APL_LOCAL];
     /* MEAN by count: apl_count left the denominator in res_cnt */
@@ -116,12 +116,12 @@ __kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void apl_loss(
             y = LOADV(yb);
         }
 #elif APL_TFMT == 2
-        y = target_bits(t0, t1, r * ((cols + 31) / 32) + c0 / 32, (uint)(c0 % 32));
+        y = target_bits(t0, t1, r * ((tcols + 31) / 32), (tcols + 31) / 32, tcol0 + c0);
         y = select(y, (floatv)(-1.0f), LANE_IDS >= (uint)len); /* padding lanes: ignored */
 #else
-        y = target_csr(t0, t1, nnz, r, c0, len);
+        y = target_csr(t0, t1, nnz, r, tcol0 + c0, len);
         y = select(y, (floatv)(-1.0f), LANE_IDS >= (uint)len);
-        if (c0 == 0) a.n_badt += csr_row_errors(t0, t1, nnz, r, cols);
+        if (c0 == 0) a.n_badt += csr_row_errors(t0, t1, nnz, r, tcol0, tcol0 + cols, tcols);
 #endif
         intv valid = (y >= 0.0f) & (y <= 1.0f);
         intv badt = isnan(y) | (y > 1.0f);
@@ -160,7 +160,7 @@ __kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void apl_loss(
  * ignores nothing). */
 __kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void apl_count(
     ulong n, ulong rows, ulong cols, ulong per_item, __global const tstore_t *t0, ulong t0_off,
-    __global const uint *t1, ulong t1_off, __global ulong *partial_cnt) {
+    __global const uint *t1, ulong t1_off, __global ulong *partial_cnt, ulong tcols, ulong tcol0) {
     __local ulong lcnt[APL_LOCAL];
     uint l = get_local_id(0);
     ulong u = first_unit(per_item);
@@ -171,12 +171,7 @@ __kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void apl_count(
         float y = target1(t0 + t0_off, u);
         n_valid += (y >= 0.0f && y <= 1.0f) ? 1 : 0;
 #elif APL_TFMT == 2
-        ulong words = (cols + 31) / 32;
-        ulong wc = u % words;
-        uint nbits = (uint)min((ulong)32, cols - wc * 32);
-        uint mask = nbits == 32 ? 0xffffffffu : ((1u << nbits) - 1u);
-        uint ign = t1 ? t1[t1_off + u] : 0u;
-        n_valid += nbits - popcount(ign & mask);
+        n_valid += bits_valid_in_word(t1 ? t1 + t1_off : NULL, u, cols, tcols, tcol0);
 #else
         n_valid += 1;
 #endif

@@ -25,6 +25,8 @@ packages=(
     python3-torch      # aplcl.torch and its tests (CPU build)
     python3-pytest     # the Python tests
     ninja-build        # scikit-build-core's CMake generator (it would fetch ninja from PyPI else)
+    libopenmpi-dev     # MPI: parallel training, the sharded-head benchmark and example
+    openmpi-bin        # mpirun, which the parallel tests run
 )
 
 missing=()

@@ -57,13 +57,13 @@ device_count="$(grep -c 'Device #' <<<"$clinfo_out")"
 section "formatting (clang-format, .clang-format)"
 format_files=(include/*.h src/*.c src/*.h ref/*.c cli/*.c cli/*.h common/*.c common/*.h
     train/*.c train/*.h bench/*.c bench/*.h tests/*.c tests/*.h
-    tests/fuzz/*.c tests/consumer/*.c)
+    tests/fuzz/*.c tests/consumer/*.c examples/*.c)
 clang-format --dry-run --Werror "${format_files[@]}" ||
     die "formatting differs from .clang-format; run: clang-format -i ${format_files[*]}"
 echo "${#format_files[@]} files formatted as .clang-format says"
 
 section "Release build (./build)"
-bash scripts/build.sh
+bash scripts/build.sh -DAPLCL_REQUIRE_MPI=ON # the MPI tests must run, not vanish
 
 section "all tests (./build)"
 run_ctest build/test-log.txt --test-dir build -j2
@@ -89,7 +89,7 @@ fi
 py_summary="$(sed -E 's/^=+ (.*) in [0-9.]+s.*/\1/' <<<"$py_line")"
 
 section "ASan+UBSan build (./build-asan): every test, device tests included"
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DAPLCL_SANITIZE=ON
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DAPLCL_SANITIZE=ON -DAPLCL_REQUIRE_MPI=ON
 cmake --build build-asan -j"$jobs"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

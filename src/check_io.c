@@ -63,7 +63,15 @@ aplcl_status apl_check_bufs(const aplcl_ctx *ctx, apl_buf *bufs, int n, int same
 
 aplcl_status apl_target_bufs(const aplcl_targets *t, size_t rows, size_t cols, apl_buf *data,
                              apl_buf *aux) {
-    size_t words = cols / 32 + (cols % 32 != 0);
+    /* a label window reads cols labels from label_offset of rows of `full` labels: the
+     * extents below are those of the whole structure */
+    size_t full = apl_target_label_count(t, cols);
+    if (t->label_offset > full || cols > full - t->label_offset)
+        return APLCL_ERR_INVALID_WINDOW;
+    bool dense = t->format == APLCL_TARGET_F32 || t->format == APLCL_TARGET_U8;
+    if (dense && (full != cols || t->label_offset != 0))
+        return APLCL_ERR_INVALID_WINDOW;
+    size_t words = full / 32 + (full % 32 != 0);
     *data = (apl_buf){t->data, t->data_offset, 0, 1, false, false, NULL, 0, 0};
     *aux = (apl_buf){NULL, 0, 0, 1, false, false, NULL, 0, 0};
     switch (t->format) {
@@ -81,7 +89,7 @@ aplcl_status apl_target_bufs(const aplcl_targets *t, size_t rows, size_t cols, a
             t->ignore, t->ignore_offset, rows * words, sizeof(cl_uint), false, false, NULL, 0, 0};
         return APLCL_SUCCESS;
     case APLCL_TARGET_CSR:
-        if (cols > UINT32_MAX)
+        if (full > UINT32_MAX)
             return APLCL_ERR_SIZE_OVERFLOW; /* indices are 32-bit */
         if (rows == SIZE_MAX)
             return APLCL_ERR_SIZE_OVERFLOW; /* rows + 1 pointers */

@@ -114,6 +114,8 @@ static cl_int run_count(aplcl_ctx *ctx, const apl_variant *v, apl_split count, s
     apl_arg_mem(&s, bits ? t->ignore : NULL);
     apl_arg_ulong(&s, bits ? t->ignore_offset : 0);
     apl_arg_mem(&s, ctx->partial_cnt);
+    apl_arg_ulong(&s, apl_target_label_count(t, cols)); /* the label window */
+    apl_arg_ulong(&s, t->label_offset);
     return s.err != CL_SUCCESS ? s.err : launch(ctx, v->count, count.groups, nw, w, ev);
 }
 
@@ -194,6 +196,8 @@ static cl_int run_loss(aplcl_ctx *ctx, const apl_variant *v, const apl_plan *pla
     apl_arg_mem(&s, res_cnt);
     apl_arg_mem(&s, ctx->partial_acc);
     apl_arg_mem(&s, ctx->partial_cnt);
+    apl_arg_ulong(&s, apl_target_label_count(t, cols)); /* the label window */
+    apl_arg_ulong(&s, t->label_offset);
     return s.err != CL_SUCCESS ? s.err : launch(ctx, v->loss, plan->loss.groups, nw, w, ev);
 }
 

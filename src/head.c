@@ -335,7 +335,8 @@ static void gemm(chain *ch, CLBlastTranspose ta, CLBlastTranspose tb, size_t m, 
  * from the index buffer's offset, so the indices need no shift. */
 static aplcl_targets chunk_targets(const aplcl_targets *t, size_t r0, size_t c) {
     aplcl_targets s = *t;
-    size_t words = c / 32 + (c % 32 != 0);
+    size_t full = apl_target_label_count(t, c); /* a label window's rows are full rows */
+    size_t words = full / 32 + (full % 32 != 0);
     switch (t->format) {
     case APLCL_TARGET_F32:
     case APLCL_TARGET_U8:

@@ -67,6 +67,10 @@ typedef struct apl_buf {
 aplcl_status apl_check_bufs(const aplcl_ctx *ctx, apl_buf *bufs, int n, int same_a, int same_b);
 /* The target buffers a format reads, as apl_bufs (aux: CSR indices or the bits ignore mask,
  * m NULL when absent); INVALID_TARGET_FORMAT, SIZE_OVERFLOW or NULL_ARGUMENT when malformed. */
+/* The labels per row of t's structure: t->label_count, or cols when it is 0 (no window). */
+static inline size_t apl_target_label_count(const aplcl_targets *t, size_t cols) {
+    return t->label_count ? t->label_count : cols;
+}
 aplcl_status apl_target_bufs(const aplcl_targets *t, size_t rows, size_t cols, apl_buf *data,
                              apl_buf *aux);
 /* The wait list: non-NULL when non-empty, every event from ctx's context. */

@@ -27,6 +27,8 @@ extern const aplcl_embedded_file aplcl_train_kernels[];
 typedef struct {
     cl_mem x, y;
     size_t rows;
+    size_t y_row_bytes; /* U8: labels bytes a row; BITS (a shard's whole label space): its words */
+    int y_bits;
 } data_set;
 
 struct train_net {
@@ -46,6 +48,8 @@ struct train_net {
     data_set sets[MAX_SETS];
     int n_sets;
     unsigned long step;
+    size_t last_batch;                 /* rows of the last head pass, for the hidden pass */
+    size_t label_offset, labels_total; /* the head's label block (a shard) */
     char error[256];
 };
 
@@ -67,6 +71,16 @@ static cl_mem make_buffer(train_net *net, size_t bytes, const void *host, int *o
 
 train_net *train_net_create(aplcl_ctx *ctx, const train_net_config *cfg, char *err,
                             size_t err_size) {
+    return train_net_create_shard(ctx, cfg, 0, cfg->labels, err, err_size);
+}
+
+train_net *train_net_create_shard(aplcl_ctx *ctx, const train_net_config *cfg, size_t label_offset,
+                                  size_t labels_total, char *err, size_t err_size) {
+    if (label_offset > labels_total || cfg->labels > labels_total - label_offset) {
+        snprintf(err, err_size, "label block %zu+%zu outside %zu labels", label_offset, cfg->labels,
+                 labels_total);
+        return NULL;
+    }
     train_net *net = calloc(1, sizeof *net);
     if (!net) {
         snprintf(err, err_size, "out of memory");
@@ -76,6 +90,7 @@ train_net *train_net_create(aplcl_ctx *ctx, const train_net_config *cfg, char *e
     net->context = aplcl_ctx_cl_context(ctx);
     net->queue = aplcl_ctx_queue(ctx);
     net->cfg = *cfg;
+    net->label_offset = label_offset, net->labels_total = labels_total;
     size_t D = cfg->features, H = cfg->hidden, C = cfg->labels, B = cfg->max_batch;
     net->k_in = H ? H : D;
     net->off_w1 = 0;
@@ -122,11 +137,17 @@ train_net *train_net_create(aplcl_ctx *ctx, const train_net_config *cfg, char *e
         return NULL;
     }
     cli_rng s = cli_rng_seed(cfg->seed * 0x2545f4914f6cdd1dull + 1); /* tool_util.h */
-    double a1 = sqrt(6.0 / (double)D), a2 = sqrt(6.0 / (double)(net->k_in + C));
+    /* a label shard draws the whole head's weights and keeps its rows: the same model as one
+     * device's, whatever the sharding */
+    size_t C_all = labels_total, c_lo = label_offset * net->k_in;
+    double a1 = sqrt(6.0 / (double)D), a2 = sqrt(6.0 / (double)(net->k_in + C_all));
     for (size_t i = 0; i < H * D; ++i)
         theta[net->off_w1 + i] = (float)((2 * cli_rng_uniform(&s) - 1) * a1);
-    for (size_t i = 0; i < C * net->k_in; ++i)
-        theta[net->off_w2 + i] = (float)((2 * cli_rng_uniform(&s) - 1) * a2);
+    for (size_t i = 0; i < C_all * net->k_in; ++i) {
+        float v = (float)((2 * cli_rng_uniform(&s) - 1) * a2);
+        if (i >= c_lo && i - c_lo < C * net->k_in)
+            theta[net->off_w2 + i - c_lo] = v;
+    }
     int ok = 1;
     size_t P = net->n_params * sizeof(float);
     net->theta = make_buffer(net, P, theta, &ok);
@@ -140,7 +161,8 @@ train_net *train_net_create(aplcl_ctx *ctx, const train_net_config *cfg, char *e
     free(zeros);
     net->idx = make_buffer(net, B * sizeof(cl_uint), NULL, &ok);
     net->xb = make_buffer(net, B * D * sizeof(float), NULL, &ok);
-    net->yb = make_buffer(net, B * C, NULL, &ok);
+    size_t bits_row = APLCL_BITS_WORDS(labels_total) * sizeof(cl_uint);
+    net->yb = make_buffer(net, B * (C > bits_row ? C : bits_row), NULL, &ok);
     net->z1 = make_buffer(net, B * (H ? H : 1) * sizeof(float), NULL, &ok);
     net->dz1 = make_buffer(net, B * (H ? H : 1) * sizeof(float), NULL, &ok);
     net->logits = make_buffer(net, B * C * sizeof(float), NULL, &ok);
@@ -178,17 +200,29 @@ void train_net_destroy(train_net *net) {
     free(net);
 }
 
-int train_net_upload(train_net *net, const float *x, const uint8_t *y, size_t rows) {
+static int upload_set(train_net *net, const float *x, const void *y, size_t row_bytes, int bits,
+                      size_t rows) {
     if (net->n_sets >= MAX_SETS)
         return fail(net, "upload (too many sets)", 0);
     int ok = 1;
     data_set *s = &net->sets[net->n_sets];
     s->x = make_buffer(net, rows * net->cfg.features * sizeof(float), x, &ok);
-    s->y = make_buffer(net, rows * net->cfg.labels, y, &ok);
+    s->y = make_buffer(net, rows * row_bytes, y, &ok);
     s->rows = rows;
+    s->y_row_bytes = row_bytes;
+    s->y_bits = bits;
     if (!ok)
         return fail(net, "uploading a data set", 0);
     return net->n_sets++;
+}
+
+int train_net_upload(train_net *net, const float *x, const uint8_t *y, size_t rows) {
+    return upload_set(net, x, y, net->cfg.labels, 0, rows);
+}
+
+int train_net_upload_bits(train_net *net, const float *x, const uint32_t *bits, size_t rows) {
+    /* gather_u8 moves a row's words as bytes: the bits arrive unchanged */
+    return upload_set(net, x, bits, APLCL_BITS_WORDS(net->labels_total) * sizeof(cl_uint), 1, rows);
 }
 
 /* Enqueues a 1-D element-wise kernel over n items (no local size: any n works). */
@@ -259,8 +293,8 @@ static int gather(train_net *net, cl_kernel k, cl_mem src, cl_mem dst, size_t ba
     return run1d(net, k, batch * cols, "gather");
 }
 
-int train_net_step(train_net *net, int set, const uint32_t *rows, size_t batch,
-                   const aplcl_params *loss, size_t loss_slot) {
+int train_net_head_pass(train_net *net, int set, const uint32_t *rows, size_t batch,
+                        const aplcl_params *loss, size_t loss_slot) {
     size_t D = net->cfg.features, H = net->cfg.hidden, C = net->cfg.labels, K = net->k_in;
     if (set < 0 || set >= net->n_sets || batch == 0 || batch > net->cfg.max_batch ||
         loss_slot >= net->loss_slots)
@@ -274,7 +308,7 @@ int train_net_step(train_net *net, int set, const uint32_t *rows, size_t batch,
      * wait for it here (it is tiny); everything else stays asynchronous */
     clFinish(net->queue);
     if (gather(net, net->k_gather_f32, s->x, net->xb, batch, D) ||
-        gather(net, net->k_gather_u8, s->y, net->yb, batch, C))
+        gather(net, net->k_gather_u8, s->y, net->yb, batch, s->y_row_bytes))
         return -1;
 
     if (H &&
@@ -295,8 +329,12 @@ int train_net_step(train_net *net, int set, const uint32_t *rows, size_t batch,
     io.w_offset = net->off_w2;
     io.b = net->theta;
     io.b_offset = net->off_b2;
-    io.targets.format = APLCL_TARGET_U8;
+    io.targets.format = s->y_bits ? APLCL_TARGET_BITS : APLCL_TARGET_U8;
     io.targets.data = net->yb;
+    if (s->y_bits) { /* the whole label space's bits, read through this shard's window */
+        io.targets.label_count = net->labels_total;
+        io.targets.label_offset = net->label_offset;
+    }
     io.dx = H ? net->dz1 : NULL;
     io.dw = net->grad;
     io.dw_offset = net->off_w2;
@@ -315,6 +353,12 @@ int train_net_step(train_net *net, int set, const uint32_t *rows, size_t batch,
         snprintf(net->error, sizeof net->error, "aplcl_head_compute: %s", aplcl_status_string(st));
         return -1;
     }
+    net->last_batch = batch;
+    return 0;
+}
+
+int train_net_hidden_pass(train_net *net) {
+    size_t D = net->cfg.features, H = net->cfg.hidden, batch = net->last_batch;
     if (H) {
         clSetKernelArg(net->k_relu_back, 0, sizeof net->dz1, &net->dz1);
         clSetKernelArg(net->k_relu_back, 1, sizeof net->z1, &net->z1);
@@ -324,6 +368,10 @@ int train_net_step(train_net *net, int set, const uint32_t *rows, size_t batch,
             colsum(net, net->dz1, batch, H, net->off_b1))
             return -1;
     }
+    return 0;
+}
+
+int train_net_adam(train_net *net) {
     /* Adam with bias correction folded into the step size */
     ++net->step;
     const train_net_config *c = &net->cfg;
@@ -339,6 +387,29 @@ int train_net_step(train_net *net, int set, const uint32_t *rows, size_t batch,
     clSetKernelArg(net->k_adam, 7, sizeof c->adam_eps, &c->adam_eps);
     clSetKernelArg(net->k_adam, 8, sizeof c->weight_decay, &c->weight_decay);
     return run1d(net, net->k_adam, net->n_params, "adam");
+}
+
+int train_net_step(train_net *net, int set, const uint32_t *rows, size_t batch,
+                   const aplcl_params *loss, size_t loss_slot) {
+    return train_net_head_pass(net, set, rows, batch, loss, loss_slot) ||
+                   train_net_hidden_pass(net) || train_net_adam(net)
+               ? -1
+               : 0;
+}
+
+size_t train_net_copy_count(const train_net *net, train_net_buf which) {
+    return which == TRAIN_NET_DX ? net->last_batch * net->cfg.hidden : net->n_params;
+}
+
+int train_net_copy(train_net *net, train_net_buf which, float *host, int to_device) {
+    cl_mem m = which == TRAIN_NET_DX ? net->dz1 : which == TRAIN_NET_GRAD ? net->grad : net->theta;
+    size_t bytes = train_net_copy_count(net, which) * sizeof(float);
+    if (bytes == 0)
+        return 0;
+    cl_int e = to_device
+                   ? clEnqueueWriteBuffer(net->queue, m, CL_TRUE, 0, bytes, host, 0, NULL, NULL)
+                   : clEnqueueReadBuffer(net->queue, m, CL_TRUE, 0, bytes, host, 0, NULL, NULL);
+    return e == CL_SUCCESS ? 0 : fail(net, to_device ? "writing a sum" : "reading for a sum", e);
 }
 
 int train_net_losses(train_net *net, float *out, size_t count, uint64_t *nonfinite) {

@@ -25,17 +25,41 @@ typedef struct {
  * (a message) on failure. */
 train_net *train_net_create(aplcl_ctx *ctx, const train_net_config *cfg, char *err,
                             size_t err_size);
+/* A label shard (cli/train_parallel.c): the head holds labels label_offset .. + cfg->labels - 1
+ * of labels_total, initialised as those rows of the whole head's weights (the same model as
+ * train_net_create's with labels_total labels, whatever the sharding). */
+train_net *train_net_create_shard(aplcl_ctx *ctx, const train_net_config *cfg, size_t label_offset,
+                                  size_t labels_total, char *err, size_t err_size);
 void train_net_destroy(train_net *net);
 
 /* Uploads a data set once: x (rows x features), y (rows x labels, 0/1). Returns a handle
  * index (0, 1, ...) or -1. */
 int train_net_upload(train_net *net, const float *x, const uint8_t *y, size_t rows);
+/* The same with the targets of the WHOLE label space as BITS words (rows x
+ * APLCL_BITS_WORDS(labels_total), aplcl_pack_bits' layout): a shard's head reads its labels
+ * through a label window, so every shard uploads the same structure. */
+int train_net_upload_bits(train_net *net, const float *x, const uint32_t *bits, size_t rows);
 
 /* One Adam step on the given rows of data set `set` (indices into it, at most max_batch).
  * The batch loss (as the loss's reduction defines it) is written to slot `loss_slot` of a
  * device array read back by train_net_losses; nothing waits on the host. */
 int train_net_step(train_net *net, int set, const uint32_t *rows, size_t batch,
                    const aplcl_params *loss, size_t loss_slot);
+
+/* train_net_step in its three phases, for a parallel driver that sums between them: the head
+ * pass (gather, hidden forward, head: loss, dX at the head input, the head's gradients), the
+ * hidden pass (the hidden layer's gradients from dX; nothing without a hidden layer), Adam. */
+int train_net_head_pass(train_net *net, int set, const uint32_t *rows, size_t batch,
+                        const aplcl_params *loss, size_t loss_slot);
+int train_net_hidden_pass(train_net *net);
+int train_net_adam(train_net *net);
+
+/* What a parallel driver sums or compares on the host: all parameter gradients, dX at the head
+ * input of the last head pass (batch x hidden), all parameters. */
+typedef enum { TRAIN_NET_GRAD, TRAIN_NET_DX, TRAIN_NET_THETA } train_net_buf;
+size_t train_net_copy_count(const train_net *net, train_net_buf which);
+/* Blocking copy of train_net_copy_count() floats between the buffer and host. */
+int train_net_copy(train_net *net, train_net_buf which, float *host, int to_device);
 /* Reads back the first `count` batch losses (blocking) and, in *nonfinite, how many non-finite
  * logits the loss kernel met in those batches (APLCL_COUNT_NONFINITE_LOGITS summed): such logits
  * add nothing to the loss, so a diverged model can show a small finite loss; check both. */

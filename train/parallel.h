@@ -1,0 +1,36 @@
+/* parallel.h: the process group of a parallel `aplcl train` (and of the sharded-head benchmark):
+ * MPI when aplcl is built with it, else one process.
+ *
+ * A thin layer over the few collectives the trainer needs (sums in double and uint64, an
+ * all-equal check) and over failing as a group: par_fail prints which rank failed and why and,
+ * with more than one rank, aborts the communicator so that no rank waits for a dead one. Not a
+ * transport of our own: without MPI every call is the one-process identity.
+ */
+#ifndef APLCL_TRAIN_PARALLEL_H
+#define APLCL_TRAIN_PARALLEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* 1 when built with MPI. */
+int par_have_mpi(void);
+/* Starts MPI (once; later calls do nothing) and registers its finalisation at exit. Returns 0,
+ * or -1 after printing why. Without MPI: 0. */
+int par_start(void);
+/* This process's rank and the group's size (0 and 1 before par_start or without MPI). */
+int par_rank(void);
+int par_size(void);
+/* In-place sums over the ranks. */
+void par_sum_f64(double *v, size_t n);
+void par_sum_u64(uint64_t *v, size_t n);
+/* 1 when every rank passed the same value. */
+int par_all_equal(uint64_t v);
+/* Prints "<who>: rank R of N: <message>" on stderr; with more than one rank, aborts the whole
+ * communicator (MPI_Abort, exit status 1) and does not return. */
+void par_fail(const char *who, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+#endif /* APLCL_TRAIN_PARALLEL_H */
