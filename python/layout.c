@@ -48,6 +48,7 @@ int main(int argc, char **argv) {
     OFF(aplcl_targets, format), OFF(aplcl_targets, data), OFF(aplcl_targets, data_offset);
     OFF(aplcl_targets, indices), OFF(aplcl_targets, indices_offset), OFF(aplcl_targets, nnz);
     OFF(aplcl_targets, ignore), OFF(aplcl_targets, ignore_offset);
+    OFF(aplcl_targets, label_count), OFF(aplcl_targets, label_offset);
     SIZE(aplcl_io);
     OFF(aplcl_io, dtype), OFF(aplcl_io, logits), OFF(aplcl_io, logits_offset);
     OFF(aplcl_io, targets), OFF(aplcl_io, grad), OFF(aplcl_io, grad_offset);

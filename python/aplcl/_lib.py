@@ -47,6 +47,8 @@ class aplcl_targets(ctypes.Structure):
         ("nnz", c_size),
         ("ignore", cl_mem),
         ("ignore_offset", c_size),
+        ("label_count", c_size),
+        ("label_offset", c_size),
     ]
 
 
