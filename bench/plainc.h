@@ -1,0 +1,28 @@
+/* plainc.h: the plain-C yardstick of `aplcl bench` (bench/plainc.c).
+ *
+ * The fused forward + backward of the reference APL (aplcl_params_default(), SUM, u8 targets,
+ * float32 math) as a branch-free C loop on the host's threads, timed on the same inputs as the
+ * kernel so that "kernel / plain C" means the same on any CPU. Not part of the library, not a
+ * second reference: it is checked against aplcl_ref_compute like every timed case.
+ */
+#ifndef APLCL_BENCH_PLAINC_H
+#define APLCL_BENCH_PLAINC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    int threads, reps;
+    double median_s, min_s, max_s;
+    double loss;    /* the summed loss of the last call */
+    double err_tol; /* worst |plain - ref| / tolerance over the checked rows (<= 1 passes) */
+    int ok;         /* the check passed */
+} cli_plainc_result;
+
+/* Checks, then times `reps` calls (after 2 warm-ups) of the loop over x (rows x cols logits)
+ * and y (0/1 targets). Returns 0 when it ran (the check's verdict is in out->ok), 1 when out of
+ * memory or threads. */
+int cli_plainc_run(const float *x, const uint8_t *y, size_t rows, size_t cols, int reps,
+                   cli_plainc_result *out);
+
+#endif /* APLCL_BENCH_PLAINC_H */
