@@ -684,42 +684,14 @@ out:
     free(g), free(t);
 }
 
-/* The plain-C yardstick (plainc.c) on the same f32/u8 inputs, right after the kernel's cases,
- * and the kernel's f32/u8 median as a fraction of it. */
+/* The plain-C yardstick (plainc.c) on the same inputs, after the kernel's cases. */
 static void plainc_case(bench_state *s, const device_state *d, const inputs *in) {
     cli_bench_row r;
-    combo c = {APLCL_DTYPE_F32, APLCL_TARGET_U8};
-    row_init(&r, d, in, c, 0);
-    cli_plainc_result pc;
-    int reps = s->fixed_reps ? s->fixed_reps : s->max_reps;
-    r.checked = cli_plainc_run(in->x, in->y, in->rows, in->cols, reps, &pc) ? "error"
-                : pc.ok                                                     ? "ok"
-                                                                            : "MISMATCH";
-    snprintf(r.device, sizeof r.device, "plain C (%d threads)", pc.threads);
-    snprintf(r.device_id, sizeof r.device_id, "cpu");
-    r.dtype = "plainC";
-    r.timing = "wall";
-    r.err_tol = pc.err_tol;
-    r.loss = pc.loss;
-    r.bytes = (double)(in->rows * in->cols) * 9.0;
-    if (pc.reps) {
-        r.reps = pc.reps;
-        r.median_ms = pc.median_s * 1e3, r.min_ms = pc.min_s * 1e3, r.max_ms = pc.max_s * 1e3;
-        r.gelem_s = (double)(in->rows * in->cols) / pc.median_s * 1e-9;
-        r.gb_s = r.bytes / pc.median_s * 1e-9;
-        r.frac_copy = d->copy.gb_s > 0 ? r.gb_s / d->copy.gb_s : NAN;
-    }
+    cli_plainc_row(in->x, in->y, in->rows, in->cols, in->trained,
+                   s->fixed_reps ? s->fixed_reps : s->max_reps, d->copy.gb_s, &r);
     s->failures += strcmp(r.checked, "ok") != 0;
     emit(s, &r);
-    for (size_t i = s->nrows - 1; i-- > 0 && pc.reps;) {
-        const cli_bench_row *k = &s->rows[i];
-        if (!strcmp(k->shape, r.shape) && k->regime == r.regime && !strcmp(k->dtype, "f32") &&
-            !strcmp(k->targets, "u8") && !isnan(k->gelem_s)) {
-            fprintf(s->human, "%-12s %-7s kernel f32/u8 = %.1f%% of plain C (median over median)\n",
-                    r.shape, r.regime, 100.0 * k->gelem_s / r.gelem_s);
-            break;
-        }
-    }
+    cli_plainc_ratio(s->human, s->rows, s->nrows);
 }
 
 /* ---- options ---- */

@@ -20,6 +20,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -263,4 +264,49 @@ int cli_plainc_run(const float *x, const uint8_t *y, size_t rows, size_t cols, i
     }
     free(g), free(t);
     return rc;
+}
+
+void cli_plainc_row(const float *x, const uint8_t *y, size_t rows, size_t cols, int trained,
+                    int reps, double copy_gb_s, cli_bench_row *r) {
+    memset(r, 0, sizeof *r);
+    cli_plainc_result pc;
+    int rc = cli_plainc_run(x, y, rows, cols, reps, &pc);
+    double n = (double)(rows * cols);
+    snprintf(r->device, sizeof r->device, "plain C (%d threads)", pc.threads);
+    snprintf(r->device_id, sizeof r->device_id, "cpu");
+    snprintf(r->shape, sizeof r->shape, "%zux%zu", rows, cols);
+    r->regime = trained ? "trained" : "early";
+    r->dtype = "plainC";
+    r->targets = "u8";
+    r->timing = "wall";
+    r->checked = rc ? "error" : pc.ok ? "ok" : "MISMATCH";
+    r->err_tol = rc ? NAN : pc.err_tol;
+    r->loss = rc ? NAN : pc.loss;
+    r->bytes = n * 9.0; /* f32 logits and u8 targets read, f32 gradient written */
+    r->copy_gb_s = copy_gb_s;
+    r->median_ms = r->min_ms = r->max_ms = r->gelem_s = r->gb_s = r->frac_copy = NAN;
+    if (!rc && pc.reps) {
+        r->reps = pc.reps;
+        r->median_ms = pc.median_s * 1e3, r->min_ms = pc.min_s * 1e3, r->max_ms = pc.max_s * 1e3;
+        r->gelem_s = n / pc.median_s * 1e-9;
+        r->gb_s = r->bytes / pc.median_s * 1e-9;
+        r->frac_copy = copy_gb_s > 0 ? r->gb_s / copy_gb_s : NAN;
+    }
+}
+
+void cli_plainc_ratio(FILE *f, const cli_bench_row *rows, size_t n) {
+    const cli_bench_row *pc = n ? &rows[n - 1] : NULL;
+    if (!pc || isnan(pc->gelem_s))
+        return;
+    for (size_t i = n - 1; i-- > 0;) {
+        const cli_bench_row *k = &rows[i];
+        if (!strcmp(k->shape, pc->shape) && k->regime == pc->regime && !strcmp(k->dtype, "f32") &&
+            !strcmp(k->targets, "u8") && !isnan(k->gelem_s)) {
+            fprintf(f,
+                    "%-12s %-7s kernel f32/u8 / plain C: %.1f%% of the median, %.1f%% of the min\n",
+                    pc->shape, pc->regime, 100.0 * k->gelem_s / pc->gelem_s,
+                    100.0 * pc->min_ms / k->min_ms);
+            return;
+        }
+    }
 }

@@ -8,8 +8,11 @@
 #ifndef APLCL_BENCH_PLAINC_H
 #define APLCL_BENCH_PLAINC_H
 
+#include "bench.h"
+
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef struct {
     int threads, reps;
@@ -24,5 +27,13 @@ typedef struct {
  * memory or threads. */
 int cli_plainc_run(const float *x, const uint8_t *y, size_t rows, size_t cols, int reps,
                    cli_plainc_result *out);
+
+/* The same as a result row of `aplcl bench` (dtype "plainC", targets "u8", device_id "cpu");
+ * copy_gb_s: the device's copy bandwidth, for frac_copy. checked: "ok", "MISMATCH" or "error". */
+void cli_plainc_row(const float *x, const uint8_t *y, size_t rows, size_t cols, int trained,
+                    int reps, double copy_gb_s, cli_bench_row *r);
+/* After a plain-C row (the last of rows[0, n)): the kernel's f32/u8 median of the same shape and
+ * regime as a fraction of it, one line to f. */
+void cli_plainc_ratio(FILE *f, const cli_bench_row *rows, size_t n);
 
 #endif /* APLCL_BENCH_PLAINC_H */
