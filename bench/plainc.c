@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
-#define PLAINC_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#define PLAINC_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define PLAINC_CLONES
 #endif

@@ -9,9 +9,10 @@
  * (apl_derive), so this code and the CPU reference decide them identically. No memory access.
  */
 
-/* Per-element results must not depend on APL_VW. PoCL's exp, log and log1p round differently
- * (by 1 ulp, amplified up to ~200 ulp in gradients) for float and float2 than for float4 to
- * float16, which agree: so narrow widths evaluate the transcendentals on four lanes. */
+/* Per-element results must not depend on APL_VW. exp and log1p are apl_1_explog.cl's (the same
+ * bits at every width). PoCL's pow and log round differently (by 1 ulp, amplified up to ~200
+ * ulp in gradients) for float and float2 than for float4 to float16, which agree: so narrow
+ * widths evaluate those two on four lanes. */
 #if APL_VW == 1
 #define WIDE4(f, v) f((float4)(v)).s0
 #define WIDE4_2(f, a, b) f((float4)(a), (float4)(b)).s0
@@ -122,7 +123,7 @@ APL_INLINE void apl_neg_part(const apl_consts *k, floatv x, floatv omp, floatv s
  * on `binary` or on APL_VW (the branches below only skip work no lane uses). */
 APL_INLINE void apl_elements(const apl_consts *k, floatv x, floatv y, intv zero, int binary,
                              floatv *loss, floatv *grad) {
-    floatv e = WIDE4(exp, -fabs(x));
+    floatv e = apl_exp_neg(-fabs(x));
     floatv inv = 1.0f / (1.0f + e);
     intv xpos = x >= 0.0f;
     floatv p = select(e * inv, inv, xpos);
@@ -136,7 +137,7 @@ APL_INLINE void apl_elements(const apl_consts *k, floatv x, floatv y, intv zero,
     floatv l, g, lp, gp, ln, gn;
     if (binary && ONE_LOG_OK(k)) {
         /* one log per lane: log1p(e) for a positive, log1p(-p_m) (or log1p(e)) for a negative */
-        floatv lg = WIDE4(log1p, k->clip > 0.0f ? select(-pm, e, pos) : e);
+        floatv lg = apl_log1p(k->clip > 0.0f ? select(-pm, e, pos) : e);
         apl_pos_part(k, x, p, omp, fmax(-x, 0.0f) + lg, pos, &lp, &gp);
         apl_neg_part(k, x, omp, s, pm, k->clip > 0.0f ? -lg : fmax(x, 0.0f) + lg, s_over_q, neg,
                      &ln, &gn);
@@ -146,15 +147,15 @@ APL_INLINE void apl_elements(const apl_consts *k, floatv x, floatv y, intv zero,
     } else {
         l = 0.0f, g = 0.0f;
         if (ANY(pos)) {
-            apl_pos_part(k, x, p, omp, fmax(-x, 0.0f) + WIDE4(log1p, e), pos, &lp, &gp);
+            apl_pos_part(k, x, p, omp, fmax(-x, 0.0f) + apl_log1p(e), pos, &lp, &gp);
             l = select(l, y * lp, pos);
             g = select(g, y * gp, pos);
         }
         if (ANY(neg)) {
             /* log1p(-p_m) keeps small p_m exact; with a tiny clip, q itself can be tiny */
-            floatv neg_ln_q = k->clip >= 0.01f  ? -WIDE4(log1p, -pm)
+            floatv neg_ln_q = k->clip >= 0.01f  ? -apl_log1p(-pm)
                               : k->clip > 0.0f ? -WIDE4(log, q)
-                                               : fmax(x, 0.0f) + WIDE4(log1p, e);
+                                               : fmax(x, 0.0f) + apl_log1p(e);
             apl_neg_part(k, x, omp, s, pm, neg_ln_q, s_over_q, neg, &ln, &gn);
             l = select(l, l + (1.0f - y) * ln, neg);
             g = select(g, g + (1.0f - y) * gn, neg);

@@ -9,14 +9,29 @@
 /* Per work-item running state: the loss sum and counters. Losses are summed in float over at
  * most FLOAT_BLOCK vectors (`block`, cheap), then each block into a compensated acc_t sum (a
  * double Kahan step per vector was a hot spot). The grouping is a fixed function of the item's
- * steps, so the sum is deterministic. */
+ * steps, so the sum is deterministic. Counters are per lane (`lane_*`, one add per step instead
+ * of a horizontal count) and move to the 64-bit totals every COUNT_FLUSH steps and at the end. */
 #define FLOAT_BLOCK 8
+#define COUNT_FLUSH (1u << 24) /* per-lane counts stay far below 2^31 */
 typedef struct {
     floatv block;
     int in_block;
     accv sum, comp;
+    uintv lane_valid, lane_badt, lane_badx;
+    uint steps;
     ulong n_valid, n_badt, n_badx;
 } apl_acc;
+
+/* 1 per true lane of a mask (scalar masks are 1, vector lanes -1). */
+#define ONES(m) select((uintv)(0u), (uintv)(1u), m)
+
+APL_INLINE void acc_counts_flush(apl_acc *a) {
+    a->n_valid += hsum_uint(a->lane_valid);
+    a->n_badt += hsum_uint(a->lane_badt);
+    a->n_badx += hsum_uint(a->lane_badx);
+    a->lane_valid = a->lane_badt = a->lane_badx = 0u;
+    a->steps = 0;
+}
 
 APL_INLINE void acc_flush(apl_acc *a) {
     COMPENSATED_ADD(accv, a->sum, a->comp, TO_ACC(a->block));
@@ -109,11 +124,10 @@ APL_INLINE apl_step load_step(const apl_in *in, const apl_consts *k, ulong step,
     intv badx = valid & (isnan(x) | isinf(x));
     /* easy negatives: exactly 0 with no exp or log (x > -inf keeps -inf counted) */
     st.zero = ((y == 0.0f) & (x < k->neg_clip_x) & (x > -INFINITY)) | (y < 0.0f) | badt | badx;
-    a->n_valid += ALL(valid) ? APL_VW : count01(valid);
-    if (ANY(badt | badx)) {
-        a->n_badt += count01(badt);
-        a->n_badx += count01(badx);
-    }
+    a->lane_valid += ONES(valid);
+    a->lane_badt += ONES(badt);
+    a->lane_badx += ONES(badx);
+    if (++a->steps >= COUNT_FLUSH) acc_counts_flush(a);
     return st;
 }
 
@@ -178,7 +192,7 @@ __kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void apl_loss(
 
     uint l = get_local_id(0);
     ulong step = first_unit(per_item);
-    apl_acc a = {0.0f, 0, 0, 0, 0, 0, 0};
+    apl_acc a = {0.0f, 0, 0, 0, 0u, 0u, 0u, 0u, 0, 0, 0};
     ulong it = 0;
     /* Two steps per iteration, their math with no branch between (independent work for the
      * CPU to overlap); per element exactly what the one-step loop below computes. */
@@ -207,6 +221,7 @@ __kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void apl_loss(
         store_outputs(grad, accumulate, elem, s0.i, s0.len, g0, l0);
     }
     acc_flush(&a);
+    acc_counts_flush(&a);
     acc_t gs = group_sum_acc(lacc, hsum_acc(a.sum));
     ulong c0 = group_sum_ulong(lcnt, a.n_valid);
     ulong c1 = group_sum_ulong(lcnt, a.n_badt);
