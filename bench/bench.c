@@ -684,8 +684,11 @@ out:
     free(g), free(t);
 }
 
-/* The plain-C yardstick (plainc.c) on the same inputs, after the kernel's cases. */
+/* The plain-C yardstick (plainc.c) on the same inputs, after the kernel's cases; not on the big
+ * shapes (its own gradient buffer would add up to 655 MB of host memory). */
 static void plainc_case(bench_state *s, const device_state *d, const inputs *in) {
+    if (in->rows * in->cols > BIG_ELEMS)
+        return;
     cli_bench_row r;
     cli_plainc_row(in->x, in->y, in->rows, in->cols, in->trained,
                    s->fixed_reps ? s->fixed_reps : s->max_reps, d->copy.gb_s, &r);

@@ -112,6 +112,7 @@ typedef CAT(ACC_NAME, APL_VW) accv;
 /* One halving step per width: int16 -> int8 -> int4 -> int2 -> int. */
 #define HALF_AND(v) ((v).lo & (v).hi)
 #define HALF_OR(v) ((v).lo | (v).hi)
+#define HALF_ADD(v) ((v).lo + (v).hi)
 #if APL_VW == 16
 #define REDUCE_(H, m) H(H(H(H(m))))
 #elif APL_VW == 8
@@ -125,24 +126,27 @@ inline int mask_and(intv m) { return REDUCE_(HALF_AND, m); }
 inline int mask_or(intv m) { return REDUCE_(HALF_OR, m); }
 #endif
 
-/* Lanes of a vector VT (elements T) summed into R in a fixed order (deterministic): the loss
- * pass's acc_t sums and its per-lane uint counters. */
+/* Lanes summed in a fixed order (deterministic). */
+inline acc_t hsum_acc(accv v) {
 #if APL_VW == 1
-#define HSUM(NAME, VT, T, R)                                                                       \
-    inline R NAME(VT v) { return v; }
+    return v;
 #else
-#define HSUM(NAME, VT, T, R)                                                                       \
-    inline R NAME(VT v) {                                                                          \
-        T t[APL_VW];                                                                               \
-        STOREV(v, t);                                                                              \
-        R s = 0;                                                                                   \
-        for (int j = 0; j < APL_VW; ++j) s += t[j];                                                \
-        return s;                                                                                  \
-    }
+    acc_t t[APL_VW];
+    STOREV(v, t);
+    acc_t s = 0;
+    for (int j = 0; j < APL_VW; ++j) s += t[j];
+    return s;
 #endif
-HSUM(hsum_acc, accv, acc_t, acc_t)
-HSUM(hsum_uint, uintv, uint, ulong)
-
+}
+/* Lanes of a per-lane counter summed by halving (exact: COUNT_FLUSH keeps the sum below 2^32). A
+ * store-and-loop here cost small launches (64x80) 10%. */
+inline ulong hsum_uint(uintv v) {
+#if APL_VW == 1
+    return v;
+#else
+    return REDUCE_(HALF_ADD, v);
+#endif
+}
 /* Fixed-order tree over the work-group: deterministic for a given APL_LOCAL. One body, two
  * element types (acc_t partial sums, ulong counters). */
 #define GROUP_SUM(NAME, T)                                                                         \

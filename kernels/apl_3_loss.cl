@@ -220,12 +220,16 @@ __kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void apl_loss(
         }
         store_outputs(grad, accumulate, elem, s0.i, s0.len, g0, l0);
     }
-    acc_flush(&a);
+    if (a.in_block) acc_flush(&a);
     acc_counts_flush(&a);
-    acc_t gs = group_sum_acc(lacc, hsum_acc(a.sum));
-    ulong c0 = group_sum_ulong(lcnt, a.n_valid);
-    ulong c1 = group_sum_ulong(lcnt, a.n_badt);
-    ulong c2 = group_sum_ulong(lcnt, a.n_badx);
+    /* scalars from here: only they live across the barriers below (PoCL keeps what does in
+     * per-work-item memory) */
+    acc_t my_sum = hsum_acc(a.sum);
+    ulong nv = a.n_valid, nbt = a.n_badt, nbx = a.n_badx;
+    acc_t gs = group_sum_acc(lacc, my_sum);
+    ulong c0 = group_sum_ulong(lcnt, nv);
+    ulong c1 = group_sum_ulong(lcnt, nbt);
+    ulong c2 = group_sum_ulong(lcnt, nbx);
     if (l == 0) {
         uint g = get_group_id(0);
         partial_acc[g] = gs;
