@@ -15,6 +15,7 @@
 #include "bench_head.h"
 #include "bench_run.h"
 #include "cli.h"
+#include "plainc.h"
 
 #include <errno.h>
 #include <math.h>
@@ -131,6 +132,16 @@ static FILE *open_out(const char *path) {
     return f;
 }
 
+/* The plain-C yardstick (plainc.c) on the same inputs, after the kernel's cases. */
+static void plainc_case(bench_state *s, const device_state *d, const inputs *in) {
+    cli_bench_row r;
+    cli_plainc_row(in->x, in->y, in->rows, in->cols, in->trained,
+                   s->fixed_reps ? s->fixed_reps : s->max_reps, d->copy.gb_s, &r);
+    s->failures += strcmp(r.checked, "ok") != 0;
+    bench_emit(s, &r);
+    cli_plainc_ratio(s->human, s->rows, s->nrows);
+}
+
 int cli_bench(int argc, char **argv) {
     if (argc > 0 && strcmp(argv[0], "head") == 0)
         return cli_bench_head(argc - 1, argv + 1);
@@ -203,6 +214,7 @@ int cli_bench(int argc, char **argv) {
                 }
                 for (size_t k = 0; k < nc; ++k)
                     bench_run_case(&s, &d, in, cl[k]);
+                plainc_case(&s, &d, in);
                 if (!s.load_dir)
                     bench_inputs_free(&gen);
             }

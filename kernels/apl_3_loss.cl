@@ -6,20 +6,49 @@
  * gradient is written. Offsets and sizes count elements of each buffer's own type.
  */
 
-/* Per work-item running state: Kahan sum of losses (a no-op cost in double) and counters. */
+/* Per work-item running state: the loss sum and counters. Losses are summed in float over at
+ * most FLOAT_BLOCK vectors (`block`, cheap), then each block into a compensated acc_t sum (a
+ * double Kahan step per vector was a hot spot). The grouping is a fixed function of the item's
+ * steps, so the sum is deterministic. Counters are per lane (`lane_*`, one add per step instead
+ * of a horizontal count) and move to the 64-bit totals every COUNT_FLUSH steps and at the end. */
+#define FLOAT_BLOCK 8
+#define COUNT_FLUSH (1u << 24) /* per-lane counts stay far below 2^31 */
 typedef struct {
+    floatv block;
+    int in_block;
     accv sum, comp;
+    uintv lane_valid, lane_badt, lane_badx;
+    uint steps;
     ulong n_valid, n_badt, n_badx;
 } apl_acc;
 
-inline void acc_add(apl_acc *a, floatv lv) {
-    COMPENSATED_ADD(accv, a->sum, a->comp, TO_ACC(lv));
+/* 1 per true lane of a mask (scalar masks are 1, vector lanes -1). */
+#define ONES(m) select((uintv)(0u), (uintv)(1u), m)
+
+APL_INLINE void acc_counts_flush(apl_acc *a) {
+    a->n_valid += hsum_uint(a->lane_valid);
+    a->n_badt += hsum_uint(a->lane_badt);
+    a->n_badx += hsum_uint(a->lane_badx);
+    a->lane_valid = a->lane_badt = a->lane_badx = 0u;
+    a->steps = 0;
+}
+
+APL_INLINE void acc_flush(apl_acc *a) {
+    COMPENSATED_ADD(accv, a->sum, a->comp, TO_ACC(a->block));
+    a->block = 0.0f;
+    a->in_block = 0;
+}
+/* Adds `nv` vectors' losses (already summed in lv). */
+APL_INLINE void acc_add(apl_acc *a, floatv lv, int nv) {
+    a->block += lv;
+    a->in_block += nv;
+    if (a->in_block >= FLOAT_BLOCK) acc_flush(a);
 }
 
 /* Writes len (<= APL_VW) gradients and losses from element i; adds to the stored gradient when
  * accumulating. */
-inline void store_outputs(__global xstore_t *grad, int accumulate, __global float *elem, ulong i,
-                          ulong len, floatv gv, floatv lv) {
+APL_INLINE void store_outputs(__global xstore_t *grad, int accumulate, __global float *elem,
+                              ulong i, ulong len, floatv gv, floatv lv) {
     if (len >= APL_VW) {
         if (grad) {
             if (accumulate) gv += load_x(grad + i);
@@ -35,6 +64,81 @@ inline void store_outputs(__global xstore_t *grad, int accumulate, __global floa
         if (grad) store_x1(accumulate ? gb[j] + load_x1(grad + i + j) : gb[j], grad + i + j);
         if (elem) elem[i + j] = lb[j];
     }
+}
+
+/* The inputs of the loss pass (pointers already offset) and their layout. */
+typedef struct {
+    __global const xstore_t *xs;
+    __global const tstore_t *t0;
+    __global const uint *t1;
+    ulong n, cols, nnz, steps_per_row;
+} apl_in;
+
+/* One step's elements: logits, decoded targets, which lanes are exactly 0, where they sit. */
+typedef struct {
+    floatv x, y;
+    intv zero;
+    ulong i, len;
+} apl_step;
+
+/* Loads step `step` and counts its valid, invalid-target and non-finite-logit elements. */
+APL_INLINE apl_step load_step(const apl_in *in, const apl_consts *k, ulong step, apl_acc *a) {
+    apl_step st;
+#if APL_ROW_FORMAT
+    ulong r = step / in->steps_per_row;
+    ulong c0 = (step - r * in->steps_per_row) * APL_VW;
+    st.i = r * in->cols + c0;
+    st.len = min((ulong)APL_VW, in->cols - c0);
+#else
+    st.i = step * APL_VW;
+    st.len = min((ulong)APL_VW, in->n - st.i);
+#endif
+    ulong i = st.i, len = st.len;
+    if (len == APL_VW) {
+        st.x = load_x(in->xs + i);
+    } else {
+        float xb[APL_VW];
+        for (ulong j = 0; j < APL_VW; ++j) xb[j] = j < len ? load_x1(in->xs + i + j) : 0.0f;
+        st.x = LOADV(xb);
+    }
+    floatv x = st.x, y;
+#if APL_TFMT <= 1
+    if (len == APL_VW) {
+        y = targetv(in->t0, i);
+    } else {
+        float yb[APL_VW];
+        for (ulong j = 0; j < APL_VW; ++j) yb[j] = j < len ? target1(in->t0, i + j) : -1.0f;
+        y = LOADV(yb);
+    }
+#elif APL_TFMT == 2
+    y = target_bits(in->t0, in->t1, r * ((in->cols + 31) / 32) + c0 / 32, (uint)(c0 % 32));
+    y = select(y, (floatv)(-1.0f), LANE_IDS >= (uint)len); /* padding lanes: ignored */
+#else
+    y = target_csr(in->t0, in->t1, in->nnz, r, c0, len);
+    y = select(y, (floatv)(-1.0f), LANE_IDS >= (uint)len);
+    if (c0 == 0) a->n_badt += csr_row_errors(in->t0, in->t1, in->nnz, r, in->cols);
+#endif
+    st.y = y;
+    intv valid = (y >= 0.0f) & (y <= 1.0f);
+    intv badt = isnan(y) | (y > 1.0f);
+    intv badx = valid & (isnan(x) | isinf(x));
+    /* easy negatives: exactly 0 with no exp or log (x > -inf keeps -inf counted) */
+    st.zero = ((y == 0.0f) & (x < k->neg_clip_x) & (x > -INFINITY)) | (y < 0.0f) | badt | badx;
+    a->lane_valid += ONES(valid);
+    a->lane_badt += ONES(badt);
+    a->lane_badx += ONES(badx);
+    if (++a->steps >= COUNT_FLUSH) acc_counts_flush(a);
+    return st;
+}
+
+/* Whether every lane that needs math has a 0/1 target (decoded formats: always). */
+APL_INLINE int step_binary(const apl_step *st) {
+#if APL_TFMT == 0
+    return ALL(st->zero | (st->y == 0.0f) | (st->y == 1.0f));
+#else
+    (void)st;
+    return 1;
+#endif
 }
 
 /* How a group's APL_LOCAL * per_item units are shared among its items. GPUs (APL_CONTIGUOUS 0):
@@ -78,70 +182,46 @@ __kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void apl_loss(
     if (t1) t1 += t1_off;
     if (grad) grad += g_off;
     if (elem) elem += e_off;
+    apl_in in = {xs, t0, t1, n, cols, nnz, 0};
 #if APL_ROW_FORMAT
-    const ulong steps_per_row = (cols + APL_VW - 1) / APL_VW;
-    const ulong steps = rows * steps_per_row;
+    in.steps_per_row = (cols + APL_VW - 1) / APL_VW;
+    const ulong steps = rows * in.steps_per_row;
 #else
     const ulong steps = (n + APL_VW - 1) / APL_VW;
 #endif
 
     uint l = get_local_id(0);
     ulong step = first_unit(per_item);
-    apl_acc a = {0, 0, 0, 0, 0};
-    for (ulong it = 0; it < per_item && step < steps; ++it, step += UNIT_STRIDE) {
-#if APL_ROW_FORMAT
-        ulong r = step / steps_per_row;
-        ulong c0 = (step - r * steps_per_row) * APL_VW;
-        ulong i = r * cols + c0;
-        ulong len = min((ulong)APL_VW, cols - c0);
-#else
-        ulong i = step * APL_VW;
-        ulong len = min((ulong)APL_VW, n - i);
-#endif
-        floatv x;
-        if (len == APL_VW) {
-            x = load_x(xs + i);
-        } else {
-            float xb[APL_VW];
-            for (ulong j = 0; j < APL_VW; ++j) xb[j] = j < len ? load_x1(xs + i + j) : 0.0f;
-            x = LOADV(xb);
+    apl_acc a = {0.0f, 0, 0, 0, 0u, 0u, 0u, 0u, 0, 0, 0};
+    ulong it = 0;
+    /* Two steps per iteration, their math with no branch between (independent work for the
+     * CPU to overlap); per element exactly what the one-step loop below computes. */
+    for (; it + 1 < per_item && step + UNIT_STRIDE < steps; it += 2, step += 2 * UNIT_STRIDE) {
+        apl_step s0 = load_step(&in, &k, step, &a);
+        apl_step s1 = load_step(&in, &k, step + UNIT_STRIDE, &a);
+        floatv l0 = 0.0f, g0 = 0.0f, l1 = 0.0f, g1 = 0.0f;
+        if (!ALL(s0.zero & s1.zero)) {
+            apl_elements(&k, s0.x, s0.y, s0.zero, step_binary(&s0), &l0, &g0);
+            apl_elements(&k, s1.x, s1.y, s1.zero, step_binary(&s1), &l1, &g1);
+            g0 *= gmul;
+            g1 *= gmul;
+            acc_add(&a, l0 + l1, 2);
         }
-        floatv y;
-#if APL_TFMT <= 1
-        if (len == APL_VW) {
-            y = targetv(t0, i);
-        } else {
-            float yb[APL_VW];
-            for (ulong j = 0; j < APL_VW; ++j) yb[j] = j < len ? target1(t0, i + j) : -1.0f;
-            y = LOADV(yb);
-        }
-#elif APL_TFMT == 2
-        y = target_bits(t0, t1, r * ((cols + 31) / 32) + c0 / 32, (uint)(c0 % 32));
-        y = select(y, (floatv)(-1.0f), LANE_IDS >= (uint)len); /* padding lanes: ignored */
-#else
-        y = target_csr(t0, t1, nnz, r, c0, len);
-        y = select(y, (floatv)(-1.0f), LANE_IDS >= (uint)len);
-        if (c0 == 0) a.n_badt += csr_row_errors(t0, t1, nnz, r, cols);
-#endif
-        intv valid = (y >= 0.0f) & (y <= 1.0f);
-        intv badt = isnan(y) | (y > 1.0f);
-        intv badx = valid & (isnan(x) | isinf(x));
-        /* easy negatives: exactly 0 with no exp or log (x > -inf keeps -inf counted) */
-        intv zero = ((y == 0.0f) & (x < k.neg_clip_x) & (x > -INFINITY)) | (y < 0.0f) | badt |
-                    badx;
-        a.n_valid += ALL(valid) ? APL_VW : count01(valid);
-        if (ANY(badt | badx)) {
-            a.n_badt += count01(badt);
-            a.n_badx += count01(badx);
-        }
-        floatv lv = 0.0f, gv = 0.0f;
-        if (!ALL(zero)) {
-            apl_elements(&k, x, y, zero, &lv, &gv);
-            gv *= gmul;
-            acc_add(&a, lv);
-        }
-        store_outputs(grad, accumulate, elem, i, len, gv, lv);
+        store_outputs(grad, accumulate, elem, s0.i, s0.len, g0, l0);
+        store_outputs(grad, accumulate, elem, s1.i, s1.len, g1, l1);
     }
+    for (; it < per_item && step < steps; ++it, step += UNIT_STRIDE) {
+        apl_step s0 = load_step(&in, &k, step, &a);
+        floatv l0 = 0.0f, g0 = 0.0f;
+        if (!ALL(s0.zero)) {
+            apl_elements(&k, s0.x, s0.y, s0.zero, step_binary(&s0), &l0, &g0);
+            g0 *= gmul;
+            acc_add(&a, l0, 1);
+        }
+        store_outputs(grad, accumulate, elem, s0.i, s0.len, g0, l0);
+    }
+    acc_flush(&a);
+    acc_counts_flush(&a);
     acc_t gs = group_sum_acc(lacc, hsum_acc(a.sum));
     ulong c0 = group_sum_ulong(lcnt, a.n_valid);
     ulong c1 = group_sum_ulong(lcnt, a.n_badt);
