@@ -20,6 +20,10 @@ typedef struct {
     uintv lane_valid, lane_badt, lane_badx;
     uint steps;
     ulong n_valid, n_badt, n_badx;
+#if APL_WEIGHTED
+    uintv lane_badw;
+    ulong n_badw;
+#endif
 } apl_acc;
 
 /* 1 per true lane of a mask (scalar masks are 1, vector lanes -1). */
@@ -30,6 +34,10 @@ APL_INLINE void acc_counts_flush(apl_acc *a) {
     a->n_badt += hsum_uint(a->lane_badt);
     a->n_badx += hsum_uint(a->lane_badx);
     a->lane_valid = a->lane_badt = a->lane_badx = 0u;
+#if APL_WEIGHTED
+    a->n_badw += hsum_uint(a->lane_badw);
+    a->lane_badw = 0u;
+#endif
     a->steps = 0;
 }
 
@@ -72,6 +80,10 @@ typedef struct {
     __global const tstore_t *t0;
     __global const uint *t1;
     ulong n, cols, nnz, steps_per_row;
+#if APL_WEIGHTED
+    __global const float *pw, *w; /* NULL or already offset */
+    int wkind;
+#endif
 } apl_in;
 
 /* One step's elements: logits, decoded targets, which lanes are exactly 0, where they sit. */
@@ -79,6 +91,9 @@ typedef struct {
     floatv x, y;
     intv zero;
     ulong i, len;
+#if APL_WEIGHTED
+    floatv wmul; /* W s: multiplies the finished loss and gradient (apl_2w_weights.cl) */
+#endif
 } apl_step;
 
 /* Loads step `step` and counts its valid, invalid-target and non-finite-logit elements. */
@@ -118,18 +133,40 @@ APL_INLINE apl_step load_step(const apl_in *in, const apl_consts *k, ulong step,
     y = select(y, (floatv)(-1.0f), LANE_IDS >= (uint)len);
     if (c0 == 0) a->n_badt += csr_row_errors(in->t0, in->t1, in->nnz, r, in->cols);
 #endif
-    st.y = y;
     intv valid = (y >= 0.0f) & (y <= 1.0f);
     intv badt = isnan(y) | (y > 1.0f);
     intv badx = valid & (isnan(x) | isinf(x));
+#if APL_WEIGHTED
+#if APL_ROW_FORMAT
+    apl_wstep ws = load_weights(in->pw, in->w, in->wkind, in->cols, i, r, c0, len);
+#else
+    apl_wstep ws = load_weights(in->pw, in->w, in->wkind, in->cols, i, i / in->cols,
+                                i % in->cols, len);
+#endif
+    intv badw = weights_bad(&ws, valid);
+    a->lane_badw += ONES(badw);
+    st.wmul = apl_weigh(&ws, &y);
+#endif
+    st.y = y;
     /* easy negatives: exactly 0 with no exp or log (x > -inf keeps -inf counted) */
     st.zero = ((y == 0.0f) & (x < k->neg_clip_x) & (x > -INFINITY)) | (y < 0.0f) | badt | badx;
+#if APL_WEIGHTED
+    st.zero |= badw;
+    st.wmul = select(st.wmul, (floatv)(0.0f), st.zero); /* 0, not 0 * NaN, on skipped lanes */
+#endif
     a->lane_valid += ONES(valid);
     a->lane_badt += ONES(badt);
     a->lane_badx += ONES(badx);
     if (++a->steps >= COUNT_FLUSH) acc_counts_flush(a);
     return st;
 }
+
+/* Weighted programs: the finished loss and (unscaled) gradient times W s (apl_2w_weights.cl). */
+#if APL_WEIGHTED
+#define WEIGH(st, l, g) ((l) *= (st).wmul, (g) *= (st).wmul)
+#else
+#define WEIGH(st, l, g) ((void)0)
+#endif
 
 /* Whether every lane that needs math has a 0/1 target (decoded formats: always). */
 APL_INLINE int step_binary(const apl_step *st) {
@@ -172,7 +209,11 @@ __kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void apl_loss(
     __global xstore_t *grad, ulong g_off, int accumulate, __global float *elem, ulong e_off,
     apl_consts k, float grad_scale,
     int mul_from_count, __global const ulong *res_cnt, __global acc_t *partial_acc,
-    __global ulong *partial_cnt) {
+    __global ulong *partial_cnt
+#if APL_WEIGHTED
+    , __global const float *pw, ulong pw_off, __global const float *wt, ulong wt_off, int wkind
+#endif
+    ) {
     __local acc_t lacc[APL_LOCAL];
     __local ulong lcnt[APL_LOCAL];
     /* MEAN by count: apl_count left the denominator in res_cnt */
@@ -183,6 +224,11 @@ __kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void apl_loss(
     if (grad) grad += g_off;
     if (elem) elem += e_off;
     apl_in in = {xs, t0, t1, n, cols, nnz, 0};
+#if APL_WEIGHTED
+    in.pw = pw ? pw + pw_off : pw;
+    in.w = wt ? wt + wt_off : wt;
+    in.wkind = wkind;
+#endif
 #if APL_ROW_FORMAT
     in.steps_per_row = (cols + APL_VW - 1) / APL_VW;
     const ulong steps = rows * in.steps_per_row;
@@ -203,6 +249,8 @@ __kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void apl_loss(
         if (!ALL(s0.zero & s1.zero)) {
             apl_elements(&k, s0.x, s0.y, s0.zero, step_binary(&s0), &l0, &g0);
             apl_elements(&k, s1.x, s1.y, s1.zero, step_binary(&s1), &l1, &g1);
+            WEIGH(s0, l0, g0);
+            WEIGH(s1, l1, g1);
             g0 *= gmul;
             g1 *= gmul;
             acc_add(&a, l0 + l1, 2);
@@ -215,6 +263,7 @@ __kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void apl_loss(
         floatv l0 = 0.0f, g0 = 0.0f;
         if (!ALL(s0.zero)) {
             apl_elements(&k, s0.x, s0.y, s0.zero, step_binary(&s0), &l0, &g0);
+            WEIGH(s0, l0, g0);
             g0 *= gmul;
             acc_add(&a, l0, 1);
         }
@@ -226,12 +275,18 @@ __kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void apl_loss(
     ulong c0 = group_sum_ulong(lcnt, a.n_valid);
     ulong c1 = group_sum_ulong(lcnt, a.n_badt);
     ulong c2 = group_sum_ulong(lcnt, a.n_badx);
+#if APL_WEIGHTED
+    ulong c3 = group_sum_ulong(lcnt, a.n_badw);
+#else
+    ulong c3 = 0;
+#endif
     if (l == 0) {
         uint g = get_group_id(0);
         partial_acc[g] = gs;
         partial_cnt[g * APL_COUNT_LEN + APL_COUNT_ELEMENTS] = c0;
         partial_cnt[g * APL_COUNT_LEN + APL_COUNT_INVALID_TARGETS] = c1;
         partial_cnt[g * APL_COUNT_LEN + APL_COUNT_NONFINITE_LOGITS] = c2;
+        partial_cnt[g * APL_COUNT_LEN + APL_COUNT_INVALID_WEIGHTS] = c3;
     }
 }
 
@@ -267,5 +322,6 @@ __kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void apl_count(
         partial_cnt[g * APL_COUNT_LEN + APL_COUNT_ELEMENTS] = c0;
         partial_cnt[g * APL_COUNT_LEN + APL_COUNT_INVALID_TARGETS] = 0;
         partial_cnt[g * APL_COUNT_LEN + APL_COUNT_NONFINITE_LOGITS] = 0;
+        partial_cnt[g * APL_COUNT_LEN + APL_COUNT_INVALID_WEIGHTS] = 0;
     }
 }
