@@ -19,12 +19,23 @@
 /* The weights of one step (per-lane W and P) and their validity. */
 typedef struct {
     floatv w, pw;
+    int has_pw; /* 0: pw is all 1 (no pos_weight given), so y' = y and s = 1 */
 } apl_wstep;
 
 /* W and P of len (<= APL_VW) elements from flat element i at (row r, column c); lanes past len
  * read nothing (1). The column wraps into the next row for dense formats. */
 APL_INLINE apl_wstep load_weights(__global const float *pw, __global const float *w, int wkind,
                                   ulong cols, ulong i, ulong r, ulong c, ulong len) {
+    if (len == APL_VW && c + APL_VW <= cols) { /* within one row: vector loads */
+        apl_wstep ws;
+        ws.has_pw = pw != 0;
+        ws.pw = pw ? LOADV(pw + c) : (floatv)(1.0f);
+        ws.w = !w                         ? (floatv)(1.0f)
+               : wkind == APL_WEIGHT_LABEL ? LOADV(w + c)
+               : wkind == APL_WEIGHT_ROW   ? (floatv)(w[r])
+                                           : LOADV(w + i);
+        return ws;
+    }
     float wb[APL_VW], pb[APL_VW];
     for (ulong j = 0; j < APL_VW; ++j) {
         int in = j < len;
@@ -35,7 +46,7 @@ APL_INLINE apl_wstep load_weights(__global const float *pw, __global const float
                                              : w[i + j];
         if (++c == cols) c = 0, ++r;
     }
-    apl_wstep ws = {LOADV(wb), LOADV(pb)};
+    apl_wstep ws = {LOADV(wb), LOADV(pb), pw != 0};
     return ws;
 }
 
@@ -46,6 +57,7 @@ APL_INLINE intv weights_bad(const apl_wstep *ws, intv valid) {
 
 /* Rewrites y (valid lanes) to y' and returns the factor W s of the finished loss and gradient. */
 APL_INLINE floatv apl_weigh(const apl_wstep *ws, floatv *y) {
+    if (!ws->has_pw) return ws->w;
     floatv yy = *y;
     floatv s = yy * ws->pw + (1.0f - yy);
     intv valid = (yy >= 0.0f) & (yy <= 1.0f) & (s > 0.0f);
