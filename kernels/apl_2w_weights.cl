@@ -1,12 +1,13 @@
 /* apl_2w_weights.cl: optional per-label pos_weight and per-element/label/row weight
  * (APL_WEIGHTED=1 only; the unweighted program compiles none of it).
  *
- * The weighted element loss is W (y P l+ + (1-y) l-). The loss pass folds it into what it already
- * computes: with s = y P + (1 - y) and y' = y P / s (y' = y where s = 0),
- *     W (y P l+ + (1-y) l-) = W s (y' l+ + (1-y') l-),
- * so the targets become y' before the math and the finished loss and gradient are multiplied by
- * W s (apl_weigh). 0/1 targets stay 0/1 (y' = P/P = 1 exactly), so the one-log fast path holds.
- * Here: the weight loads (next to the target loads) and that transform. No loss math.
+ * The weighted element loss is W (y P l+ + (1-y) l-), and its gradient the same mix of the
+ * one-sided gradients. apl_loss computes the unweighted element as before, then apl_weigh makes
+ * it the weighted one: for 0/1 targets that is one factor, W P (y = 1) or W (y = 0), exact; a
+ * step with soft targets (float targets only) is recomputed as its two one-sided parts, each
+ * weighted exactly (a single factor would need the target rewritten, which loses digits of
+ * 1 - y' near y' = 1). Here: the weight loads (next to the target loads) and that step. No loss
+ * math of its own.
  */
 #ifndef APL_WEIGHTED
 #define APL_WEIGHTED 0
@@ -16,19 +17,17 @@
 #define APL_WEIGHT_LABEL 1
 #define APL_WEIGHT_ROW 2
 
-/* The weights of one step (per-lane W and P) and their validity. */
+/* The weights of one step, per lane: W and P. */
 typedef struct {
     floatv w, pw;
-    int has_pw; /* 0: pw is all 1 (no pos_weight given), so y' = y and s = 1 */
 } apl_wstep;
 
 /* W and P of len (<= APL_VW) elements from flat element i at (row r, column c); lanes past len
  * read nothing (1). The column wraps into the next row for dense formats. */
 APL_INLINE apl_wstep load_weights(__global const float *pw, __global const float *w, int wkind,
                                   ulong cols, ulong i, ulong r, ulong c, ulong len) {
+    apl_wstep ws;
     if (len == APL_VW && c + APL_VW <= cols) { /* within one row: vector loads */
-        apl_wstep ws;
-        ws.has_pw = pw != 0;
         ws.pw = pw ? LOADV(pw + c) : (floatv)(1.0f);
         ws.w = !w                         ? (floatv)(1.0f)
                : wkind == APL_WEIGHT_LABEL ? LOADV(w + c)
@@ -46,7 +45,8 @@ APL_INLINE apl_wstep load_weights(__global const float *pw, __global const float
                                              : w[i + j];
         if (++c == cols) c = 0, ++r;
     }
-    apl_wstep ws = {LOADV(wb), LOADV(pb), pw != 0};
+    ws.w = LOADV(wb);
+    ws.pw = LOADV(pb);
     return ws;
 }
 
@@ -55,13 +55,21 @@ APL_INLINE intv weights_bad(const apl_wstep *ws, intv valid) {
     return valid & !((ws->w >= 0.0f) & (ws->w < INFINITY) & (ws->pw >= 0.0f) & (ws->pw < INFINITY));
 }
 
-/* Rewrites y (valid lanes) to y' and returns the factor W s of the finished loss and gradient. */
-APL_INLINE floatv apl_weigh(const apl_wstep *ws, floatv *y) {
-    if (!ws->has_pw) return ws->w;
-    floatv yy = *y;
-    floatv s = yy * ws->pw + (1.0f - yy);
-    intv valid = (yy >= 0.0f) & (yy <= 1.0f) & (s > 0.0f);
-    *y = select(yy, yy * ws->pw / s, valid);
-    return ws->w * s;
+/* The finished unweighted loss l and gradient g of a step (apl_elements on x, y, zero) made the
+ * weighted ones. Lanes in zero must have W = P = 0 (load_step sees to it: no 0 * NaN). */
+APL_INLINE void apl_weigh(const apl_consts *k, floatv x, floatv y, intv zero, int binary,
+                          const apl_wstep *ws, floatv *l, floatv *g) {
+    if (binary) {
+        floatv m = ws->w * select((floatv)(1.0f), ws->pw, y > 0.0f);
+        *l *= m;
+        *g *= m;
+        return;
+    }
+    floatv lp, gp, ln, gn;
+    apl_elements(k, x, (floatv)(1.0f), zero, 1, &lp, &gp);
+    apl_elements(k, x, (floatv)(0.0f), zero, 1, &ln, &gn);
+    floatv a = ws->w * y * ws->pw, b = ws->w * (1.0f - y);
+    *l = a * lp + b * ln;
+    *g = a * gp + b * gn;
 }
 #endif

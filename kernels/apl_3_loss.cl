@@ -92,7 +92,7 @@ typedef struct {
     intv zero;
     ulong i, len;
 #if APL_WEIGHTED
-    floatv wmul; /* W s: multiplies the finished loss and gradient (apl_2w_weights.cl) */
+    apl_wstep ws; /* W and P per lane (apl_2w_weights.cl); 0 on lanes in zero */
 #endif
 } apl_step;
 
@@ -145,14 +145,14 @@ APL_INLINE apl_step load_step(const apl_in *in, const apl_consts *k, ulong step,
 #endif
     intv badw = weights_bad(&ws, valid);
     a->lane_badw += ONES(badw);
-    st.wmul = apl_weigh(&ws, &y);
 #endif
     st.y = y;
     /* easy negatives: exactly 0 with no exp or log (x > -inf keeps -inf counted) */
     st.zero = ((y == 0.0f) & (x < k->neg_clip_x) & (x > -INFINITY)) | (y < 0.0f) | badt | badx;
 #if APL_WEIGHTED
     st.zero |= badw;
-    st.wmul = select(st.wmul, (floatv)(0.0f), st.zero); /* 0, not 0 * NaN, on skipped lanes */
+    st.ws.w = select(ws.w, (floatv)(0.0f), st.zero); /* 0, not 0 * NaN, on skipped lanes */
+    st.ws.pw = select(ws.pw, (floatv)(0.0f), st.zero);
 #endif
     a->lane_valid += ONES(valid);
     a->lane_badt += ONES(badt);
@@ -161,9 +161,10 @@ APL_INLINE apl_step load_step(const apl_in *in, const apl_consts *k, ulong step,
     return st;
 }
 
-/* Weighted programs: the finished loss and (unscaled) gradient times W s (apl_2w_weights.cl). */
+/* Weighted programs: the finished loss and unscaled gradient made weighted (apl_2w_weights.cl). */
 #if APL_WEIGHTED
-#define WEIGH(st, l, g) ((l) *= (st).wmul, (g) *= (st).wmul)
+#define WEIGH(st, l, g)                                                                            \
+    apl_weigh(&k, (st).x, (st).y, (st).zero, step_binary(&(st)), &(st).ws, &(l), &(g))
 #else
 #define WEIGH(st, l, g) ((void)0)
 #endif
