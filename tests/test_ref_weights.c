@@ -75,18 +75,16 @@ static void kinds_agree(void) {
     for (int i = 0; i < N; ++i)
         we[i] = wl[i % C], we2[i] = wr[i / C];
     double a[N], b[N], la, lb;
-    aplcl_weights w1 = {PW, wl, APLCL_WEIGHT_LABEL}, w2 = {PW, we, APLCL_WEIGHT_ELEMENT};
-    CHECK_STATUS(aplcl_ref_compute_weighted(&p, R, C, X, Y, &w1, a, NULL, &la, NULL),
-                 APLCL_SUCCESS);
-    CHECK_STATUS(aplcl_ref_compute_weighted(&p, R, C, X, Y, &w2, b, NULL, &lb, NULL),
-                 APLCL_SUCCESS);
-    CHECK(memcmp(a, b, sizeof a) == 0 && la == lb);
-    aplcl_weights w3 = {NULL, wr, APLCL_WEIGHT_ROW}, w4 = {NULL, we2, APLCL_WEIGHT_ELEMENT};
-    CHECK_STATUS(aplcl_ref_compute_weighted(&p, R, C, X, Y, &w3, a, NULL, &la, NULL),
-                 APLCL_SUCCESS);
-    CHECK_STATUS(aplcl_ref_compute_weighted(&p, R, C, X, Y, &w4, b, NULL, &lb, NULL),
-                 APLCL_SUCCESS);
-    CHECK(memcmp(a, b, sizeof a) == 0 && la == lb);
+    const aplcl_weights pairs[2][2] = {
+        {{PW, wl, APLCL_WEIGHT_LABEL}, {PW, we, APLCL_WEIGHT_ELEMENT}},
+        {{NULL, wr, APLCL_WEIGHT_ROW}, {NULL, we2, APLCL_WEIGHT_ELEMENT}}};
+    for (int k = 0; k < 2; ++k) {
+        CHECK_STATUS(aplcl_ref_compute_weighted(&p, R, C, X, Y, &pairs[k][0], a, NULL, &la, NULL),
+                     APLCL_SUCCESS);
+        CHECK_STATUS(aplcl_ref_compute_weighted(&p, R, C, X, Y, &pairs[k][1], b, NULL, &lb, NULL),
+                     APLCL_SUCCESS);
+        CHECK(memcmp(a, b, sizeof a) == 0 && la == lb);
+    }
     /* all-ones weights are the unweighted loss, bit for bit */
     const float ones[N] = {1, 1, 1, 1};
     aplcl_weights w5 = {ones, ones, APLCL_WEIGHT_ELEMENT};

@@ -39,6 +39,23 @@ static void make_weights(int k, size_t rows, size_t cols, cli_rng *r, float **pw
     }
 }
 
+/* The targets packed in fmt and uploaded into *t; returns the second buffer (the BITS ignore mask
+ * or the CSR indices, NULL if none) for the caller to release with t->data. */
+static cl_mem upload_targets(aplcl_target_format fmt, size_t rows, size_t cols, const float *y,
+                             int ignore, aplcl_targets *t) {
+    cases_targets packed;
+    CHECK_STATUS(cases_pack_targets(fmt, rows, cols, y, ignore, &packed), APLCL_SUCCESS);
+    t->format = fmt;
+    t->data = upload(packed.data, packed.data_bytes);
+    cl_mem aux = packed.aux ? upload(packed.aux, packed.aux_bytes) : NULL;
+    if (fmt == APLCL_TARGET_BITS)
+        t->ignore = aux;
+    if (fmt == APLCL_TARGET_CSR)
+        t->indices = aux, t->nnz = packed.nnz;
+    cases_targets_free(&packed);
+    return aux;
+}
+
 static void run_case(const aplcl_params *p, size_t rows, size_t cols, aplcl_target_format fmt,
                      aplcl_dtype dt, int k, uint64_t seed) {
     int mark = tu_case_begin();
@@ -72,15 +89,7 @@ static void run_case(const aplcl_params *p, size_t rows, size_t cols, aplcl_targ
     aplcl_io io = aplcl_io_default();
     io.dtype = dt;
     io.logits = upload(xs, n * xb);
-    cases_targets t;
-    CHECK_STATUS(cases_pack_targets(fmt, rows, cols, y, ignore, &t), APLCL_SUCCESS);
-    io.targets.format = fmt;
-    io.targets.data = upload(t.data, t.data_bytes);
-    cl_mem aux = t.aux ? upload(t.aux, t.aux_bytes) : NULL;
-    if (fmt == APLCL_TARGET_BITS)
-        io.targets.ignore = aux;
-    if (fmt == APLCL_TARGET_CSR)
-        io.targets.indices = aux, io.targets.nnz = t.nnz;
+    cl_mem aux = upload_targets(fmt, rows, cols, y, ignore, &io.targets);
     io.grad = upload(xs, n * xb);
     io.elem_loss = upload(x, n * 4);
     float loss_f = -1;
@@ -115,7 +124,6 @@ static void run_case(const aplcl_params *p, size_t rows, size_t cols, aplcl_targ
     for (size_t i = 0; i < sizeof ms / sizeof ms[0]; ++i)
         if (ms[i])
             clReleaseMemObject(ms[i]);
-    cases_targets_free(&t);
     free(x), free(y), free(gf), free(lf), free(rg), free(rl), free(xs), free(gs), free(pw), free(w);
 }
 
@@ -217,15 +225,7 @@ static void head_case(aplcl_head *head, int k, aplcl_target_format fmt, uint64_t
     aplcl_head_io io = aplcl_head_io_default();
     io.x = upload(xh, sizeof xh);
     io.w = upload(wh, sizeof wh);
-    cases_targets t;
-    CHECK_STATUS(cases_pack_targets(fmt, NR, NC, y, fmt != APLCL_TARGET_CSR, &t), APLCL_SUCCESS);
-    io.targets.format = fmt;
-    io.targets.data = upload(t.data, t.data_bytes);
-    cl_mem aux = t.aux ? upload(t.aux, t.aux_bytes) : NULL;
-    if (fmt == APLCL_TARGET_BITS)
-        io.targets.ignore = aux;
-    if (fmt == APLCL_TARGET_CSR)
-        io.targets.indices = aux, io.targets.nnz = t.nnz;
+    cl_mem aux = upload_targets(fmt, NR, NC, y, fmt != APLCL_TARGET_CSR, &io.targets);
     float zero[NC] = {0}, db[NC], loss_f = -1;
     io.db = upload(zero, sizeof zero);
     io.loss = upload(&loss_f, 4);
@@ -256,7 +256,6 @@ static void head_case(aplcl_head *head, int k, aplcl_target_format fmt, uint64_t
     for (size_t i = 0; i < sizeof ms / sizeof ms[0]; ++i)
         if (ms[i])
             clReleaseMemObject(ms[i]);
-    cases_targets_free(&t);
     free(pw), free(w);
 }
 
