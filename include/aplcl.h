@@ -541,8 +541,9 @@ APLCL_API aplcl_status aplcl_list_devices(aplcl_device_info *infos, size_t capac
  *
  * Semantics are those of one aplcl_compute_io over the whole N x C logits, followed by the three
  * products (weights included: pos_weight, and a weight per element, label or row laid out over
- * the whole N x C batch, each chunk reading its own rows): the loss is reduced over all N*C elements, MEAN divides by the caller's normalizer or
- * by the whole batch's non-ignored count, and grad_scale scales the gradient of that whole loss.
+ * the whole N x C batch, each chunk reading its own rows): the loss is reduced over all N*C
+ * elements, MEAN divides by the caller's normalizer or by the whole batch's non-ignored count,
+ * and grad_scale scales the gradient of that whole loss.
  * With MEAN, no normalizer and a gradient wanted, targets that can ignore (F32, U8, BITS with an
  * ignore mask) get a target-only count pass over all N*C targets before the first chunk; CSR and
  * BITS without a mask count N*C without looking. Invalid targets and non-finite logits contribute
