@@ -125,3 +125,21 @@ def test_reference_weights_and_layout():
         aplcl.reference(xn, yn, weight=w, weight_kind="row")
     assert _lib.layout["offsetof aplcl_io.weight_kind"] == _lib.aplcl_io.weight_kind.offset
     assert _lib.layout["APLCL_COUNT_LEN"] == 4
+
+
+def test_weights_u8_targets_and_half():
+    """bool/uint8 targets and float16 logits take the same weights as float32 ones."""
+    x, y = inputs(soft=False)
+    w = torch.rand(N, 1, generator=torch.Generator().manual_seed(2)) * 2
+    pw = torch.linspace(0.5, 3.0, C)
+    m = APLLoss(weight=w, pos_weight=pw, reduction="mean")
+    ref = m(x, y)
+    torch.testing.assert_close(m(x, y.bool()), ref, rtol=0, atol=0)
+    torch.testing.assert_close(m(x, y.to(torch.uint8)), ref, rtol=0, atol=0)
+    xh = x.half()
+    torch.testing.assert_close(m(xh, y), m(xh.float(), y), rtol=1e-6, atol=1e-7)
+    ign = y.clone()
+    ign[0, 0] = -1.0  # ignored: no loss, not in the mean's count
+    yu = ign.to(torch.uint8)
+    yu[0, 0] = 255
+    torch.testing.assert_close(m(x, yu), m(x, ign), rtol=0, atol=0)
