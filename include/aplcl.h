@@ -357,7 +357,7 @@ typedef struct aplcl_targets {
  * aplcl_params_validate's bound on the gradient does not include the weights: a weight of w
  * multiplies it by w. Weights are float32 in every storage type of the logits. The device program
  * that reads weights is built on a weighted call's first use (APL_WEIGHTED); unweighted calls run
- * the unchanged program. */
+ * a program without any weight code. */
 typedef enum aplcl_weight_kind {
     APLCL_WEIGHT_ELEMENT = 0, /* N*C floats, one per element */
     APLCL_WEIGHT_LABEL = 1,   /* C floats, one per label (column) */
