@@ -43,7 +43,7 @@ static double worst_ratio(const float *dev, const double *ref, size_t n, double 
 /* Device buffers of one case; NULL host pointer: uninitialised. */
 typedef struct {
     aplcl_ctx *ctx;
-    cl_mem list[8];
+    cl_mem list[12]; /* at most 9: logits, 2 targets, grad, elem_loss, loss, counts, 2 weights */
     int n;
     int failed;
 } buffers;
@@ -54,6 +54,11 @@ static cl_mem buf(buffers *b, const void *host, size_t bytes) {
                               bytes ? bytes : 4, (void *)host, &err);
     if (err != CL_SUCCESS)
         b->failed = 1;
+    if (m && b->n == (int)(sizeof b->list / sizeof b->list[0])) { /* never: list has room */
+        clReleaseMemObject(m);
+        b->failed = 1;
+        return NULL;
+    }
     if (m)
         b->list[b->n++] = m;
     return m;
