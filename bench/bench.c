@@ -49,6 +49,14 @@ void bench_progress_clear(bench_state *s) {
 
 /* ---- output ---- */
 
+const char *bench_row_suffix(const cli_bench_row *r) {
+    if (r->accumulate)
+        return "+acc";
+    if (strcmp(r->timing, "host-ptr") == 0)
+        return "+host";
+    return strncmp(r->timing, "weighted", 8) == 0 ? r->timing + 8 : "";
+}
+
 void bench_emit(bench_state *s, const cli_bench_row *r) {
     if (s->nrows == s->caprows) {
         size_t cap = s->caprows ? 2 * s->caprows : 64;
@@ -66,10 +74,7 @@ void bench_emit(bench_state *s, const cli_bench_row *r) {
         cli_bench_json_row(s->jsonf, r);
     bench_progress_clear(s);
     char combo_s[24], chk[40];
-    snprintf(combo_s, sizeof combo_s, "%s/%s%s", r->dtype, r->targets,
-             r->accumulate                   ? "+acc"
-             : strcmp(r->timing, "host-ptr") ? ""
-                                             : "+host");
+    snprintf(combo_s, sizeof combo_s, "%s/%s%s", r->dtype, r->targets, bench_row_suffix(r));
     if (isnan(r->err_tol))
         snprintf(chk, sizeof chk, "%s", r->checked);
     else
@@ -241,9 +246,8 @@ int cli_bench(int argc, char **argv) {
             fprintf(s.human,
                     "%s  4096x1000 f32/u8%s %-7s fwd+bwd: median %.3f ms (min %.3f, max %.3f), "
                     "%.3f G elem/s, %.2f GB/s, %.1f%% of copy (%.2f GB/s)\n",
-                    r->device, strcmp(r->timing, "host-ptr") ? "" : "+host", r->regime,
-                    r->median_ms, r->min_ms, r->max_ms, r->gelem_s, r->gb_s, 100.0 * r->frac_copy,
-                    r->copy_gb_s);
+                    r->device, bench_row_suffix(r), r->regime, r->median_ms, r->min_ms, r->max_ms,
+                    r->gelem_s, r->gb_s, 100.0 * r->frac_copy, r->copy_gb_s);
         }
     }
     if (s.failures)

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void row_init(cli_bench_row *r, const device_state *d, const inputs *in, combo c, int acc) {
+void bench_row_init(cli_bench_row *r, const device_state *d, const inputs *in, combo c, int acc) {
     memset(r, 0, sizeof *r);
     snprintf(r->device, sizeof r->device, "%s", d ? aplcl_ctx_device_name(d->ctx) : "");
     snprintf(r->device_id, sizeof r->device_id, "%s", d ? d->id : "cpu");
@@ -54,7 +54,7 @@ static int timed_reps(const bench_state *s, double warm) {
  * clock, into one more row beside the device-buffer one (timing "host-ptr"). */
 static void time_host(bench_state *s, device_state *d, inputs *in, combo c, int reps) {
     cli_bench_row r;
-    row_init(&r, d, in, c, 0);
+    bench_row_init(&r, d, in, c, 0);
     size_t n = in->rows * in->cols;
     aplcl_params p = aplcl_params_default();
     float *g = malloc(n * sizeof *g);
@@ -92,7 +92,7 @@ void bench_run_case(bench_state *s, device_state *d, inputs *in, combo c) {
     size_t rows = in->rows, cols = in->cols, n = rows * cols, ds = bench_dtype_bytes(c.dtype);
     int acc = s->accumulate;
     cli_bench_row r;
-    row_init(&r, d, in, c, acc);
+    bench_row_init(&r, d, in, c, acc);
     ++s->case_no;
     char what[96];
     snprintf(what, sizeof what, "[%d/%d] %s %s %s/%s", s->case_no, s->ncases, r.shape, r.regime,
@@ -206,8 +206,10 @@ void bench_run_case(bench_state *s, device_state *d, inputs *in, combo c) {
     r.frac_copy = d->copy.gb_s > 0 ? r.gb_s / d->copy.gb_s : NAN;
 out:
     bench_emit(s, &r);
-    if (r.reps && !acc && c.dtype == APLCL_DTYPE_F32 && c.fmt <= APLCL_TARGET_U8)
+    if (r.reps && !acc && c.dtype == APLCL_DTYPE_F32 && c.fmt <= APLCL_TARGET_U8) {
         time_host(s, d, in, c, r.reps);
+        bench_time_weighted(s, d, in, c, &io, r.reps);
+    }
     const cl_mem ms[] = {bx, bt, bi, bg, bl, bc};
     cli_release_all(ms, sizeof ms / sizeof ms[0]);
     free(times);
@@ -294,7 +296,7 @@ void bench_time_reference(bench_state *s, inputs *in) {
     size_t n = in->rows * in->cols;
     cli_bench_row r;
     combo c = {APLCL_DTYPE_F32, APLCL_TARGET_F32};
-    row_init(&r, NULL, in, c, 0);
+    bench_row_init(&r, NULL, in, c, 0);
     snprintf(r.device, sizeof r.device, "CPU reference (aplcl_ref_compute, double, 1 thread)");
     r.checked = "reference";
     r.bytes = (double)n * (4 + 4 + 8); /* logits, float targets read; double gradient written */

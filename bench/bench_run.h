@@ -123,5 +123,13 @@ void bench_check_case(aplcl_ctx *ctx, const aplcl_params *p, inputs *in, combo c
 int bench_open_device(bench_state *s, const char *spec, device_state *d);
 void bench_run_case(bench_state *s, device_state *d, inputs *in, combo c);
 void bench_time_reference(bench_state *s, inputs *in);
+/* A result row for a case with its fields blank (NaN) (bench_case.c). */
+void bench_row_init(cli_bench_row *r, const device_state *d, const inputs *in, combo c, int acc);
+/* bench_weighted.c: the case just timed (io as timed, f32 storage, dense targets) again with
+ * pos_weight and a per-label, then a per-element weight: two rows, checked and timed. */
+void bench_time_weighted(bench_state *s, device_state *d, inputs *in, combo c, const aplcl_io *io,
+                         int reps);
+/* The suffix of a row's case name: "+acc", "+host", "+pw+label", ... or "" (bench.c). */
+const char *bench_row_suffix(const cli_bench_row *r);
 
 #endif /* APLCL_BENCH_RUN_H */

@@ -6,7 +6,9 @@
  * with the worst errors; exit status 1 on any mismatch. The parameter sets, the inputs and the
  * tolerance rule are common/cases.h's, the same the tests use: per element |dev - ref| <=
  * max(1e-5 |ref|, 1e-7 * scale), scale = gradient multiplier (1 for losses), plus half an ulp of
- * the storage type for 16-bit gradients; the reduced loss within 1e-6 relative.
+ * the storage type for 16-bit gradients; the reduced loss within 1e-6 relative. Weighted cases
+ * (pos_weight, per-element, per-label and per-row weights) follow each shape's matrix, checked
+ * against aplcl_ref_compute_weighted with the absolute floors times CASES_WEIGHT_MAX.
  */
 #include "cases.h"
 #include "cli.h"
@@ -41,7 +43,7 @@ static double worst_ratio(const float *dev, const double *ref, size_t n, double 
 /* Device buffers of one case; NULL host pointer: uninitialised. */
 typedef struct {
     aplcl_ctx *ctx;
-    cl_mem list[8];
+    cl_mem list[12]; /* at most 9: logits, 2 targets, grad, elem_loss, loss, counts, 2 weights */
     int n;
     int failed;
 } buffers;
@@ -52,6 +54,11 @@ static cl_mem buf(buffers *b, const void *host, size_t bytes) {
                               bytes ? bytes : 4, (void *)host, &err);
     if (err != CL_SUCCESS)
         b->failed = 1;
+    if (m && b->n == (int)(sizeof b->list / sizeof b->list[0])) { /* never: list has room */
+        clReleaseMemObject(m);
+        b->failed = 1;
+        return NULL;
+    }
     if (m)
         b->list[b->n++] = m;
     return m;
@@ -82,16 +89,22 @@ static int upload_targets(buffers *b, aplcl_target_format fmt, size_t rows, size
 }
 
 static int run_case(aplcl_ctx *ctx, const aplcl_params *p, size_t rows, size_t cols,
-                    aplcl_target_format fmt, aplcl_dtype dt, uint64_t seed, case_result *res) {
+                    aplcl_target_format fmt, aplcl_dtype dt, int wmode, uint64_t seed,
+                    case_result *res) {
     size_t n = rows * cols, xb = cases_dtype_bytes(dt);
     float *x = malloc(n * 4), *y = malloc(n * 4), *g = malloc(n * 4), *l = malloc(n * 4);
     void *xs = malloc(n * xb);
     double *rg = malloc(n * sizeof *rg), *rl = malloc(n * sizeof *rl);
     buffers b = {ctx, {0}, 0, 0};
     int rc = -1;
-    if (!x || !y || !g || !l || !xs || !rg || !rl)
-        goto out;
+    float *pw = NULL, *w = NULL;
+    aplcl_weights hw = {NULL, NULL, APLCL_WEIGHT_ELEMENT};
+    size_t wcount = 0;
     cli_rng r = cli_rng_seed(seed);
+    if (!x || !y || !g || !l || !xs || !rg || !rl ||
+        cases_make_weights(&r, wmode, rows, cols, &pw, &w, &hw.weight_kind, &wcount) != 0)
+        goto out;
+    hw.pos_weight = pw, hw.weight = w;
     cases_check_inputs(&r, p, n, fmt, x, y);
     cases_to_storage(dt, x, xs, n); /* x now holds what the device sees */
 
@@ -104,13 +117,16 @@ static int run_case(aplcl_ctx *ctx, const aplcl_params *p, size_t rows, size_t c
     io.elem_loss = buf(&b, NULL, n * 4);
     io.loss = buf(&b, NULL, 4);
     io.counts = buf(&b, NULL, APLCL_COUNT_LEN * 8);
+    io.pos_weight = pw ? buf(&b, pw, cols * 4) : NULL;
+    io.weight = w ? buf(&b, w, wcount * 4) : NULL;
+    io.weight_kind = hw.weight_kind;
     if (b.failed)
         goto out;
     cl_event ev = NULL;
     aplcl_status st = aplcl_compute_io(ctx, p, rows, cols, &io, 0, NULL, &ev);
     double rloss = 0;
     uint64_t counts[APLCL_COUNT_LEN], dcounts[APLCL_COUNT_LEN];
-    aplcl_status rst = aplcl_ref_compute_counts(p, rows, cols, x, y, rg, rl, &rloss, counts);
+    aplcl_status rst = aplcl_ref_compute_weighted(p, rows, cols, x, y, &hw, rg, rl, &rloss, counts);
     if (st != APLCL_SUCCESS || rst != APLCL_SUCCESS) {
         fprintf(stderr, "  status: device %s, reference %s\n", aplcl_status_string(st),
                 aplcl_status_string(rst));
@@ -131,22 +147,23 @@ static int run_case(aplcl_ctx *ctx, const aplcl_params *p, size_t rows, size_t c
         goto out;
     cases_from_storage(dt, xs, g, n);
 
-    double scale = fabs(cases_grad_scale(p, counts[APLCL_COUNT_ELEMENTS]));
+    double wmax = wmode ? CASES_WEIGHT_MAX : 1.0; /* weights scale the absolute floors */
+    double scale = fabs(cases_grad_scale(p, counts[APLCL_COUNT_ELEMENTS])) * wmax;
     double g_rtol = cases_grad_rtol(dt);
     double g_atol = cases_grad_atol(dt, scale > 0 ? scale : 1.0);
     int ok = 1;
-    res->loss_err = worst_ratio(l, rl, n, CASES_RTOL, CASES_ATOL, &ok);
+    res->loss_err = worst_ratio(l, rl, n, CASES_RTOL, CASES_ATOL * wmax, &ok);
     res->grad_err = worst_ratio(g, rg, n, g_rtol, g_atol, &ok);
     for (int k = 0; k < APLCL_COUNT_LEN; ++k)
         ok &= dcounts[k] == counts[k];
     /* the reduced loss (returned in a float) by the same rule as the tests' */
     res->sum_err = fabs(loss_f - rloss) / fmax(fabs(rloss), 1e-12);
-    if (!cases_sum_ok(loss_f, rloss, cases_loss_scale(p, counts[APLCL_COUNT_ELEMENTS])))
+    if (!cases_sum_ok(loss_f, rloss, cases_loss_scale(p, counts[APLCL_COUNT_ELEMENTS]) * wmax))
         ok = 0;
     rc = ok ? 0 : 1;
 out:
     release_all(&b);
-    free(x), free(y), free(g), free(l), free(xs), free(rg), free(rl);
+    free(x), free(y), free(g), free(l), free(xs), free(rg), free(rl), free(pw), free(w);
     return rc;
 }
 
@@ -169,15 +186,17 @@ static int check_device(const char *spec, int quick, int *cases, int *failures) 
     size_t nshapes = quick ? sizeof shapes_quick / sizeof shapes_quick[0]
                            : sizeof shapes_full / sizeof shapes_full[0];
     const int np = (int)(sizeof k_sets / sizeof k_sets[0]);
-    printf("%-9s %-13s %-5s %-5s %-5s %-4s %11s %11s %11s  %s\n", "shape", "preset", "tgt", "store",
-           "focus", "red", "loss_rel", "grad_rel", "sum_rel", "result");
+    printf("%-9s %-13s %-5s %-5s %-5s %-4s %-7s %11s %11s %11s  %s\n", "shape", "preset", "tgt",
+           "store", "focus", "red", "weights", "loss_rel", "grad_rel", "sum_rel", "result");
     static const aplcl_target_format fmts[4] = {APLCL_TARGET_F32, APLCL_TARGET_U8,
                                                 APLCL_TARGET_BITS, APLCL_TARGET_CSR};
     int k = 0;
     for (size_t s = 0; s < nshapes; ++s)
-        for (int pi = 0; pi < np; ++pi)
+        /* the presets unweighted, then the first three (APL, BCE, focal) with weights */
+        for (int pi = 0; pi < np + 3; ++pi)
             for (int f = 0; f < 4; ++f, ++k) {
-                cases_param_set set = cases_param_set_get(k_sets[pi]);
+                int wmode = pi < np ? 0 : 1 + (f + pi + (int)s) % (CASES_WEIGHT_MODES - 1);
+                cases_param_set set = cases_param_set_get(k_sets[pi < np ? pi : pi - np]);
                 aplcl_params p = set.p;
                 p.focus_grad = k % 2;
                 p.reduction = (aplcl_reduction)((k / 2) % 3);
@@ -186,14 +205,15 @@ static int check_device(const char *spec, int quick, int *cases, int *failures) 
                 aplcl_dtype dt =
                     (aplcl_dtype)((k / 4 + f) % 3); /* every format meets every dtype */
                 case_result res = {0, 0, 0};
-                int rc = run_case(ctx, &p, shapes[s][0], shapes[s][1], fmts[f], dt,
+                int rc = run_case(ctx, &p, shapes[s][0], shapes[s][1], fmts[f], dt, wmode,
                                   1234 + (uint64_t)k, &res);
                 char shape[32];
                 snprintf(shape, sizeof shape, "%zux%zu", shapes[s][0], shapes[s][1]);
-                printf("%-9s %-13s %-5s %-5s %-5s %-4s %11.3e %11.3e %11.3e  %s\n", shape, set.name,
-                       cases_format_name(fmts[f]), cases_dtype_name(dt),
+                printf("%-9s %-13s %-5s %-5s %-5s %-4s %-7s %11.3e %11.3e %11.3e  %s\n", shape,
+                       set.name, cases_format_name(fmts[f]), cases_dtype_name(dt),
                        p.focus_grad ? "diff" : "det", cases_reduction_name(p.reduction),
-                       res.loss_err, res.grad_err, res.sum_err, rc == 0 ? "ok" : "MISMATCH");
+                       cases_weight_name(wmode), res.loss_err, res.grad_err, res.sum_err,
+                       rc == 0 ? "ok" : "MISMATCH");
                 ++*cases;
                 if (rc != 0)
                     ++*failures;

@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "loss_spec.h"
 #include "metrics.h"
+#include "pos_weight.h"
 #include "report.h"
 #include "run_common.h"
 #include "train_parallel.h"
@@ -27,24 +28,28 @@
 #define WHO "aplcl train"
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: aplcl train TRAIN.arff TEST.arff [--labels N | --labels-xml FILE]\n"
-            "         [--labels-first] [--loss LIST] [--epochs E] [--hidden H]\n"
-            "         [--seed S | --seeds S1,S2,..] [--batch B] [--lr LR] [--csv FILE]\n"
-            "         [--val FRACTION | --val FILE] [--split-seed S] [--select best-val|last]\n"
-            "         [--out DIR] [--device D] [--progress | --quiet]\n"
-            "  --loss LIST     specs separated by ';' or a plain comma list of names, e.g.\n"
-            "                  apl,bce,asl  or  'apl;asl:gamma_neg=2,clip=0.1;focal:gamma=1'\n"
-            "                  (at most %d); names: apl (reference defaults), bce,\n"
-            "                  asl (4, 0, 0.05), focal (2), poly1 (1); keys: gamma_pos gamma_neg\n"
-            "                  gamma clip eps alpha=a1/a2 beta=b1/.. (at most %d) focus epsilon\n"
-            "  --select S      best-val: report the epoch with the best validation mAP (the\n"
-            "                  default with --val); last: the final epoch (the default without)\n"
-            "  --csv FILE      per-epoch results as RFC 4180 CSV\n"
-            "  --parallel M    data (batch shares) or labels (label blocks) over the workers:\n"
-            "                  MPI ranks (mpirun -n R) x --devices D1,D2,.. (default --device);\n"
-            "                  reports the last epoch (no --val, --out); see the README\n",
-            MAX_LOSSES, APLCL_MAX_TERMS);
+    fprintf(
+        f,
+        "usage: aplcl train TRAIN.arff TEST.arff [--labels N | --labels-xml FILE]\n"
+        "         [--labels-first] [--loss LIST] [--epochs E] [--hidden H]\n"
+        "         [--seed S | --seeds S1,S2,..] [--batch B] [--lr LR] [--csv FILE]\n"
+        "         [--val FRACTION | --val FILE] [--split-seed S] [--select best-val|last]\n"
+        "         [--pos-weight auto|FILE] [--out DIR] [--device D] [--progress | --quiet]\n"
+        "  --loss LIST     specs separated by ';' or a plain comma list of names, e.g.\n"
+        "                  apl,bce,asl  or  'apl;asl:gamma_neg=2,clip=0.1;focal:gamma=1'\n"
+        "                  (at most %d); names: apl (reference defaults), bce,\n"
+        "                  asl (4, 0, 0.05), focal (2), poly1 (1); keys: gamma_pos gamma_neg\n"
+        "                  gamma clip eps alpha=a1/a2 beta=b1/.. (at most %d) focus epsilon\n"
+        "  --select S      best-val: report the epoch with the best validation mAP (the\n"
+        "                  default with --val); last: the final epoch (the default without)\n"
+        "  --csv FILE      per-epoch results as RFC 4180 CSV\n"
+        "  --pos-weight W  every loss's positive term times a factor per label: auto =\n"
+        "                  negatives/positives of the training rows, within [1/%g, %g];\n"
+        "                  FILE = one number >= 0 per label (whitespace or commas, # comments)\n"
+        "  --parallel M    data (batch shares) or labels (label blocks) over the workers:\n"
+        "                  MPI ranks (mpirun -n R) x --devices D1,D2,.. (default --device);\n"
+        "                  reports the last epoch (no --val, --out, --pos-weight); see the README\n",
+        MAX_LOSSES, APLCL_MAX_TERMS, (double)POS_WEIGHT_CAP, (double)POS_WEIGHT_CAP);
     run_common_usage(f);
     fprintf(f,
             "  --out DIR       config.json, curves.csv, final.csv, final.json, per_label_ap.csv,\n"
@@ -53,7 +58,7 @@ static void usage(FILE *f) {
             "finite.\n");
 }
 
-enum { O_LOSS = RUN_COMMON_COUNT, O_CSV, O_SELECT, O_COUNT };
+enum { O_LOSS = RUN_COMMON_COUNT, O_CSV, O_SELECT, O_POS_WEIGHT, O_COUNT };
 
 typedef struct {
     run_common rc;
@@ -61,16 +66,21 @@ typedef struct {
     loss_spec losses[MAX_LOSSES];
     int n_losses;
     trainer_select select;
+    const char *pos_weight; /* NULL, "auto" or a file */
 } train_args;
 
 /* Fills *a from argv. Returns -1 to go on, else the exit status (0 after --help). */
 static int parse_args(int argc, char **argv, train_args *a) {
-    cli_option o[O_COUNT] = {
-        RUN_COMMON_OPTIONS, {"--loss", 1, NULL}, {"--csv", 1, NULL}, {"--select", 1, NULL}};
+    cli_option o[O_COUNT] = {RUN_COMMON_OPTIONS,
+                             {"--loss", 1, NULL},
+                             {"--csv", 1, NULL},
+                             {"--select", 1, NULL},
+                             {"--pos-weight", 1, NULL}};
     int st = run_parse_args(WHO, argc, argv, o, O_COUNT, usage, &a->rc, 30);
     if (st >= 0)
         return st;
     a->csv_path = o[O_CSV].value;
+    a->pos_weight = o[O_POS_WEIGHT].value;
     int has_val = a->rc.val_file || a->rc.val_fraction > 0;
     const char *sel = o[O_SELECT].value;
     if (sel && strcmp(sel, "best-val") != 0 && strcmp(sel, "last") != 0) {
@@ -115,7 +125,12 @@ static void write_config(FILE *f, const train_args *a, const run_data *d, const 
             fputc(',', f);
         cli_json_str(f, a->losses[l].name);
     }
-    fputs("],\"device\":", f);
+    fputs("],\"pos_weight\":", f);
+    if (a->pos_weight)
+        cli_json_str(f, a->pos_weight);
+    else
+        fputs("null", f);
+    fputs(",\"device\":", f);
     cli_json_str(f, device);
     fputs("}\n", f);
 }
@@ -150,8 +165,8 @@ int cli_train(int argc, char **argv) {
     if (pa < 0)
         pa = parse_args(argc, argv, &a);
     const run_common *rc = &a.rc;
-    if (pa < 0 && par.mode && (rc->val_file || rc->val_fraction > 0 || rc->out_dir)) {
-        fprintf(stderr, WHO ": --val and --out are not supported with --parallel yet\n");
+    if (pa < 0 && par.mode && (rc->val_file || rc->val_fraction > 0 || rc->out_dir || a.pos_weight)) {
+        fprintf(stderr, WHO ": --val, --out and --pos-weight are not supported with --parallel yet\n");
         pa = CLI_EXIT_USAGE;
     }
     if (pa >= 0) {
@@ -164,8 +179,17 @@ int cli_train(int argc, char **argv) {
     int status = 1, n_runs = 0;
     FILE *csv = NULL;
     trainer_result *runs = calloc((size_t)a.n_losses * (size_t)rc->n_seeds, sizeof *runs);
-    aplcl_ctx *ctx = run_ctx_create(WHO, rc);
-    if (!ctx || !runs)
+    float *pw = a.pos_weight ? calloc(d.train.labels + 1, sizeof *pw) : NULL;
+    aplcl_ctx *ctx = NULL;
+    if (!runs || (a.pos_weight && !pw)) {
+        fprintf(stderr, WHO ": out of host memory\n");
+        goto done;
+    }
+    if (pw && strcmp(a.pos_weight, "auto") == 0)
+        pos_weight_auto(&d.train, pw);
+    else if (pw && pos_weight_read(WHO, a.pos_weight, d.train.labels, pw) != 0)
+        goto done;
+    if (!(ctx = run_ctx_create(WHO, rc)))
         goto done;
     char model[64];
     if (rc->hidden)
@@ -181,6 +205,13 @@ int cli_train(int argc, char **argv) {
            d.train.rows, val, d.test.rows, d.train.features, d.train.labels,
            d.train.labels_first ? "first" : "last", model, (double)rc->lr, rc->batch, rc->epochs,
            aplcl_ctx_device_name(ctx));
+    if (pw) {
+        float lo = pw[0], hi = pw[0];
+        for (size_t c = 1; c < d.train.labels; ++c)
+            lo = pw[c] < lo ? pw[c] : lo, hi = pw[c] > hi ? pw[c] : hi;
+        printf("aplcl train: pos_weight %s: %zu labels, %.3g .. %.3g\n", a.pos_weight,
+               d.train.labels, (double)lo, (double)hi);
+    }
     if (a.csv_path) {
         if (!(csv = fopen(a.csv_path, "w"))) {
             fprintf(stderr, WHO ": cannot write %s: %s\n", a.csv_path, strerror(errno));
@@ -203,7 +234,8 @@ int cli_train(int argc, char **argv) {
                          rc->progress,
                          stdout,
                          width,
-                         WHO};
+                         WHO,
+                         pw};
     for (int l = 0; l < a.n_losses; ++l)
         for (int s = 0; s < rc->n_seeds; ++s) {
             trainer_result *r = &runs[n_runs];
@@ -260,6 +292,7 @@ done:
     for (int i = 0; i < n_runs; ++i)
         trainer_result_free(&runs[i]);
     free(runs);
+    free(pw);
     aplcl_ctx_destroy(ctx);
     run_data_free(&d);
     tp_finish(&par, status); /* a failed rank stops all of them */

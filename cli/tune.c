@@ -286,7 +286,7 @@ int cli_tune(int argc, char **argv) {
     double t0 = cli_now_s();
     trainer_config tc = {
         &d.train, &d.val, NULL, 0, rc->hidden, rc->batch, rc->lr, TRAINER_SELECT_BEST_VAL,
-        0,        0,      NULL, 0, WHO};
+        0,        0,      NULL, 0, WHO,        NULL};
     for (int k = 0; k < sch.rungs; ++k) {
         tc.epochs = sch.epochs[k];
         for (int j = 0; j < sch.n[k]; ++j) {

@@ -242,3 +242,29 @@ void cases_check_inputs(cli_rng *r, const aplcl_params *p, size_t n, aplcl_targe
         y[i] = t;
     }
 }
+
+/* ---- weights ---- */
+
+const char *cases_weight_name(int mode) {
+    static const char *const names[CASES_WEIGHT_MODES] = {"-", "pw", "pw+elem", "label", "pw+row"};
+    return mode >= 0 && mode < CASES_WEIGHT_MODES ? names[mode] : "?";
+}
+
+int cases_make_weights(cli_rng *r, int mode, size_t rows, size_t cols, float **pw, float **w,
+                       aplcl_weight_kind *kind, size_t *wcount) {
+    *pw = *w = NULL;
+    *kind = mode == 3 ? APLCL_WEIGHT_LABEL : mode == 4 ? APLCL_WEIGHT_ROW : APLCL_WEIGHT_ELEMENT;
+    *wcount = mode == 3 ? cols : mode == 4 ? rows : rows * cols;
+    int with_pw = mode == 1 || mode == 2 || mode == 4, with_w = mode >= 2;
+    if ((with_pw && !(*pw = malloc(cols * sizeof **pw))) ||
+        (with_w && !(*w = malloc(*wcount * sizeof **w)))) {
+        free(*pw), free(*w);
+        *pw = *w = NULL;
+        return -1;
+    }
+    for (size_t i = 0; with_pw && i < cols; ++i)
+        (*pw)[i] = (float)cli_rng_range(r, 0.0, 2.0);
+    for (size_t i = 0; with_w && i < *wcount; ++i)
+        (*w)[i] = i % 11 == 5 ? 0.0f : (float)cli_rng_range(r, 0.0, 3.0);
+    return 0;
+}

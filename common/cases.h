@@ -96,6 +96,18 @@ aplcl_status cases_pack_targets(aplcl_target_format fmt, size_t rows, size_t col
                                 int with_ignore, cases_targets *t);
 void cases_targets_free(cases_targets *t);
 
+/* ---- weights (aplcl.h "weights") for a checked case ----
+ * mode 0: none; 1: pos_weight; 2: pos_weight + per-element weight; 3: per-label weight;
+ * 4: pos_weight + per-row weight. pos_weight in [0, 2), weights in [0, 3) with some exact zeros,
+ * so a weighted element's loss and gradient grow at most CASES_WEIGHT_MAX times (the tolerances'
+ * absolute floors scale by it). *pw, *w: malloc'd (NULL where the mode has none); *wcount: the
+ * weight's length. Returns 0, or -1 when out of memory (nothing to free then). */
+#define CASES_WEIGHT_MODES 5
+#define CASES_WEIGHT_MAX 6.0
+int cases_make_weights(cli_rng *r, int mode, size_t rows, size_t cols, float **pw, float **w,
+                       aplcl_weight_kind *kind, size_t *wcount);
+const char *cases_weight_name(int mode); /* -, pw, pw+elem, label, pw+row */
+
 /* ---- input generators ----
  * `aplcl check`'s inputs: logits mostly N(0,3), 10% uniform in [-100,100], 10% exactly at the
  * branch points of p (p == clip, p == eps, their float neighbours) or at 0, +-88, +-100.

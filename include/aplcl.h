@@ -73,6 +73,8 @@ APLCL_API unsigned aplcl_version_number(void);
       "invalid target values found (NaN, greater than 1, or a u8 code other than 0, 1, 255)")      \
     X(APLCL_ERR_NONFINITE_LOGIT, -9, "non-finite logits found (NaN or infinity)")                  \
     X(APLCL_ERR_INVALID_TARGET_FORMAT, -10, "unknown target format")                               \
+    X(APLCL_ERR_INVALID_WEIGHT, -11,                                                               \
+      "invalid weight values found (negative, NaN or infinite weight or pos_weight)")              \
     X(APLCL_ERR_NO_PLATFORM, -20, "no OpenCL platform found")                                      \
     X(APLCL_ERR_NO_DEVICE, -21, "no OpenCL device matches the request")                            \
     X(APLCL_ERR_INVALID_DEVICE_SPEC, -22,                                                          \
@@ -225,7 +227,10 @@ typedef enum aplcl_count_index {
                                  with a non-finite logit still counts here) */
     APLCL_COUNT_INVALID_TARGETS = 1,
     APLCL_COUNT_NONFINITE_LOGITS = 2,
-    APLCL_COUNT_LEN = 3 /* a counts buffer holds this many cl_ulong */
+    APLCL_COUNT_INVALID_WEIGHTS = 3, /* non-ignored elements whose weight or pos_weight is
+                                        negative or not finite (weighted calls only; they add no
+                                        loss and no gradient but still count in ELEMENTS) */
+    APLCL_COUNT_LEN = 4 /* a counts buffer holds this many cl_ulong (3 before weights) */
 } aplcl_count_index;
 
 /* ---- context ---- */
@@ -354,6 +359,29 @@ typedef struct aplcl_targets {
     size_t label_offset;
 } aplcl_targets;
 
+/* ---- weights (optional; off by default and free when absent) ----
+ * As PyTorch's BCEWithLogitsLoss has them, for every preset. With pos_weight P (one factor per
+ * label c) and weight W (the element's weight), element (r, c) with target y has the loss
+ *     l = W * ( y * P[c] * l+  +  (1 - y) * l- )          (spec section 2's l+ and l-)
+ * and the gradient is exactly its derivative (both focusing modes): soft targets weight each side
+ * as written, so P scales only the positive side. W is given per element (N x C values, row-major),
+ * per label (C values, W = weight[c]) or per row (N values, W = weight[r]).
+ * MEAN divides by the number of non-ignored elements (or the caller's normalizer), NOT by the
+ * sum of the weights: this is what torch.nn.BCEWithLogitsLoss(weight=..., reduction='mean') does.
+ * Weights must be finite and >= 0 (0 is allowed: the element adds nothing). A non-ignored element
+ * with a negative or non-finite W or P[c] adds no loss and no gradient, still counts as an element
+ * for MEAN, and is counted in APLCL_COUNT_INVALID_WEIGHTS (the host calls return
+ * APLCL_ERR_INVALID_WEIGHT); weights of ignored or invalid-target elements are not read for checks.
+ * aplcl_params_validate's bound on the gradient does not include the weights: a weight of w
+ * multiplies it by w. Weights are float32 in every storage type of the logits. The device program
+ * that reads weights is built on a weighted call's first use (APL_WEIGHTED); unweighted calls run
+ * a program without any weight code. */
+typedef enum aplcl_weight_kind {
+    APLCL_WEIGHT_ELEMENT = 0, /* N*C floats, one per element */
+    APLCL_WEIGHT_LABEL = 1,   /* C floats, one per label (column) */
+    APLCL_WEIGHT_ROW = 2      /* N floats, one per row (sample) */
+} aplcl_weight_kind;
+
 /* Every buffer of one call. Offsets count elements of the buffer's own type. */
 typedef struct aplcl_io {
     aplcl_dtype dtype; /* storage of logits and grad */
@@ -370,6 +398,11 @@ typedef struct aplcl_io {
     size_t loss_offset;
     cl_mem counts; /* NULL or APLCL_COUNT_LEN cl_ulong */
     size_t counts_offset;
+    cl_mem pos_weight; /* NULL (all 1) or C floats: the positive side's factor per label */
+    size_t pos_weight_offset;
+    cl_mem weight; /* NULL (all 1) or floats laid out as weight_kind says */
+    size_t weight_offset;
+    aplcl_weight_kind weight_kind; /* read only when weight is not NULL */
 } aplcl_io;
 
 /* A zeroed aplcl_io with F32 storage and dense F32 targets: fill in the buffers you use. */
@@ -444,6 +477,26 @@ APLCL_API aplcl_status aplcl_host_compute_typed(aplcl_ctx *ctx, const aplcl_para
                                                 aplcl_target_format target_format,
                                                 const void *targets, void *grad, float *elem_loss,
                                                 double *loss);
+/* Host-side weights for aplcl_host_compute_weighted and aplcl_ref_compute_weighted (see
+ * "weights"): NULL pointers mean no weight. pos_weight holds C floats; weight N*C, C or N floats
+ * by weight_kind. */
+typedef struct aplcl_weights {
+    const float *pos_weight;
+    const float *weight;
+    aplcl_weight_kind weight_kind;
+} aplcl_weights;
+
+/* aplcl_host_compute_typed with weights (w may be NULL: unweighted). The weights are copied to
+ * the device for the call. Besides the errors of aplcl_host_compute_typed: INVALID_PARAMS (an
+ * unknown weight_kind), INVALID_WEIGHT (after writing the outputs, when the kernel found invalid
+ * weights; checked after INVALID_TARGET and NONFINITE_LOGIT). */
+APLCL_API aplcl_status aplcl_host_compute_weighted(aplcl_ctx *ctx, const aplcl_params *p,
+                                                   size_t rows, size_t cols, aplcl_dtype dtype,
+                                                   const void *logits,
+                                                   aplcl_target_format target_format,
+                                                   const void *targets, const aplcl_weights *w,
+                                                   void *grad, float *elem_loss, double *loss);
+
 /* The counters of the aplcl_host_compute* call that finished last on this context
  * (APLCL_COUNT_LEN values); with several threads calling, which one that was is not defined. */
 APLCL_API aplcl_status aplcl_ctx_last_counts(const aplcl_ctx *ctx,
@@ -463,6 +516,14 @@ APLCL_API aplcl_status aplcl_ref_compute_counts(const aplcl_params *p, size_t ro
                                                 const float *logits, const float *targets,
                                                 double *grad, double *elem_loss, double *loss,
                                                 uint64_t counts[APLCL_COUNT_LEN]);
+
+/* Same with weights (w may be NULL), in double: l = W (y P[c] l+ + (1 - y) l-) exactly as
+ * "weights" defines it. Returns INVALID_WEIGHT after INVALID_TARGET and NONFINITE_LOGIT. */
+APLCL_API aplcl_status aplcl_ref_compute_weighted(const aplcl_params *p, size_t rows, size_t cols,
+                                                  const float *logits, const float *targets,
+                                                  const aplcl_weights *w, double *grad,
+                                                  double *elem_loss, double *loss,
+                                                  uint64_t counts[APLCL_COUNT_LEN]);
 
 /* ---- device listing ---- */
 typedef struct aplcl_device_info {
@@ -498,8 +559,10 @@ APLCL_API aplcl_status aplcl_list_devices(aplcl_device_info *infos, size_t capac
  * N x D, dW is C x D, db is C; targets are N x C in any aplcl_targets format.
  *
  * Semantics are those of one aplcl_compute_io over the whole N x C logits, followed by the three
- * products: the loss is reduced over all N*C elements, MEAN divides by the caller's normalizer or
- * by the whole batch's non-ignored count, and grad_scale scales the gradient of that whole loss.
+ * products (weights included: pos_weight, and a weight per element, label or row laid out over
+ * the whole N x C batch, each chunk reading its own rows): the loss is reduced over all N*C
+ * elements, MEAN divides by the caller's normalizer or by the whole batch's non-ignored count,
+ * and grad_scale scales the gradient of that whole loss.
  * With MEAN, no normalizer and a gradient wanted, targets that can ignore (F32, U8, BITS with an
  * ignore mask) get a target-only count pass over all N*C targets before the first chunk; CSR and
  * BITS without a mask count N*C without looking. Invalid targets and non-finite logits contribute
@@ -568,6 +631,11 @@ typedef struct aplcl_head_io {
     size_t loss_offset;
     cl_mem counts; /* NULL or APLCL_COUNT_LEN cl_ulong, summed over the whole batch */
     size_t counts_offset;
+    cl_mem pos_weight; /* NULL or C floats, as in aplcl_io (see "weights") */
+    size_t pos_weight_offset;
+    cl_mem weight; /* NULL or N*C, C or N floats by weight_kind, as in aplcl_io */
+    size_t weight_offset;
+    aplcl_weight_kind weight_kind;
 } aplcl_head_io;
 
 /* A zeroed aplcl_head_io with dense F32 targets: fill in the buffers you use. */

@@ -1,7 +1,7 @@
 /* apl_3_loss.cl: the first-stage kernels: the fused loss + gradient pass and the target count.
  *
  * apl_loss reads each logit and target once, writes each gradient (and per-element loss) once,
- * and leaves one partial sum and three counters per work-group for apl_finalize. apl_count
+ * and leaves one partial sum and four counters per work-group for apl_finalize. apl_count
  * counts the non-ignored targets (the MEAN denominator) when it must be known before the
  * gradient is written. Offsets and sizes count elements of each buffer's own type.
  */
@@ -20,6 +20,10 @@ typedef struct {
     uintv lane_valid, lane_badt, lane_badx;
     uint steps;
     ulong n_valid, n_badt, n_badx;
+#if APL_WEIGHTED
+    uintv lane_badw;
+    ulong n_badw;
+#endif
 } apl_acc;
 
 /* 1 per true lane of a mask (scalar masks are 1, vector lanes -1). */
@@ -30,6 +34,10 @@ APL_INLINE void acc_counts_flush(apl_acc *a) {
     a->n_badt += hsum_uint(a->lane_badt);
     a->n_badx += hsum_uint(a->lane_badx);
     a->lane_valid = a->lane_badt = a->lane_badx = 0u;
+#if APL_WEIGHTED
+    a->n_badw += hsum_uint(a->lane_badw);
+    a->lane_badw = 0u;
+#endif
     a->steps = 0;
 }
 
@@ -72,6 +80,10 @@ typedef struct {
     __global const uint *t1;
     ulong n, cols, nnz, steps_per_row;
     ulong tcols, tcol0; /* row formats: labels per target row, this call's first (a window) */
+#if APL_WEIGHTED
+    __global const float *pw, *w; /* NULL or already offset */
+    int wkind;
+#endif
 } apl_in;
 
 /* One step's elements: logits, decoded targets, which lanes are exactly 0, where they sit. */
@@ -79,6 +91,9 @@ typedef struct {
     floatv x, y;
     intv zero;
     ulong i, len;
+#if APL_WEIGHTED
+    apl_wstep ws; /* W and P per lane (apl_2w_weights.cl); 0 on lanes in zero */
+#endif
 } apl_step;
 
 /* Loads step `step` and counts its valid, invalid-target and non-finite-logit elements. */
@@ -125,14 +140,37 @@ APL_INLINE apl_step load_step(const apl_in *in, const apl_consts *k, ulong step,
     intv valid = (y >= 0.0f) & (y <= 1.0f);
     intv badt = isnan(y) | (y > 1.0f);
     intv badx = valid & (isnan(x) | isinf(x));
+#if APL_WEIGHTED
+#if APL_ROW_FORMAT
+    apl_wstep ws = load_weights(in->pw, in->w, in->wkind, in->cols, i, r, c0, len);
+#else
+    apl_wstep ws = load_weights(in->pw, in->w, in->wkind, in->cols, i, i / in->cols,
+                                i % in->cols, len);
+#endif
+    intv badw = weights_bad(&ws, valid);
+    a->lane_badw += ONES(badw);
+#endif
     /* easy negatives: exactly 0 with no exp or log (x > -inf keeps -inf counted) */
     st.zero = ((y == 0.0f) & (x < k->neg_clip_x) & (x > -INFINITY)) | (y < 0.0f) | badt | badx;
+#if APL_WEIGHTED
+    st.zero |= badw;
+    st.ws.w = select(ws.w, (floatv)(0.0f), st.zero); /* 0, not 0 * NaN, on skipped lanes */
+    st.ws.pw = select(ws.pw, (floatv)(0.0f), st.zero);
+#endif
     a->lane_valid += ONES(valid);
     a->lane_badt += ONES(badt);
     a->lane_badx += ONES(badx);
     if (++a->steps >= COUNT_FLUSH) acc_counts_flush(a);
     return st;
 }
+
+/* Weighted programs: the finished loss and unscaled gradient made weighted (apl_2w_weights.cl). */
+#if APL_WEIGHTED
+#define WEIGH(st, l, g)                                                                            \
+    apl_weigh(&k, (st).x, (st).y, (st).zero, step_binary(&(st)), &(st).ws, &(l), &(g))
+#else
+#define WEIGH(st, l, g) ((void)0)
+#endif
 
 /* Whether every lane that needs math has a 0/1 target (decoded formats: always). */
 APL_INLINE int step_binary(const apl_step *st) {
@@ -175,7 +213,11 @@ __kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void apl_loss(
     __global xstore_t *grad, ulong g_off, int accumulate, __global float *elem, ulong e_off,
     apl_consts k, float grad_scale,
     int mul_from_count, __global const ulong *res_cnt, __global acc_t *partial_acc,
-    __global ulong *partial_cnt, ulong tcols, ulong tcol0) {
+    __global ulong *partial_cnt, ulong tcols, ulong tcol0
+#if APL_WEIGHTED
+    , __global const float *pw, ulong pw_off, __global const float *wt, ulong wt_off, int wkind
+#endif
+    ) {
     __local acc_t lacc[APL_LOCAL];
     __local ulong lcnt[APL_LOCAL];
     /* MEAN by count: apl_count left the denominator in res_cnt */
@@ -186,6 +228,11 @@ __kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void apl_loss(
     if (grad) grad += g_off;
     if (elem) elem += e_off;
     apl_in in = {xs, t0, t1, n, cols, nnz, 0, tcols, tcol0};
+#if APL_WEIGHTED
+    in.pw = pw ? pw + pw_off : pw;
+    in.w = wt ? wt + wt_off : wt;
+    in.wkind = wkind;
+#endif
 #if APL_ROW_FORMAT
     in.steps_per_row = (cols + APL_VW - 1) / APL_VW;
     const ulong steps = rows * in.steps_per_row;
@@ -204,6 +251,7 @@ __kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void apl_loss(
         floatv lv = 0.0f, gv = 0.0f;
         if (!ALL(st.zero)) {
             apl_elements(&k, st.x, st.y, st.zero, step_binary(&st), &lv, &gv);
+            WEIGH(st, lv, gv);
             gv *= gmul;
             acc_add(&a, lv);
         }
@@ -215,16 +263,25 @@ __kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void apl_loss(
      * per-work-item memory) */
     acc_t my_sum = hsum_acc(a.sum);
     ulong nv = a.n_valid, nbt = a.n_badt, nbx = a.n_badx;
+#if APL_WEIGHTED
+    ulong nbw = a.n_badw;
+#endif
     acc_t gs = group_sum_acc(lacc, my_sum);
     ulong c0 = group_sum_ulong(lcnt, nv);
     ulong c1 = group_sum_ulong(lcnt, nbt);
     ulong c2 = group_sum_ulong(lcnt, nbx);
+#if APL_WEIGHTED
+    ulong c3 = group_sum_ulong(lcnt, nbw);
+#else
+    ulong c3 = 0; /* unweighted programs: no weights, no extra reduction */
+#endif
     if (l == 0) {
         uint g = get_group_id(0);
         partial_acc[g] = gs;
         partial_cnt[g * APL_COUNT_LEN + APL_COUNT_ELEMENTS] = c0;
         partial_cnt[g * APL_COUNT_LEN + APL_COUNT_INVALID_TARGETS] = c1;
         partial_cnt[g * APL_COUNT_LEN + APL_COUNT_NONFINITE_LOGITS] = c2;
+        partial_cnt[g * APL_COUNT_LEN + APL_COUNT_INVALID_WEIGHTS] = c3;
     }
 }
 
@@ -255,5 +312,6 @@ __kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void apl_count(
         partial_cnt[g * APL_COUNT_LEN + APL_COUNT_ELEMENTS] = c0;
         partial_cnt[g * APL_COUNT_LEN + APL_COUNT_INVALID_TARGETS] = 0;
         partial_cnt[g * APL_COUNT_LEN + APL_COUNT_NONFINITE_LOGITS] = 0;
+        partial_cnt[g * APL_COUNT_LEN + APL_COUNT_INVALID_WEIGHTS] = 0;
     }
 }

@@ -14,7 +14,8 @@
 #define APL_COUNT_ELEMENTS 0
 #define APL_COUNT_INVALID_TARGETS 1
 #define APL_COUNT_NONFINITE_LOGITS 2
-#define APL_COUNT_LEN 3
+#define APL_COUNT_INVALID_WEIGHTS 3
+#define APL_COUNT_LEN 4
 
 /* Most leading Taylor coefficients per side (APLCL_MAX_TERMS). */
 #define APL_MAX_TERMS 8
@@ -38,12 +39,12 @@ typedef struct apl_consts {
 /* ---- the linear head's small scratch buffer (src/head.c, kernels/head.cl), in 64-bit slots ----
  * Float and acc_t values are stored through casts of the slot array. */
 #define APL_HEAD_CHUNK_COUNTS 0 /* APL_COUNT_LEN: a chunk's counts (the loss pass writes them) */
-#define APL_HEAD_CHUNK_LOSS 3   /* a chunk's reduced loss: a float in the slot's first 4 bytes */
+#define APL_HEAD_CHUNK_LOSS 4   /* a chunk's reduced loss: a float in the slot's first 4 bytes */
 #define APL_HEAD_CHUNK_LOSS_F (2 * APL_HEAD_CHUNK_LOSS) /* the same, as a float index */
-#define APL_HEAD_RUN_COUNTS 4    /* APL_COUNT_LEN: the counts summed over the chunks so far */
-#define APL_HEAD_ACC 8           /* two acc_t: the running loss sum and its compensation */
-#define APL_HEAD_BATCH_COUNTS 10 /* APL_COUNT_LEN: the count pass over the whole batch (MEAN) */
-#define APL_HEAD_SLOTS 13
+#define APL_HEAD_RUN_COUNTS 5    /* APL_COUNT_LEN: the counts summed over the chunks so far */
+#define APL_HEAD_ACC 10          /* two acc_t: the running loss sum and its compensation */
+#define APL_HEAD_BATCH_COUNTS 12 /* APL_COUNT_LEN: the count pass over the whole batch (MEAN) */
+#define APL_HEAD_SLOTS 16
 
 /* ---- compile-time checks, in each language ---- */
 #ifdef __OPENCL_VERSION__
@@ -55,6 +56,7 @@ _Static_assert(sizeof(float) == 4 && sizeof(int) == 4, "apl_consts needs 32-bit 
 _Static_assert(APL_COUNT_ELEMENTS == APLCL_COUNT_ELEMENTS &&
                    APL_COUNT_INVALID_TARGETS == APLCL_COUNT_INVALID_TARGETS &&
                    APL_COUNT_NONFINITE_LOGITS == APLCL_COUNT_NONFINITE_LOGITS &&
+                   APL_COUNT_INVALID_WEIGHTS == APLCL_COUNT_INVALID_WEIGHTS &&
                    APL_COUNT_LEN == APLCL_COUNT_LEN,
                "the kernels' counter slots must be the public ones");
 _Static_assert(APL_MAX_TERMS == APLCL_MAX_TERMS, "the kernels hold APLCL_MAX_TERMS coefficients");

@@ -54,7 +54,10 @@ int main(int argc, char **argv) {
     OFF(aplcl_io, targets), OFF(aplcl_io, grad), OFF(aplcl_io, grad_offset);
     OFF(aplcl_io, grad_accumulate), OFF(aplcl_io, elem_loss), OFF(aplcl_io, elem_loss_offset);
     OFF(aplcl_io, loss), OFF(aplcl_io, loss_offset), OFF(aplcl_io, counts);
-    OFF(aplcl_io, counts_offset);
+    OFF(aplcl_io, counts_offset), OFF(aplcl_io, pos_weight), OFF(aplcl_io, pos_weight_offset);
+    OFF(aplcl_io, weight), OFF(aplcl_io, weight_offset), OFF(aplcl_io, weight_kind);
+    SIZE(aplcl_weights);
+    OFF(aplcl_weights, pos_weight), OFF(aplcl_weights, weight), OFF(aplcl_weights, weight_kind);
     SIZE(aplcl_device_info);
     OFF(aplcl_device_info, platform_index), OFF(aplcl_device_info, device_index);
     OFF(aplcl_device_info, platform_name), OFF(aplcl_device_info, device_name);
@@ -63,6 +66,8 @@ int main(int argc, char **argv) {
     OFF(aplcl_device_info, global_mem_bytes), OFF(aplcl_device_info, max_alloc_bytes);
     OFF(aplcl_device_info, has_fp64);
     SIZE(aplcl_reduction), SIZE(aplcl_dtype), SIZE(aplcl_target_format), SIZE(aplcl_status);
+    SIZE(aplcl_weight_kind);
+    CONST(APLCL_WEIGHT_ELEMENT), CONST(APLCL_WEIGHT_LABEL), CONST(APLCL_WEIGHT_ROW);
     CONST(APLCL_MAX_TERMS), CONST(APLCL_COUNT_LEN), CONST(APLCL_TARGET_U8_IGNORE);
     CONST(APLCL_REDUCE_SUM), CONST(APLCL_REDUCE_MEAN), CONST(APLCL_REDUCE_NONE);
     CONST(APLCL_DTYPE_F32), CONST(APLCL_DTYPE_F16), CONST(APLCL_DTYPE_BF16);

@@ -140,12 +140,29 @@ static void comp_add(comp_sum *a, double v) {
     a->sum = t;
 }
 
-aplcl_status aplcl_ref_compute_counts(const aplcl_params *p, size_t rows, size_t cols,
-                                      const float *logits, const float *targets, double *grad,
-                                      double *elem_loss, double *loss,
-                                      uint64_t counts[APLCL_COUNT_LEN]) {
+/* Element i's weight W and positive factor P (1 where not given). */
+static void weights_of(const aplcl_weights *w, size_t i, size_t cols, double *W, double *P) {
+    *W = 1.0, *P = 1.0;
+    if (!w)
+        return;
+    size_t r = i / cols, c = i % cols;
+    if (w->pos_weight)
+        *P = w->pos_weight[c];
+    if (w->weight)
+        *W = w->weight[w->weight_kind == APLCL_WEIGHT_LABEL ? c
+                       : w->weight_kind == APLCL_WEIGHT_ROW ? r
+                                                            : i];
+}
+
+aplcl_status aplcl_ref_compute_weighted(const aplcl_params *p, size_t rows, size_t cols,
+                                        const float *logits, const float *targets,
+                                        const aplcl_weights *w, double *grad, double *elem_loss,
+                                        double *loss, uint64_t counts[APLCL_COUNT_LEN]) {
     if (!p || !logits || !targets)
         return APLCL_ERR_NULL_ARGUMENT;
+    if (w && w->weight && w->weight_kind != APLCL_WEIGHT_ELEMENT &&
+        w->weight_kind != APLCL_WEIGHT_LABEL && w->weight_kind != APLCL_WEIGHT_ROW)
+        return APLCL_ERR_INVALID_PARAMS;
     aplcl_status st = apl_check_shape_params(rows, cols, sizeof(double), p);
     if (st != APLCL_SUCCESS)
         return st;
@@ -153,7 +170,7 @@ aplcl_status aplcl_ref_compute_counts(const aplcl_params *p, size_t rows, size_t
     apl_derived d;
     apl_derive(p, &d);
     size_t n = rows * cols;
-    uint64_t cnt[APLCL_COUNT_LEN] = {0, 0, 0};
+    uint64_t cnt[APLCL_COUNT_LEN] = {0};
     comp_sum total = {0.0, 0.0};
     /* First pass: element losses and unscaled gradients (grad holds them until the scale is known).
      */
@@ -165,17 +182,21 @@ aplcl_status aplcl_ref_compute_counts(const aplcl_params *p, size_t rows, size_t
             cnt[APLCL_COUNT_INVALID_TARGETS]++;
         } else if (y >= 0.0) {
             cnt[APLCL_COUNT_ELEMENTS]++;
+            double W, P;
+            weights_of(w, i, cols, &W, &P);
+            bool bad_w = !(W >= 0.0 && W < INFINITY && P >= 0.0 && P < INFINITY);
+            cnt[APLCL_COUNT_INVALID_WEIGHTS] += bad_w;
             if (!isfinite(xf)) {
                 cnt[APLCL_COUNT_NONFINITE_LOGITS]++;
-            } else {
+            } else if (!bad_w) {
                 sig_terms t = sigmoid_terms(xf);
                 double lp = 0.0, gp = 0.0, ln = 0.0, gn = 0.0;
                 if (y > 0.0)
                     positive_part(p, &d, xf, &t, &lp, &gp);
                 if (y < 1.0)
                     negative_part(p, &d, xf, &t, &ln, &gn);
-                l = y * lp + (1.0 - y) * ln;
-                g = y * gp + (1.0 - y) * gn;
+                l = W * (y * P * lp + (1.0 - y) * ln);
+                g = W * (y * P * gp + (1.0 - y) * gn);
             }
         }
         comp_add(&total, l);
@@ -204,7 +225,17 @@ aplcl_status aplcl_ref_compute_counts(const aplcl_params *p, size_t rows, size_t
         return APLCL_ERR_INVALID_TARGET;
     if (cnt[APLCL_COUNT_NONFINITE_LOGITS])
         return APLCL_ERR_NONFINITE_LOGIT;
+    if (cnt[APLCL_COUNT_INVALID_WEIGHTS])
+        return APLCL_ERR_INVALID_WEIGHT;
     return APLCL_SUCCESS;
+}
+
+aplcl_status aplcl_ref_compute_counts(const aplcl_params *p, size_t rows, size_t cols,
+                                      const float *logits, const float *targets, double *grad,
+                                      double *elem_loss, double *loss,
+                                      uint64_t counts[APLCL_COUNT_LEN]) {
+    return aplcl_ref_compute_weighted(p, rows, cols, logits, targets, NULL, grad, elem_loss, loss,
+                                      counts);
 }
 
 aplcl_status aplcl_ref_compute(const aplcl_params *p, size_t rows, size_t cols, const float *logits,

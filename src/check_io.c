@@ -110,6 +110,19 @@ aplcl_status apl_target_bufs(const aplcl_targets *t, size_t rows, size_t cols, a
     return APLCL_ERR_INVALID_TARGET_FORMAT;
 }
 
+aplcl_status apl_weight_bufs(cl_mem pos_weight, size_t pos_weight_offset, cl_mem weight,
+                             size_t weight_offset, aplcl_weight_kind kind, size_t rows, size_t cols,
+                             apl_buf *pw, apl_buf *w) {
+    size_t count = apl_weight_count(kind, rows, cols);
+    if (weight && kind != APLCL_WEIGHT_ELEMENT && kind != APLCL_WEIGHT_LABEL &&
+        kind != APLCL_WEIGHT_ROW)
+        return APLCL_ERR_INVALID_PARAMS;
+    *pw =
+        (apl_buf){pos_weight, pos_weight_offset, cols, sizeof(cl_float), false, false, NULL, 0, 0};
+    *w = (apl_buf){weight, weight_offset, count, sizeof(cl_float), false, false, NULL, 0, 0};
+    return APLCL_SUCCESS;
+}
+
 aplcl_status apl_check_waits(const aplcl_ctx *ctx, cl_uint num_wait, const cl_event *wait) {
     if (num_wait > 0 && !wait)
         return APLCL_ERR_NULL_ARGUMENT;
@@ -140,7 +153,7 @@ aplcl_status apl_check_io(const aplcl_ctx *ctx, const aplcl_params *p, size_t ro
         return APLCL_ERR_INVALID_PARAMS;
     size_t n = rows * cols, xb = apl_dtype_bytes(io->dtype);
 
-    enum { LOGITS, TDATA, TAUX, GRAD, ELEM, LOSS, COUNTS, NBUF };
+    enum { LOGITS, TDATA, TAUX, GRAD, ELEM, LOSS, COUNTS, POSW, WEIGHT, NBUF };
     apl_buf bufs[NBUF] = {
         {io->logits, io->logits_offset, n, xb, false, false, NULL, 0, 0},
         {0},
@@ -149,7 +162,13 @@ aplcl_status apl_check_io(const aplcl_ctx *ctx, const aplcl_params *p, size_t ro
         {io->elem_loss, io->elem_loss_offset, n, sizeof(cl_float), true, false, NULL, 0, 0},
         {io->loss, io->loss_offset, 1, sizeof(cl_float), true, false, NULL, 0, 0},
         {io->counts, io->counts_offset, APLCL_COUNT_LEN, sizeof(cl_ulong), true, false, NULL, 0, 0},
+        {0},
+        {0},
     };
+    if ((st = apl_weight_bufs(io->pos_weight, io->pos_weight_offset, io->weight, io->weight_offset,
+                              io->weight_kind, rows, cols, &bufs[POSW], &bufs[WEIGHT])) !=
+        APLCL_SUCCESS)
+        return st;
     if ((st = apl_target_bufs(&io->targets, rows, cols, &bufs[TDATA], &bufs[TAUX])) !=
         APLCL_SUCCESS)
         return st;

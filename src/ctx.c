@@ -439,7 +439,7 @@ void aplcl_ctx_destroy(aplcl_ctx *ctx) {
         return;
     for (int d = 0; d < APL_NUM_DTYPES; ++d)
         for (int f = 0; f < APL_NUM_TFMTS; ++f)
-            apl_variant_release(&ctx->variants[d][f]);
+            apl_variant_release(&ctx->variants[d][f]), apl_variant_release(&ctx->weighted[d][f]);
     apl_host_slots_free(ctx);
     cl_mem ms[] = {ctx->partial_acc, ctx->partial_cnt, ctx->result_loss, ctx->result_cnt};
     for (size_t i = 0; i < sizeof ms / sizeof ms[0]; ++i)

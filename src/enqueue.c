@@ -198,6 +198,13 @@ static cl_int run_loss(aplcl_ctx *ctx, const apl_variant *v, const apl_plan *pla
     apl_arg_mem(&s, ctx->partial_cnt);
     apl_arg_ulong(&s, apl_target_label_count(t, cols)); /* the label window */
     apl_arg_ulong(&s, t->label_offset);
+    if (apl_io_weighted(io)) { /* the weighted program's five more arguments */
+        apl_arg_mem(&s, io->pos_weight);
+        apl_arg_ulong(&s, io->pos_weight_offset);
+        apl_arg_mem(&s, io->weight);
+        apl_arg_ulong(&s, io->weight_offset);
+        apl_arg_int(&s, (int)io->weight_kind);
+    }
     return s.err != CL_SUCCESS ? s.err : launch(ctx, v->loss, plan->loss.groups, nw, w, ev);
 }
 
@@ -233,7 +240,8 @@ aplcl_status apl_enqueue(aplcl_ctx *ctx, const aplcl_params *p, size_t rows, siz
                          const cl_event *wait, cl_event *done) {
     *done = NULL;
     const apl_variant *v;
-    aplcl_status st = apl_variant_get(ctx, io->dtype, io->targets.format, &v);
+    aplcl_status st =
+        apl_variant_get_w(ctx, io->dtype, io->targets.format, apl_io_weighted(io), &v);
     if (st != APLCL_SUCCESS)
         return st;
     apl_plan plan = make_plan(ctx, p, rows, cols, io);

@@ -173,7 +173,7 @@ static aplcl_status head_check(const aplcl_head *h, const aplcl_params *p, size_
     if ((st = aplcl_params_validate(p)) != APLCL_SUCCESS)
         return st;
 
-    enum { X, W, B, TDATA, TAUX, DX, DW, DB, LOSS, COUNTS, NBUF };
+    enum { X, W, B, TDATA, TAUX, DX, DW, DB, LOSS, COUNTS, POSW, WT, NBUF };
     apl_buf bufs[NBUF] = {
         {io->x, io->x_offset, n * d, sizeof(cl_float), false, true, NULL, 0, 0},
         {io->w, io->w_offset, c * d, sizeof(cl_float), false, true, NULL, 0, 0},
@@ -185,8 +185,13 @@ static aplcl_status head_check(const aplcl_head *h, const aplcl_params *p, size_
         {io->db, io->db_offset, c, sizeof(cl_float), true, false, NULL, 0, 0},
         {io->loss, io->loss_offset, 1, sizeof(cl_float), true, false, NULL, 0, 0},
         {io->counts, io->counts_offset, APLCL_COUNT_LEN, sizeof(cl_ulong), true, false, NULL, 0, 0},
+        {0},
+        {0},
     };
     if ((st = apl_target_bufs(&io->targets, n, c, &bufs[TDATA], &bufs[TAUX])) != APLCL_SUCCESS)
+        return st;
+    if ((st = apl_weight_bufs(io->pos_weight, io->pos_weight_offset, io->weight, io->weight_offset,
+                              io->weight_kind, n, c, &bufs[POSW], &bufs[WT])) != APLCL_SUCCESS)
         return st;
     if ((st = apl_check_bufs(h->ctx, bufs, NBUF, X, X)) != APLCL_SUCCESS) /* no overlap at all */
         return st;
@@ -395,7 +400,7 @@ aplcl_status aplcl_head_compute(aplcl_head *h, const aplcl_params *p, size_t n, 
     const apl_variant *v;
     apl_set_build_log(NULL, 0);
     if (st == APLCL_SUCCESS)
-        st = apl_variant_get(ctx, APLCL_DTYPE_F32, t->format, &v);
+        st = apl_variant_get_w(ctx, APLCL_DTYPE_F32, t->format, io->pos_weight || io->weight, &v);
     if (st == APLCL_SUCCESS)
         st = ensure_scratch(h, &pl, c, budget);
     chain ch = {h, ctx->queue, NULL, CL_SUCCESS, CLBlastSuccess, APLCL_SUCCESS};
@@ -445,6 +450,8 @@ aplcl_status aplcl_head_compute(aplcl_head *h, const aplcl_params *p, size_t n, 
             cio.loss_offset = APL_HEAD_CHUNK_LOSS_F;
             cio.counts = h->small;
             cio.counts_offset = APL_HEAD_CHUNK_COUNTS;
+            apl_chunk_weights(&cio, io->pos_weight, io->pos_weight_offset, io->weight,
+                              io->weight_offset, io->weight_kind, r0, c);
             cl_event ev = NULL;
             ch.st = apl_enqueue(ctx, &pp, rows, c, &cio, NULL, 1, &ch.dep, &ev);
             advance(&ch, ev);

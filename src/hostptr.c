@@ -1,4 +1,4 @@
-/* hostptr.c: the blocking host-pointer entry points (aplcl_host_compute, _u8, _typed).
+/* hostptr.c: the blocking host-pointer entry points (aplcl_host_compute, _u8, _typed, _weighted).
  *
  * For callers without OpenCL code of their own. On a device that shares the host's memory
  * (CL_DEVICE_HOST_UNIFIED_MEMORY: CPUs, integrated GPUs) the caller's arrays are wrapped
@@ -202,10 +202,13 @@ static cl_int finish_outputs(aplcl_ctx *ctx, apl_host_slot *s, const host_arrays
 
 static aplcl_status host_compute_any(aplcl_ctx *ctx, const aplcl_params *p, size_t rows,
                                      size_t cols, aplcl_dtype dtype, const void *logits,
-                                     aplcl_target_format fmt, const void *targets, void *grad,
-                                     float *elem_loss, double *loss) {
+                                     aplcl_target_format fmt, const void *targets,
+                                     const aplcl_weights *w, void *grad, float *elem_loss,
+                                     double *loss) {
     if (!ctx || !p || !logits || !targets)
         return APLCL_ERR_NULL_ARGUMENT;
+    if (w && w->weight && (unsigned)w->weight_kind > APLCL_WEIGHT_ROW)
+        return APLCL_ERR_INVALID_PARAMS;
     if ((unsigned)dtype >= APL_NUM_DTYPES)
         return APLCL_ERR_INVALID_PARAMS;
     if (fmt != APLCL_TARGET_F32 && fmt != APLCL_TARGET_U8)
@@ -225,10 +228,13 @@ static aplcl_status host_compute_any(aplcl_ctx *ctx, const aplcl_params *p, size
     cl_event in_ev[2] = {NULL, NULL};
     cl_event done = NULL;
     int enqueued = 0;
+    cl_mem wm[2] = {NULL, NULL}; /* pos_weight, weight: copied at creation, this call's own */
     apl_host_slot *s = slot_take(ctx, &err);
     int wrapped = can_wrap(ctx, &a, elem);
     if (s)
         err = wrapped ? wrap_inputs(ctx, &a, m) : copy_inputs(ctx, s, &a, m, in_ev);
+    if (err == CL_SUCCESS && w)
+        err = apl_host_weight_bufs(ctx, w, rows, cols, wm);
     if (err != CL_SUCCESS) {
         apl_set_cl_error(err);
         st = err == CL_OUT_OF_HOST_MEMORY ? APLCL_ERR_OUT_OF_HOST_MEMORY : APLCL_ERR_OPENCL;
@@ -241,6 +247,9 @@ static aplcl_status host_compute_any(aplcl_ctx *ctx, const aplcl_params *p, size
     io.targets.data = m[1];
     io.grad = m[2];
     io.elem_loss = m[3];
+    io.pos_weight = wm[0];
+    io.weight = wm[1];
+    io.weight_kind = w ? w->weight_kind : APLCL_WEIGHT_ELEMENT;
     apl_results res = {s->res_loss, s->res_cnt};
     enqueued = 1; /* from here a failure may leave work behind (a part of the computation) */
     /* the buffers are this call's own, sized above: the checks of aplcl_compute_io hold */
@@ -269,12 +278,14 @@ static aplcl_status host_compute_any(aplcl_ctx *ctx, const aplcl_params *p, size
         st = APLCL_ERR_INVALID_TARGET;
     else if (cnt[APLCL_COUNT_NONFINITE_LOGITS])
         st = APLCL_ERR_NONFINITE_LOGIT;
+    else if (cnt[APLCL_COUNT_INVALID_WEIGHTS])
+        st = APLCL_ERR_INVALID_WEIGHT;
 out:
     /* A failure once something was enqueued (the copies, part of the computation, the reads)
      * leaves work that uses the slot and the caller's arrays: let it end before they are reused
      * or handed back. Only on errors, so the whole queue is simplest. */
     if (st != APLCL_SUCCESS && st != APLCL_ERR_INVALID_TARGET && st != APLCL_ERR_NONFINITE_LOGIT &&
-        (enqueued || in_ev[0]))
+        st != APLCL_ERR_INVALID_WEIGHT && (enqueued || in_ev[0]))
         clFinish(ctx->queue);
     if (done)
         clReleaseEvent(done);
@@ -284,6 +295,9 @@ out:
     for (int k = 0; k < 4; ++k)
         if (m[k])
             clReleaseMemObject(m[k]);
+    for (int k = 0; k < 2; ++k)
+        if (wm[k])
+            clReleaseMemObject(wm[k]);
     if (s)
         slot_give(ctx, s);
     return st;
@@ -293,20 +307,29 @@ aplcl_status aplcl_host_compute(aplcl_ctx *ctx, const aplcl_params *p, size_t ro
                                 const float *logits, const float *targets, float *grad,
                                 float *elem_loss, double *loss) {
     return host_compute_any(ctx, p, rows, cols, APLCL_DTYPE_F32, logits, APLCL_TARGET_F32, targets,
-                            grad, elem_loss, loss);
+                            NULL, grad, elem_loss, loss);
 }
 
 aplcl_status aplcl_host_compute_u8(aplcl_ctx *ctx, const aplcl_params *p, size_t rows, size_t cols,
                                    const float *logits, const uint8_t *targets, float *grad,
                                    float *elem_loss, double *loss) {
     return host_compute_any(ctx, p, rows, cols, APLCL_DTYPE_F32, logits, APLCL_TARGET_U8, targets,
-                            grad, elem_loss, loss);
+                            NULL, grad, elem_loss, loss);
 }
 
 aplcl_status aplcl_host_compute_typed(aplcl_ctx *ctx, const aplcl_params *p, size_t rows,
                                       size_t cols, aplcl_dtype dtype, const void *logits,
                                       aplcl_target_format target_format, const void *targets,
                                       void *grad, float *elem_loss, double *loss) {
-    return host_compute_any(ctx, p, rows, cols, dtype, logits, target_format, targets, grad,
+    return host_compute_any(ctx, p, rows, cols, dtype, logits, target_format, targets, NULL, grad,
+                            elem_loss, loss);
+}
+
+aplcl_status aplcl_host_compute_weighted(aplcl_ctx *ctx, const aplcl_params *p, size_t rows,
+                                         size_t cols, aplcl_dtype dtype, const void *logits,
+                                         aplcl_target_format target_format, const void *targets,
+                                         const aplcl_weights *w, void *grad, float *elem_loss,
+                                         double *loss) {
+    return host_compute_any(ctx, p, rows, cols, dtype, logits, target_format, targets, w, grad,
                             elem_loss, loss);
 }

@@ -74,6 +74,20 @@ static inline size_t apl_target_label_count(const aplcl_targets *t, size_t cols)
 aplcl_status apl_target_bufs(const aplcl_targets *t, size_t rows, size_t cols, apl_buf *data,
                              apl_buf *aux);
 /* The wait list: non-NULL when non-empty, every event from ctx's context. */
+/* The buffers of the optional weights (pos_weight: C floats; weight: by kind), unchecked;
+ * INVALID_PARAMS for an unknown kind with a weight given. */
+aplcl_status apl_weight_bufs(cl_mem pos_weight, size_t pos_weight_offset, cl_mem weight,
+                             size_t weight_offset, aplcl_weight_kind kind, size_t rows, size_t cols,
+                             apl_buf *pw, apl_buf *w);
+/* Floats a weight of `kind` holds for rows x cols (weights.c). */
+size_t apl_weight_count(aplcl_weight_kind kind, size_t rows, size_t cols);
+/* Device copies of the host weights given (out[0] pos_weight, out[1] weight; NULL where not
+ * given), made at creation so nothing waits for them; the caller releases them (weights.c). */
+cl_int apl_host_weight_bufs(aplcl_ctx *ctx, const aplcl_weights *w, size_t rows, size_t cols,
+                            cl_mem out[2]);
+/* The weights of the head's chunk starting at row r0, set on its aplcl_io (weights.c). */
+void apl_chunk_weights(aplcl_io *cio, cl_mem pos_weight, size_t pos_weight_offset, cl_mem weight,
+                       size_t weight_offset, aplcl_weight_kind kind, size_t r0, size_t cols);
 aplcl_status apl_check_waits(const aplcl_ctx *ctx, cl_uint num_wait, const cl_event *wait);
 
 /* Every check of a device call (check_io.c); nothing enqueued. */
@@ -132,6 +146,7 @@ struct aplcl_ctx {
     cl_command_queue queue;
     pthread_mutex_t lock;
     apl_variant variants[APL_NUM_DTYPES][APL_NUM_TFMTS]; /* lock: built on first use */
+    apl_variant weighted[APL_NUM_DTYPES][APL_NUM_TFMTS]; /* lock: APL_WEIGHTED=1, first use */
     cl_mem partial_acc;  /* lock: APL_MAX_GROUPS accumulators (double or float) */
     cl_mem partial_cnt;  /* lock: APL_MAX_GROUPS * APLCL_COUNT_LEN cl_ulong */
     cl_mem result_loss;  /* lock: one double (or float) reduced loss (apl_finalize's res_loss) */
@@ -155,6 +170,11 @@ struct aplcl_ctx {
 aplcl_status apl_variant_get(aplcl_ctx *ctx, aplcl_dtype dtype, aplcl_target_format fmt,
                              const apl_variant **out);
 void apl_variant_release(apl_variant *v);
+/* The same with weighted != 0: the program built with APL_WEIGHTED=1 (program.c). */
+aplcl_status apl_variant_get_w(aplcl_ctx *ctx, aplcl_dtype dtype, aplcl_target_format fmt,
+                               int weighted, const apl_variant **out);
+/* Whether a call reads weights (pos_weight or weight given). */
+static inline bool apl_io_weighted(const aplcl_io *io) { return io->pos_weight || io->weight; }
 
 /* Builds (or loads from the binary cache) the program made of the embedded kernel files whose
  * names start with `prefix` ("apl_": the loss; "head": the linear head's kernels). On a failed

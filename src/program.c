@@ -181,16 +181,21 @@ aplcl_status apl_build_program(aplcl_ctx *ctx, const char *prefix, const char *o
 
 aplcl_status apl_variant_get(aplcl_ctx *ctx, aplcl_dtype dtype, aplcl_target_format fmt,
                              const apl_variant **out) {
-    apl_variant *v = &ctx->variants[dtype][fmt];
+    return apl_variant_get_w(ctx, dtype, fmt, 0, out);
+}
+
+aplcl_status apl_variant_get_w(aplcl_ctx *ctx, aplcl_dtype dtype, aplcl_target_format fmt,
+                               int weighted, const apl_variant **out) {
+    apl_variant *v = weighted ? &ctx->weighted[dtype][fmt] : &ctx->variants[dtype][fmt];
     *out = v;
     if (v->finalize)
         return APLCL_SUCCESS;
     char opts[256];
     snprintf(opts, sizeof opts,
              "-cl-std=CL1.2 -DAPL_LOCAL=%zu -DAPL_VW=%zu -DAPL_FP64=%d -DAPL_DTYPE=%d "
-             "-DAPL_TFMT=%d -DAPL_CONTIGUOUS=%d",
+             "-DAPL_TFMT=%d -DAPL_CONTIGUOUS=%d%s",
              ctx->local_size, ctx->vector_width, ctx->has_fp64, (int)dtype, (int)fmt,
-             ctx->contiguous);
+             ctx->contiguous, weighted ? " -DAPL_WEIGHTED=1" : "");
     aplcl_status st = apl_build_program(ctx, "apl_", opts, &v->program);
     if (st == APLCL_SUCCESS)
         st = make_kernel(ctx, v->program, "apl_loss", &v->loss);

@@ -41,8 +41,9 @@ static void test_status_strings(void) {
                             tu_status_name(codes[i].code), tu_status_name(codes[j].code), s);
         }
     }
-    /* Values outside the list get a string, and it says "unknown" (header). */
-    const aplcl_status unknown[] = {(aplcl_status)1, (aplcl_status)-11, (aplcl_status)-999,
+    /* Values outside the list get a string, and it says "unknown" (header); -12 is the first
+     * unused code since -11 became APLCL_ERR_INVALID_WEIGHT. */
+    const aplcl_status unknown[] = {(aplcl_status)1, (aplcl_status)-12, (aplcl_status)-999,
                                     (aplcl_status)12345};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         const char *s = aplcl_status_string(unknown[i]);

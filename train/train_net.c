@@ -43,7 +43,8 @@ struct train_net {
     size_t off_w1, off_b1, off_w2, off_b2, n_params, k_in; /* k_in: head input width */
     cl_mem theta, grad, m, v;
     cl_mem idx, xb, yb, z1, dz1, logits, losses;
-    cl_mem counts; /* APLCL_COUNT_LEN cl_ulong per loss slot: the kernel's non-finite counts */
+    cl_mem counts;     /* APLCL_COUNT_LEN cl_ulong per loss slot: the kernel's non-finite counts */
+    cl_mem pos_weight; /* NULL or labels floats (cfg.pos_weight) */
     size_t loss_slots;
     data_set sets[MAX_SETS];
     int n_sets;
@@ -169,6 +170,8 @@ train_net *train_net_create_shard(aplcl_ctx *ctx, const train_net_config *cfg, s
     net->loss_slots = 65536;
     net->losses = make_buffer(net, net->loss_slots * sizeof(float), NULL, &ok);
     net->counts = make_buffer(net, net->loss_slots * APLCL_COUNT_LEN * sizeof(cl_ulong), NULL, &ok);
+    if (cfg->pos_weight)
+        net->pos_weight = make_buffer(net, cfg->labels * sizeof(float), cfg->pos_weight, &ok);
     if (!ok) {
         snprintf(err, err_size, "allocating the network's device buffers failed");
         train_net_destroy(net);
@@ -180,8 +183,9 @@ train_net *train_net_create_shard(aplcl_ctx *ctx, const train_net_config *cfg, s
 void train_net_destroy(train_net *net) {
     if (!net)
         return;
-    cl_mem ms[] = {net->theta, net->grad, net->m,   net->v,      net->idx,    net->xb,
-                   net->yb,    net->z1,   net->dz1, net->logits, net->losses, net->counts};
+    cl_mem ms[] = {net->theta,  net->grad,   net->m,         net->v,   net->idx,
+                   net->xb,     net->yb,     net->z1,        net->dz1, net->logits,
+                   net->losses, net->counts, net->pos_weight};
     for (size_t i = 0; i < sizeof ms / sizeof ms[0]; ++i)
         if (ms[i])
             clReleaseMemObject(ms[i]);
@@ -344,6 +348,7 @@ int train_net_head_pass(train_net *net, int set, const uint32_t *rows, size_t ba
     io.loss_offset = loss_slot;
     io.counts = net->counts;
     io.counts_offset = loss_slot * APLCL_COUNT_LEN;
+    io.pos_weight = net->pos_weight;
     /* the whole batch fits: budget for one chunk */
     size_t need = 0;
     aplcl_status st = aplcl_head_scratch_bytes(net->head, batch, K, C, &io, batch, &need);

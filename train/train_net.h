@@ -18,7 +18,8 @@ typedef struct {
     size_t features, hidden, labels; /* hidden 0: linear model */
     size_t max_batch;                /* largest batch forward() or step() will see */
     float lr, beta1, beta2, adam_eps, weight_decay;
-    uint64_t seed; /* weight initialisation */
+    uint64_t seed;           /* weight initialisation */
+    const float *pos_weight; /* NULL or `labels` floats: the loss's pos_weight (aplcl.h) */
 } train_net_config;
 
 /* Creates the network's buffers and kernels on ctx's device. Returns NULL with *err set

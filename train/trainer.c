@@ -75,7 +75,7 @@ int trainer_run(aplcl_ctx *ctx, const trainer_config *c, const char *loss_name,
     memset(res, 0, sizeof *res);
     train_net_config cfg = {
         tr->features, (size_t)c->hidden, tr->labels, c->batch, c->lr, 0.9f, 0.999f, 1e-8f, 0.0f,
-        seed};
+        seed,         c->pos_weight};
     char err[256];
     train_net *net = train_net_create(ctx, &cfg, err, sizeof err);
     if (!net) {

@@ -31,7 +31,8 @@ typedef struct {
     int progress;   /* draw the batch progress bar on stderr */
     FILE *log;      /* one line per epoch (NULL: none); name_width aligns the loss column */
     int name_width;
-    const char *who; /* prefix of messages */
+    const char *who;         /* prefix of messages */
+    const float *pos_weight; /* NULL or one per label: the loss's pos_weight (pos_weight.h) */
 } trainer_config;
 
 /* One epoch: the mean training batch loss and the metrics of each set (NaN where not measured). */

@@ -175,6 +175,10 @@ def _params(params, reduction=None):
 _DTYPES = {np.dtype(np.float32): C["APLCL_DTYPE_F32"], np.dtype(np.float16): C["APLCL_DTYPE_F16"]}
 
 
+WEIGHT_KINDS = {"element": C["APLCL_WEIGHT_ELEMENT"], "label": C["APLCL_WEIGHT_LABEL"],
+                "row": C["APLCL_WEIGHT_ROW"]}
+
+
 def _shape2(shape):
     """rows x cols of an array: the last axis is the labels, every other axis rows."""
     if len(shape) == 0:
@@ -275,7 +279,8 @@ class Context:
         return "aplcl.Context(%r)" % (self.device_name if self._h else "closed")
 
     def last_counts(self):
-        """(elements counted, invalid targets, non-finite logits) of the last host call."""
+        """(elements counted, invalid targets, non-finite logits, invalid weights) of the last host
+        call."""
         arr = (ctypes.c_uint64 * C["APLCL_COUNT_LEN"])()
         _check(_lib.ctx_last_counts(self.handle, arr))
         return tuple(int(v) for v in arr)
@@ -312,11 +317,20 @@ class Context:
         loss = self._host(params, None, rows, cols, _DTYPES[x.dtype], fmt, ptrs)
         return loss, g
 
-    def _host(self, params, reduction, rows, cols, dtype, fmt, ptrs):
+    def _host(self, params, reduction, rows, cols, dtype, fmt, ptrs, weights=None):
         """The blocking C host call on raw pointers (logits, targets, grad, elem_loss; the last
-        two may be None) to contiguous memory: the reduced loss."""
+        two may be None) to contiguous memory: the reduced loss. weights: None or
+        (pos_weight pointer or None, weight pointer or None, aplcl weight kind), float32 arrays
+        the caller keeps alive."""
         p = _params(params, reduction)
         loss = ctypes.c_double()
+        if weights is not None:
+            w = _lib.aplcl_weights(weights[0], weights[1], weights[2])
+            st = _lib.host_compute_weighted(self.handle, ctypes.byref(p), rows, cols, dtype,
+                                            ptrs[0], fmt, ptrs[1], ctypes.byref(w), ptrs[2],
+                                            ptrs[3], ctypes.byref(loss))
+            _check(st, "aplcl.Context.compute")
+            return loss.value
         st = _lib.host_compute_typed(self.handle, ctypes.byref(p), rows, cols, dtype, ptrs[0],
                                      fmt, ptrs[1], ptrs[2], ptrs[3], ctypes.byref(loss))
         _check(st, "aplcl.Context.compute")
@@ -416,11 +430,14 @@ def devices():
     return out
 
 
-def reference(logits, targets, params=None, grad=True, elem_loss=False, reduction=None):
-    """The CPU reference in double precision (aplcl_ref_compute): (loss, grad), grad float64 of
-    the logits' shape (None with grad=False); with elem_loss=True, (loss, grad, elem_loss). Logits
-    are read as float32 (float16 widens exactly; float64 rounds to float32); targets as in
-    Context.compute (uint8 255 and negative floats are ignored)."""
+def reference(logits, targets, params=None, grad=True, elem_loss=False, reduction=None,
+              pos_weight=None, weight=None, weight_kind="element"):
+    """The CPU reference in double precision (aplcl_ref_compute_weighted): (loss, grad), grad
+    float64 of the logits' shape (None with grad=False); with elem_loss=True, (loss, grad,
+    elem_loss). Logits are read as float32 (float16 widens exactly; float64 rounds to float32);
+    targets as in Context.compute (uint8 255 and negative floats are ignored). Optional weights
+    (read as float32, see "weights" in include/aplcl.h): pos_weight, one per label; weight, one
+    per element, label or row as weight_kind ('element', 'label', 'row') says."""
     x = np.asarray(logits)
     if x.dtype.kind != "f":
         raise TypeError("aplcl.reference: logits of dtype %s; use a float dtype" % x.dtype)
@@ -437,9 +454,19 @@ def reference(logits, targets, params=None, grad=True, elem_loss=False, reductio
     g = np.empty(x.shape, np.float64) if grad else None
     el = np.empty(x.shape, np.float64) if elem_loss else None
     loss = ctypes.c_double()
-    st = _lib.ref_compute_counts(ctypes.byref(p), rows, cols, x.ctypes.data, t.ctypes.data,
-                                 g.ctypes.data if g is not None else None,
-                                 el.ctypes.data if el is not None else None, ctypes.byref(loss),
-                                 None)
+    pw = None if pos_weight is None else _contig(pos_weight, np.float32).reshape(-1)
+    wt = None if weight is None else _contig(weight, np.float32).reshape(-1)
+    kind = WEIGHT_KINDS[weight_kind]
+    want = {C["APLCL_WEIGHT_ELEMENT"]: rows * cols, C["APLCL_WEIGHT_LABEL"]: cols,
+            C["APLCL_WEIGHT_ROW"]: rows}[kind]
+    if (pw is not None and pw.size != cols) or (wt is not None and wt.size != want):
+        raise ValueError("aplcl.reference: pos_weight needs %d values, a %s weight %d"
+                         % (cols, weight_kind, want))
+    w = _lib.aplcl_weights(pw.ctypes.data if pw is not None else None,
+                           wt.ctypes.data if wt is not None else None, kind)
+    st = _lib.ref_compute_weighted(ctypes.byref(p), rows, cols, x.ctypes.data, t.ctypes.data,
+                                   ctypes.byref(w), g.ctypes.data if g is not None else None,
+                                   el.ctypes.data if el is not None else None,
+                                   ctypes.byref(loss), None)
     _check(st, "aplcl.reference")
     return (loss.value, g, el) if elem_loss else (loss.value, g)

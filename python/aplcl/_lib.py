@@ -67,6 +67,19 @@ class aplcl_io(ctypes.Structure):
         ("loss_offset", c_size),
         ("counts", cl_mem),
         ("counts_offset", c_size),
+        ("pos_weight", cl_mem),
+        ("pos_weight_offset", c_size),
+        ("weight", cl_mem),
+        ("weight_offset", c_size),
+        ("weight_kind", ctypes.c_int),
+    ]
+
+
+class aplcl_weights(ctypes.Structure):
+    _fields_ = [
+        ("pos_weight", ctypes.c_void_p),
+        ("weight", ctypes.c_void_p),
+        ("weight_kind", ctypes.c_int),
     ]
 
 
@@ -86,9 +99,10 @@ class aplcl_device_info(ctypes.Structure):
     ]
 
 
-STRUCTS = (aplcl_params, aplcl_targets, aplcl_io, aplcl_device_info)
+STRUCTS = (aplcl_params, aplcl_targets, aplcl_io, aplcl_weights, aplcl_device_info)
 # C enums the binding passes as ctypes.c_int: their size must be int's.
-ENUMS = ("aplcl_reduction", "aplcl_dtype", "aplcl_target_format", "aplcl_status")
+ENUMS = ("aplcl_reduction", "aplcl_dtype", "aplcl_target_format", "aplcl_status",
+         "aplcl_weight_kind")
 
 
 class LayoutError(ImportError):
@@ -181,8 +195,14 @@ ctx_last_counts = _fn("aplcl_ctx_last_counts", _st, _ptr, _P(ctypes.c_uint64))
 host_compute_typed = _fn("aplcl_host_compute_typed", _st, _ptr, _P(aplcl_params), c_size, c_size,
                          ctypes.c_int, _ptr, ctypes.c_int, _ptr, _ptr, _ptr,
                          _P(ctypes.c_double))
+host_compute_weighted = _fn("aplcl_host_compute_weighted", _st, _ptr, _P(aplcl_params), c_size,
+                            c_size, ctypes.c_int, _ptr, ctypes.c_int, _ptr, _P(aplcl_weights),
+                            _ptr, _ptr, _P(ctypes.c_double))
 compute_io = _fn("aplcl_compute_io", _st, _ptr, _P(aplcl_params), c_size, c_size, _P(aplcl_io),
                  ctypes.c_uint, _P(cl_event), _P(cl_event))
 ref_compute_counts = _fn("aplcl_ref_compute_counts", _st, _P(aplcl_params), c_size, c_size, _ptr,
                          _ptr, _ptr, _ptr, _P(ctypes.c_double), _P(ctypes.c_uint64))
+ref_compute_weighted = _fn("aplcl_ref_compute_weighted", _st, _P(aplcl_params), c_size, c_size,
+                           _ptr, _ptr, _P(aplcl_weights), _ptr, _ptr, _P(ctypes.c_double),
+                           _P(ctypes.c_uint64))
 list_devices = _fn("aplcl_list_devices", _st, _P(aplcl_device_info), c_size, _P(c_size))

@@ -1,4 +1,5 @@
-"""aplcl.torch: the PyTorch drop-in. APLLoss and ASLLoss modules and the functional apl_loss.
+"""aplcl.torch: the PyTorch drop-in. APLLoss, ASLLoss and BCEWithLogitsLoss modules and the
+functional apl_loss.
 
 APLLoss takes the constructor arguments of the APL authors' module (gamma_neg=4, gamma_pos=0,
 clip=0.05, eps=1e-8, disable_torch_grad_focal_loss=True) and honours its epsilon_pos, epsilon_neg
@@ -7,6 +8,8 @@ reduction='sum'|'mean'|'none' are extras. Forward runs aplcl's fused loss + grad
 tensors are passed to the C library without copies, float32, float16 and bfloat16); backward
 hands that gradient back, times the incoming one. Global grad mode is never touched. float64
 tensors go through the double-precision CPU reference (logits rounded to float32), for gradcheck.
+Weights (weight, pos_weight) are those of torch.nn.BCEWithLogitsLoss: constants (no gradient
+flows to them), passed to aplcl per label, per row or per element (see _weights).
 Not here: GPU tensors (aplcl reaches CPU memory only; a CUDA tensor raises and says so).
 """
 
@@ -61,14 +64,67 @@ def _targets(y, shape):
     return y.to(torch.float32).contiguous(), C["APLCL_TARGET_F32"]
 
 
-def _run(ctx, params, reduction, x, y, fmt, want_grad):
-    """One aplcl call: (loss tensor, grad tensor or None). x, y contiguous CPU tensors."""
+def _as_weight(w, name):
+    if not isinstance(w, torch.Tensor):
+        w = torch.as_tensor(w)
+    _check_device(w, name)
+    return w.detach().to(torch.float32)
+
+
+def _weights(weight, pos_weight, shape):
+    """(pos_weight, weight, kind): contiguous float32 tensors (or None) as aplcl reads them for
+    logits of `shape` (last axis labels). weight broadcasts to shape as in PyTorch: a weight
+    constant over every axis but the last is per label, one constant over the last axis is per
+    row, anything else is expanded to one value per element. pos_weight broadcasts to the labels
+    (C values or one)."""
+    if weight is None and pos_weight is None:
+        return None
+    shape = tuple(shape)
+    cols = shape[-1] if shape else 1
+    lead = shape[:-1]
+    pw = w = None
+    kind = _core.WEIGHT_KINDS["element"]
+    if pos_weight is not None:
+        pw = _as_weight(pos_weight, "pos_weight")
+        if pw.dim() > 1 and any(s != 1 for s in pw.shape[:-1]):
+            raise ValueError("aplcl.torch: pos_weight of shape %s: aplcl takes one factor per "
+                             "label (shape (C,))" % (tuple(pw.shape),))
+        pw = pw.reshape(-1).expand(cols).contiguous()
+    if weight is not None:
+        w = _as_weight(weight, "weight")
+        if w.dim() > len(shape):
+            raise ValueError("aplcl.torch: weight of shape %s has more axes than the input %s"
+                             % (tuple(w.shape), shape))
+        ws = (1,) * (len(shape) - w.dim()) + tuple(w.shape)
+        w = w.reshape(ws)
+        try:
+            torch.broadcast_shapes(ws, shape)
+        except RuntimeError:
+            raise ValueError("aplcl.torch: weight of shape %s does not broadcast to the input %s"
+                             % (tuple(weight.shape), shape))
+        if all(s == 1 for s in ws[:-1]):
+            kind, w = _core.WEIGHT_KINDS["label"], w.reshape(-1).expand(cols).contiguous()
+        elif ws[-1] == 1 and shape:
+            kind, w = _core.WEIGHT_KINDS["row"], w.expand(lead + (1,)).reshape(-1).contiguous()
+        else:
+            w = w.expand(shape).contiguous()
+    return pw, w, kind
+
+
+def _run(ctx, params, reduction, x, y, fmt, want_grad, wts=None):
+    """One aplcl call: (loss tensor, grad tensor or None). x, y contiguous CPU tensors; wts from
+    _weights."""
     if x.dtype == torch.float64:  # the reference path: float64 in, float64 out
         yn = y.numpy()
         if fmt == C["APLCL_TARGET_U8"]:
             yn = yn.astype(np.uint8)
+        kw = {}
+        if wts is not None:
+            kinds = {v: k for k, v in _core.WEIGHT_KINDS.items()}
+            kw = dict(pos_weight=None if wts[0] is None else wts[0].numpy(),
+                      weight=None if wts[1] is None else wts[1].numpy(), weight_kind=kinds[wts[2]])
         out = _core.reference(x.detach().numpy(), yn, params, grad=want_grad,
-                              elem_loss=reduction == "none", reduction=reduction)
+                              elem_loss=reduction == "none", reduction=reduction, **kw)
         g = torch.from_numpy(out[1]) if want_grad else None
         loss = torch.from_numpy(out[2]) if reduction == "none" else torch.tensor(out[0],
                                                                                  dtype=x.dtype)
@@ -81,21 +137,24 @@ def _run(ctx, params, reduction, x, y, fmt, want_grad):
     ptrs = (x.data_ptr(), y.data_ptr(), g.data_ptr() if g is not None else None,
             el.data_ptr() if el is not None else None)
     rows, cols = _core._shape2(x.shape)
-    loss = ctx._host(params, reduction, rows, cols, _TORCH_DTYPES[x.dtype], fmt, ptrs)
+    wp = None
+    if wts is not None:
+        wp = tuple(None if t is None else t.data_ptr() for t in wts[:2]) + (wts[2],)
+    loss = ctx._host(params, reduction, rows, cols, _TORCH_DTYPES[x.dtype], fmt, ptrs, wp)
     # float32 loss for 16-bit inputs (as autocast does): a sum of many elements overflows float16
     return (el if el is not None else torch.tensor(loss, dtype=torch.float32)), g
 
 
 class _APLFunction(torch.autograd.Function):
     @staticmethod
-    def forward(fctx, x, y, fmt, ctx, params, reduction):
-        loss, g = _run(ctx, params, reduction, x, y, fmt, True)
+    def forward(fctx, x, y, fmt, ctx, params, reduction, wts):
+        loss, g = _run(ctx, params, reduction, x, y, fmt, True, wts)
         fctx.save_for_backward(x, y)
         # The gradient is an intermediate, kept as an attribute rather than a saved tensor: the
         # first backward hands this very tensor on, and autograd can then adopt it as x.grad
         # without a copy (it copies a tensor that something else still references).
         fctx.grad = g
-        fctx.aplcl = (ctx, params, reduction, fmt)
+        fctx.aplcl = (ctx, params, reduction, fmt, wts)
         return loss
 
     @staticmethod
@@ -103,18 +162,21 @@ class _APLFunction(torch.autograd.Function):
         g, fctx.grad = fctx.grad, None
         if g is None:  # a second backward (retain_graph): the first gave the gradient away
             x, y = fctx.saved_tensors
-            ctx, params, reduction, fmt = fctx.aplcl
-            g = _run(ctx, params, reduction, x, y, fmt, True)[1]
+            ctx, params, reduction, fmt, wts = fctx.aplcl
+            g = _run(ctx, params, reduction, x, y, fmt, True, wts)[1]
         if gout.dim() == 0 and not gout.requires_grad and float(gout) == 1.0:
-            return g, None, None, None, None, None
-        return (g * gout).to(g.dtype), None, None, None, None, None
+            return g, None, None, None, None, None, None
+        return (g * gout).to(g.dtype), None, None, None, None, None, None
 
 
-def apl_loss(input, target, params=None, reduction=None, context=None):
+def apl_loss(input, target, params=None, reduction=None, context=None, weight=None,
+             pos_weight=None):
     """The functional form: aplcl's loss of `input` (logits, any shape, last axis = labels) and
     `target` (same shape: float 1/0/soft/negative = ignored, uint8 with 255 = ignored, or bool).
     params: an aplcl.Params (default: the reference APL); reduction 'sum', 'mean' (over the
-    non-ignored elements) or 'none' overrides params.reduction. Differentiable in `input`."""
+    non-ignored elements, not the weights' sum, as PyTorch) or 'none' overrides params.reduction.
+    weight (broadcast to the input) multiplies each element's loss, pos_weight (one per label)
+    the positive term, as in torch.nn.BCEWithLogitsLoss. Differentiable in `input`."""
     if not isinstance(input, torch.Tensor):
         raise TypeError("aplcl.torch: input must be a torch.Tensor")
     _check_device(input, "the input")
@@ -124,10 +186,11 @@ def apl_loss(input, target, params=None, reduction=None, context=None):
         raise ValueError("aplcl.torch: reduction %r is not 'sum', 'mean' or 'none'" % (red,))
     ctx = context if context is not None else default_context()
     y, fmt = _targets(target, input.shape)
+    wts = _weights(weight, pos_weight, input.shape)
     x = input.contiguous()
     if input.requires_grad and torch.is_grad_enabled():
-        return _APLFunction.apply(x, y, fmt, ctx, p, red)
-    return _run(ctx, p, red, x.detach(), y, fmt, False)[0]
+        return _APLFunction.apply(x, y, fmt, ctx, p, red, wts)
+    return _run(ctx, p, red, x.detach(), y, fmt, False, wts)[0]
 
 
 class APLLoss(torch.nn.Module):
@@ -135,7 +198,9 @@ class APLLoss(torch.nn.Module):
     arguments and defaults; its epsilon_pos, epsilon_neg, epsilon_pos_pow attributes are read at
     each call). Extras: alpha / beta (the leading Taylor coefficients, overriding the epsilons),
     reduction ('sum' as the authors' module, whose value is the negated sum of its log terms;
-    'mean' over non-ignored elements; 'none'), context (an aplcl.Context).
+    'mean' over non-ignored elements; 'none'), context (an aplcl.Context), weight and pos_weight
+    (as in torch.nn.BCEWithLogitsLoss: weight broadcast to the input multiplies the element loss,
+    pos_weight of one value per label the positive term).
 
     The authors' epsilon_neg = en adds en * p_m to the negative bracket, which is beta_1 = 1 + en
     plus a constant -en * w- per negative (docs/apl-spec.md section 3): aplcl keeps the beta_1 term
@@ -144,8 +209,11 @@ class APLLoss(torch.nn.Module):
 
     def __init__(self, gamma_neg=4, gamma_pos=0, clip=0.05, eps=1e-8,
                  disable_torch_grad_focal_loss=True, alpha=None, beta=None, reduction="sum",
-                 context=None):
+                 context=None, weight=None, pos_weight=None):
         super().__init__()
+        self.register_buffer("weight", None if weight is None else torch.as_tensor(weight))
+        self.register_buffer("pos_weight",
+                             None if pos_weight is None else torch.as_tensor(pos_weight))
         self.gamma_neg = gamma_neg
         self.gamma_pos = gamma_pos
         self.clip = clip
@@ -181,7 +249,8 @@ class APLLoss(torch.nn.Module):
                       reduction=self.reduction)
 
     def forward(self, x, y):
-        return apl_loss(x, y, self.params(), self.reduction, self.context)
+        return apl_loss(x, y, self.params(), self.reduction, self.context, self.weight,
+                        self.pos_weight)
 
     def extra_repr(self):
         return "gamma_neg=%s, gamma_pos=%s, clip=%s, eps=%s, reduction=%r" % (
@@ -198,3 +267,30 @@ class ASLLoss(APLLoss):
                  disable_torch_grad_focal_loss=True, reduction="sum", context=None):
         super().__init__(gamma_neg, gamma_pos, clip, eps, disable_torch_grad_focal_loss,
                          alpha=(), beta=(), reduction=reduction, context=context)
+
+
+class BCEWithLogitsLoss(torch.nn.Module):
+    """A drop-in for torch.nn.BCEWithLogitsLoss(weight=None, size_average=None, reduce=None,
+    reduction='mean', pos_weight=None), computed by aplcl's BCE preset (exact log-sigmoid): same
+    value and gradient, for every weight shape that broadcasts to the input and pos_weight of one
+    value per label. Differences: a negative target means "ignored" (PyTorch has no such
+    targets), and 'mean' then divides by the non-ignored count; size_average and reduce (deprecated
+    in PyTorch) are not taken. context: an aplcl.Context (default: default_context())."""
+
+    def __init__(self, weight=None, reduction="mean", pos_weight=None, context=None):
+        super().__init__()
+        if reduction not in ("sum", "mean", "none"):
+            raise ValueError("BCEWithLogitsLoss: reduction %r is not 'sum', 'mean' or 'none'"
+                             % (reduction,))
+        self.register_buffer("weight", None if weight is None else torch.as_tensor(weight))
+        self.register_buffer("pos_weight",
+                             None if pos_weight is None else torch.as_tensor(pos_weight))
+        self.reduction = reduction
+        self.context = context
+
+    def forward(self, input, target):
+        return apl_loss(input, target, Params.bce(), self.reduction, self.context, self.weight,
+                        self.pos_weight)
+
+    def extra_repr(self):
+        return "reduction=%r" % (self.reduction,)
