@@ -158,7 +158,7 @@ int cli_bench(int argc, char **argv) {
     bench_state s;
     memset(&s, 0, sizeof s);
     int pa = bench_parse_args(&s, argc, argv);
-    if (pa != 0)
+    if (pa >= 0)
         return pa;
     if (s.save_dir)
         return save_inputs(&s);

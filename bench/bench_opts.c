@@ -91,7 +91,7 @@ enum {
     B_COUNT
 };
 
-/* Returns 0 to go on, else the exit status (0 after --help, which printed the usage). */
+/* Returns -1 to go on, else the exit status (0 after --help, which printed the usage). */
 int bench_parse_args(bench_state *s, int argc, char **argv) {
     cli_option o[B_COUNT] = {
         {"--device", 1, NULL},      {"--csv", 1, NULL},         {"--json", 1, NULL},
@@ -166,5 +166,5 @@ int bench_parse_args(bench_state *s, int argc, char **argv) {
         fprintf(stderr, "aplcl bench: --save-inputs and --load-inputs exclude each other\n");
         return CLI_EXIT_USAGE;
     }
-    return 0;
+    return -1;
 }

@@ -79,7 +79,7 @@ typedef struct {
     uint64_t max_alloc; /* CL_DEVICE_MAX_MEM_ALLOC_SIZE; 0: unknown */
 } device_state;
 
-/* bench_opts.c: fills the options of *s. Returns 0 to go on, else the exit status (0 after
+/* bench_opts.c: fills the options of *s. Returns -1 to go on, else the exit status (0 after
  * --help, which printed the usage). */
 int bench_parse_args(bench_state *s, int argc, char **argv);
 

@@ -48,7 +48,8 @@ static void usage(FILE *f) {
         "                  FILE = one number >= 0 per label (whitespace or commas, # comments)\n"
         "  --parallel M    data (batch shares) or labels (label blocks) over the workers:\n"
         "                  MPI ranks (mpirun -n R) x --devices D1,D2,.. (default --device);\n"
-        "                  reports the last epoch (no --val, --out, --pos-weight); see the README\n",
+        "                  reports the last epoch (no --val, --out, --pos-weight); see the "
+        "README\n",
         MAX_LOSSES, APLCL_MAX_TERMS, (double)POS_WEIGHT_CAP, (double)POS_WEIGHT_CAP);
     run_common_usage(f);
     fprintf(f,
@@ -165,8 +166,10 @@ int cli_train(int argc, char **argv) {
     if (pa < 0)
         pa = parse_args(argc, argv, &a);
     const run_common *rc = &a.rc;
-    if (pa < 0 && par.mode && (rc->val_file || rc->val_fraction > 0 || rc->out_dir || a.pos_weight)) {
-        fprintf(stderr, WHO ": --val, --out and --pos-weight are not supported with --parallel yet\n");
+    if (pa < 0 && par.mode &&
+        (rc->val_file || rc->val_fraction > 0 || rc->out_dir || a.pos_weight)) {
+        fprintf(stderr,
+                WHO ": --val, --out and --pos-weight are not supported with --parallel yet\n");
         pa = CLI_EXIT_USAGE;
     }
     if (pa >= 0) {

@@ -132,8 +132,8 @@ static int worker_open(team *t, int i, const tp_options *o, const tp_job *j, con
     w->c0 = o->mode == TP_LABELS ? C * g / G : 0;
     w->cw = o->mode == TP_LABELS ? C * (g + 1) / G - w->c0 : C;
     train_net_config cfg = {
-        tr->features, (size_t)j->hidden, w->cw, j->batch, j->lr, 0.9f, 0.999f, 1e-8f, 0.0f,
-        j->seed};
+        tr->features, (size_t)j->hidden, w->cw, j->batch, j->lr, 0.9f, 0.999f, 1e-8f,
+        0.0f,         j->seed,           NULL}; /* no pos_weight */
     char err[256];
     if (!(w->net = train_net_create_shard(w->ctx, &cfg, w->c0, C, err, sizeof err))) {
         par_fail(WHO, "worker %zu: %s", g, err);

@@ -2,7 +2,8 @@
 # Run by CTest (tests/CMakeLists.txt, aplcl_cli_case) with
 #   -DAPLCL=<tool> -DARGS=<arguments separated by '|'> -DRC=<expected exit status>
 #   [-DOUT_RE=<regex stdout must match>] [-DERR_RE=<regex stderr must match>]
-#   [-DERR_NOT_RE=<regex stderr must not match>] [-DSET_ENV=<NAME=VALUE|...>]
+#   [-DERR_NOT_RE=<regex stderr must not match>] [-DOUT_NOT_RE=<regex stdout must not match>]
+#   [-DSET_ENV=<NAME=VALUE|...>]
 #   [-DCSV=<file the command writes> -DCSV_FIELDS=<n>]: every line of CSV has n RFC 4180 fields
 #   and at least one field is quoted (the loss specs hold commas; -DCSV_QUOTED=0: not required).
 #   [-DSTDOUT=<file>]: stdout goes to that file (not checked).
@@ -43,6 +44,9 @@ if(DEFINED OUT_RE AND NOT out MATCHES "${OUT_RE}")
 endif()
 if(DEFINED ERR_RE AND NOT err MATCHES "${ERR_RE}")
     message(FATAL_ERROR "stderr does not match '${ERR_RE}'\n${shown}")
+endif()
+if(DEFINED OUT_NOT_RE AND out MATCHES "${OUT_NOT_RE}")
+    message(FATAL_ERROR "stdout matches '${OUT_NOT_RE}' and must not\n${shown}")
 endif()
 if(DEFINED ERR_NOT_RE AND err MATCHES "${ERR_NOT_RE}")
     message(FATAL_ERROR "stderr matches '${ERR_NOT_RE}' and must not\n${shown}")
