@@ -93,8 +93,32 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DAPLCL_SANITIZE=ON -DAPLCL_RE
 cmake --build build-asan -j"$jobs"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-run_ctest build-asan/test-log.txt --test-dir build-asan -j2
-asan_summary="$ctest_summary"
+# LeakSanitizer's exit-time leak check stops every thread with a tracer; now and then that tracer
+# faults while PoCL's worker threads are winding down ("Tracer caught signal 11 ... LeakSanitizer
+# has encountered a fatal error"), after the test itself has finished and passed its checks (seen
+# once in test_windows_gpu_shape; it passed 12 of 12 reruns). Only when every failure is that
+# crash are the failed tests run once more; any other failure fails here as before.
+asan_log=build-asan/test-log.txt
+asan_rc=0
+ctest --output-on-failure --no-tests=error --test-dir build-asan -j2 2>&1 | tee "$asan_log" ||
+    asan_rc=$?
+if [ "$asan_rc" -ne 0 ]; then
+    n_failed="$(sed -n '/The following tests FAILED:/,$p' "$asan_log" |
+        grep -cE '^[[:space:]]+[0-9]+ - ' || true)"
+    n_lsan="$(grep -c 'LeakSanitizer has encountered a fatal error' "$asan_log" || true)"
+    if [ "$n_failed" -gt 0 ] && [ "$n_lsan" -eq "$n_failed" ]; then
+        echo "test.sh: $n_failed test(s) hit LeakSanitizer's own tracer crash; running them again"
+        run_ctest build-asan/test-log-rerun.txt --test-dir build-asan --rerun-failed
+    else
+        die "ctest --test-dir build-asan (exit $asan_rc; log: $asan_log)"
+    fi
+fi
+if grep -qE '\*\*\*Skipped|Not Run' "$asan_log"; then
+    die "tests were skipped under ASan; log: $asan_log"
+fi
+asan_total="$(grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' "$asan_log" | tail -n 1 |
+    sed -E 's/.* out of ([0-9]+).*/\1/')"
+asan_summary="$asan_total/$asan_total"
 
 section "fuzz: fuzz_arff (clang, libFuzzer, ASan+UBSan) for 60 s (./build-fuzz)"
 # A scratch copy of the corpus: libFuzzer adds inputs to its corpus folder, and CI must not write
