@@ -6,28 +6,22 @@
 #include "svg_chart.h"
 
 #include <math.h>
+#include <string.h>
 
 static const char *const colors[SVG_MAX_SERIES] = {"#1f77b4", "#ff7f0e", "#2ca02c",
                                                    "#d62728", "#9467bd", "#8c564b"};
 
+/* the XML special characters and, at the same index, their entities */
+static const char special[] = "<>&\"";
+static const char *const entity[] = {"&lt;", "&gt;", "&amp;", "&quot;"};
+
 static void text_escaped(FILE *f, const char *s) {
     for (; s && *s; ++s) {
-        switch (*s) {
-        case '<':
-            fputs("&lt;", f);
-            break;
-        case '>':
-            fputs("&gt;", f);
-            break;
-        case '&':
-            fputs("&amp;", f);
-            break;
-        case '"':
-            fputs("&quot;", f);
-            break;
-        default:
+        const char *hit = strchr(special, *s); /* *s is never '\0' here */
+        if (hit)
+            fputs(entity[hit - special], f);
+        else
             fputc(*s, f);
-        }
     }
 }
 

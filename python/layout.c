@@ -29,8 +29,12 @@ static void str(const char *s) {
     fputc('"', out);
 }
 
-#define SIZE(t) key("sizeof " #t, (long long)sizeof(t))
-#define OFF(t, f) key("offsetof " #t "." #f, (long long)offsetof(t, f))
+/* OFF(f): field f of the struct T, #defined before each struct's list; NAME spells what T stands
+ * for */
+#define NAME_(t) #t
+#define NAME(t) NAME_(t)
+#define SIZE(t) key("sizeof " NAME(t), (long long)sizeof(t))
+#define OFF(f) key("offsetof " NAME(T) "." #f, (long long)offsetof(T, f))
 #define CONST(c) key(#c, (long long)(c))
 
 int main(int argc, char **argv) {
@@ -39,32 +43,34 @@ int main(int argc, char **argv) {
         return 1;
     first = 1;
     fputc('{', out);
-    SIZE(aplcl_params);
-    OFF(aplcl_params, gamma_pos), OFF(aplcl_params, gamma_neg), OFF(aplcl_params, clip);
-    OFF(aplcl_params, eps), OFF(aplcl_params, n_alpha), OFF(aplcl_params, alpha);
-    OFF(aplcl_params, n_beta), OFF(aplcl_params, beta), OFF(aplcl_params, focus_grad);
-    OFF(aplcl_params, reduction), OFF(aplcl_params, normalizer), OFF(aplcl_params, grad_scale);
-    SIZE(aplcl_targets);
-    OFF(aplcl_targets, format), OFF(aplcl_targets, data), OFF(aplcl_targets, data_offset);
-    OFF(aplcl_targets, indices), OFF(aplcl_targets, indices_offset), OFF(aplcl_targets, nnz);
-    OFF(aplcl_targets, ignore), OFF(aplcl_targets, ignore_offset);
-    OFF(aplcl_targets, label_count), OFF(aplcl_targets, label_offset);
-    SIZE(aplcl_io);
-    OFF(aplcl_io, dtype), OFF(aplcl_io, logits), OFF(aplcl_io, logits_offset);
-    OFF(aplcl_io, targets), OFF(aplcl_io, grad), OFF(aplcl_io, grad_offset);
-    OFF(aplcl_io, grad_accumulate), OFF(aplcl_io, elem_loss), OFF(aplcl_io, elem_loss_offset);
-    OFF(aplcl_io, loss), OFF(aplcl_io, loss_offset), OFF(aplcl_io, counts);
-    OFF(aplcl_io, counts_offset), OFF(aplcl_io, pos_weight), OFF(aplcl_io, pos_weight_offset);
-    OFF(aplcl_io, weight), OFF(aplcl_io, weight_offset), OFF(aplcl_io, weight_kind);
-    SIZE(aplcl_weights);
-    OFF(aplcl_weights, pos_weight), OFF(aplcl_weights, weight), OFF(aplcl_weights, weight_kind);
-    SIZE(aplcl_device_info);
-    OFF(aplcl_device_info, platform_index), OFF(aplcl_device_info, device_index);
-    OFF(aplcl_device_info, platform_name), OFF(aplcl_device_info, device_name);
-    OFF(aplcl_device_info, device_version), OFF(aplcl_device_info, driver_version);
-    OFF(aplcl_device_info, type), OFF(aplcl_device_info, compute_units);
-    OFF(aplcl_device_info, global_mem_bytes), OFF(aplcl_device_info, max_alloc_bytes);
-    OFF(aplcl_device_info, has_fp64);
+#undef T
+#define T aplcl_params
+    SIZE(T);
+    OFF(gamma_pos), OFF(gamma_neg), OFF(clip), OFF(eps), OFF(n_alpha), OFF(alpha), OFF(n_beta),
+        OFF(beta), OFF(focus_grad), OFF(reduction), OFF(normalizer), OFF(grad_scale);
+#undef T
+#define T aplcl_targets
+    SIZE(T);
+    OFF(format), OFF(data), OFF(data_offset), OFF(indices), OFF(indices_offset), OFF(nnz),
+        OFF(ignore), OFF(ignore_offset), OFF(label_count), OFF(label_offset);
+#undef T
+#define T aplcl_io
+    SIZE(T);
+    OFF(dtype), OFF(logits), OFF(logits_offset), OFF(targets), OFF(grad), OFF(grad_offset),
+        OFF(grad_accumulate), OFF(elem_loss), OFF(elem_loss_offset), OFF(loss), OFF(loss_offset),
+        OFF(counts), OFF(counts_offset), OFF(pos_weight), OFF(pos_weight_offset), OFF(weight),
+        OFF(weight_offset), OFF(weight_kind);
+#undef T
+#define T aplcl_weights
+    SIZE(T);
+    OFF(pos_weight), OFF(weight), OFF(weight_kind);
+#undef T
+#define T aplcl_device_info
+    SIZE(T);
+    OFF(platform_index), OFF(device_index), OFF(platform_name), OFF(device_name),
+        OFF(device_version), OFF(driver_version), OFF(type), OFF(compute_units),
+        OFF(global_mem_bytes), OFF(max_alloc_bytes), OFF(has_fp64);
+#undef T
     SIZE(aplcl_reduction), SIZE(aplcl_dtype), SIZE(aplcl_target_format), SIZE(aplcl_status);
     SIZE(aplcl_weight_kind);
     CONST(APLCL_WEIGHT_ELEMENT), CONST(APLCL_WEIGHT_LABEL), CONST(APLCL_WEIGHT_ROW);

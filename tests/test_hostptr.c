@@ -28,13 +28,9 @@ static void device_run(aplcl_ctx *ctx, const aplcl_params *p, size_t rows, size_
     cl_mem bg = tu_buffer(cc, n * xb, NULL), bl = tu_buffer(cc, n * 4, NULL);
     cl_mem bs = tu_buffer(cc, 4, NULL);
     aplcl_io io = aplcl_io_default();
-    io.dtype = dt;
-    io.logits = bx;
-    io.targets.format = fmt;
-    io.targets.data = bt;
-    io.grad = bg;
-    io.elem_loss = bl;
-    io.loss = bs;
+    io.dtype = dt, io.logits = bx, io.grad = bg;
+    io.targets.format = fmt, io.targets.data = bt;
+    io.elem_loss = bl, io.loss = bs;
     CHECK_STATUS(aplcl_compute_io(ctx, p, rows, cols, &io, 0, NULL, NULL), APLCL_SUCCESS);
     tu_read(q, bg, 0, grad, n * xb);
     tu_read(q, bl, 0, elem, n * 4);
@@ -224,19 +220,32 @@ int main(void) {
     printf("host unified memory: %s\n", unified ? "yes (wrapped arrays)" : "no (copies)");
     const aplcl_dtype F32 = APLCL_DTYPE_F32, F16 = APLCL_DTYPE_F16;
     const aplcl_target_format TF = APLCL_TARGET_F32, T8 = APLCL_TARGET_U8;
-    run_case(ctx, "f32 aligned", 97, 301, F32, TF, 0, 0, 0);
-    run_case(ctx, "f32 4-byte aligned", 97, 301, F32, TF, 4, 0, 0);
-    run_case(ctx, "f32 misaligned (copy)", 97, 301, F32, TF, 1, 0, 0);
-    run_case(ctx, "f32 in place", 64, 333, F32, TF, 0, 1, 0);
-    run_case(ctx, "f32 misaligned in place", 64, 333, F32, TF, 2, 1, 0);
-    run_case(ctx, "elem over targets (copy)", 33, 129, F32, TF, 0, 0, 1);
-    run_case(ctx, "u8 targets", 97, 301, F32, T8, 0, 0, 0);
-    run_case(ctx, "f16 logits", 97, 301, F16, TF, 0, 0, 0);
-    run_case(ctx, "f16 logits 2-byte aligned", 50, 77, F16, T8, 2, 0, 0);
-    /* the copy path's buffers grow, then serve a smaller call */
-    run_case(ctx, "copy, larger", 500, 1000, F32, TF, 1, 0, 0);
-    run_case(ctx, "copy, smaller again", 3, 5, F32, TF, 1, 0, 0);
-    run_case(ctx, "wrapped, 1x1", 1, 1, F32, TF, 0, 0, 0);
+    const struct {
+        const char *name;
+        size_t rows, cols;
+        aplcl_dtype dt;
+        aplcl_target_format fmt;
+        size_t x_off;
+        int in_place, elem_over_targets;
+    } cases[] = {
+        /* fields left out: 0 (not in place, elem_loss of its own) */
+        {"f32 aligned", 97, 301, F32, TF, .x_off = 0},
+        {"f32 4-byte aligned", 97, 301, F32, TF, .x_off = 4},
+        {"f32 misaligned (copy)", 97, 301, F32, TF, .x_off = 1},
+        {"f32 in place", 64, 333, F32, TF, .in_place = 1},
+        {"f32 misaligned in place", 64, 333, F32, TF, .x_off = 2, .in_place = 1},
+        {"elem over targets (copy)", 33, 129, F32, TF, .elem_over_targets = 1},
+        {"u8 targets", 97, 301, F32, T8, .x_off = 0},
+        {"f16 logits", 97, 301, F16, TF, .x_off = 0},
+        {"f16 logits 2-byte aligned", 50, 77, F16, T8, .x_off = 2},
+        /* the copy path's buffers grow, then serve a smaller call */
+        {"copy, larger", 500, 1000, F32, TF, .x_off = 1},
+        {"copy, smaller again", 3, 5, F32, TF, .x_off = 1},
+        {"wrapped, 1x1", 1, 1, F32, TF, .x_off = 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i)
+        run_case(ctx, cases[i].name, cases[i].rows, cases[i].cols, cases[i].dt, cases[i].fmt,
+                 cases[i].x_off, cases[i].in_place, cases[i].elem_over_targets);
 
     run_threads(ctx);
 
