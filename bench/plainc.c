@@ -300,8 +300,11 @@ void cli_plainc_ratio(FILE *f, const cli_bench_row *rows, size_t n) {
         return;
     for (size_t i = n - 1; i-- > 0;) {
         const cli_bench_row *k = &rows[i];
+        /* the plain kernel row: not the host-pointer, weighted or accumulating ones beside it */
+        int plain_row = !k->accumulate && k->timing && strcmp(k->timing, "host-ptr") != 0 &&
+                        strncmp(k->timing, "weighted", 8) != 0;
         if (!strcmp(k->shape, pc->shape) && k->regime == pc->regime && !strcmp(k->dtype, "f32") &&
-            !strcmp(k->targets, "u8") && !isnan(k->gelem_s)) {
+            !strcmp(k->targets, "u8") && plain_row && !isnan(k->gelem_s)) {
             fprintf(f,
                     "%-12s %-7s kernel f32/u8 / plain C: %.1f%% of the median, %.1f%% of the min\n",
                     pc->shape, pc->regime, 100.0 * k->gelem_s / pc->gelem_s,
