@@ -377,6 +377,10 @@ aplcl_status apl_ctx_finish(aplcl_ctx *ctx) {
     clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof max_wg, &max_wg, NULL);
     clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu, NULL);
     ctx->has_fp64 = fp64 != 0;
+    cl_bool unified = CL_FALSE;
+    if (clGetDeviceInfo(ctx->device, CL_DEVICE_HOST_UNIFIED_MEMORY, sizeof unified, &unified,
+                        NULL) == CL_SUCCESS)
+        ctx->host_unified = unified != CL_FALSE;
     /* GPUs: 256. PoCL runs a work-group as a loop on one thread; 32 measured best there
      * (aplcl bench --quick, 4096x1000 early: 32 -> 0.25, 256 -> 0.20 G elem/s).
      * $APLCL_LOCAL_SIZE (a power of two, 1..65536, clamped to the device) overrides, for

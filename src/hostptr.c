@@ -101,10 +101,7 @@ static int ranges_meet(const host_arrays *a, int i, int j) {
  * CL_DEVICE_MEM_BASE_ADDR_ALIGN is still correct, the driver may copy it), and no output overlaps
  * another array except the exact in-place gradient. Else the copy path keeps copy semantics. */
 static int can_wrap(const aplcl_ctx *ctx, const host_arrays *a, const size_t elem[4]) {
-    cl_bool unified = CL_FALSE;
-    if (clGetDeviceInfo(ctx->device, CL_DEVICE_HOST_UNIFIED_MEMORY, sizeof unified, &unified,
-                        NULL) != CL_SUCCESS ||
-        !unified)
+    if (!ctx->host_unified) /* asked once, at context creation */
         return 0;
     for (int i = 0; i < 4; ++i)
         if (a->ptr[i] && (uintptr_t)a->ptr[i] % elem[i])

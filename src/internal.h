@@ -157,6 +157,7 @@ struct aplcl_ctx {
     int contiguous;      /* kernel APL_CONTIGUOUS: items take consecutive steps */
     size_t max_groups;   /* groups used for large inputs, <= APL_MAX_GROUPS */
     int has_fp64;
+    int host_unified; /* CL_DEVICE_HOST_UNIFIED_MEMORY: the host path wraps callers' arrays */
     uint64_t last_counts[APLCL_COUNT_LEN]; /* lock */
     aplcl_params derived_for; /* lock: apl_derive is ~100 exp calls: reuse it across calls */
     apl_derived derived;      /* lock */
