@@ -408,6 +408,12 @@ aplcl_status apl_ctx_finish(aplcl_ctx *ctx) {
     if ((st = env_override("APLCL_CONTIGUOUS", 0, 1, &contiguous, &given)) != APLCL_SUCCESS)
         return st;
     ctx->contiguous = contiguous;
+    /* The queue of sparse steps (kernels/apl_3q_queue.cl; the kernel uses it only where items
+     * own consecutive steps). $APLCL_QUEUE=0/1 overrides, to compare the paths. */
+    unsigned queue = 1;
+    if ((st = env_override("APLCL_QUEUE", 0, 1, &queue, &given)) != APLCL_SUCCESS)
+        return st;
+    ctx->sparse_queue = (int)queue;
     /* Build the common variants now, so a broken build shows at creation (no lock needed: no
      * other thread has the context yet). */
     const apl_variant *v;

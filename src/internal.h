@@ -155,6 +155,7 @@ struct aplcl_ctx {
     size_t local_size;   /* work-group size of the first stage */
     size_t vector_width; /* elements per work-item step (kernel APL_VW) */
     int contiguous;      /* kernel APL_CONTIGUOUS: items take consecutive steps */
+    int sparse_queue;    /* kernel APL_QUEUE: sparse steps queued (kernels/apl_3q_queue.cl) */
     size_t max_groups;   /* groups used for large inputs, <= APL_MAX_GROUPS */
     int has_fp64;
     int host_unified; /* CL_DEVICE_HOST_UNIFIED_MEMORY: the host path wraps callers' arrays */

@@ -193,9 +193,9 @@ aplcl_status apl_variant_get_w(aplcl_ctx *ctx, aplcl_dtype dtype, aplcl_target_f
     char opts[256];
     snprintf(opts, sizeof opts,
              "-cl-std=CL1.2 -DAPL_LOCAL=%zu -DAPL_VW=%zu -DAPL_FP64=%d -DAPL_DTYPE=%d "
-             "-DAPL_TFMT=%d -DAPL_CONTIGUOUS=%d%s",
+             "-DAPL_TFMT=%d -DAPL_CONTIGUOUS=%d -DAPL_QUEUE=%d%s",
              ctx->local_size, ctx->vector_width, ctx->has_fp64, (int)dtype, (int)fmt,
-             ctx->contiguous, weighted ? " -DAPL_WEIGHTED=1" : "");
+             ctx->contiguous, ctx->sparse_queue, weighted ? " -DAPL_WEIGHTED=1" : "");
     aplcl_status st = apl_build_program(ctx, "apl_", opts, &v->program);
     if (st == APLCL_SUCCESS)
         st = make_kernel(ctx, v->program, "apl_loss", &v->loss);

@@ -1,0 +1,119 @@
+/* apl_3q_queue.cl: the loss pass's path for sparse work: steps where few elements need math.
+ *
+ * Late in training most elements are easy negatives (exactly 0, no exp or log), but they are
+ * spread out: in bench's trained regime 7% of elements need math and 70% of 16-lane steps
+ * hold at least one. Skipping whole steps then saves little, and computing a whole vector for
+ * one or two lanes wastes the rest. So a step with at most QUEUE_MAX such elements writes its
+ * zeros now and queues the others (logit, target, index); each full queue of APL_VW elements
+ * is computed as one dense vector and its results written back by index. Steps with more go
+ * the dense way, so work that is not sparse (the early regime) pays only for the count.
+ *
+ * Per element the math is apl_elements's on the same inputs, and its result does not depend on
+ * the other lanes: queued or not, every gradient and per-element loss has the same bits. The
+ * loss sum groups elements differently, always the same way for the same inputs.
+ *
+ * CPUs only (APL_CONTIGUOUS: an item owns consecutive steps, so nothing it writes back is read
+ * again), vectors of 4 or more lanes, unweighted programs. $APLCL_QUEUE=0 turns it off.
+ */
+#if APL_QUEUE && APL_CONTIGUOUS && APL_VW >= 4 && !APL_WEIGHTED
+#define APL_USE_QUEUE 1
+#else
+#define APL_USE_QUEUE 0
+#endif
+
+/* Where the loss pass writes, and the gradient multiplier. */
+typedef struct {
+    __global xstore_t *grad; /* NULL: no gradient */
+    __global float *elem;    /* NULL: no per-element loss */
+    int accumulate;          /* add to the stored gradient */
+    float gmul;
+} apl_out;
+
+#if APL_USE_QUEUE
+/* Queued at most this many elements per step (measured: aplcl bench, see bench/README.md). */
+#ifndef QUEUE_MAX
+#define QUEUE_MAX (APL_VW / 4)
+#endif
+
+typedef struct {
+    float x[2 * APL_VW], y[2 * APL_VW]; /* a full vector plus less than one step's worth */
+    ulong i[2 * APL_VW];                /* element index, for the write-back */
+    int n;
+} apl_queue;
+
+/* The lanes of a mask as bits, lane j in bit j. */
+APL_INLINE uint mask_bits(intv m) {
+    return REDUCE_(HALF_OR, select((uintv)(0u), (uintv)(1u) << LANE_IDS, m));
+}
+
+/* Appends the lanes of a step whose bits are set, lowest lane first. */
+APL_INLINE void queue_push(apl_queue *q, floatv x, floatv y, uint bits, ulong i) {
+    float xb[APL_VW], yb[APL_VW];
+    STOREV(x, xb);
+    STOREV(y, yb);
+    int n = q->n;
+    while (bits) {
+        uint low = bits & (0u - bits);
+        uint j = popcount(low - 1u);
+        bits ^= low;
+        q->x[n] = xb[j];
+        q->y[n] = yb[j];
+        q->i[n] = i + j;
+        ++n;
+    }
+    q->n = n;
+}
+
+/* A queued step's outputs, except its `act` lanes, which queue_run writes later: 0 (or the
+ * stored gradient plus 0, as the dense path writes it). */
+APL_INLINE void store_queued_step(const apl_out *o, ulong i, ulong len, intv act, uint bits) {
+    if (len >= APL_VW) {
+        if (o->grad) {
+            floatv gv = 0.0f;
+            if (o->accumulate) {
+                floatv old = load_x(o->grad + i);
+                gv = select(gv + old, old, act);
+            }
+            store_x(gv, o->grad + i);
+        }
+        if (o->elem) STOREV((floatv)(0.0f), o->elem + i);
+        return;
+    }
+    for (ulong j = 0; j < len; ++j) {
+        if ((bits >> j) & 1u) continue;
+        if (o->grad)
+            store_x1(o->accumulate ? 0.0f + load_x1(o->grad + i + j) : 0.0f, o->grad + i + j);
+        if (o->elem) o->elem[i + j] = 0.0f;
+    }
+}
+
+/* Computes the first `count` (<= APL_VW) queued elements as one vector, writes their results
+ * back, adds their losses, and moves the rest of the queue to its front. */
+APL_INLINE void queue_run(apl_queue *q, int count, const apl_consts *k, const apl_out *o,
+                          apl_acc *a) {
+    intv zero = LANE_IDS >= (uint)count;
+    floatv x = select(LOADV(q->x), (floatv)(0.0f), zero); /* lanes past count: not set */
+    floatv y = select(LOADV(q->y), (floatv)(0.0f), zero);
+    apl_step st;
+    st.x = x, st.y = y, st.zero = zero;
+    floatv lv, gv;
+    apl_elements(k, x, y, zero, step_binary(&st), &lv, &gv);
+    gv *= o->gmul;
+    acc_add(a, lv);
+    float gb[APL_VW], lb[APL_VW];
+    STOREV(gv, gb);
+    STOREV(lv, lb);
+    for (int j = 0; j < count; ++j) {
+        ulong idx = q->i[j];
+        if (o->grad)
+            store_x1(o->accumulate ? gb[j] + load_x1(o->grad + idx) : gb[j], o->grad + idx);
+        if (o->elem) o->elem[idx] = lb[j];
+    }
+    for (int j = count; j < q->n; ++j) {
+        q->x[j - count] = q->x[j];
+        q->y[j - count] = q->y[j];
+        q->i[j - count] = q->i[j];
+    }
+    q->n -= count;
+}
+#endif
