@@ -34,10 +34,12 @@ APL_INLINE floatv apl_exp_neg(floatv a) {
 
 /* log1p(a) for -1 < a <= 1: log(u), u = 1 + a rounded, from its exponent and mantissa m in
  * [sqrt(1/2), sqrt(2)) (Cephes logf), plus the rounding of u to first order, (a - (u - 1)) / u
- * (exact: u - 1 is; a below 2^-24 comes out as a). */
-APL_INLINE floatv apl_log1p(floatv a) {
+ * (exact: u - 1 is; a below 2^-24 comes out as a). inv_u is 1/u or within a few ulp of it:
+ * the caller has that reciprocal already (sigmoid's 1/(1+e), the gradient's 1/q), and the
+ * correction is below half an ulp of the result, so its own rounding does not show. */
+APL_INLINE floatv apl_log1p_inv(floatv a, floatv inv_u) {
     floatv u = 1.0f + a;
-    floatv corr = (a - (u - (floatv)(1.0f))) / u;
+    floatv corr = (a - (u - (floatv)(1.0f))) * inv_u;
     intv b = AS_INT(u);
     intv big = (b & 0x007fffff) > 0x003504f3; /* mantissa above sqrt(2): halve it */
     floatv m = AS_FLOAT((b & 0x007fffff) | select((intv)(0x3f800000), (intv)(0x3f000000), big));

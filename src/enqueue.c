@@ -173,7 +173,10 @@ static cl_int run_loss(aplcl_ctx *ctx, const apl_variant *v, const apl_plan *pla
                      : t->format == APLCL_TARGET_BITS ? t->ignore_offset
                                                       : 0;
 
-    apl_args s = {v->loss, 0, CL_SUCCESS};
+    cl_kernel kern = apl_baked_loss(ctx, v, &k); /* v->loss or one with k built in */
+    if (!kern)
+        return CL_BUILD_PROGRAM_FAILURE;
+    apl_args s = {kern, 0, CL_SUCCESS};
     apl_arg_ulong(&s, rows * cols);
     apl_arg_ulong(&s, rows);
     apl_arg_ulong(&s, cols);
@@ -205,7 +208,7 @@ static cl_int run_loss(aplcl_ctx *ctx, const apl_variant *v, const apl_plan *pla
         apl_arg_ulong(&s, io->weight_offset);
         apl_arg_int(&s, (int)io->weight_kind);
     }
-    return s.err != CL_SUCCESS ? s.err : launch(ctx, v->loss, plan->loss.groups, nw, w, ev);
+    return s.err != CL_SUCCESS ? s.err : launch(ctx, kern, plan->loss.groups, nw, w, ev);
 }
 
 /* `next` (the event of the step just enqueued; NULL when it failed) becomes the last one. */

@@ -133,7 +133,22 @@ typedef struct apl_variant {
     cl_kernel loss;     /* fused loss + gradient, first-stage partials */
     cl_kernel count;    /* target-only count pass (MEAN without normalizer) */
     cl_kernel finalize; /* second stage: fixed-order sum of the partials */
+    char opts[256];     /* its build options (program_baked.c adds the constants to them) */
 } apl_variant;
+
+/* A loss kernel with one set of loss constants built in (program_baked.c): the same results as
+ * the variant's, bit for bit, with the parameter tests folded away. */
+#define APL_BAKED_SLOTS 8 /* at most this many such programs per context (least recent goes) */
+#define APL_BAKE_AFTER 2  /* calls with the same constants before their program is built */
+typedef struct apl_baked {
+    const apl_variant *v; /* the variant it stands in for; NULL: an empty slot */
+    apl_consts k;         /* the constants (compared byte for byte) */
+    unsigned uses;        /* calls seen with them */
+    uint64_t stamp;       /* last use (ctx->baked_clock), for eviction */
+    int failed;           /* the build failed: the variant's kernel serves */
+    cl_program program;
+    cl_kernel loss;
+} apl_baked;
 
 /* Maximum number of first-stage work-groups; the partial buffers are sized for it. */
 #define APL_MAX_GROUPS 1024
@@ -156,7 +171,10 @@ struct aplcl_ctx {
     size_t vector_width; /* elements per work-item step (kernel APL_VW) */
     int contiguous;      /* kernel APL_CONTIGUOUS: items take consecutive steps */
     int sparse_queue;    /* kernel APL_QUEUE: sparse steps queued (kernels/apl_3q_queue.cl) */
-    size_t max_groups;   /* groups used for large inputs, <= APL_MAX_GROUPS */
+    int bake;            /* $APLCL_BAKE: build programs with the loss constants built in */
+    apl_baked baked[APL_BAKED_SLOTS]; /* lock */
+    uint64_t baked_clock;             /* lock */
+    size_t max_groups;                /* groups used for large inputs, <= APL_MAX_GROUPS */
     int has_fp64;
     int host_unified; /* CL_DEVICE_HOST_UNIFIED_MEMORY: the host path wraps callers' arrays */
     uint64_t last_counts[APLCL_COUNT_LEN]; /* lock */
@@ -175,6 +193,13 @@ void apl_variant_release(apl_variant *v);
 /* The same with weighted != 0: the program built with APL_WEIGHTED=1 (program.c). */
 aplcl_status apl_variant_get_w(aplcl_ctx *ctx, aplcl_dtype dtype, aplcl_target_format fmt,
                                int weighted, const apl_variant **out);
+/* The loss kernel for a call with constants k on variant v: a program with k built in once k
+ * has been used APL_BAKE_AFTER times (built then, synchronously; kept in a table of
+ * APL_BAKED_SLOTS), else v's own. A failed build falls back to v's kernel, except with
+ * $APLCL_BAKE=2 (tests): then NULL. Lock held. */
+cl_kernel apl_baked_loss(aplcl_ctx *ctx, const apl_variant *v, const apl_consts *k);
+void apl_baked_release_all(aplcl_ctx *ctx);
+
 /* Whether a call reads weights (pos_weight or weight given). */
 static inline bool apl_io_weighted(const aplcl_io *io) { return io->pos_weight || io->weight; }
 
@@ -183,6 +208,11 @@ static inline bool apl_io_weighted(const aplcl_io *io) { return io->pos_weight |
  * build the log goes to aplcl_last_build_log. */
 aplcl_status apl_build_program(aplcl_ctx *ctx, const char *prefix, const char *opts,
                                cl_program *out);
+/* The same, never through the binary cache (programs too many to keep on disk). */
+aplcl_status apl_build_program_uncached(aplcl_ctx *ctx, const char *prefix, const char *opts,
+                                        cl_program *out);
+/* A kernel of a built program, checked to run groups of ctx->local_size. */
+aplcl_status apl_make_kernel(aplcl_ctx *ctx, cl_program prog, const char *name, cl_kernel *out);
 
 /* The on-disk program-binary cache (program_cache.c). A key names one program's file and holds
  * the identity its header must match; init returns false (cache off or unusable: build from

@@ -113,7 +113,7 @@ static void capture_build_log(aplcl_ctx *ctx, cl_program prog) {
     free(log);
 }
 
-static aplcl_status make_kernel(aplcl_ctx *ctx, cl_program prog, const char *name, cl_kernel *out) {
+aplcl_status apl_make_kernel(aplcl_ctx *ctx, cl_program prog, const char *name, cl_kernel *out) {
     cl_int err;
     *out = clCreateKernel(prog, name, &err);
     if (err != CL_SUCCESS) {
@@ -159,24 +159,35 @@ static cl_program build_from_source(aplcl_ctx *ctx, const char *src, const char 
     return prog;
 }
 
-aplcl_status apl_build_program(aplcl_ctx *ctx, const char *prefix, const char *opts,
-                               cl_program *out) {
+static aplcl_status build_program(aplcl_ctx *ctx, const char *prefix, const char *opts, bool cached,
+                                  cl_program *out) {
     aplcl_status st = APLCL_SUCCESS;
     char *src = assemble_source(prefix, &st);
     if (!src)
         return st;
     apl_cache_key key;
-    bool use_cache = apl_cache_key_init(&key, ctx, src, opts);
+    bool use_cache = cached && apl_cache_key_init(&key, ctx, src, opts);
     cl_program prog = use_cache ? apl_cache_load(ctx, &key, opts) : NULL;
     if (!prog) {
         prog = build_from_source(ctx, src, opts, &st);
         if (prog && use_cache)
             apl_cache_store(&key, prog);
     }
-    apl_cache_key_free(&key);
+    if (use_cache)
+        apl_cache_key_free(&key);
     free(src);
     *out = prog;
     return prog ? APLCL_SUCCESS : st;
+}
+
+aplcl_status apl_build_program(aplcl_ctx *ctx, const char *prefix, const char *opts,
+                               cl_program *out) {
+    return build_program(ctx, prefix, opts, true, out);
+}
+
+aplcl_status apl_build_program_uncached(aplcl_ctx *ctx, const char *prefix, const char *opts,
+                                        cl_program *out) {
+    return build_program(ctx, prefix, opts, false, out);
 }
 
 aplcl_status apl_variant_get(aplcl_ctx *ctx, aplcl_dtype dtype, aplcl_target_format fmt,
@@ -190,19 +201,19 @@ aplcl_status apl_variant_get_w(aplcl_ctx *ctx, aplcl_dtype dtype, aplcl_target_f
     *out = v;
     if (v->finalize)
         return APLCL_SUCCESS;
-    char opts[256];
-    snprintf(opts, sizeof opts,
+    char *opts = v->opts;
+    snprintf(opts, sizeof v->opts,
              "-cl-std=CL1.2 -DAPL_LOCAL=%zu -DAPL_VW=%zu -DAPL_FP64=%d -DAPL_DTYPE=%d "
              "-DAPL_TFMT=%d -DAPL_CONTIGUOUS=%d -DAPL_QUEUE=%d%s",
              ctx->local_size, ctx->vector_width, ctx->has_fp64, (int)dtype, (int)fmt,
              ctx->contiguous, ctx->sparse_queue, weighted ? " -DAPL_WEIGHTED=1" : "");
     aplcl_status st = apl_build_program(ctx, "apl_", opts, &v->program);
     if (st == APLCL_SUCCESS)
-        st = make_kernel(ctx, v->program, "apl_loss", &v->loss);
+        st = apl_make_kernel(ctx, v->program, "apl_loss", &v->loss);
     if (st == APLCL_SUCCESS)
-        st = make_kernel(ctx, v->program, "apl_count", &v->count);
+        st = apl_make_kernel(ctx, v->program, "apl_count", &v->count);
     if (st == APLCL_SUCCESS)
-        st = make_kernel(ctx, v->program, "apl_finalize", &v->finalize);
+        st = apl_make_kernel(ctx, v->program, "apl_finalize", &v->finalize);
     if (st != APLCL_SUCCESS)
         apl_variant_release(v);
     return st;
