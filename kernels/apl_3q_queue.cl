@@ -36,8 +36,8 @@ typedef struct {
 #endif
 
 typedef struct {
-    float x[2 * APL_VW], y[2 * APL_VW]; /* a full vector plus less than one step's worth */
-    ulong i[2 * APL_VW];                /* element index, for the write-back */
+    ulong i[2 * APL_VW]; /* element indices: a full vector plus less than one step's worth */
+    float y[2 * APL_VW]; /* row formats: their targets (0/1) */
     int n;
 } apl_queue;
 
@@ -46,33 +46,36 @@ APL_INLINE uint mask_bits(intv m) {
     return REDUCE_(HALF_OR, select((uintv)(0u), (uintv)(1u) << LANE_IDS, m));
 }
 
-/* Appends the lanes of a step whose bits are set, lowest lane first. */
-APL_INLINE void queue_push(apl_queue *q, floatv x, floatv y, uint bits, ulong i) {
-    float xb[APL_VW], yb[APL_VW];
-    STOREV(x, xb);
-    STOREV(y, yb);
+/* Appends the step's lanes whose bits are set (at most QUEUE_MAX), lowest first: their indices
+ * and, for the row formats, their targets (ybits: the lanes whose target is 1; dense targets
+ * are read again when the queue runs). Branch-free: QUEUE_MAX rounds, each storing a slot and
+ * advancing only if a bit was left; a loop over the set bits mispredicted its exit about once
+ * a step and cost more than the math it saved. No logits: taking a lane out of a vector
+ * through memory stalls (store-to-load forwarding fails), so queue_run reads them again from
+ * the buffer, where the step's store kept them. */
+APL_INLINE void queue_push(apl_queue *q, uint bits, uint ybits, ulong i) {
     int n = q->n;
-    while (bits) {
-        uint low = bits & (0u - bits);
-        uint j = popcount(low - 1u);
+    for (int t = 0; t < QUEUE_MAX; ++t) {
+        uint low = bits & (0u - bits); /* 0 once no bit is left */
         bits ^= low;
-        q->x[n] = xb[j];
-        q->y[n] = yb[j];
-        q->i[n] = i + j;
-        ++n;
+        q->i[n] = i + popcount(low - 1u);
+        q->y[n] = (ybits & low) ? 1.0f : 0.0f;
+        n += low != 0u;
     }
     q->n = n;
 }
 
 /* A queued step's outputs, except its `act` lanes, which queue_run writes later: 0 (or the
- * stored gradient plus 0, as the dense path writes it). */
-APL_INLINE void store_queued_step(const apl_out *o, ulong i, ulong len, intv act, uint bits) {
+ * stored gradient plus 0, as the dense path writes it). An in-place gradient keeps the act
+ * lanes' logits, which queue_run reads (accumulating is never in place). */
+APL_INLINE void store_queued_step(const apl_out *o, floatv x, ulong i, ulong len, intv act,
+                                  uint bits) {
     if (len >= APL_VW) {
         if (o->grad) {
-            floatv gv = 0.0f;
+            floatv gv = select((floatv)(0.0f), x, act);
             if (o->accumulate) {
                 floatv old = load_x(o->grad + i);
-                gv = select(gv + old, old, act);
+                gv = select(0.0f + old, old, act);
             }
             store_x(gv, o->grad + i);
         }
@@ -88,12 +91,22 @@ APL_INLINE void store_queued_step(const apl_out *o, ulong i, ulong len, intv act
 }
 
 /* Computes the first `count` (<= APL_VW) queued elements as one vector, writes their results
- * back, adds their losses, and moves the rest of the queue to its front. */
-APL_INLINE void queue_run(apl_queue *q, int count, const apl_consts *k, const apl_out *o,
-                          apl_acc *a) {
+ * back, adds their losses, and moves the rest of the queue to its front. Lanes past count
+ * repeat element 0 and are masked. */
+APL_INLINE void queue_run(apl_queue *q, int count, const apl_in *in, const apl_consts *k,
+                          const apl_out *o, apl_acc *a) {
+    float xb[APL_VW], yb[APL_VW];
+    for (int j = 0; j < APL_VW; ++j) {
+        int jj = j < count ? j : 0;
+        xb[j] = load_x1(in->xs + q->i[jj]);
+#if APL_TFMT <= 1
+        yb[j] = target1(in->t0, q->i[jj]); /* dense targets: read again (F32: may be soft) */
+#else
+        yb[j] = q->y[jj];
+#endif
+    }
     intv zero = LANE_IDS >= (uint)count;
-    floatv x = select(LOADV(q->x), (floatv)(0.0f), zero); /* lanes past count: not set */
-    floatv y = select(LOADV(q->y), (floatv)(0.0f), zero);
+    floatv x = LOADV(xb), y = LOADV(yb);
     apl_step st;
     st.x = x, st.y = y, st.zero = zero;
     floatv lv, gv;
@@ -110,9 +123,8 @@ APL_INLINE void queue_run(apl_queue *q, int count, const apl_consts *k, const ap
         if (o->elem) o->elem[idx] = lb[j];
     }
     for (int j = count; j < q->n; ++j) {
-        q->x[j - count] = q->x[j];
-        q->y[j - count] = q->y[j];
         q->i[j - count] = q->i[j];
+        q->y[j - count] = q->y[j];
     }
     q->n -= count;
 }

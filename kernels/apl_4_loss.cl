@@ -70,9 +70,13 @@ __kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void apl_loss(
         intv act = ~st.zero;
         uint bits = mask_bits(act);
         if (popcount(bits) <= QUEUE_MAX) { /* sparse: zeros now, the rest queued */
-            if (bits) queue_push(&q, st.x, st.y, bits, st.i);
-            store_queued_step(&o, st.i, st.len, act, bits);
-            if (q.n >= APL_VW) queue_run(&q, APL_VW, &k, &o, &a);
+#if APL_TFMT <= 1
+            queue_push(&q, bits, 0u, st.i);
+#else
+            queue_push(&q, bits, mask_bits(st.y == 1.0f), st.i);
+#endif
+            store_queued_step(&o, st.x, st.i, st.len, act, bits);
+            if (q.n >= APL_VW) queue_run(&q, APL_VW, &in, &k, &o, &a);
             continue;
         }
 #else
@@ -89,7 +93,7 @@ __kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void apl_loss(
         store_outputs(grad, accumulate, elem, st.i, st.len, gv, lv);
     }
 #if APL_USE_QUEUE
-    if (q.n) queue_run(&q, q.n, &k, &o, &a);
+    if (q.n) queue_run(&q, q.n, &in, &k, &o, &a);
 #endif
     if (a.in_block) acc_flush(&a);
     acc_counts_flush(&a);
