@@ -142,7 +142,9 @@ APL_INLINE void apl_elements(const apl_consts *k, floatv x, floatv y, intv zero,
         /* one log per lane: log1p(e) for a positive, log1p(-p_m) (or log1p(e)) for a negative */
         floatv lg = k->clip > 0.0f ? apl_log1p_inv(select(-pm, e, pos), select(inv_q, inv, pos))
                                    : apl_log1p_inv(e, inv);
-        apl_pos_part(k, x, p, omp, fmax(-x, 0.0f) + lg, pos, &lp, &gp);
+        /* positives are few (1% in bench's early regime): 85% of 16-lane steps have none */
+        lp = 0.0f, gp = 0.0f;
+        if (ANY(pos)) apl_pos_part(k, x, p, omp, fmax(-x, 0.0f) + lg, pos, &lp, &gp);
         apl_neg_part(k, x, omp, s, pm, k->clip > 0.0f ? -lg : fmax(x, 0.0f) + lg, s_over_q, neg,
                      &ln, &gn);
         /* the same operations as the general path below, so the same bits */
