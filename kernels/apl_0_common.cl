@@ -105,6 +105,10 @@ typedef CAT(ACC_NAME, APL_VW) accv;
 #endif
 #endif
 
+/* The complement of a mask (scalar masks are 0/1, vector lanes 0/-1: ~ is right only for
+ * vectors). */
+#define NOT_MASK(m) ((m) ^ TRUE_MASK)
+
 /* Horizontal reductions of masks by halving (.lo/.hi): log2(APL_VW) vector operations, where
  * PoCL's all()/any() extract and test every lane one by one (measured: the skip loop spent most
  * of its time there). */

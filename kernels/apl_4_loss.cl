@@ -72,7 +72,7 @@ __kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void apl_loss(
          * about 3% of a dense step, so after dense steps it is skipped for 1, 3, 7, then 15
          * steps (reset by a sparse one): dense work (early regime) rarely pays for it, and an
          * isolated dense step in sparse work costs one short run. */
-        intv act = ~st.zero;
+        intv act = NOT_MASK(st.zero);
         uint bits = 0u;
         if (skip_test) {
             --skip_test;
