@@ -60,6 +60,9 @@ __kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void apl_loss(
     apl_queue q;
     q.n = 0;
     int skip_test = 0, dense_run = 0; /* steps to go dense untested; the last such run */
+    /* Few steps per item (small calls, 64x80: one): no full queues to gain, and the flush at the
+     * end would be one more vector of math per item. APL_QUEUE 2 (tests): always. */
+    const int use_queue = APL_QUEUE == 2 || per_item >= QUEUE_MIN_STEPS;
 #endif
     /* One step per iteration. Two independent steps per iteration (their math with no branch
      * between) measured no faster at 4096x1000 (CPU samples within 1%), and its second inlined
@@ -67,6 +70,7 @@ __kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void apl_loss(
     for (ulong it = 0; it < per_item && step < steps; ++it, step += UNIT_STRIDE) {
         apl_step st = load_step(&in, &k, step, &a);
         floatv lv = 0.0f, gv = 0.0f;
+        int math = 1;
 #if APL_USE_QUEUE
         /* Sparse (at most QUEUE_MAX lanes need math): zeros now, the rest queued. The test costs
          * about 3% of a dense step, so after dense steps it is skipped for 1, 3, 7, then 15
@@ -74,7 +78,9 @@ __kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void apl_loss(
          * isolated dense step in sparse work costs one short run. */
         intv act = NOT_MASK(st.zero);
         uint bits = 0u;
-        if (skip_test) {
+        if (!use_queue) {
+            math = !ALL(st.zero);
+        } else if (skip_test) {
             --skip_test;
         } else if (popcount(bits = mask_bits(act)) > QUEUE_MAX) {
             skip_test = dense_run = min(2 * dense_run + 1, 15);
@@ -90,9 +96,9 @@ __kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void apl_loss(
             continue;
         }
 #else
-        if (!ALL(st.zero))
+        math = !ALL(st.zero);
 #endif
-        {
+        if (math) {
             apl_elements(&k, st.x, st.y, st.zero, step_binary(&st), &lv, &gv);
             WEIGH(st, lv, gv);
             /* lanes with no math get +0 whatever gmul's sign, as skipped and queued steps do

@@ -409,9 +409,10 @@ aplcl_status apl_ctx_finish(aplcl_ctx *ctx) {
         return st;
     ctx->contiguous = contiguous;
     /* The queue of sparse steps (kernels/apl_3q_queue.cl; the kernel uses it only where items
-     * own consecutive steps). $APLCL_QUEUE=0/1 overrides, to compare the paths. */
+     * own consecutive steps). $APLCL_QUEUE=0/1 overrides, to compare the paths; 2 (tests) uses
+     * it on short items too. */
     unsigned queue = 1;
-    if ((st = env_override("APLCL_QUEUE", 0, 1, &queue, &given)) != APLCL_SUCCESS)
+    if ((st = env_override("APLCL_QUEUE", 0, 2, &queue, &given)) != APLCL_SUCCESS)
         return st;
     ctx->sparse_queue = (int)queue;
     /* Loss programs with the constants built in (program_baked.c); $APLCL_BAKE=0/1 overrides,

@@ -5,7 +5,8 @@
  * elements; full queues run as one vector and are written back by index, the rest at the end of
  * each work-item. Promise: every gradient and per-element loss has the same bits as with
  * APLCL_QUEUE=0, the counts are identical, and the reduced loss differs only in summation order.
- * Here each width (16 and 4, so QUEUE_MAX 4 and 1) gets two contexts, APLCL_QUEUE=0 and 1, both
+ * Here each width (16 and 4, so QUEUE_MAX 4 and 1) gets two contexts, APLCL_QUEUE=0 and 2 (2: the
+ * queue also on items shorter than QUEUE_MIN_STEPS, so the small shapes use it too), both
  * forced to APLCL_CONTIGUOUS=1, and every case runs on both: densities 0 to 100% of elements
  * needing math, cols not a multiple of the width, every storage type and target format, with and
  * without accumulate, per-element loss, gradient (forward only) and in place, several losses.
@@ -265,7 +266,7 @@ static int create_contexts(void) {
             char buf[8];
             snprintf(buf, sizeof buf, "%u", widths[w]);
             setenv("APLCL_VECTOR_WIDTH", buf, 1);
-            setenv("APLCL_QUEUE", qn ? "1" : "0", 1);
+            setenv("APLCL_QUEUE", qn ? "2" : "0", 1);
             aplcl_status st = aplcl_ctx_create(&ctxs[w][qn], NULL);
             if (st != APLCL_SUCCESS) {
                 TU_FAIL_AT_(__FILE__, __LINE__, "width %u queue %d: aplcl_ctx_create = %s",
