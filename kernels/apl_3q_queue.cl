@@ -13,8 +13,8 @@
  * loss sum groups elements differently, always the same way for the same inputs.
  *
  * CPUs only (APL_CONTIGUOUS: an item owns consecutive steps, so nothing it writes back is read
- * again), vectors of 4 or more lanes, unweighted programs, items of QUEUE_MIN_STEPS steps or more.
- * $APLCL_QUEUE=0 turns it off, 2 (tests) uses it on items of any length.
+ * again), vectors of 4 or more lanes, unweighted programs: a program of its own, which the host
+ * picks for calls whose items have enough steps to fill queues (src/program.c, apl_loss_variant).
  */
 #if APL_QUEUE && APL_CONTIGUOUS && APL_VW >= 4 && !APL_WEIGHTED
 #define APL_USE_QUEUE 1
@@ -35,8 +35,6 @@ typedef struct {
 #ifndef QUEUE_MAX
 #define QUEUE_MAX (APL_VW / 4)
 #endif
-/* Items with fewer steps than this go without the queue (apl_loss). */
-#define QUEUE_MIN_STEPS 32
 
 typedef struct {
     ulong i[2 * APL_VW]; /* element indices: a full vector plus less than one step's worth */

@@ -60,9 +60,6 @@ __kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void apl_loss(
     apl_queue q;
     q.n = 0;
     int skip_test = 0, dense_run = 0; /* steps to go dense untested; the last such run */
-    /* Few steps per item (small calls, 64x80: one): no full queues to gain, and the flush at the
-     * end would be one more vector of math per item. APL_QUEUE 2 (tests): always. */
-    const int use_queue = APL_QUEUE == 2 || per_item >= QUEUE_MIN_STEPS;
 #endif
     /* One step per iteration. Two independent steps per iteration (their math with no branch
      * between) measured no faster at 4096x1000 (CPU samples within 1%), and its second inlined
@@ -78,9 +75,7 @@ __kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void apl_loss(
          * isolated dense step in sparse work costs one short run. */
         intv act = NOT_MASK(st.zero);
         uint bits = 0u;
-        if (!use_queue) {
-            math = !ALL(st.zero);
-        } else if (skip_test) {
+        if (skip_test) {
             --skip_test;
         } else if (popcount(bits = mask_bits(act)) > QUEUE_MAX) {
             skip_test = dense_run = min(2 * dense_run + 1, 15);

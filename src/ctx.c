@@ -408,9 +408,8 @@ aplcl_status apl_ctx_finish(aplcl_ctx *ctx) {
     if ((st = env_override("APLCL_CONTIGUOUS", 0, 1, &contiguous, &given)) != APLCL_SUCCESS)
         return st;
     ctx->contiguous = contiguous;
-    /* The queue of sparse steps (kernels/apl_3q_queue.cl; the kernel uses it only where items
-     * own consecutive steps). $APLCL_QUEUE=0/1 overrides, to compare the paths; 2 (tests) uses
-     * it on short items too. */
+    /* The queue of sparse steps (kernels/apl_3q_queue.cl, apl_loss_variant). $APLCL_QUEUE=0/1
+     * overrides, to compare the paths; 2 (tests) uses it on short items too. */
     unsigned queue = 1;
     if ((st = env_override("APLCL_QUEUE", 0, 2, &queue, &given)) != APLCL_SUCCESS)
         return st;
@@ -456,7 +455,8 @@ void aplcl_ctx_destroy(aplcl_ctx *ctx) {
         return;
     for (int d = 0; d < APL_NUM_DTYPES; ++d)
         for (int f = 0; f < APL_NUM_TFMTS; ++f)
-            apl_variant_release(&ctx->variants[d][f]), apl_variant_release(&ctx->weighted[d][f]);
+            apl_variant_release(&ctx->variants[d][f]), apl_variant_release(&ctx->weighted[d][f]),
+                apl_variant_release(&ctx->queued[d][f]);
     apl_baked_release_all(ctx);
     apl_host_slots_free(ctx);
     cl_mem ms[] = {ctx->partial_acc, ctx->partial_cnt, ctx->result_loss, ctx->result_cnt};

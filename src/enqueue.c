@@ -262,7 +262,9 @@ aplcl_status apl_enqueue(aplcl_ctx *ctx, const aplcl_params *p, size_t rows, siz
         nw = 1, wait = &last; /* the loss pass reads the count */
     }
     if (err == CL_SUCCESS) {
-        err = run_loss(ctx, v, &plan, p, rows, cols, io, o.res_cnt, nw, wait, &next);
+        const apl_variant *lv = apl_loss_variant(ctx, v, io->dtype, io->targets.format,
+                                                 apl_io_weighted(io), plan.loss.per_item);
+        err = run_loss(ctx, lv, &plan, p, rows, cols, io, o.res_cnt, nw, wait, &next);
         advance(&last, next);
         next = NULL;
     }

@@ -162,6 +162,7 @@ struct aplcl_ctx {
     pthread_mutex_t lock;
     apl_variant variants[APL_NUM_DTYPES][APL_NUM_TFMTS]; /* lock: built on first use */
     apl_variant weighted[APL_NUM_DTYPES][APL_NUM_TFMTS]; /* lock: APL_WEIGHTED=1, first use */
+    apl_variant queued[APL_NUM_DTYPES][APL_NUM_TFMTS];   /* lock: APL_QUEUE=1, first use */
     cl_mem partial_acc;  /* lock: APL_MAX_GROUPS accumulators (double or float) */
     cl_mem partial_cnt;  /* lock: APL_MAX_GROUPS * APLCL_COUNT_LEN cl_ulong */
     cl_mem result_loss;  /* lock: one double (or float) reduced loss (apl_finalize's res_loss) */
@@ -170,7 +171,7 @@ struct aplcl_ctx {
     size_t local_size;   /* work-group size of the first stage */
     size_t vector_width; /* elements per work-item step (kernel APL_VW) */
     int contiguous;      /* kernel APL_CONTIGUOUS: items take consecutive steps */
-    int sparse_queue;    /* kernel APL_QUEUE: sparse steps queued (kernels/apl_3q_queue.cl) */
+    int sparse_queue;    /* $APLCL_QUEUE: 0 never, 1 long items, 2 always (apl_loss_variant) */
     int bake;            /* $APLCL_BAKE: build programs with the loss constants built in */
     apl_baked baked[APL_BAKED_SLOTS]; /* lock */
     uint64_t baked_clock;             /* lock */
@@ -199,6 +200,15 @@ aplcl_status apl_variant_get_w(aplcl_ctx *ctx, aplcl_dtype dtype, aplcl_target_f
  * $APLCL_BAKE=2 (tests): then NULL. Lock held. */
 cl_kernel apl_baked_loss(aplcl_ctx *ctx, const apl_variant *v, const apl_consts *k);
 void apl_baked_release_all(aplcl_ctx *ctx);
+
+/* The variant whose loss kernel a call runs: v itself, or the program with the queue of sparse
+ * steps (kernels/apl_3q_queue.cl) for the same dtype and format when it can serve (CPU layout,
+ * vector width >= 4, unweighted) and the call is long enough to gain: items of at least
+ * APL_QUEUE_MIN_STEPS steps (on 64x80, about one, its code alone cost 25%). Built on first use;
+ * if that fails, v. Lock held. */
+#define APL_QUEUE_MIN_STEPS 32
+const apl_variant *apl_loss_variant(aplcl_ctx *ctx, const apl_variant *v, aplcl_dtype dtype,
+                                    aplcl_target_format fmt, int weighted, size_t per_item);
 
 /* Whether a call reads weights (pos_weight or weight given). */
 static inline bool apl_io_weighted(const aplcl_io *io) { return io->pos_weight || io->weight; }

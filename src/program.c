@@ -195,10 +195,9 @@ aplcl_status apl_variant_get(aplcl_ctx *ctx, aplcl_dtype dtype, aplcl_target_for
     return apl_variant_get_w(ctx, dtype, fmt, 0, out);
 }
 
-aplcl_status apl_variant_get_w(aplcl_ctx *ctx, aplcl_dtype dtype, aplcl_target_format fmt,
-                               int weighted, const apl_variant **out) {
-    apl_variant *v = weighted ? &ctx->weighted[dtype][fmt] : &ctx->variants[dtype][fmt];
-    *out = v;
+/* Builds (once) the variant at *v: weighted and queued select the program's options. */
+static aplcl_status variant_build(aplcl_ctx *ctx, apl_variant *v, aplcl_dtype dtype,
+                                  aplcl_target_format fmt, int weighted, int queued) {
     if (v->finalize)
         return APLCL_SUCCESS;
     char *opts = v->opts;
@@ -206,7 +205,7 @@ aplcl_status apl_variant_get_w(aplcl_ctx *ctx, aplcl_dtype dtype, aplcl_target_f
              "-cl-std=CL1.2 -DAPL_LOCAL=%zu -DAPL_VW=%zu -DAPL_FP64=%d -DAPL_DTYPE=%d "
              "-DAPL_TFMT=%d -DAPL_CONTIGUOUS=%d -DAPL_QUEUE=%d%s",
              ctx->local_size, ctx->vector_width, ctx->has_fp64, (int)dtype, (int)fmt,
-             ctx->contiguous, ctx->sparse_queue, weighted ? " -DAPL_WEIGHTED=1" : "");
+             ctx->contiguous, queued, weighted ? " -DAPL_WEIGHTED=1" : "");
     aplcl_status st = apl_build_program(ctx, "apl_", opts, &v->program);
     if (st == APLCL_SUCCESS)
         st = apl_make_kernel(ctx, v->program, "apl_loss", &v->loss);
@@ -217,4 +216,22 @@ aplcl_status apl_variant_get_w(aplcl_ctx *ctx, aplcl_dtype dtype, aplcl_target_f
     if (st != APLCL_SUCCESS)
         apl_variant_release(v);
     return st;
+}
+
+aplcl_status apl_variant_get_w(aplcl_ctx *ctx, aplcl_dtype dtype, aplcl_target_format fmt,
+                               int weighted, const apl_variant **out) {
+    apl_variant *v = weighted ? &ctx->weighted[dtype][fmt] : &ctx->variants[dtype][fmt];
+    *out = v;
+    return variant_build(ctx, v, dtype, fmt, weighted, 0);
+}
+
+const apl_variant *apl_loss_variant(aplcl_ctx *ctx, const apl_variant *v, aplcl_dtype dtype,
+                                    aplcl_target_format fmt, int weighted, size_t per_item) {
+    bool can = ctx->contiguous && ctx->vector_width >= 4 && !weighted;
+    bool wanted =
+        ctx->sparse_queue == 2 || (ctx->sparse_queue == 1 && per_item >= APL_QUEUE_MIN_STEPS);
+    if (!can || !wanted)
+        return v;
+    apl_variant *q = &ctx->queued[dtype][fmt];
+    return variant_build(ctx, q, dtype, fmt, 0, 1) == APLCL_SUCCESS ? q : v;
 }
