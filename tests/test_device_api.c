@@ -478,7 +478,13 @@ static void test_env_overrides(void) {
                  {"APLCL_CONTIGUOUS", "2", APLCL_ERR_INVALID_ENV},
                  {"APLCL_CONTIGUOUS", "0x", APLCL_ERR_INVALID_ENV},
                  {"APLCL_CONTIGUOUS", "yes", APLCL_ERR_INVALID_ENV},
-                 {"APLCL_CONTIGUOUS", "0", APLCL_SUCCESS}};
+                 {"APLCL_CONTIGUOUS", "0", APLCL_SUCCESS},
+                 {"APLCL_QUEUE", "3", APLCL_ERR_INVALID_ENV},
+                 {"APLCL_QUEUE", "on", APLCL_ERR_INVALID_ENV},
+                 {"APLCL_QUEUE", "2", APLCL_SUCCESS},
+                 {"APLCL_BAKE", "3", APLCL_ERR_INVALID_ENV},
+                 {"APLCL_BAKE", "-1", APLCL_ERR_INVALID_ENV},
+                 {"APLCL_BAKE", "0", APLCL_SUCCESS}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *old = getenv(cases[i].name);
         char *saved = old ? strdup(old) : NULL;
