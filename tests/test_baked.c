@@ -5,7 +5,9 @@
  * not change its results when that happens: for every case here, calls 1 to 4 on one context
  * (1 and 2 generic, 3 and 4 baked) and a context with APLCL_BAKE=0 give the same bits for every
  * gradient, every per-element loss and the reduced loss. Twelve parameter sets, cycled twice,
- * also make the table evict and rebuild. APLCL_BAKE=2 makes a baked program that fails to build
+ * also make the table evict and rebuild. With the default APLCL_BAKE=1 the build runs on a thread
+ * of its own: calls before and after the switch give the same bits, and destroying a context
+ * while a build runs is safe. APLCL_BAKE=2 makes a baked program that fails to build
  * fail the call, so nothing here passes by falling back to the generic kernel. Not here: agreement
  * with the reference (test_device_vs_ref), the sparse-step queue (test_queue).
  */
@@ -156,6 +158,29 @@ int main(void) {
             }
         }
     }
+    /* The default, APLCL_BAKE=1: the build runs on its own thread while calls go on. Every call
+     * (generic before the switch, baked after, whichever it was) must give the same bits; calls
+     * go on for 3 s, past a build's ~1 s, so the switch happens inside the loop. Then a context
+     * destroyed while its build still runs (it waits for the builder). */
+    aplcl_ctx *async = ctx_with_bake("1");
+    if (generic && async) {
+        int mark = tu_case_begin();
+        run(generic, &variants[0], &sets[0], &want);
+        double t0 = cli_now_s();
+        int calls = 0;
+        for (; calls < 20 || cli_now_s() - t0 < 3.0; ++calls) {
+            if (!run(async, &variants[0], &sets[0], &got))
+                break;
+            check_same("APLCL_BAKE=1", &got, &want, 4);
+        }
+        tu_case_end(mark, "APLCL_BAKE=1: %d calls over the build's switch = APLCL_BAKE=0", calls);
+    }
+    aplcl_ctx_destroy(async);
+    aplcl_ctx *early_exit = ctx_with_bake("1");
+    for (int c = 0; early_exit && c <= 3; ++c) /* the 3rd call starts a build */
+        run(early_exit, &variants[0], &sets[1], &got);
+    aplcl_ctx_destroy(early_exit);
+
     aplcl_ctx_destroy(generic);
     aplcl_ctx_destroy(baking);
     if (saved)
