@@ -4,9 +4,10 @@
  * spread out: in bench's trained regime 7% of elements need math and 70% of 16-lane steps
  * hold at least one. Skipping whole steps then saves little, and computing a whole vector for
  * one or two lanes wastes the rest. So a step with at most QUEUE_MAX such elements writes its
- * zeros now and queues the others (logit, target, index); each full queue of APL_VW elements
- * is computed as one dense vector and its results written back by index. Steps with more go
- * the dense way, so work that is not sparse (the early regime) pays only for the count.
+ * zeros now and queues the others (their indices; logits and dense targets are read again when
+ * the queue runs); each full queue of APL_VW elements is computed as one dense vector and its
+ * results written back by index. Steps with more go the dense way, so work that is not sparse
+ * (the early regime) pays only for the test, and not even that after a run of dense steps.
  *
  * Per element the math is apl_elements's on the same inputs, and its result does not depend on
  * the other lanes: queued or not, every gradient and per-element loss has the same bits. The
