@@ -57,19 +57,25 @@ APL_INLINE intv weights_bad(const apl_wstep *ws, intv valid) {
 
 /* The finished unweighted loss l and gradient g of a step (apl_elements on x, y, zero) made the
  * weighted ones. Lanes in zero must have W = P = 0 (load_step sees to it: no 0 * NaN). */
+/* Zeros come out +0: a zero weight gives g * 0 (signed like g) on the binary path and a sum of
+ * such terms on the other, and which path a lane takes depends on its neighbours' targets. */
+#define PLUS_ZERO(v) select((v), (floatv)(0.0f), (v) == 0.0f)
 APL_INLINE void apl_weigh(const apl_consts *k, floatv x, floatv y, intv zero, int binary,
                           const apl_wstep *ws, floatv *l, floatv *g) {
     if (binary) {
         floatv m = ws->w * select((floatv)(1.0f), ws->pw, y > 0.0f);
-        *l *= m;
-        *g *= m;
+        *l = PLUS_ZERO(*l * m);
+        *g = PLUS_ZERO(*g * m);
         return;
     }
     floatv lp, gp, ln, gn;
     apl_elements(k, x, (floatv)(1.0f), zero, 1, &lp, &gp);
     apl_elements(k, x, (floatv)(0.0f), zero, 1, &ln, &gn);
+    /* y itself may be NaN on a lane in zero (an invalid target, counted): W = 0 does not clear
+     * 0 * NaN, so such lanes take y = 0 (test_queue found the NaN loss this gave) */
+    y = select(y, (floatv)(0.0f), zero);
     floatv a = ws->w * y * ws->pw, b = ws->w * (1.0f - y);
-    *l = a * lp + b * ln;
-    *g = a * gp + b * gn;
+    *l = PLUS_ZERO(a * lp + b * ln);
+    *g = PLUS_ZERO(a * gp + b * gn);
 }
 #endif

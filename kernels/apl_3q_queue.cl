@@ -14,10 +14,10 @@
  * loss sum groups elements differently, always the same way for the same inputs.
  *
  * CPUs only (APL_CONTIGUOUS: an item owns consecutive steps, so nothing it writes back is read
- * again), vectors of 4 or more lanes, unweighted programs: a program of its own, which the host
+ * again), vectors of 4 or more lanes: a program of its own, which the host
  * picks for calls whose items have enough steps to fill queues (src/program.c, apl_loss_variant).
  */
-#if APL_QUEUE && APL_CONTIGUOUS && APL_VW >= 4 && !APL_WEIGHTED
+#if APL_QUEUE && APL_CONTIGUOUS && APL_VW >= 4
 #define APL_USE_QUEUE 1
 #else
 #define APL_USE_QUEUE 0
@@ -40,6 +40,9 @@ typedef struct {
 typedef struct {
     ulong i[2 * APL_VW]; /* element indices: a full vector plus less than one step's worth */
     float y[2 * APL_VW]; /* row formats: their targets (0/1) */
+#if APL_WEIGHTED
+    float w[2 * APL_VW], pw[2 * APL_VW]; /* their weights (apl_2w_weights.cl's W and P) */
+#endif
     int n;
 } apl_queue;
 
@@ -55,13 +58,23 @@ APL_INLINE uint mask_bits(intv m) {
  * a step and cost more than the math it saved. No logits: taking a lane out of a vector
  * through memory stalls (store-to-load forwarding fails), so queue_run reads them again from
  * the buffer, where the step's store kept them. */
-APL_INLINE void queue_push(apl_queue *q, uint bits, uint ybits, ulong i) {
+APL_INLINE void queue_push(apl_queue *q, uint bits, uint ybits, const apl_step *st) {
     int n = q->n;
+#if APL_WEIGHTED /* weights through memory after all: reading them again needs row and column */
+    float wb[APL_VW], pb[APL_VW];
+    STOREV(st->ws.w, wb);
+    STOREV(st->ws.pw, pb);
+#endif
     for (int t = 0; t < QUEUE_MAX; ++t) {
         uint low = bits & (0u - bits); /* 0 once no bit is left */
+        uint j = popcount(low - 1u) & (APL_VW - 1); /* no bit left: 32, any lane will do */
         bits ^= low;
-        q->i[n] = i + popcount(low - 1u);
+        q->i[n] = st->i + j;
         q->y[n] = (ybits & low) ? 1.0f : 0.0f;
+#if APL_WEIGHTED
+        q->w[n] = wb[j];
+        q->pw[n] = pb[j];
+#endif
         n += low != 0u;
     }
     q->n = n;
@@ -98,9 +111,16 @@ APL_INLINE void store_queued_step(const apl_out *o, floatv x, ulong i, ulong len
 APL_INLINE void queue_run(apl_queue *q, int count, const apl_in *in, const apl_consts *k,
                           const apl_out *o, apl_acc *a) {
     float xb[APL_VW], yb[APL_VW];
+#if APL_WEIGHTED
+    float wb[APL_VW], pb[APL_VW];
+#endif
     for (int j = 0; j < APL_VW; ++j) {
         int jj = j < count ? j : 0;
         xb[j] = load_x1(in->xs + q->i[jj]);
+#if APL_WEIGHTED
+        wb[j] = q->w[jj];
+        pb[j] = q->pw[jj];
+#endif
 #if APL_TFMT <= 1
         yb[j] = target1(in->t0, q->i[jj]); /* dense targets: read again (F32: may be soft) */
 #else
@@ -113,6 +133,10 @@ APL_INLINE void queue_run(apl_queue *q, int count, const apl_in *in, const apl_c
     st.x = x, st.y = y, st.zero = zero;
     floatv lv, gv;
     apl_elements(k, x, y, zero, step_binary(&st), &lv, &gv);
+#if APL_WEIGHTED
+    st.ws.w = LOADV(wb), st.ws.pw = LOADV(pb);
+    apl_weigh(k, x, y, zero, step_binary(&st), &st.ws, &lv, &gv);
+#endif
     gv *= o->gmul;
     acc_add(a, lv);
     float gb[APL_VW], lb[APL_VW];
@@ -127,6 +151,10 @@ APL_INLINE void queue_run(apl_queue *q, int count, const apl_in *in, const apl_c
     for (int j = count; j < q->n; ++j) {
         q->i[j - count] = q->i[j];
         q->y[j - count] = q->y[j];
+#if APL_WEIGHTED
+        q->w[j - count] = q->w[j];
+        q->pw[j - count] = q->pw[j];
+#endif
     }
     q->n -= count;
 }

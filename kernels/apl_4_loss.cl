@@ -82,9 +82,9 @@ __kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void apl_loss(
         } else {
             dense_run = 0;
 #if APL_TFMT <= 1
-            queue_push(&q, bits, 0u, st.i);
+            queue_push(&q, bits, 0u, &st);
 #else
-            queue_push(&q, bits, mask_bits(st.y == 1.0f), st.i);
+            queue_push(&q, bits, mask_bits(st.y == 1.0f), &st);
 #endif
             store_queued_step(&o, st.x, st.i, st.len, act, bits);
             if (q.n >= APL_VW) queue_run(&q, APL_VW, &in, &k, &o, &a);

@@ -165,9 +165,9 @@ struct aplcl_ctx {
     cl_device_id device;
     cl_command_queue queue;
     pthread_mutex_t lock;
-    apl_variant variants[APL_NUM_DTYPES][APL_NUM_TFMTS]; /* lock: built on first use */
-    apl_variant weighted[APL_NUM_DTYPES][APL_NUM_TFMTS]; /* lock: APL_WEIGHTED=1, first use */
-    apl_variant queued[APL_NUM_DTYPES][APL_NUM_TFMTS];   /* lock: APL_QUEUE=1, first use */
+    apl_variant variants[APL_NUM_DTYPES][APL_NUM_TFMTS];  /* lock: built on first use */
+    apl_variant weighted[APL_NUM_DTYPES][APL_NUM_TFMTS];  /* lock: APL_WEIGHTED=1, first use */
+    apl_variant queued[2][APL_NUM_DTYPES][APL_NUM_TFMTS]; /* lock: APL_QUEUE=1 [weighted] */
     cl_mem partial_acc;  /* lock: APL_MAX_GROUPS accumulators (double or float) */
     cl_mem partial_cnt;  /* lock: APL_MAX_GROUPS * APLCL_COUNT_LEN cl_ulong */
     cl_mem result_loss;  /* lock: one double (or float) reduced loss (apl_finalize's res_loss) */
@@ -208,8 +208,8 @@ cl_kernel apl_baked_loss(aplcl_ctx *ctx, const apl_variant *v, const apl_consts 
 void apl_baked_release_all(aplcl_ctx *ctx);
 
 /* The variant whose loss kernel a call runs: v itself, or the program with the queue of sparse
- * steps (kernels/apl_3q_queue.cl) for the same dtype and format when it can serve (CPU layout,
- * vector width >= 4, unweighted) and the call is long enough to gain: items of at least
+ * steps (kernels/apl_3q_queue.cl) for the same dtype, format and weighting when it can serve (CPU
+ * layout, vector width >= 4) and the call is long enough to gain: items of at least
  * APL_QUEUE_MIN_STEPS steps (on 64x80, about one, its code alone cost 25%). Built on first use;
  * if that fails, v. Lock held. */
 #define APL_QUEUE_MIN_STEPS 32

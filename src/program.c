@@ -227,11 +227,11 @@ aplcl_status apl_variant_get_w(aplcl_ctx *ctx, aplcl_dtype dtype, aplcl_target_f
 
 const apl_variant *apl_loss_variant(aplcl_ctx *ctx, const apl_variant *v, aplcl_dtype dtype,
                                     aplcl_target_format fmt, int weighted, size_t per_item) {
-    bool can = ctx->contiguous && ctx->vector_width >= 4 && !weighted;
+    bool can = ctx->contiguous && ctx->vector_width >= 4;
     bool wanted =
         ctx->sparse_queue == 2 || (ctx->sparse_queue == 1 && per_item >= APL_QUEUE_MIN_STEPS);
     if (!can || !wanted)
         return v;
-    apl_variant *q = &ctx->queued[dtype][fmt];
-    return variant_build(ctx, q, dtype, fmt, 0, 1) == APLCL_SUCCESS ? q : v;
+    apl_variant *q = &ctx->queued[weighted != 0][dtype][fmt];
+    return variant_build(ctx, q, dtype, fmt, weighted, 1) == APLCL_SUCCESS ? q : v;
 }

@@ -11,12 +11,12 @@
  * needing math, cols not a multiple of the width, every storage type and target format, with and
  * without accumulate, per-element loss, gradient (forward only) and in place, several losses.
  * The host checks that the data really has steps with 1..QUEUE_MAX such elements. Not here:
- * agreement with the reference (test_device_vs_ref, test_formats), weighted programs.
+ * agreement with the reference (test_device_vs_ref, test_formats, test_weights).
  */
 #define _POSIX_C_SOURCE 200809L /* setenv */
 #include "test_util.h"
 
-enum { NW = 2, NPARAM = 7, NVAR = 6 };
+enum { NW = 2, NPARAM = 7, NVAR = 9 };
 static const unsigned widths[NW] = {16, 4};
 static aplcl_ctx *ctxs[NW][2]; /* [width][queue off, on] */
 
@@ -24,11 +24,18 @@ static aplcl_ctx *ctxs[NW][2]; /* [width][queue off, on] */
 typedef struct {
     const char *name;
     int grad, accumulate, elem, in_place;
+    int weights; /* 0 none; 1 pos_weight + label weights; 2 element weights; 3 pos_weight + row */
 } variant;
 static const variant variants[NVAR] = {
-    {"grad+elem", 1, 0, 1, 0},     {"accumulate+elem", 1, 1, 1, 0},
-    {"accumulate", 1, 1, 0, 0},    {"forward only (grad NULL)", 0, 0, 1, 0},
-    {"in place+elem", 1, 0, 1, 1}, {"grad only", 1, 0, 0, 0},
+    {"grad+elem", 1, 0, 1, 0, 0},
+    {"accumulate+elem", 1, 1, 1, 0, 0},
+    {"accumulate", 1, 1, 0, 0, 0},
+    {"forward only (grad NULL)", 0, 0, 1, 0, 0},
+    {"in place+elem", 1, 0, 1, 1, 0},
+    {"grad only", 1, 0, 0, 0, 0},
+    {"grad+elem, pos_weight and label weights", 1, 0, 1, 0, 1},
+    {"accumulate+elem, element weights", 1, 1, 1, 0, 2},
+    {"in place, pos_weight and row weights", 1, 0, 0, 1, 3},
 };
 
 static struct {
@@ -183,6 +190,21 @@ static int run_one(aplcl_ctx *ctx, const qcase *c, const aplcl_params *p, const 
     io.grad = !v->grad ? NULL : v->in_place ? io.logits : tu_buffer(cc, c->n * xb, c->g0);
     io.grad_accumulate = v->accumulate;
     io.elem_loss = v->elem ? tu_buffer(cc, c->n * 4, sev) : NULL;
+    /* weights from 0 to 2 (0 included), pos_weight from 0.5 to 1.5 */
+    size_t nw = v->weights == 2 ? c->n : v->weights == 1 ? c->cols : c->rows;
+    float *wh = tu_xmalloc((nw + c->cols) * 4), *ph = wh + nw;
+    for (size_t i = 0; i < nw; ++i)
+        wh[i] = (float)(i % 9) * 0.25f;
+    for (size_t i = 0; i < c->cols; ++i)
+        ph[i] = 0.5f + (float)i / (float)c->cols;
+    if (v->weights) {
+        io.weight = tu_buffer(cc, nw * 4, wh);
+        io.weight_kind = v->weights == 2   ? APLCL_WEIGHT_ELEMENT
+                         : v->weights == 1 ? APLCL_WEIGHT_LABEL
+                                           : APLCL_WEIGHT_ROW;
+        if (v->weights != 2)
+            io.pos_weight = tu_buffer(cc, c->cols * 4, ph);
+    }
     o->loss = -1.0f;
     memset(o->counts, 0xff, sizeof o->counts);
     io.loss = tu_buffer(cc, 4, &o->loss);
@@ -198,12 +220,14 @@ static int run_one(aplcl_ctx *ctx, const qcase *c, const aplcl_params *p, const 
         tu_read(q, io.elem_loss, 0, o->elem, c->n * 4);
     tu_read(q, io.loss, 0, &o->loss, 4);
     tu_read(q, io.counts, 0, o->counts, sizeof o->counts);
-    cl_mem all[] = {io.logits,    io.targets.data, aux,      v->in_place ? NULL : io.grad,
-                    io.elem_loss, io.loss,         io.counts};
+    cl_mem all[] = {io.logits,    io.targets.data, aux,       v->in_place ? NULL : io.grad,
+                    io.elem_loss, io.loss,         io.counts, io.weight,
+                    io.pos_weight};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; ++i)
         if (all[i])
             clReleaseMemObject(all[i]);
     free(sev);
+    free(wh);
     return st == APLCL_SUCCESS;
 }
 
