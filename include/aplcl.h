@@ -262,7 +262,7 @@ typedef struct aplcl_ctx aplcl_ctx;
  * kernel shape chosen for the device (CPU: its preferred float width, 32, consecutive; GPU: 4,
  * 256, strided); APLCL_QUEUE (0 off, 1 default, 2 on every call: tests) sets the CPU path that
  * queues sparse steps (few elements needing math) and computes them as full vectors, used for
- * unweighted calls with enough work per work-item; APLCL_BAKE (0 off, 1 default, 2: built in
+ * calls with enough work per work-item; APLCL_BAKE (0 off, 1 default, 2: built in
  * the call and a failed build fails it, for tests and benchmarks) sets whether a parameter set
  * gets, from its third call on, a loss program with its constants compiled in (at most 8 per
  * context, least recently used replaced, never written to the cache; built on a thread of the
