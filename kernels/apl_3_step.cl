@@ -183,14 +183,6 @@ APL_INLINE apl_step load_step(const apl_in *in, const apl_consts *k, ulong step,
     return st;
 }
 
-/* Weighted programs: the finished loss and unscaled gradient made weighted (apl_2w_weights.cl). */
-#if APL_WEIGHTED
-#define WEIGH(st, l, g)                                                                            \
-    apl_weigh(&k, (st).x, (st).y, (st).zero, step_binary(&(st)), &(st).ws, &(l), &(g))
-#else
-#define WEIGH(st, l, g) ((void)0)
-#endif
-
 /* Whether every lane that needs math has a 0/1 target (decoded formats: always). */
 APL_INLINE int step_binary(const apl_step *st) {
 #if APL_TFMT == 0
@@ -199,6 +191,22 @@ APL_INLINE int step_binary(const apl_step *st) {
     (void)st;
     return 1;
 #endif
+}
+
+/* A step's losses (added to a) and gradients times gmul, in weighted programs weighted
+ * (apl_2w_weights.cl): the dense path's and each full queue's (apl_3q_queue.cl). Lanes in zero
+ * get +0 whatever gmul's sign: 0 * -2 would be -0, and skipped and queued steps write +0. */
+APL_INLINE void step_math(const apl_consts *k, const apl_step *st, float gmul, apl_acc *a,
+                          floatv *lv, floatv *gv) {
+    int binary = step_binary(st);
+    floatv l, g;
+    apl_elements(k, st->x, st->y, st->zero, binary, &l, &g);
+#if APL_WEIGHTED
+    apl_weigh(k, st->x, st->y, st->zero, binary, &st->ws, &l, &g);
+#endif
+    *gv = select(g * gmul, (floatv)(0.0f), st->zero);
+    *lv = l;
+    acc_add(a, l);
 }
 
 /* How a group's APL_LOCAL * per_item units are shared among its items. GPUs (APL_CONTIGUOUS 0):

@@ -131,14 +131,11 @@ APL_INLINE void queue_run(apl_queue *q, int count, const apl_in *in, const apl_c
     floatv x = LOADV(xb), y = LOADV(yb);
     apl_step st;
     st.x = x, st.y = y, st.zero = zero;
-    floatv lv, gv;
-    apl_elements(k, x, y, zero, step_binary(&st), &lv, &gv);
 #if APL_WEIGHTED
     st.ws.w = LOADV(wb), st.ws.pw = LOADV(pb);
-    apl_weigh(k, x, y, zero, step_binary(&st), &st.ws, &lv, &gv);
 #endif
-    gv *= o->gmul;
-    acc_add(a, lv);
+    floatv lv, gv;
+    step_math(k, &st, o->gmul, a, &lv, &gv);
     float gb[APL_VW], lb[APL_VW];
     STOREV(gv, gb);
     STOREV(lv, lb);

@@ -93,14 +93,7 @@ __kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void apl_loss(
 #else
         math = !ALL(st.zero);
 #endif
-        if (math) {
-            apl_elements(&k, st.x, st.y, st.zero, step_binary(&st), &lv, &gv);
-            WEIGH(st, lv, gv);
-            /* lanes with no math get +0 whatever gmul's sign, as skipped and queued steps do
-             * (0 * -2 would be -0, and the sign would depend on the lane's neighbours) */
-            gv = select(gv * o.gmul, (floatv)(0.0f), st.zero);
-            acc_add(&a, lv);
-        }
+        if (math) step_math(&k, &st, o.gmul, &a, &lv, &gv);
         store_outputs(grad, accumulate, elem, st.i, st.len, gv, lv);
     }
 #if APL_USE_QUEUE
