@@ -90,9 +90,8 @@ static int run(aplcl_ctx *ctx, const variant *v, const aplcl_params *p, outputs 
 }
 
 static aplcl_ctx *ctx_with_bake(const char *bake) {
-    setenv("APLCL_BAKE", bake, 1);
     aplcl_ctx *ctx = NULL;
-    aplcl_status st = aplcl_ctx_create(&ctx, NULL);
+    aplcl_status st = tu_ctx_create_with_env(&ctx, "APLCL_BAKE", bake);
     if (st != APLCL_SUCCESS)
         TU_FAIL_AT_(__FILE__, __LINE__, "APLCL_BAKE=%s: aplcl_ctx_create = %s", bake,
                     tu_status_name(st));
@@ -121,9 +120,6 @@ int main(void) {
     int rc = tu_device_check();
     if (rc)
         return rc;
-    const char *old = getenv("APLCL_BAKE");
-    char *saved = old ? strdup(old) : NULL;
-
     static float x[N], y[N], pw[COLS];
     static uint16_t x16[N];
     static uint8_t y8[N];
@@ -183,10 +179,5 @@ int main(void) {
 
     aplcl_ctx_destroy(generic);
     aplcl_ctx_destroy(baking);
-    if (saved)
-        setenv("APLCL_BAKE", saved, 1);
-    else
-        unsetenv("APLCL_BAKE");
-    free(saved);
     return tu_exit_code();
 }

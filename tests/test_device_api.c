@@ -486,11 +486,8 @@ static void test_env_overrides(void) {
                  {"APLCL_BAKE", "-1", APLCL_ERR_INVALID_ENV},
                  {"APLCL_BAKE", "0", APLCL_SUCCESS}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        const char *old = getenv(cases[i].name);
-        char *saved = old ? strdup(old) : NULL;
-        setenv(cases[i].name, cases[i].value, 1);
         aplcl_ctx *c = (aplcl_ctx *)&c;
-        aplcl_status st = aplcl_ctx_create(&c, NULL);
+        aplcl_status st = tu_ctx_create_with_env(&c, cases[i].name, cases[i].value);
         if (st != cases[i].want)
             TU_FAIL_AT_(__FILE__, __LINE__, "%s=\"%s\": aplcl_ctx_create = %s, expected %s",
                         cases[i].name, cases[i].value, tu_status_name(st),
@@ -499,13 +496,9 @@ static void test_env_overrides(void) {
             aplcl_ctx_destroy(c);
         else
             CHECK(c == NULL);
-        if (saved)
-            setenv(cases[i].name, saved, 1);
-        else
-            unsetenv(cases[i].name);
-        free(saved);
     }
-    tu_case_end(mark, "APLCL_VECTOR_WIDTH / LOCAL_SIZE / CONTIGUOUS parsed strictly");
+    tu_case_end(mark,
+                "APLCL_VECTOR_WIDTH / LOCAL_SIZE / CONTIGUOUS / QUEUE / BAKE parsed strictly");
 }
 
 int main(void) {

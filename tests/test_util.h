@@ -268,6 +268,24 @@ static inline int tu_ctx_create(aplcl_ctx **ctx) {
     return 1;
 }
 
+#if defined(_POSIX_C_SOURCE) && _POSIX_C_SOURCE >= 200112L /* setenv: the includer asks for it */
+/* aplcl_ctx_create on the default device with environment variable `name` set to `value` (the
+ * library reads its tuning variables at creation); the variable is then put back as it was. */
+static inline aplcl_status tu_ctx_create_with_env(aplcl_ctx **ctx, const char *name,
+                                                  const char *value) {
+    const char *old = getenv(name);
+    char *saved = old ? strdup(old) : NULL;
+    setenv(name, value, 1);
+    aplcl_status st = aplcl_ctx_create(ctx, NULL);
+    if (saved)
+        setenv(name, saved, 1);
+    else
+        unsetenv(name);
+    free(saved);
+    return st;
+}
+#endif
+
 /* For tests that create their own contexts: tu_ctx_create's code for the default device, whose
  * context is destroyed again. */
 static inline int tu_device_check(void) {

@@ -31,9 +31,8 @@ static void make_inputs(float *x, float *y, uint8_t *y8) {
 
 static int run(const char *width, const aplcl_params *p, int u8, const float *x, const float *y,
                const uint8_t *y8, outputs *o) {
-    setenv("APLCL_VECTOR_WIDTH", width, 1);
     aplcl_ctx *ctx = NULL;
-    aplcl_status st = aplcl_ctx_create(&ctx, NULL);
+    aplcl_status st = tu_ctx_create_with_env(&ctx, "APLCL_VECTOR_WIDTH", width);
     if (st != APLCL_SUCCESS) {
         TU_FAIL_AT_(__FILE__, __LINE__, "width %s: aplcl_ctx_create = %s", width,
                     tu_status_name(st));
@@ -58,9 +57,6 @@ int main(void) {
     int rc = tu_device_check();
     if (rc)
         return rc;
-    const char *old = getenv("APLCL_VECTOR_WIDTH");
-    char *saved = old ? strdup(old) : NULL;
-
     static float x[N], y[N];
     static uint8_t y8[N];
     make_inputs(x, y, y8);
@@ -107,10 +103,5 @@ int main(void) {
                         sets[k].name, u8 ? " (u8 targets)" : "");
         }
     }
-    if (saved)
-        setenv("APLCL_VECTOR_WIDTH", saved, 1);
-    else
-        unsetenv("APLCL_VECTOR_WIDTH");
-    free(saved);
     return tu_exit_code();
 }
