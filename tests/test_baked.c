@@ -173,7 +173,8 @@ int main(void) {
     }
     aplcl_ctx_destroy(async);
     aplcl_ctx *early_exit = ctx_with_bake("1");
-    for (int c = 0; early_exit && c <= 3; ++c) /* the 3rd call starts a build */
+    /* the 3rd call starts a build; none follows, so which kernel runs never depends on timing */
+    for (int c = 0; early_exit && c < 3; ++c)
         run(early_exit, &variants[0], &sets[1], &got);
     aplcl_ctx_destroy(early_exit);
 
