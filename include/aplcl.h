@@ -92,7 +92,7 @@ APLCL_API unsigned aplcl_version_number(void);
     X(APLCL_ERR_BLAS, -29,                                                                         \
       "a CLBlast call failed (see aplcl_last_cl_error(): its CLBlastStatusCode)")                  \
     X(APLCL_ERR_INVALID_ENV, -30,                                                                  \
-      "APLCL_VECTOR_WIDTH, APLCL_LOCAL_SIZE, APLCL_CONTIGUOUS, APLCL_QUEUE or APLCL_BAKE has an "  \
+      "APLCL_VECTOR_WIDTH, APLCL_LOCAL_SIZE, APLCL_CONTIGUOUS, or APLCL_QUEUE has an "             \
       "invalid value")                                                                             \
     X(APLCL_ERR_INVALID_WINDOW, -31,                                                               \
       "a label window (aplcl_targets label_offset, label_count) outside the target structure, "    \
@@ -262,17 +262,13 @@ typedef struct aplcl_ctx aplcl_ctx;
  * kernel shape chosen for the device (CPU: its preferred float width, 32, consecutive; GPU: 4,
  * 256, strided); APLCL_QUEUE (0 off, 1 default, 2 on every call: tests) sets the CPU path that
  * queues sparse steps (few elements needing math) and computes them as full vectors, used for
- * calls with enough work per work-item; APLCL_BAKE (0 off, 1 default, 2: built in
- * the call and a failed build fails it, for tests and benchmarks) sets whether a parameter set
- * gets, from its third call on, a loss program with its constants compiled in (at most 8 per
- * context, least recently used replaced, never written to the cache; built on a thread of the
- * library's own, about a second on PoCL, while calls go on with the generic kernel). Unset or
+ * calls with enough work per work-item. Unset or
  * empty means "not given"; any other value must be exactly one of those decimal numbers (no
  * sign, space or suffix), else creation fails with APLCL_ERR_INVALID_ENV rather than run a shape
- * nobody asked for. Results are bit-identical across calls for one shape, baked or not, queued
- * or not. Another shape gives the same bits for every per-element gradient and loss (the kernel
- * evaluates exp, log and log1p as fixed polynomials on every lane) and may differ only in the
- * last bits of the reduced loss, which it sums in another order. */
+ * nobody asked for. Results are bit-identical across calls for one shape, queued or not. Another
+ * shape gives the same bits for every per-element gradient and loss (the kernel evaluates exp, log
+ * and log1p as fixed polynomials on every lane) and may differ only in the last bits of the reduced
+ * loss, which it sums in another order. */
 APLCL_API aplcl_status aplcl_ctx_create(aplcl_ctx **out, const char *device);
 
 /* Same, on the caller's queue (and its context and device). The queue is retained and released by

@@ -414,12 +414,6 @@ aplcl_status apl_ctx_finish(aplcl_ctx *ctx) {
     if ((st = env_override("APLCL_QUEUE", 0, 2, &queue, &given)) != APLCL_SUCCESS)
         return st;
     ctx->sparse_queue = (int)queue;
-    /* Loss programs with the constants built in (program_baked.c); $APLCL_BAKE=0/1 overrides,
-     * 2 turns a failed build of one into an error (tests). */
-    unsigned bake = 1;
-    if ((st = env_override("APLCL_BAKE", 0, 2, &bake, &given)) != APLCL_SUCCESS)
-        return st;
-    ctx->bake = (int)bake;
     /* Build the common variants now, so a broken build shows at creation (no lock needed: no
      * other thread has the context yet). */
     const apl_variant *v;
@@ -458,7 +452,6 @@ void aplcl_ctx_destroy(aplcl_ctx *ctx) {
             apl_variant_release(&ctx->variants[d][f]), apl_variant_release(&ctx->weighted[d][f]),
                 apl_variant_release(&ctx->queued[0][d][f]),
                 apl_variant_release(&ctx->queued[1][d][f]);
-    apl_baked_release_all(ctx);
     apl_host_slots_free(ctx);
     cl_mem ms[] = {ctx->partial_acc, ctx->partial_cnt, ctx->result_loss, ctx->result_cnt};
     for (size_t i = 0; i < sizeof ms / sizeof ms[0]; ++i)
