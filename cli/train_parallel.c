@@ -104,12 +104,7 @@ static int take_options(int *argc, char **argv, tp_options *o) {
 
 int tp_writer(const tp_options *o) { return !o->mode || par_rank() == 0; }
 
-uint64_t tp_hash(uint64_t h, const void *data, size_t bytes) {
-    const unsigned char *b = data;
-    for (size_t i = 0; i < bytes; ++i)
-        h = (h ^ b[i]) * 1099511628211ull;
-    return h;
-}
+uint64_t tp_hash(uint64_t h, const void *data, size_t bytes) { return par_hash(h, data, bytes); }
 
 int tp_agree(const tp_options *o, const char *what, uint64_t value) {
     if (!o->mode || par_all_equal(value))

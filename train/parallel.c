@@ -9,6 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+uint64_t par_hash(uint64_t h, const void *data, size_t bytes) {
+    const unsigned char *b = data;
+    for (size_t i = 0; i < bytes; ++i)
+        h = (h ^ b[i]) * 1099511628211ull;
+    return h;
+}
+
 #ifdef APLCL_HAVE_MPI
 #include <mpi.h>
 

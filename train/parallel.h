@@ -27,6 +27,10 @@ void par_sum_u64(uint64_t *v, size_t n);
 void par_max_f64(double *v, size_t n);
 /* 1 when every rank passed the same value. */
 int par_all_equal(uint64_t v);
+/* FNV-1a of `bytes` bytes continuing from h (PAR_HASH_INIT to start): a value for
+ * par_all_equal that stands for a configuration or a data set. */
+#define PAR_HASH_INIT 1469598103934665603ull
+uint64_t par_hash(uint64_t h, const void *data, size_t bytes);
 /* Prints "<who>: rank R of N: <message>" on stderr; with more than one rank, aborts the whole
  * communicator (MPI_Abort, exit status 1) and does not return. */
 void par_fail(const char *who, const char *fmt, ...)
