@@ -15,7 +15,7 @@
  * Both follow the one-device run on the same seed up to the order of float sums, with the same
  * validation set, epoch selection, pos_weight and result (trainer.h) as trainer_run. Within a
  * process the workers run one after another between the sums (each on its own context and
- * queue). Not here: overlap of communication with compute, the progress bar, checkpoints.
+ * queue). Not here: overlap of communication with compute, checkpoints.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "train_parallel.h"
@@ -380,10 +380,22 @@ static int team_eval(team *t, const tp_options *o, int k, const arff_data *d, ev
                               : eval_labels(t, k, d, b, nonfinite, m, label_ap);
 }
 
+/* trainer.c's progress bar (--progress or a terminal), drawn by the writing rank. */
+static void progress(int epoch, int epochs, size_t done, size_t total) {
+    int width = 30, filled = (int)(width * done / (total ? total : 1));
+    fprintf(stderr, "\r  epoch %3d/%-3d [", epoch, epochs);
+    for (int i = 0; i < width; ++i)
+        fputc(i < filled ? '#' : '.', stderr);
+    fprintf(stderr, "] %zu/%zu batches", done, total);
+    if (done == total)
+        fputs("\r\033[K", stderr);
+    fflush(stderr);
+}
+
 /* One epoch's batches on every worker, with the sums between the phases; the failing worker's
  * index, or -1. */
 static int team_epoch(team *t, const tp_options *o, const trainer_config *c,
-                      const aplcl_params *loss, const uint32_t *order, size_t nb, float *f,
+                      const aplcl_params *loss, int ep, const uint32_t *order, size_t nb, float *f,
                       double *acc) {
     const arff_data *tr = c->train;
     aplcl_params p = *loss;
@@ -410,6 +422,8 @@ static int team_epoch(team *t, const tp_options *o, const trainer_config *c,
         for (int i = 0; i < t->n; ++i)
             if (train_net_adam(t->w[i].net))
                 return i;
+        if (c->progress && tp_writer(o) && (b % 4 == 3 || b + 1 == nb))
+            progress(ep, c->epochs, b + 1, nb);
     }
     return -1;
 }
@@ -513,7 +527,7 @@ int tp_train_run(const tp_options *o, aplcl_ctx *ctx, const trainer_config *c,
         trainer_epoch *e = &res->curve[ep - 1];
         set_nan(&e->train), set_nan(&e->val), set_nan(&e->test);
         uint64_t nonfinite = 0, bad_eval = 0;
-        if ((bad = team_epoch(&t, o, c, loss, order, nb, f, acc)) >= 0 ||
+        if ((bad = team_epoch(&t, o, c, loss, ep, order, nb, f, acc)) >= 0 ||
             (bad = team_loss(&t, nb, f, acc, &e->train_loss, &nonfinite)) >= 0 ||
             (o->mode == TP_DATA && (bad = team_same_params(&t, ep, f)) != -1))
             goto fail;

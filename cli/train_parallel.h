@@ -43,8 +43,8 @@ int tp_agree(const tp_options *o, const char *what, uint64_t value);
 
 /* One (loss, seed) over every worker: trainer_run's contract (cli/train.c calls one or the other
  * with the same configuration) and its result, with every metric of every epoch measured on the
- * sets c gives (the same on every rank). c->progress is ignored. Returns 0 (also when training
- * diverged: result->diverged says so, printed by rank 0) or -1 after par_fail (which, with
+ * sets c gives (the same on every rank); rank 0 draws the progress bar. Returns 0 (also when
+ * training diverged: result->diverged says so, printed by rank 0) or -1 after par_fail (which, with
  * several ranks, aborts them all). */
 int tp_train_run(const tp_options *o, aplcl_ctx *ctx, const trainer_config *c,
                  const char *loss_name, const aplcl_params *loss, uint64_t seed,
