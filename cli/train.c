@@ -99,7 +99,8 @@ static int parse_args(int argc, char **argv, train_args *a) {
     return a->n_losses <= 0 ? CLI_EXIT_USAGE : -1;
 }
 
-static void write_config(FILE *f, const train_args *a, const run_data *d, const char *device) {
+static void write_config(FILE *f, const train_args *a, const run_data *d, const char *device,
+                         const tp_options *par) {
     const run_common *rc = &a->rc;
     fputs("{\"command\":\"train\",\"train\":", f);
     cli_json_str(f, rc->train_path);
@@ -133,6 +134,15 @@ static void write_config(FILE *f, const train_args *a, const run_data *d, const 
         fputs("null", f);
     fputs(",\"device\":", f);
     cli_json_str(f, device);
+    fputs(",\"parallel\":", f); /* rank 0's device above; the mode, ranks and --devices here */
+    if (tp_mode_name(par)) {
+        fputs("{\"mode\":", f);
+        cli_json_str(f, tp_mode_name(par));
+        fprintf(f, ",\"ranks\":%d,\"devices\":", tp_ranks(par));
+        cli_json_str(f, par->devices);
+        fputc('}', f);
+    } else
+        fputs("null", f);
     fputs("}\n", f);
 }
 
@@ -310,7 +320,7 @@ static int train_main(int argc, char **argv, const tp_options *par) {
             !(cf = report_open(rc->out_dir, "config.json", path, sizeof path, WHO)))
             status = 1;
         else {
-            write_config(cf, &a, &d, aplcl_ctx_device_name(ctx));
+            write_config(cf, &a, &d, aplcl_ctx_device_name(ctx), par);
             if (cli_close_output(cf, path, WHO) || report_write_dir(rc->out_dir, &rep, WHO))
                 status = 1;
         }

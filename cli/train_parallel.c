@@ -102,6 +102,12 @@ static int take_options(int *argc, char **argv, tp_options *o) {
     return -1;
 }
 
+const char *tp_mode_name(const tp_options *o) {
+    return o->mode == TP_DATA ? "data" : o->mode == TP_LABELS ? "labels" : NULL;
+}
+
+int tp_ranks(const tp_options *o) { return o->mode ? par_size() : 1; }
+
 int tp_writer(const tp_options *o) { return !o->mode || par_rank() == 0; }
 
 uint64_t tp_hash(uint64_t h, const void *data, size_t bytes) { return par_hash(h, data, bytes); }

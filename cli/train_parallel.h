@@ -28,6 +28,10 @@ typedef struct {
  * failure aborts every rank. */
 int tp_take_options(int *argc, char **argv, tp_options *o);
 
+/* For the record (--out's config.json): "data", "labels" or NULL; the number of ranks. */
+const char *tp_mode_name(const tp_options *o);
+int tp_ranks(const tp_options *o);
+
 /* 1 where this process writes the report (stdout, --csv, --out): without a mode, or on rank 0. */
 int tp_writer(const tp_options *o);
 

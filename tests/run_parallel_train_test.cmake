@@ -147,6 +147,11 @@ foreach(name data_v labels_v)
     compare_out(${name} final.csv)
     compare_out(${name} curves.csv)
     compare_out(${name} per_label_ap.csv)
+    file(READ "${OUT}/${name}/config.json" config)
+    string(REGEX REPLACE "_v$" "" mode "${name}")
+    if(NOT config MATCHES "\"parallel\":{\"mode\":\"${mode}\",\"ranks\":2,")
+        message(FATAL_ERROR "${name}/config.json does not record --parallel ${mode} over 2 ranks:\n${config}")
+    endif()
 endforeach()
 
 # rank 1 fails: every rank must stop (MPI_Abort), with the rank and the reason on stderr
