@@ -4,7 +4,7 @@
 # under `timeout`, so that a hang fails the case instead of blocking CTest:
 #   options  rank 1 stops at --help, at a bad --parallel value, or with another --lr (labels)
 #   device   rank 1 asks for a device that does not exist
-#   data     rank 1 cannot open its training file, or loads different training rows
+#   data     rank 1 cannot open or parse its training file, or loads different training rows
 #   epoch    rank 1's `adam` kernel fails in the first batch (fail_kernel_shim, LD_PRELOAD)
 #   output   rank 0's --out cannot be created; rank 0's stdout is /dev/full
 # Run by CTest:
@@ -62,6 +62,14 @@ math(EXPR last "${at} + 200")
 list(SUBLIST lines 0 ${last} head)
 list(JOIN head "\n" text)
 file(WRITE "${OUT}/yeast-train-200.arff" "${text}\n")
+# yeast's header and one row that is not a number
+list(SUBLIST lines 0 ${at} header)
+list(JOIN header "\n" text)
+file(WRITE "${OUT}/unparsable.arff" "${text}\n@data\nx\n")
+fail_case(data_unparsable "unparsable.arff:[0-9]+:[0-9]+: .*rank 1 of 2: stopped with exit status 1"
+          RANK0 "${APLCL}" ${ok} --parallel data
+          RANK1 "${APLCL}" train "${OUT}/unparsable.arff" "${DATA}/yeast-test.arff" --labels 14
+                --epochs 1 --quiet --parallel data)
 fail_case(data_differs "rank [01] of 2: the ranks differ in the training data"
           RANK0 "${APLCL}" ${ok} --parallel data
           RANK1 "${APLCL}" train "${OUT}/yeast-train-200.arff" "${DATA}/yeast-test.arff"
