@@ -248,6 +248,8 @@ int cli_tune(int argc, char **argv) {
     if (pa >= 0)
         return pa;
     const run_common *rc = &a.rc;
+    if (rc->out_dir && report_check_dir(rc->out_dir, WHO)) /* before any work */
+        return 1;
     tune_schedule sch;
     tune_schedule_make(a.trials, a.eta, rc->epochs, a.min_epochs, &sch);
     run_data d;
