@@ -1,7 +1,7 @@
 /* run_common.c: the options, data preparation and device that `aplcl train` and `aplcl tune`
  * share (run_common.h).
  */
-#define _POSIX_C_SOURCE 200809L /* isatty, fileno */
+#define _POSIX_C_SOURCE 200809L /* isatty, fileno, access */
 #include "run_common.h"
 
 #include "split.h"
@@ -147,20 +147,26 @@ int run_common_parse(const char *who, const cli_option *o, run_common *rc, int d
         return CLI_EXIT_USAGE;
     rc->val_file = NULL; /* rc->val_fraction keeps the caller's default without --val */
     if (o[C_VAL].value) {
-        /* a number is a fraction; anything else a file */
+        /* a decimal number (the tools' one rule) is a fraction; anything else a file, unless
+         * no such file exists and strtod would read it as a number ("0x1p-2", " 0.2"): then the
+         * user meant a fraction the rule refuses, and is told so rather than "cannot open" */
+        const char *v = o[C_VAL].value;
+        double f = 0;
         char *end = NULL;
-        double f = strtod(o[C_VAL].value, &end);
-        if (end != o[C_VAL].value && *end == '\0') {
-            if (!(f > 0 && f < 1)) {
-                fprintf(stderr,
-                        "%s: --val wants a fraction between 0 and 1 (exclusive) or a "
-                        "file, not '%s'\n",
-                        who, o[C_VAL].value);
-                return CLI_EXIT_USAGE;
-            }
+        int strict = cli_strict_f64(v, &f) == 0;
+        int loose = !strict && *v && (strtod(v, &end), end && end != v && *end == '\0') &&
+                    access(v, F_OK) != 0;
+        if (loose || (strict && !(f > 0 && f < 1))) {
+            fprintf(stderr,
+                    "%s: --val wants a fraction between 0 and 1 (exclusive; decimal) or a "
+                    "file, not '%s'\n",
+                    who, v);
+            return CLI_EXIT_USAGE;
+        }
+        if (strict)
             rc->val_fraction = f;
-        } else
-            rc->val_file = o[C_VAL].value, rc->val_fraction = 0;
+        else
+            rc->val_file = v, rc->val_fraction = 0;
     }
     if (o[C_SPLIT_SEED].value && !(rc->val_fraction > 0)) {
         fprintf(stderr, "%s: --split-seed needs --val FRACTION\n", who);
