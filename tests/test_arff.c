@@ -381,6 +381,29 @@ static void test_limits(void) {
     arff_data d;
     arff_error err;
 
+    /* one-hot columns count against ARFF_MAX_ATTRIBUTES: two nominal features of 600000 values
+     * each (1.2 million columns) are refused at the second, not allocated */
+    int mo = tu_case_begin();
+    size_t hcap = 16u << 20, hlen = 0;
+    char *htext = malloc(hcap);
+    CHECK(htext != NULL);
+    if (htext) {
+        for (int a = 0; a < 2; a++) {
+            hlen += (size_t)snprintf(htext + hlen, hcap - hlen, "@attribute %c {", "ab"[a]);
+            for (int v = 0; v < 600000; v++)
+                hlen += (size_t)snprintf(htext + hlen, hcap - hlen, v ? ",v%d" : "v%d", v);
+            hlen += (size_t)snprintf(htext + hlen, hcap - hlen, "}\n");
+        }
+        hlen += (size_t)snprintf(htext + hlen, hcap - hlen, "@attribute y {0,1}\n@data\nv1,v2,1\n");
+        CHECK_EQ(arff_parse(htext, hlen, NULL, 1, &d, &err), -1);
+        CHECK(is_zeroed(&d));
+        CHECK(strstr(err.message, "more than 1000000 columns (one-hot 'b')") != NULL);
+        CHECK_EQ(err.line, 2);
+        free(htext);
+    }
+    tu_case_end(mo, "one-hot columns over the limit: %zu:%zu: %s", err.line, err.column,
+                err.message);
+
     int m = tu_case_begin();
     const char nul_text[] = HDR2 "1,2\0,1\n";
     CHECK_EQ(arff_parse(nul_text, sizeof nul_text - 1, NULL, 1, &d, &err), -1);
@@ -799,6 +822,33 @@ static void test_standardizer(void) {
 
 /* ---- fuzz corpus and regressions: no crash, and a clean error or a result ---- */
 
+/* The labels of d, named (a label file's way), with d's first feature attribute ignored, must
+ * parse to the same rows and labels and one attribute's columns fewer (fuzz_arff.c checks the
+ * same). 0 when they do or d has no labels or features; -1 otherwise. */
+static int same_by_names(const char *text, size_t len, const arff_data *d) {
+    if (d->labels == 0)
+        return 0;
+    const char **names = tu_xmalloc(d->labels * sizeof *names);
+    const char *ignore[1] = {NULL};
+    size_t k = 0, gone = 0;
+    for (size_t i = 0; i < d->n_attrs; i++)
+        if (d->attrs[i].role == ARFF_ROLE_LABEL)
+            names[k++] = d->attrs[i].name;
+        else if (!ignore[0] && d->attrs[i].role == ARFF_ROLE_FEATURE)
+            ignore[0] = d->attrs[i].name, gone = d->attrs[i].width;
+    arff_layout l = {d->labels, ARFF_LABELS_AUTO, names, ignore, ignore[0] ? 1 : 0};
+    arff_data e;
+    arff_error err;
+    int rc = arff_parse_layout(text, len, "again", &l, &e, &err);
+    int ok = rc == 0 && e.rows == d->rows && e.labels == d->labels &&
+             e.features == d->features - gone && memcmp(e.y, d->y, d->rows * d->labels) == 0;
+    if (!ok)
+        printf("  by names: rc %d (%s)\n", rc, rc ? err.message : "other data");
+    arff_free(&e);
+    free(names);
+    return ok ? 0 : -1;
+}
+
 /* Parses one fuzz input as the fuzzer does: byte 0 mod 16 = n_labels, the rest is the text. */
 static int replay_file(const char *path) {
     FILE *f = fopen(path, "rb");
@@ -829,7 +879,8 @@ static int replay_file(const char *path) {
                               0}; /* fuzz_arff.c */
         int rc = arff_parse_layout(text, n - 1, path, &layout, &d, &err);
         if (rc == 0)
-            ok = d.rows >= 1 && d.labels == (size_t)(buf[0] % 16);
+            ok = d.rows >= 1 && d.labels == (size_t)(buf[0] % 16) &&
+                 same_by_names(text, n - 1, &d) == 0;
         else
             ok = rc == -1 && is_zeroed(&d) && err.message[0] && err.line >= 1 && err.column >= 1;
         arff_free(&d);
