@@ -1,10 +1,13 @@
 /* test_arff.c: the MULAN ARFF reader, the label-file counter and the standardiser (train/arff.c).
  *
  * Loads the yeast split shipped in data/yeast and checks known values; parses small dense and
- * sparse texts, MULAN's nominal {0,1} features and MEKA's labels-first layout (tests/data); checks
- * that /dev/zero is refused at once; checks that each malformed input fails with the right line,
- * column and message; replays every fuzz corpus and regression input (tests/fuzz/). Host only; run
- * under ASan/UBSan in CI, which also makes every error path a leak check.
+ * sparse texts, MULAN's nominal {0,1} features and MEKA's labels-first layout (tests/data), an
+ * explicit layout over a stray MEKA "-C", nominal features as 0/1 and one-hot, ignored
+ * attributes, labels by name, Weka's sparse defaults, the train/test attribute comparison, the
+ * label file's names; checks that /dev/zero and a non-ARFF stream are refused at once; checks that
+ * each malformed input fails with the right line, column and message; replays every fuzz corpus and
+ * regression input (tests/fuzz/). Host only; run under ASan/UBSan in CI, which also makes every
+ * error path a leak check.
  */
 #define _POSIX_C_SOURCE 200809L /* opendir/readdir for the fuzz folders */
 
