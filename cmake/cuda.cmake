@@ -71,6 +71,16 @@ target_compile_options(aplcl_cubin_gen PRIVATE ${APLCL_WARNING_FLAGS})
 
 set(APLCL_CUBINS_C "${CMAKE_CURRENT_BINARY_DIR}/aplcl_cuda_cubins.c")
 set(APLCL_NVRTC_TABLE "${CMAKE_CURRENT_BINARY_DIR}/cuda-nvrtc-registers.md")
+# A machine without NVRTC (the GPU machines: driver only) takes another build's cubins:
+# APLCL_CUBIN_BLOB = that build's aplcl_cuda_cubins.c, its .bin beside it (bench/gpu/run.sh).
+set(APLCL_CUBIN_BLOB "" CACHE FILEPATH "Prebuilt aplcl_cuda_cubins.c (+ .bin) instead of NVRTC")
+if(APLCL_CUBIN_BLOB)
+    file(READ "${APLCL_CUBIN_BLOB}" _aplcl_blob)
+    string(REGEX REPLACE "\\.incbin \\\\\"[^\\]*\\\\\"" ".incbin \\\\\"${APLCL_CUBIN_BLOB}.bin\\\\\""
+           _aplcl_blob "${_aplcl_blob}")
+    file(WRITE "${APLCL_CUBINS_C}" "${_aplcl_blob}")
+    message(STATUS "aplcl: CUDA cubins from ${APLCL_CUBIN_BLOB}")
+else()
 add_custom_command(
     OUTPUT "${APLCL_CUBINS_C}"
     BYPRODUCTS "${APLCL_CUBINS_C}.bin" "${APLCL_NVRTC_TABLE}"
@@ -82,6 +92,7 @@ add_custom_command(
     DEPENDS aplcl_cubin_gen ${APLCL_KERNEL_FILES} "${APLCL_CUDA_PRELUDE}"
     COMMENT "NVRTC: the CUDA loss variants for sm ${APLCL_CUDA_SMS} (cached by content)"
     VERBATIM)
+endif()
 
 target_sources(aplcl PRIVATE ${_aplcl_cuda_shared} "${_aplcl_cuda_dir}/cuda_driver.c"
                "${_aplcl_cuda_dir}/cuda_ctx.c" "${_aplcl_cuda_dir}/cuda_compute.c"

@@ -84,9 +84,24 @@ static void cache_write(const char *dir, const char *path, const unsigned char *
         remove(tmp);
 }
 
+/* Whether the embedded cubins were compiled from this library's kernel source (a blob taken
+ * from another build, APLCL_CUBIN_BLOB, may be stale): checked once. */
+static int embedded_current(void) {
+    static int state; /* 0 unknown, 1 yes, -1 no; a benign race: every thread finds the same */
+    if (!state) {
+        size_t len = 0;
+        char *src = apl_cuda_source(&len);
+        state = src && apl_xxh64(src, len, 0) == aplcl_cuda_cubin_source_hash ? 1 : -1;
+        free(src);
+    }
+    return state > 0;
+}
+
 /* The embedded cubin that runs on sm (same major, the highest minor not above sm's). */
 static const apl_cuda_cubin *embedded_for(int sm, int variant) {
     const apl_cuda_cubin *best = NULL;
+    if (!aplcl_cuda_cubin_count || !embedded_current())
+        return NULL;
     for (size_t i = 0; i < aplcl_cuda_cubin_count; ++i) {
         const apl_cuda_cubin *c = &aplcl_cuda_cubins[i];
         if (c->variant == variant && c->sm / 10 == sm / 10 && c->sm <= sm &&
