@@ -68,6 +68,15 @@ target_include_directories(aplcl_cubin_gen PRIVATE ${_aplcl_cuda_includes})
 target_compile_definitions(aplcl_cubin_gen PRIVATE CL_TARGET_OPENCL_VERSION=120)
 target_link_libraries(aplcl_cubin_gen PRIVATE ${CMAKE_DL_LIBS} Threads::Threads)
 target_compile_options(aplcl_cubin_gen PRIVATE ${APLCL_WARNING_FLAGS})
+if(APLCL_SANITIZE) # NVRTC's compiles fail inside an ASan process: the tool is built without it
+    foreach(_prop COMPILE_OPTIONS LINK_OPTIONS)
+        get_target_property(_opts aplcl_cubin_gen ${_prop})
+        if(_opts)
+            list(REMOVE_ITEM _opts ${APLCL_SANITIZE_FLAGS})
+            set_property(TARGET aplcl_cubin_gen PROPERTY ${_prop} "${_opts}")
+        endif()
+    endforeach()
+endif()
 
 set(APLCL_CUBINS_C "${CMAKE_CURRENT_BINARY_DIR}/aplcl_cuda_cubins.c")
 set(APLCL_NVRTC_TABLE "${CMAKE_CURRENT_BINARY_DIR}/cuda-nvrtc-registers.md")
@@ -84,9 +93,7 @@ else()
 add_custom_command(
     OUTPUT "${APLCL_CUBINS_C}"
     BYPRODUCTS "${APLCL_CUBINS_C}.bin" "${APLCL_NVRTC_TABLE}"
-    # ASan builds: NVRTC's own allocations are not this project's leaks
-    COMMAND "${CMAKE_COMMAND}" -E env ASAN_OPTIONS=detect_leaks=0
-            "$<TARGET_FILE:aplcl_cubin_gen>" --nvrtc "${APLCL_NVRTC_LIBRARY}"
+    COMMAND "$<TARGET_FILE:aplcl_cubin_gen>" --nvrtc "${APLCL_NVRTC_LIBRARY}"
             --sm "${APLCL_CUDA_SMS}" --cache "${APLCL_CUBIN_CACHE_DIR}"
             --blob "${APLCL_CUBINS_C}" --table "${APLCL_NVRTC_TABLE}"
     DEPENDS aplcl_cubin_gen ${APLCL_KERNEL_FILES} "${APLCL_CUDA_PRELUDE}"
