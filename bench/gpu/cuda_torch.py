@@ -7,7 +7,7 @@ on the current stream and inside torch.cuda.stream(s), and the same call twice f
 Exit 1 on any mismatch. bench: fused loss + gradient by aplcl (CUDA) beside a device copy of the
 same bytes (the bandwidth yardstick: 9 B/element f32 logits + u8 targets + f32 grad, 5 B bf16),
 PyTorch eager and torch.compile of the same formula (bench/peer.py), CUDA events, medians. Without
-torch or CUDA it says so and exits 0.
+torch or CUDA it says so and exits 3 (run.sh records a SKIP).
 """
 import argparse
 import csv
@@ -136,10 +136,10 @@ def main():
         import torch
     except ImportError:
         print("cuda_torch.py: no torch here; skipped")
-        return 0
+        return 3
     if not torch.cuda.is_available():
         print("cuda_torch.py: torch %s has no CUDA device; skipped" % torch.__version__)
-        return 0
+        return 3
     import aplcl.torch as at
     from aplcl import _cuda
     print("aplcl CUDA: %s on %s" % (_cuda.describe(0), torch.cuda.get_device_name(0)))

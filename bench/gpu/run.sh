@@ -6,16 +6,17 @@
 #   run(command="bash bench/gpu/run.sh", timeout_s=500,
 #       carry=["build/aplcl_cuda_cubins.c", "build/aplcl_cuda_cubins.c.bin"])
 # Steps, each with its own time limit, each recorded as PASS/FAIL/SKIP in $OUT/steps.txt (the
-# next step runs either way): the driver (nvidia-smi, first), OpenCL setup
+# next step runs either way), the CUDA ones first: the driver (nvidia-smi, first), OpenCL setup
 # (shared/device/setup-opencl.sh), the build (tests on; the carried cubins via APLCL_CUBIN_BLOB),
-# `aplcl check` and `aplcl bench` on the OpenCL GPU, the `cuda` CTest tests, compute-sanitizer
-# racecheck and memcheck over test_cuda (when the toolkit's compute-sanitizer is there), the
-# Python package (built here, no network: cmake on python/), aplcl.torch on CUDA tensors against
-# the CPU result (cuda_torch.py check), aplcl CUDA vs a device copy vs PyTorch eager and
-# torch.compile at 4096x1000, 16384x10000, 1024x100000 in f32 and bf16 (cuda_torch.py bench),
-# and the PyTorch peers (peer_cuda.py). Everything goes to $OUT (default ./gpu-out).
+# the `cuda` CTest tests, compute-sanitizer racecheck and memcheck over test_cuda (when
+# compute-sanitizer is there), the Python package (assembled here, no network), aplcl.torch on
+# CUDA tensors against the CPU result (cuda_torch.py check), aplcl CUDA vs a device copy vs
+# PyTorch eager and torch.compile at 4096x1000, 16384x10000, 1024x100000 in f32 and bf16
+# (cuda_torch.py bench), then `aplcl check --quick` and `aplcl bench` on the OpenCL GPU and the
+# PyTorch peers (peer_cuda.py). Everything goes to $OUT (default ./gpu-out).
 # Each step's limit is cut to what is left of BUDGET_S (default 450 s, build included); a step with
-# no time left is recorded as SKIP. Exit status: 0 when every step that ran passed.
+# no time left is recorded as SKIP, as is one that exits 3 (nothing to run on: no torch, no CUDA).
+# Exit status: 0 when every step that ran passed.
 # Status: written and tried on a machine without a GPU only (docs/cuda.md); never run on one.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -39,6 +40,8 @@ step() {
     rc=$?
     if [ "$rc" -eq 0 ]; then
         log "PASS $name ($(($(date +%s) - t0)) s; $file)"
+    elif [ "$rc" -eq 3 ]; then # the step found nothing to run on (it says why in $file)
+        log "SKIP $name ($(tail -n 1 "$OUT/$file"))"
     else
         log "FAIL $name (exit $rc$([ "$rc" -eq 124 ] && echo ', timed out'); $(($(date +%s) - t0)) s; $file)"
         failed=1
@@ -47,7 +50,11 @@ step() {
 }
 shapes=${BENCH_SHAPES:-4096x1000,16384x10000,1024x100000}
 
-log "driver: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>&1 | head -n 2 | tr '\n' ' ')"
+if command -v nvidia-smi >/dev/null; then
+    log "driver: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | head -n 2 | tr '\n' ' ')"
+else
+    log "driver: nvidia-smi not found"
+fi
 nvidia-smi >"$OUT/nvidia-smi.txt" 2>&1 || log "SKIP nvidia-smi (not found)"
 
 for s in ../shared/device/setup-opencl.sh shared/device/setup-opencl.sh; do
@@ -77,18 +84,15 @@ dev=${APLCL_GPU:-nvidia}
 devarg=(--device "$dev")
 grep -qi "$dev" "$OUT/devices.txt" || { log "no OpenCL device matching '$dev': default device"; devarg=(); }
 
-step "aplcl check (OpenCL) ${devarg[*]}" 60 check.txt "$tool" check "${devarg[@]}"
-step "aplcl bench (OpenCL) ${devarg[*]}" 50 bench.txt "$tool" bench "${devarg[@]}" \
-    --shapes "$shapes" --dtypes f32,bf16 --targets u8,csr --csv "$OUT/bench.csv"
 step "ctest -L cuda" 40 ctest-cuda.txt ctest --test-dir build-gpu -L '^cuda$' --output-on-failure
 grep -q 'Skipped' "$OUT/ctest-cuda.txt" && { log "FAIL the cuda tests skipped: no device seen"; failed=1; }
 
 san=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)
 if [ -n "$san" ]; then
     step "compute-sanitizer racecheck test_cuda" 40 sanitizer-racecheck.txt \
-        "$san" --tool racecheck --error-exitcode 1 ./build-gpu/tests/test_cuda
+        "$san" --tool racecheck --error-exitcode 1 ./build-gpu/test_cuda
     step "compute-sanitizer memcheck test_cuda" 40 sanitizer-memcheck.txt \
-        "$san" --tool memcheck --error-exitcode 1 ./build-gpu/tests/test_cuda
+        "$san" --tool memcheck --error-exitcode 1 ./build-gpu/test_cuda
 else
     log "SKIP compute-sanitizer (not on this machine)"
 fi
@@ -107,6 +111,9 @@ if step "python package (by hand)" 30 python-build.txt bash -c \
     step "aplcl CUDA vs copy, eager, compile (cuda_torch.py bench)" 90 cuda-torch-bench.txt \
         python3 bench/gpu/cuda_torch.py bench --shapes "$shapes" --csv "$OUT/cuda_torch.csv"
 fi
+step "aplcl check --quick (OpenCL) ${devarg[*]}" 60 check.txt "$tool" check --quick "${devarg[@]}"
+step "aplcl bench (OpenCL) ${devarg[*]}" 50 bench.txt "$tool" bench "${devarg[@]}" \
+    --shapes "$shapes" --dtypes f32,bf16 --targets u8,csr --csv "$OUT/bench.csv"
 step "PyTorch CUDA peers (peer_cuda.py)" 60 peer_cuda.txt \
     python3 bench/gpu/peer_cuda.py --shapes "$shapes" --csv "$OUT/peer_cuda.csv"
 log "done ($([ "$failed" -eq 0 ] && echo 'every step passed' || echo 'some steps FAILED')); files in $OUT"
