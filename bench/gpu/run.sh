@@ -49,6 +49,11 @@ step() {
     return "$rc"
 }
 shapes=${BENCH_SHAPES:-4096x1000,16384x10000,1024x100000}
+# the first Python that has torch ($PYTHON, python3, Debian's), else plain python3
+py=python3
+for p in ${PYTHON:-} python3 /usr/bin/python3; do
+    if "$p" -c 'import torch' 2>/dev/null; then py=$p; break; fi
+done
 
 if command -v nvidia-smi >/dev/null; then
     log "driver: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | head -n 2 | tr '\n' ' ')"
@@ -107,14 +112,14 @@ if step "python package (by hand)" 30 python-build.txt bash -c \
      cp -L build-gpu/libaplcl.so '$pkg/aplcl/libaplcl.so'"; then
     export PYTHONPATH="$pkg${PYTHONPATH:+:$PYTHONPATH}"
     step "aplcl.torch CUDA vs CPU (cuda_torch.py check)" 40 cuda-torch-check.txt \
-        python3 bench/gpu/cuda_torch.py check
+        "$py" bench/gpu/cuda_torch.py check
     step "aplcl CUDA vs copy, eager, compile (cuda_torch.py bench)" 90 cuda-torch-bench.txt \
-        python3 bench/gpu/cuda_torch.py bench --shapes "$shapes" --csv "$OUT/cuda_torch.csv"
+        "$py" bench/gpu/cuda_torch.py bench --shapes "$shapes" --csv "$OUT/cuda_torch.csv"
 fi
 step "aplcl check --quick (OpenCL) ${devarg[*]}" 60 check.txt "$tool" check --quick "${devarg[@]}"
 step "aplcl bench (OpenCL) ${devarg[*]}" 50 bench.txt "$tool" bench "${devarg[@]}" \
     --shapes "$shapes" --dtypes f32,bf16 --targets u8,csr --csv "$OUT/bench.csv"
 step "PyTorch CUDA peers (peer_cuda.py)" 60 peer_cuda.txt \
-    python3 bench/gpu/peer_cuda.py --shapes "$shapes" --csv "$OUT/peer_cuda.csv"
+    "$py" bench/gpu/peer_cuda.py --shapes "$shapes" --csv "$OUT/peer_cuda.csv"
 log "done ($([ "$failed" -eq 0 ] && echo 'every step passed' || echo 'some steps FAILED')); files in $OUT"
 exit $failed
