@@ -27,6 +27,7 @@ packages=(
     ninja-build        # scikit-build-core's CMake generator (it would fetch ninja from PyPI else)
     libopenmpi-dev     # MPI: parallel training, the sharded-head benchmark and example
     openmpi-bin        # mpirun, which the parallel tests run
+    oclgrind           # the oclgrind CTest stage: GPU-shaped kernels under its race and API checks
 )
 
 missing=()
