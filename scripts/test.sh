@@ -132,9 +132,17 @@ section "Release build (./build)"
 bash scripts/build.sh -DAPLCL_REQUIRE_MPI=ON # the MPI tests must run, not vanish
 
 section "all tests (./build)"
-run_ctest build/test-log.txt --test-dir build -j2
+# The GPU-side checks that need no GPU (labels nvrtc and oclgrind: every CUDA variant through
+# NVRTC, the GPU-shaped kernels under Oclgrind) are a stage of their own below, so this stage's
+# time is the library's and the tools' tests alone.
+gpu_labels='^(nvrtc|oclgrind)$'
+run_ctest build/test-log.txt --test-dir build -j2 -LE "$gpu_labels"
 main_summary="$ctest_summary"
 print_programs_built build
+
+section "GPU checks without a GPU (./build): NVRTC compiles, Oclgrind race checks"
+run_ctest build/test-log-gpu.txt --test-dir build -j2 -L "$gpu_labels"
+gpu_summary="$ctest_summary"
 
 section "Python package (./build-python): pip install ./python into a venv, pytest"
 # Debian's /usr/bin/python3 is externally managed: a venv that sees its numpy, pyopencl, torch and
@@ -160,7 +168,9 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DAPLCL_SANITIZE=ON -DAPLCL_RE
 cmake --build build-asan -j"$jobs"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-run_ctest build-asan/test-log.txt --test-dir build-asan -j2
+# Not the nvrtc and oclgrind stages: they check kernels (NVRTC does not even run inside an ASan
+# process); the host code they drive ran above and runs here through the other tests.
+run_ctest build-asan/test-log.txt --test-dir build-asan -j2 -LE "$gpu_labels"
 asan_summary="$ctest_summary"
 
 section "fuzz: fuzz_arff (clang, libFuzzer, ASan+UBSan) for 60 s (./build-fuzz)"
@@ -182,5 +192,5 @@ input: build-fuzz/crash-* etc.). Fix train/arff.c and add the input to tests/fuz
 fuzz_summary="$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+).*/\1/p' \
     build-fuzz/fuzz-log.txt) inputs"
 
-printf '\ntest.sh: PASSED: %s tests on %s OpenCL device(s); Python: %s; ASan+UBSan: %s; fuzz: %s\n' \
-    "$main_summary" "$device_count" "$py_summary" "$asan_summary" "$fuzz_summary"
+printf '\ntest.sh: PASSED: %s tests on %s OpenCL device(s); NVRTC+Oclgrind: %s; Python: %s; ASan+UBSan: %s; fuzz: %s\n' \
+    "$main_summary" "$device_count" "$gpu_summary" "$py_summary" "$asan_summary" "$fuzz_summary"
