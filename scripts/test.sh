@@ -89,8 +89,8 @@ fi
 device_count="$(grep -c 'Device #' <<<"$clinfo_out")"
 
 section "formatting (clang-format, .clang-format)"
-format_files=(include/*.h src/*.c src/*.h ref/*.c cli/*.c cli/*.h common/*.c common/*.h
-    train/*.c train/*.h bench/*.c bench/*.h tests/*.c tests/*.h
+format_files=(include/*.h src/*.c src/*.h host/*.c cli/*.c cli/*.h common/*.c common/*.h
+    cases/*.c cases/*.h mpi/*.c mpi/*.h train/*.c train/*.h bench/*.c bench/*.h tests/*.c tests/*.h
     tests/fuzz/*.c tests/consumer/*.c examples/*.c)
 clang-format --dry-run --Werror "${format_files[@]}" ||
     die "formatting differs from .clang-format; run: clang-format -i ${format_files[*]}"
