@@ -311,6 +311,9 @@ static inline double tu_decimal(float f) {
     return (double)f;
 }
 
+/* Logistic sigmoid and softplus in double: the tests' own, written from docs/apl-spec.md and not
+ * taken from the library (host/ref.c), so that a test that compares the library with them checks
+ * it against an independent implementation. */
 /* Logistic sigmoid in double. */
 static inline double tu_sigmoid(double x) {
     return x >= 0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x));
