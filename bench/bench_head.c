@@ -447,25 +447,14 @@ int cli_bench_head(int argc, char **argv) {
         pb.targets.data = buf(&dv, n * c, hy);
         break;
     case APLCL_TARGET_BITS:
-        if (!(hbits = calloc(n * words, 4)))
+        if (!(hbits = calloc(n * words, 4)) || cli_pack_u8(hy, n, c, fmt, hbits, NULL, NULL, 0))
             goto oom;
-        for (size_t i = 0; i < n; ++i)
-            for (size_t j = 0; j < c; ++j)
-                if (hy[i * c + j])
-                    hbits[i * words + j / 32] |= 1u << (j % 32);
         pb.targets.data = buf(&dv, n * words * 4, hbits);
         break;
     default:
         hrp = malloc((n + 1) * 8), hidx = malloc((nnz ? nnz : 1) * 4);
-        if (!hrp || !hidx)
+        if (!hrp || !hidx || cli_pack_u8(hy, n, c, fmt, NULL, hrp, hidx, nnz))
             goto oom;
-        hrp[0] = 0;
-        for (size_t i = 0, k = 0; i < n; ++i) {
-            for (size_t j = 0; j < c; ++j)
-                if (hy[i * c + j])
-                    hidx[k++] = (uint32_t)j;
-            hrp[i + 1] = k;
-        }
         pb.targets.data = buf(&dv, (n + 1) * 8, hrp);
         pb.targets.indices = nnz ? buf(&dv, nnz * 4, hidx) : NULL;
         pb.targets.nnz = nnz;

@@ -121,8 +121,8 @@ export APLCL_CUBIN_CACHE_DIR="$PWD/build/cubin-cache"
 echo "NVRTC for the embedded cubins: ${APLCL_NVRTC_LIBRARY:-(cmake/cuda.cmake finds one)}"
 
 section "formatting (clang-format, .clang-format)"
-format_files=(include/*.h src/*.c src/*.h src/cuda/*.c src/cuda/*.h ref/*.c cli/*.c cli/*.h common/*.c common/*.h
-    train/*.c train/*.h bench/*.c bench/*.h tests/*.c tests/*.h
+format_files=(include/*.h src/*.c src/*.h src/cuda/*.c src/cuda/*.h host/*.c cli/*.c cli/*.h common/*.c common/*.h
+    cases/*.c cases/*.h mpi/*.c mpi/*.h train/*.c train/*.h bench/*.c bench/*.h tests/*.c tests/*.h
     tests/fuzz/*.c tests/consumer/*.c examples/*.c)
 clang-format --dry-run --Werror "${format_files[@]}" ||
     die "formatting differs from .clang-format; run: clang-format -i ${format_files[*]}"

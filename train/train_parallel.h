@@ -1,15 +1,17 @@
-/* train_parallel.h: the parallel trainer behind `aplcl train --parallel` (train_parallel.c).
+/* train_parallel.h: the parallel trainer behind `aplcl train --parallel` (train_parallel.c, in
+ * the aplcl_train library; its process group is mpi/parallel.h).
  *
  * cli/train.c strips the parallel options with tp_take_options and, when a mode is given, checks
  * that the ranks agree on the options and data (tp_agree) and trains each (loss, seed) with
  * tp_train_run instead of trainer_run; every exit of cli_train goes through tp_finish, so that a
  * failing rank stops them all. Not a general framework.
  */
-#ifndef APLCL_CLI_TRAIN_PARALLEL_H
-#define APLCL_CLI_TRAIN_PARALLEL_H
+#ifndef APLCL_TRAIN_TRAIN_PARALLEL_H
+#define APLCL_TRAIN_TRAIN_PARALLEL_H
 
 #include "arff.h"
-#include "cli.h"
+#include "options.h" /* the exit statuses */
+#include "tool_util.h"
 #include "train_net.h"
 #include "trainer.h"
 
@@ -58,4 +60,4 @@ int tp_train_run(const tp_options *o, aplcl_ctx *ctx, const trainer_config *c,
  * saying which rank), so that no rank waits in a collective for one that left. */
 void tp_finish(const tp_options *o, int status);
 
-#endif /* APLCL_CLI_TRAIN_PARALLEL_H */
+#endif /* APLCL_TRAIN_TRAIN_PARALLEL_H */

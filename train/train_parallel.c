@@ -153,13 +153,14 @@ static uint8_t *label_block(const uint8_t *y, size_t rows, size_t cols, size_t c
     return b;
 }
 
-/* rows x cols 0/1 bytes as BITS words (APLCL_BITS_WORDS(cols) a row, label c in bit c % 32). */
+/* rows x cols 0/1 bytes as BITS words (APLCL_BITS_WORDS(cols) a row), packed by the library
+ * (aplcl_pack_bits through cli_pack_u8); NULL when out of memory. */
 static uint32_t *pack_bits(const uint8_t *y, size_t rows, size_t cols) {
-    size_t words = APLCL_BITS_WORDS(cols);
-    uint32_t *b = calloc(rows * words + 1, sizeof *b);
-    for (size_t r = 0; b && r < rows; ++r)
-        for (size_t c = 0; c < cols; ++c)
-            b[r * words + c / 32] |= (uint32_t)(y[r * cols + c] != 0) << (c % 32);
+    uint32_t *b = calloc(rows * APLCL_BITS_WORDS(cols) + 1, sizeof *b);
+    if (b && cli_pack_u8(y, rows, cols, APLCL_TARGET_BITS, b, NULL, NULL, 0) != 0) {
+        free(b); /* not 0/1: arff.h promises 0 or 1, so only a broken reader gets here */
+        b = NULL;
+    }
     return b;
 }
 
@@ -253,7 +254,7 @@ static int team_open(team *t, const tp_options *o, aplcl_ctx *ctx, const trainer
     }
     uint32_t *bits = o->mode == TP_LABELS ? pack_bits(tr->y, tr->rows, C) : NULL;
     if (o->mode == TP_LABELS && !bits) {
-        par_fail(WHO, "out of memory");
+        par_fail(WHO, "packing the training targets: out of memory (or a target not 0/1)");
         return -1;
     }
     int rc = 0;

@@ -1,13 +1,14 @@
 /* parallel.h: the process group of a parallel `aplcl train` (and of the sharded-head benchmark):
- * MPI when aplcl is built with it, else one process.
+ * MPI when aplcl is built with it, else one process. The static library aplcl_mpi (mpi/), the
+ * only code of the programs that includes mpi.h.
  *
  * A thin layer over the few collectives the trainer needs (sums in double and uint64, maxima, an
  * all-equal check) and over failing as a group: par_fail prints which rank failed and why and,
  * with more than one rank, aborts the communicator so that no rank waits for a dead one. Not a
  * transport of our own: without MPI every call is the one-process identity.
  */
-#ifndef APLCL_TRAIN_PARALLEL_H
-#define APLCL_TRAIN_PARALLEL_H
+#ifndef APLCL_MPI_PARALLEL_H
+#define APLCL_MPI_PARALLEL_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -39,4 +40,4 @@ void par_fail(const char *who, const char *fmt, ...)
 #endif
     ;
 
-#endif /* APLCL_TRAIN_PARALLEL_H */
+#endif /* APLCL_MPI_PARALLEL_H */
