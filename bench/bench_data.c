@@ -5,6 +5,7 @@
  * (aplcl_f32_to_f16 etc.), so the reference is evaluated on exactly the logits the device reads.
  */
 #include "bench.h"
+#include "options.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -150,12 +151,20 @@ int cli_bench_load_inputs(const char *dir, size_t *rows, size_t *cols, int *trai
     while (fgets(line, sizeof line, f)) {
         if (sscanf(line, "%63s %255s", key, val) != 2)
             continue;
+        /* the tools' one number rule: a malformed number is refused, not read as far as it goes */
+        uint64_t v = 0;
+        int numeric = !strcmp(key, "rows") || !strcmp(key, "cols") || !strcmp(key, "seed");
+        if (numeric && cli_strict_u64(val, &v) != 0) {
+            fprintf(stderr, "aplcl bench: %s: %s '%s' is not a decimal integer\n", path, key, val);
+            fclose(f);
+            return 1;
+        }
         if (strcmp(key, "rows") == 0)
-            r = strtoull(val, NULL, 10);
+            r = v;
         if (strcmp(key, "cols") == 0)
-            c = strtoull(val, NULL, 10);
+            c = v;
         if (strcmp(key, "seed") == 0)
-            s = strtoull(val, NULL, 10);
+            s = v;
         if (strcmp(key, "regime") == 0)
             regime = strcmp(val, "trained") == 0 ? 1 : strcmp(val, "early") == 0 ? 0 : -1;
     }

@@ -43,19 +43,16 @@ static timing stats_of(double *t, int n) {
 
 /* "NxDxC" */
 int bench_parse_shape(const char *s, size_t *n, size_t *d, size_t *c) {
-    char *end;
-    unsigned long long v[3];
+    uint64_t v[3];
     const char *p = s;
-    for (int i = 0; i < 3; ++i) {
-        errno = 0;
-        v[i] = strtoull(p, &end, 10);
-        if (errno || end == p || v[i] == 0)
+    for (int i = 0; i < 3; ++i) { /* the tools' one number rule: digits only */
+        if (cli_scan_u64(&p, &v[i]) || v[i] == 0 || v[i] > SIZE_MAX)
             return 1;
-        if (i < 2 && *end != 'x' && *end != 'X')
+        if (i < 2 && *p != 'x' && *p != 'X')
             return 1;
-        p = end + (i < 2);
+        p += i < 2;
     }
-    if (*end)
+    if (*p)
         return 1;
     *n = (size_t)v[0], *d = (size_t)v[1], *c = (size_t)v[2];
     return 0;
@@ -63,10 +60,9 @@ int bench_parse_shape(const char *s, size_t *n, size_t *d, size_t *c) {
 
 /* A byte count with an optional K, M or G (binary) suffix. */
 int bench_parse_bytes(const char *s, size_t *out) {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || !(v > 0) || !isfinite(v))
+    const char *end = s;
+    double v = 0;
+    if (cli_scan_f64(&end, &v) || !(v > 0)) /* decimal only: no "0x10", no " 1M" */
         return 1;
     double mul = 1;
     if (*end == 'K' || *end == 'k')

@@ -79,7 +79,7 @@ int arff_read_file_(const char *path, size_t max, char **buf, size_t *len, arff_
 }
 
 int arff_load(const char *path, size_t n_labels, arff_data *out, arff_error *err) {
-    arff_layout layout = {n_labels, ARFF_LABELS_AUTO};
+    arff_layout layout = {n_labels, ARFF_LABELS_AUTO, NULL, NULL, 0};
     return arff_load_layout(path, &layout, out, err);
 }
 
@@ -134,7 +134,69 @@ static int xml_ws(char c) {
     return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f' || c == '\n';
 }
 
-static int count_labels(const char *t, size_t n, size_t *count, arff_error *err) {
+/* Appends the attribute value t[a..b) (entities decoded) to *names. */
+static int push_label(char ***names, size_t *count, size_t *cap, const char *t, size_t a,
+                      size_t b) {
+    if (*count == *cap) {
+        size_t nc = *cap ? *cap * 2 : 16;
+        char **nn = realloc(*names, nc * sizeof *nn);
+        if (!nn)
+            return -1;
+        *names = nn, *cap = nc;
+    }
+    char *d = malloc(b - a + 1);
+    if (!d)
+        return -1;
+    size_t k = 0;
+    static const struct {
+        const char *ent;
+        char c;
+    } ents[] = {{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
+    for (size_t i = a; i < b; i++) {
+        int done = 0;
+        for (size_t e = 0; t[i] == '&' && e < sizeof ents / sizeof ents[0] && !done; e++)
+            if (xml_starts(t, b, i, ents[e].ent)) {
+                d[k++] = ents[e].c;
+                i += strlen(ents[e].ent) - 1;
+                done = 1;
+            }
+        if (!done && t[i] == '&' && i + 2 < b && t[i + 1] == '#') {
+            /* &#N; or &#xN; in the ASCII range; other references stay as written */
+            int hex = t[i + 2] == 'x';
+            size_t j = i + 2 + (size_t)hex;
+            unsigned v = 0, digits = 0;
+            for (; j < b && digits < 8; j++, digits++) {
+                char c = t[j];
+                unsigned dv = c >= '0' && c <= '9'          ? (unsigned)(c - '0')
+                              : hex && c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+                              : hex && c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10)
+                                                            : 99u;
+                if (dv == 99u)
+                    break;
+                v = v * (hex ? 16u : 10u) + dv;
+            }
+            if (digits && j < b && t[j] == ';' && v > 0 && v < 128) {
+                d[k++] = (char)v;
+                i = j;
+                done = 1;
+            }
+        }
+        if (!done)
+            d[k++] = t[i];
+    }
+    d[k] = '\0';
+    (*names)[(*count)++] = d;
+    return 0;
+}
+
+void arff_free_names(char **names, size_t n) {
+    if (names)
+        for (size_t i = 0; i < n; i++)
+            free(names[i]);
+    free(names);
+}
+
+static int count_labels(const char *t, size_t n, char ***names, size_t *count, arff_error *err) {
     const char *nul = memchr(t, '\0', n);
     if (nul)
         return xml_fail(err, t, (size_t)(nul - t), "NUL byte in the file");
@@ -145,7 +207,8 @@ static int count_labels(const char *t, size_t n, size_t *count, arff_error *err)
                  {"<?", "?>", "processing instruction"},
                  {"<!", ">", "declaration"},
                  {"</", ">", "end tag"}};
-    size_t i = 0, c = 0;
+    size_t i = 0, c = 0, cap = 0;
+    size_t name_a = 0, name_b = 0;
     while (i < n) {
         const char *lt = memchr(t + i, '<', n - i);
         if (!lt)
@@ -186,8 +249,18 @@ static int count_labels(const char *t, size_t n, size_t *count, arff_error *err)
                     size_t k = j;
                     while (k < n && xml_ws(t[k]))
                         k++;
-                    if (k < n && t[k] == '=')
-                        has_name = 1;
+                    if (k < n && t[k] == '=') {
+                        k++;
+                        while (k < n && xml_ws(t[k]))
+                            k++;
+                        if (k < n && (t[k] == '"' || t[k] == '\'')) {
+                            const char *q = memchr(t + k + 1, t[k], n - k - 1);
+                            if (!q)
+                                return xml_fail(err, t, k, "unterminated quoted attribute value");
+                            has_name = 1;
+                            name_a = k + 1, name_b = (size_t)(q - t);
+                        }
+                    }
                 }
             }
         }
@@ -196,13 +269,42 @@ static int count_labels(const char *t, size_t n, size_t *count, arff_error *err)
         if (is_label) {
             if (!has_name)
                 return xml_fail(err, t, i, "<label> element without a name attribute");
-            c++;
+            if (push_label(names, &c, &cap, t, name_a, name_b))
+                return xml_fail(err, t, i, "out of memory");
         }
         i = j + 1;
     }
+    *count = c;
     if (c == 0)
         return arff_fail_pos_(err, 0, 0, "no <label name=\"...\"> element found");
-    *count = c;
+    return 0;
+}
+
+int arff_label_names_from_xml(const char *xml_path, char ***names, size_t *n, arff_error *err) {
+    arff_error scratch;
+    if (!err)
+        err = &scratch;
+    arff_err_reset_(err, xml_path);
+    if (names)
+        *names = NULL;
+    if (n)
+        *n = 0;
+    if (!xml_path || !names || !n)
+        return arff_fail_pos_(err, 0, 0, "xml_path, names or n is NULL");
+    char *text;
+    size_t len;
+    if (arff_read_file_(xml_path, ARFF_XML_MAX, &text, &len, err))
+        return -1;
+    char **got = NULL;
+    size_t count = 0;
+    int rc = count_labels(text, len, &got, &count, err);
+    free(text);
+    if (rc) {
+        arff_free_names(got, count);
+        return -1;
+    }
+    *names = got;
+    *n = count;
     return 0;
 }
 
@@ -210,17 +312,57 @@ int arff_label_count_from_xml(const char *xml_path, size_t *n_labels, arff_error
     arff_error scratch;
     if (!err)
         err = &scratch;
-    arff_err_reset_(err, xml_path);
-    if (!xml_path || !n_labels)
+    if (!xml_path || !n_labels) {
+        arff_err_reset_(err, xml_path);
         return arff_fail_pos_(err, 0, 0, "xml_path or n_labels is NULL");
-    *n_labels = 0;
-    char *text;
-    size_t len;
-    if (arff_read_file_(xml_path, ARFF_XML_MAX, &text, &len, err))
-        return -1;
-    int rc = count_labels(text, len, n_labels, err);
-    free(text);
+    }
+    char **names = NULL;
+    int rc = arff_label_names_from_xml(xml_path, &names, n_labels, err);
+    arff_free_names(names, *n_labels);
+    if (rc)
+        *n_labels = 0;
     return rc;
+}
+
+/* ---- comparing two files' attributes ---- */
+
+static const char *role_word(arff_role r) {
+    return r == ARFF_ROLE_LABEL ? "a label" : r == ARFF_ROLE_IGNORED ? "ignored" : "a feature";
+}
+
+int arff_same_attributes(const arff_data *a, const arff_data *b, const char *a_name,
+                         const char *b_name, char *msg, size_t cap) {
+    if (a->n_attrs != b->n_attrs) {
+        snprintf(msg, cap, "%s declares %zu attributes, %s %zu", a_name, a->n_attrs, b_name,
+                 b->n_attrs);
+        return -1;
+    }
+    for (size_t i = 0; i < a->n_attrs; i++) {
+        const arff_attr_info *x = &a->attrs[i], *y = &b->attrs[i];
+        arff_snippet xn = arff_snippet_(x->name, strlen(x->name));
+        if (strcmp(x->name, y->name) != 0) {
+            snprintf(msg, cap, "attribute %zu is '%s' in %s but '%s' in %s", i + 1, xn.s, a_name,
+                     arff_snippet_(y->name, strlen(y->name)).s, b_name);
+            return -1;
+        }
+        if (strcmp(x->type, y->type) != 0) {
+            snprintf(msg, cap, "attribute %zu '%s' is declared %s in %s but %s in %s", i + 1, xn.s,
+                     arff_snippet_(x->type, strlen(x->type)).s, a_name,
+                     arff_snippet_(y->type, strlen(y->type)).s, b_name);
+            return -1;
+        }
+        if (x->role != y->role || x->column != y->column || x->width != y->width) {
+            snprintf(msg, cap, "attribute %zu '%s' is %s in %s but %s in %s", i + 1, xn.s,
+                     role_word(x->role), a_name, role_word(y->role), b_name);
+            return -1;
+        }
+    }
+    if (a->features != b->features || a->labels != b->labels) { /* cannot differ by now */
+        snprintf(msg, cap, "%s has %zu features and %zu labels, %s %zu and %zu", a_name,
+                 a->features, a->labels, b_name, b->features, b->labels);
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- standardiser ---- */

@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     arff_data d;
     arff_error err;
-    arff_layout layout = {n_labels, (arff_label_place)((data[0] >> 4) % 3)};
+    arff_layout layout = {n_labels, (arff_label_place)((data[0] >> 4) % 3), NULL, NULL, 0};
     int rc = arff_parse_layout(text, len, "fuzz", &layout, &d, &err);
     check(rc == 0 || rc == -1);
     if (rc == 0) {
