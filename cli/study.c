@@ -93,13 +93,14 @@ enum {
     O_DEVICE,
     O_PROGRESS,
     O_QUIET,
+    O_IGNORE,
     O_COUNT
 };
 
 typedef struct {
     const char *dirs[MAX_DATASETS];
     int n_dirs;
-    const char *out, *device;
+    const char *out, *device, *ignore;
     double budget_min; /* 0: none */
     int progress;
     study_summary s;
@@ -121,7 +122,8 @@ static int parse_args(int argc, char **argv, study_args *a, int *exit_code) {
         {"--eta", 1, NULL},     {"--hidden", 1, NULL},         {"--batch", 1, NULL},
         {"--lr-grid", 1, NULL}, {"--threshold", 1, NULL},      {"--bootstrap", 1, NULL},
         {"--val", 1, NULL},     {"--split-seed", 1, NULL},     {"--search-seed", 1, NULL},
-        {"--device", 1, NULL},  {"--progress", 0, NULL},       {"--quiet", 0, NULL}};
+        {"--device", 1, NULL},  {"--progress", 0, NULL},       {"--quiet", 0, NULL},
+        {"--ignore", 1, NULL}};
     int pr = cli_parse(WHO, argc, argv, o, O_COUNT, a->dirs, MAX_DATASETS, &a->n_dirs);
     *exit_code = CLI_EXIT_USAGE;
     if (pr == CLI_PARSE_HELP) {
@@ -138,6 +140,7 @@ static int parse_args(int argc, char **argv, study_args *a, int *exit_code) {
     }
     study_summary *s = &a->s;
     a->out = o[O_OUT].value;
+    a->ignore = o[O_IGNORE].value;
     a->device = cli_device_choice(o[O_DEVICE].value);
     s->trials = 27, s->eta = 3, s->epochs = 30, s->min_epochs = -1, s->hidden = 0;
     s->bootstrap = 200, s->threshold_val = 1;
@@ -240,11 +243,23 @@ static int load_dataset(const study_args *a, int i, study_data *sd, study_datase
     rc.train_path = tr, rc.test_path = te;
     rc.val_fraction = a->s.val_fraction, rc.split_seed = a->s.split_seed;
     rc.layout.place = ARFF_LABELS_AUTO;
-    arff_error aerr;
-    if (arff_label_count_from_xml(xml, &rc.layout.n_labels, &aerr) != 0) {
-        fprintf(stderr, "%s:%zu:%zu: %s\n", aerr.file, aerr.line, aerr.column, aerr.message);
-        return -1;
+    rc.labels_xml = xml; /* the labels are the attributes the MULAN file names */
+    /* --ignore: the entries for this data set (SET:NAME) and those for all (NAME) */
+    char ignore[4096] = "";
+    size_t used = 0, len = strlen(name);
+    for (const char *p = a->ignore; p && *p;) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        const char *colon = memchr(p, ':', n);
+        if (!colon || ((size_t)(colon - p) == len && strncmp(p, name, len) == 0)) {
+            const char *v = colon ? colon + 1 : p;
+            int w = snprintf(ignore + used, sizeof ignore - used, "%s%.*s", used ? "," : "",
+                             (int)(n - (size_t)(v - p)), v);
+            used += w > 0 && (size_t)w < sizeof ignore - used ? (size_t)w : 0;
+        }
+        p = end ? end + 1 : p + n;
     }
+    rc.ignore_list = used ? ignore : NULL;
     if (run_data_load(WHO, &rc, &sd->d) != 0)
         return -1;
     snprintf(ds->name, sizeof ds->name, "%s", name);
