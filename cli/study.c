@@ -436,7 +436,10 @@ static void make_asl(const study_summary *s, cli_rng *r, candidate *c, int n) {
             clip = round3(cli_rng_range(r, 0, 0.2)), lr = draw_lr(s, r);
         c[i].p = aplcl_params_asl((float)gn, (float)gp, (float)clip);
         c[i].lr = lr, c[i].source = "search";
-        name_it(&c[i], NULL);
+        char spec[LOSS_SPEC_MAX]; /* as ASL, which `aplcl train --loss` parses to the same bits */
+        snprintf(spec, sizeof spec, "asl:gamma_neg=%.9g,gamma_pos=%.9g,clip=%.9g",
+                 (double)c[i].p.gamma_neg, (double)c[i].p.gamma_pos, (double)c[i].p.clip);
+        name_it(&c[i], spec);
     }
 }
 

@@ -197,7 +197,9 @@ void study_write_md(FILE *f, const study_summary *s, const char *command) {
     for (int c = 0; c < 2; ++c)
         fprintf(f, "| %s | %d | %d | %d | %.4g | %g | %.4g%s |\n", vs[c], a.wins[c], a.losses[c],
                 a.ties[c], a.sign_p[c], a.wilcoxon_stat[c], a.wilcoxon_p[c],
-                a.wilcoxon_exact[c] ? " (exact)" : " (normal approx.)");
+                isnan(a.wilcoxon_p[c]) ? " (no non-zero difference)"
+                : a.wilcoxon_exact[c]  ? " (exact)"
+                                       : " (normal approx.)");
     fprintf(f,
             "\nAverage rank by test mAP (1 best): bce %.3f, asl %.3f, apl %.3f; Friedman "
             "chi2 %.4g, p %.4g; Nemenyi critical difference (0.05) %.3f.\n",
