@@ -36,8 +36,9 @@ cli_device_spec *cli_device_specs(const char *named, const char *who, size_t *co
 /* Releases every non-NULL buffer of ms[0..n). */
 void cli_release_all(const cl_mem *ms, size_t n);
 
-/* One RFC 4180 CSV field: written as is, or in double quotes (inner quotes doubled) when it
- * holds a comma, a quote, CR or LF. */
+/* One CSV field, quoted as RFC 4180 quotes: written as is, or in double quotes (inner quotes
+ * doubled) when it holds a comma, a quote, CR or LF. The tools end CSV lines with LF, not RFC
+ * 4180's CRLF (CSV readers take both; tests/check_csv.cmake holds them to LF). */
 void cli_csv_field(FILE *f, const char *s);
 
 /* JSON: a string with quotes, backslashes and control characters escaped; a number with %.9g

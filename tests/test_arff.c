@@ -1,10 +1,13 @@
 /* test_arff.c: the MULAN ARFF reader, the label-file counter and the standardiser (train/arff.c).
  *
  * Loads the yeast split shipped in data/yeast and checks known values; parses small dense and
- * sparse texts, MULAN's nominal {0,1} features and MEKA's labels-first layout (tests/data); checks
- * that /dev/zero is refused at once; checks that each malformed input fails with the right line,
- * column and message; replays every fuzz corpus and regression input (tests/fuzz/). Host only; run
- * under ASan/UBSan in CI, which also makes every error path a leak check.
+ * sparse texts, MULAN's nominal {0,1} features and MEKA's labels-first layout (tests/data), an
+ * explicit layout over a stray MEKA "-C", nominal features as 0/1 and one-hot, ignored
+ * attributes, labels by name, Weka's sparse defaults, the train/test attribute comparison, the
+ * label file's names; checks that /dev/zero and a non-ARFF stream are refused at once; checks that
+ * each malformed input fails with the right line, column and message; replays every fuzz corpus and
+ * regression input (tests/fuzz/). Host only; run under ASan/UBSan in CI, which also makes every
+ * error path a leak check.
  */
 #define _POSIX_C_SOURCE 200809L /* opendir/readdir for the fuzz folders */
 
@@ -13,6 +16,8 @@
 #include "test_util.h"
 
 #include <dirent.h>
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #ifndef APLCL_SOURCE_DIR
@@ -378,6 +383,29 @@ static void test_malformed(void) {
 static void test_limits(void) {
     arff_data d;
     arff_error err;
+
+    /* one-hot columns count against ARFF_MAX_ATTRIBUTES: two nominal features of 600000 values
+     * each (1.2 million columns) are refused at the second, not allocated */
+    int mo = tu_case_begin();
+    size_t hcap = 16u << 20, hlen = 0;
+    char *htext = malloc(hcap);
+    CHECK(htext != NULL);
+    if (htext) {
+        for (int a = 0; a < 2; a++) {
+            hlen += (size_t)snprintf(htext + hlen, hcap - hlen, "@attribute %c {", "ab"[a]);
+            for (int v = 0; v < 600000; v++)
+                hlen += (size_t)snprintf(htext + hlen, hcap - hlen, v ? ",v%d" : "v%d", v);
+            hlen += (size_t)snprintf(htext + hlen, hcap - hlen, "}\n");
+        }
+        hlen += (size_t)snprintf(htext + hlen, hcap - hlen, "@attribute y {0,1}\n@data\nv1,v2,1\n");
+        CHECK_EQ(arff_parse(htext, hlen, NULL, 1, &d, &err), -1);
+        CHECK(is_zeroed(&d));
+        CHECK(strstr(err.message, "more than 1000000 columns (one-hot 'b')") != NULL);
+        CHECK_EQ(err.line, 2);
+        free(htext);
+    }
+    tu_case_end(mo, "one-hot columns over the limit: %zu:%zu: %s", err.line, err.column,
+                err.message);
 
     int m = tu_case_begin();
     const char nul_text[] = HDR2 "1,2\0,1\n";
@@ -797,6 +825,33 @@ static void test_standardizer(void) {
 
 /* ---- fuzz corpus and regressions: no crash, and a clean error or a result ---- */
 
+/* The labels of d, named (a label file's way), with d's first feature attribute ignored, must
+ * parse to the same rows and labels and one attribute's columns fewer (fuzz_arff.c checks the
+ * same). 0 when they do or d has no labels or features; -1 otherwise. */
+static int same_by_names(const char *text, size_t len, const arff_data *d) {
+    if (d->labels == 0)
+        return 0;
+    const char **names = tu_xmalloc(d->labels * sizeof *names);
+    const char *ignore[1] = {NULL};
+    size_t k = 0, gone = 0;
+    for (size_t i = 0; i < d->n_attrs; i++)
+        if (d->attrs[i].role == ARFF_ROLE_LABEL)
+            names[k++] = d->attrs[i].name;
+        else if (!ignore[0] && d->attrs[i].role == ARFF_ROLE_FEATURE)
+            ignore[0] = d->attrs[i].name, gone = d->attrs[i].width;
+    arff_layout l = {d->labels, ARFF_LABELS_AUTO, names, ignore, ignore[0] ? 1 : 0};
+    arff_data e;
+    arff_error err;
+    int rc = arff_parse_layout(text, len, "again", &l, &e, &err);
+    int ok = rc == 0 && e.rows == d->rows && e.labels == d->labels &&
+             e.features == d->features - gone && memcmp(e.y, d->y, d->rows * d->labels) == 0;
+    if (!ok)
+        printf("  by names: rc %d (%s)\n", rc, rc ? err.message : "other data");
+    arff_free(&e);
+    free(names);
+    return ok ? 0 : -1;
+}
+
 /* Parses one fuzz input as the fuzzer does: byte 0 mod 16 = n_labels, the rest is the text. */
 static int replay_file(const char *path) {
     FILE *f = fopen(path, "rb");
@@ -827,7 +882,8 @@ static int replay_file(const char *path) {
                               0}; /* fuzz_arff.c */
         int rc = arff_parse_layout(text, n - 1, path, &layout, &d, &err);
         if (rc == 0)
-            ok = d.rows >= 1 && d.labels == (size_t)(buf[0] % 16);
+            ok = d.rows >= 1 && d.labels == (size_t)(buf[0] % 16) &&
+                 same_by_names(text, n - 1, &d) == 0;
         else
             ok = rc == -1 && is_zeroed(&d) && err.message[0] && err.line >= 1 && err.column >= 1;
         arff_free(&d);
@@ -993,6 +1049,26 @@ static void test_layouts(void) {
     tu_case_end(m, "labels first by the caller's layout, dense and sparse rows; bad layouts");
 }
 
+/* Writes "y\n" lines into fd, at most 64 MiB, until a write fails (the reader closed). */
+typedef struct {
+    int fd;
+    size_t written;
+} streamer;
+static void *stream_y(void *arg) {
+    streamer *s = arg;
+    char block[65536];
+    for (size_t i = 0; i < sizeof block; i += 2)
+        block[i] = 'y', block[i + 1] = '\n';
+    while (s->written < ((size_t)64 << 20)) {
+        ssize_t k = write(s->fd, block, sizeof block);
+        if (k <= 0)
+            break;
+        s->written += (size_t)k;
+    }
+    close(s->fd);
+    return NULL;
+}
+
 /* The reader bounds what it reads: /dev/zero (a character device: stat size 0) is refused at its
  * first NUL byte, not read until memory runs out. */
 static void test_file_bounds(void) {
@@ -1035,10 +1111,10 @@ static void test_file_bounds(void) {
             fputc('a', f);
         fclose(f);
     }
-    CHECK_EQ(arff_read_file_(path, 100, &buf, &len, &err), 0);
+    CHECK_EQ(arff_read_file_(path, 100, 0, &buf, &len, &err), 0);
     CHECK_EQ(len, 100);
     free(buf);
-    CHECK_EQ(arff_read_file_(path, 99, &buf, &len, &err), -1);
+    CHECK_EQ(arff_read_file_(path, 99, 0, &buf, &len, &err), -1);
     CHECK(buf == NULL && strstr(err.message, "file larger than 99 bytes") != NULL);
     int fds[2];
     CHECK_EQ(pipe(fds), 0);
@@ -1047,11 +1123,42 @@ static void test_file_bounds(void) {
     CHECK_EQ(write(fds[1], chunk, sizeof chunk), (ssize_t)sizeof chunk);
     close(fds[1]);
     snprintf(path, sizeof path, "/dev/fd/%d", fds[0]);
-    CHECK_EQ(arff_read_file_(path, 200, &buf, &len, &err), -1);
+    CHECK_EQ(arff_read_file_(path, 200, 0, &buf, &len, &err), -1);
     CHECK(strstr(err.message, "file larger than 200 bytes") != NULL);
     close(fds[0]);
     tu_case_end(m, "file bounds: the limit counts bytes read (regular file, pipe): %s",
                 err.message);
+
+    /* The head is judged as it arrives (issue 17 item 9's sibling): a pipe that streams a text
+     * which is not ARFF ("y" lines) is refused after its first block, not read to the limit. */
+    m = tu_case_begin();
+    signal(SIGPIPE, SIG_IGN);
+    CHECK_EQ(pipe(fds), 0);
+    streamer st = {fds[1], 0};
+    pthread_t th;
+    CHECK_EQ(pthread_create(&th, NULL, stream_y, &st), 0);
+    snprintf(path, sizeof path, "/dev/fd/%d", fds[0]);
+    CHECK_EQ(arff_load(path, 1, &d, &err), -1);
+    close(fds[0]); /* the streamer's next write fails: it stops */
+    pthread_join(th, NULL);
+    CHECK(strstr(err.message, "expected @relation, @attribute or @data, not 'y'") != NULL);
+    CHECK_EQ(err.line, 1);
+    CHECK(st.written < ((size_t)4 << 20)); /* the streamer offers 64 MiB */
+    tu_case_end(m, "a non-ARFF stream refused after %zu bytes were written: %s", st.written,
+                err.message);
+    /* an XML label file that is not XML: the same, with '<' */
+    m = tu_case_begin();
+    snprintf(path, sizeof path, "%s/not-xml.xml", APLCL_TEST_TMP_DIR);
+    if ((f = fopen(path, "wb")) != NULL) {
+        fputs("\n  label,name\nA,B\n", f);
+        fclose(f);
+    }
+    size_t nl = 0;
+    CHECK_EQ(arff_label_count_from_xml(path, &nl, &err), -1);
+    CHECK(strstr(err.message, "not an XML label file: 'label,name' before the first tag") != NULL);
+    CHECK(err.line == 2 && err.column == 3);
+    remove(path);
+    tu_case_end(m, "a label file that is not XML: %zu:%zu: %s", err.line, err.column, err.message);
 }
 
 int main(void) {

@@ -24,15 +24,59 @@ static void text_pos(const char *t, size_t off, size_t *line, size_t *col) {
     *col = off - start + 1;
 }
 
+/* Judges the head of the text as it arrives: the first character of the first line that is not
+ * blank (nor, for ARFF, a '%' comment, nor a UTF-8 byte-order mark) must be `lead` ('@' for
+ * ARFF, '<' for XML). *scan is where the judging stopped (the start of a line not yet whole).
+ * 1: good; 0: not decided yet (more text needed, or none: the parser then says why); -1:
+ * refused. */
+static int judge_head(const char *b, size_t n, size_t *scan, char lead, arff_error *err) {
+    size_t i = *scan;
+    if (i == 0 && n >= 3 && memcmp(b, "\xEF\xBB\xBF", 3) == 0)
+        i = 3;
+    for (;;) {
+        while (i < n && (arff_is_ws_(b[i]) || (lead == '<' && b[i] == '\n')))
+            i++;
+        if (i == n)
+            break;
+        if (b[i] == '\n') {
+            *scan = ++i;
+            continue;
+        }
+        if (lead == '@' && b[i] == '%') { /* a comment line: on to its end */
+            const char *nl = memchr(b + i, '\n', n - i);
+            if (!nl)
+                break;
+            i = (size_t)(nl - b) + 1;
+            *scan = i;
+            continue;
+        }
+        if (b[i] == lead)
+            return 1;
+        size_t line, col, e = i;
+        while (e < n && b[e] != '\n' && b[e] != '\r')
+            e++;
+        text_pos(b, i, &line, &col);
+        return arff_fail_pos_(err, line, col,
+                              lead == '@' ? "expected @relation, @attribute or @data, not '%s'"
+                                          : "not an XML label file: '%s' before the first tag",
+                              arff_snippet_(b + i, e - i).s);
+    }
+    return 0;
+}
+
 /* See arff_internal.h. A NUL byte ends the read at once: neither format may hold one, and
- * /dev/zero must not take a gigabyte to refuse. */
-int arff_read_file_(const char *path, size_t max, char **buf, size_t *len, arff_error *err) {
+ * /dev/zero must not take a gigabyte to refuse; nor must a file whose first line already says
+ * it is not ARFF (or XML): the head is judged as each block arrives. */
+int arff_read_file_(const char *path, size_t max, char lead, char **buf, size_t *len,
+                    arff_error *err) {
     *buf = NULL;
     *len = 0;
     FILE *f = fopen(path, "rb");
     if (!f)
         return arff_fail_pos_(err, 0, 0, "cannot open: %s", strerror(errno));
     size_t cap = 0, n = 0, room = max + 1; /* one byte past the limit tells a file over it */
+    size_t scan = 0;
+    int head = lead ? 0 : 1;
     char *b = NULL;
     for (;;) {
         if (n > max) {
@@ -62,6 +106,11 @@ int arff_read_file_(const char *path, size_t max, char **buf, size_t *len, arff_
             return arff_fail_pos_(err, line, col, "NUL byte in the text (not a text file?)");
         }
         n += got;
+        if (!head && (head = judge_head(b, n, &scan, lead, err)) < 0) {
+            free(b);
+            fclose(f);
+            return -1;
+        }
         if (got == 0) {
             if (ferror(f)) {
                 int e = errno;
@@ -96,7 +145,7 @@ int arff_load_layout(const char *path, const arff_layout *layout, arff_data *out
         return arff_fail_pos_(err, 0, 0, "no output struct (out is NULL)");
     char *text;
     size_t len;
-    if (arff_read_file_(path, ARFF_MAX_FILE_BYTES, &text, &len, err))
+    if (arff_read_file_(path, ARFF_MAX_FILE_BYTES, '@', &text, &len, err))
         return -1;
     int rc = arff_parse_layout(text, len, path, layout, out, err);
     free(text);
@@ -293,7 +342,7 @@ int arff_label_names_from_xml(const char *xml_path, char ***names, size_t *n, ar
         return arff_fail_pos_(err, 0, 0, "xml_path, names or n is NULL");
     char *text;
     size_t len;
-    if (arff_read_file_(xml_path, ARFF_XML_MAX, &text, &len, err))
+    if (arff_read_file_(xml_path, ARFF_XML_MAX, '<', &text, &len, err))
         return -1;
     char **got = NULL;
     size_t count = 0;

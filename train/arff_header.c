@@ -515,9 +515,9 @@ static int resolve_layout(arff_parser *p, const char *kw) {
                      : a->n_vals == 2         ? ARFF_ENC_INDEX
                                               : ARFF_ENC_ONEHOT;
             a->width = a->enc == ARFF_ENC_ONEHOT ? a->n_vals : 1;
-            if (a->width > ARFF_MAX_ATTRIBUTES - fcol)
+            if (a->width > ARFF_MAX_ATTRIBUTES - p->n_labels - fcol) /* columns in all */
                 return arff_fail_pos_(p->err, a->line, a->column,
-                                      "more than %u feature columns (one-hot '%s')",
+                                      "more than %u columns (one-hot '%s')",
                                       (unsigned)ARFF_MAX_ATTRIBUTES, attr_name(p, i).s);
             a->col = fcol, fcol += a->width;
             first_feature = first_feature < i ? first_feature : i;

@@ -114,7 +114,10 @@ int arff_parse_attribute_(arff_parser *p, const char *kw, const char *s, const c
 int arff_start_data_(arff_parser *p, const char *kw, const char *s, const char *e);
 /* Reads a whole file into *buf (malloc'd, *len bytes, not NUL-terminated): at most max bytes,
  * counted as they arrive (a pipe or a device has no size to check first); a NUL byte fails at
- * once with its line and column. Returns 0, or -1 with *err filled and *buf NULL. */
-int arff_read_file_(const char *path, size_t max, char **buf, size_t *len, arff_error *err);
+ * once with its line and column, and so does a head that is not the format's: the first
+ * character of the first significant line must be `lead` ('@' ARFF, after blank and '%' lines;
+ * '<' XML; 0 no check). Returns 0, or -1 with *err filled and *buf NULL. */
+int arff_read_file_(const char *path, size_t max, char lead, char **buf, size_t *len,
+                    arff_error *err);
 
 #endif /* APLCL_ARFF_INTERNAL_H */

@@ -32,7 +32,14 @@ static char *read_all(const char *who, const char *path, size_t *len) {
     size_t cap = 4096, n = 0;
     char *b = malloc(cap + 1);
     while (b) {
-        n += fread(b + n, 1, cap - n, f);
+        size_t got = fread(b + n, 1, cap - n, f);
+        if (memchr(b + n, '\0', got)) { /* not a text file (/dev/zero): say so at once */
+            fprintf(stderr, "%s: %s: NUL byte near byte %zu (not a text file?)\n", who, path,
+                    n + (size_t)((char *)memchr(b + n, '\0', got) - (b + n)) + 1);
+            free(b), fclose(f);
+            return NULL;
+        }
+        n += got;
         if (n < cap || ferror(f))
             break;
         if (cap >= POS_WEIGHT_MAX_FILE) {

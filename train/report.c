@@ -1,7 +1,8 @@
 /* report.c: the final table and the --out DIR files of `aplcl train` / `aplcl tune` (report.h).
  *
  * Curves are written per run (loss, seed, epoch) with every metric of every set; the chart
- * averages each curve over the seeds. CSV is RFC 4180 (loss specs hold commas), JSON null for a
+ * averages each curve over the seeds. CSV fields are quoted as RFC 4180 says (loss specs hold
+ * commas), lines end with LF; JSON null for a
  * metric that was not measured.
  */
 #define _POSIX_C_SOURCE 200809L /* mkdir */
