@@ -715,16 +715,18 @@ static int write_files(const study_args *a, const char *command) {
 }
 
 static void print_table(const study_summary *s) {
-    printf("%-10s %-4s %-17s %-8s %-8s %-8s  %s\n", "data set", "loss", "test mAP", "miF1@val",
-           "maF1@val", "rankloss", "APL - loss: test mAP [95% CI seeds] [bootstrap]");
+    int tv = s->threshold_val; /* the F1 --threshold asks for */
+    int mi = tv ? SM_MICROVAL : SM_MICRO05, ma = tv ? SM_MACROVAL : SM_MACRO05;
+    printf("%-10s %-4s %-17s %-8s %-8s %-8s  %s\n", "data set", "loss", "test mAP",
+           tv ? "miF1@val" : "miF1@0.5", tv ? "maF1@val" : "maF1@0.5", "rankloss",
+           "APL - loss: test mAP [95% CI seeds] [bootstrap]");
     for (int d = 0; d < s->n_datasets; ++d)
         for (int l = 0; l < STUDY_LOSSES; ++l) {
             double mu[SM_COUNT], sd[SM_COUNT];
             for (int m = 0; m < SM_COUNT; ++m)
                 study_stat(s, d, l, m, &mu[m], &sd[m]);
             printf("%-10s %-4s %.4f +- %.4f %.4f   %.4f   %.4f ", s->ds[d].name,
-                   study_loss_names[l], mu[SM_MAP], sd[SM_MAP], mu[SM_MICROVAL], mu[SM_MACROVAL],
-                   mu[SM_RANKLOSS]);
+                   study_loss_names[l], mu[SM_MAP], sd[SM_MAP], mu[mi], mu[ma], mu[SM_RANKLOSS]);
             if (l != STUDY_APL) {
                 const study_diff *v = &s->ds[d].vs[l == STUDY_ASL];
                 printf("  %+.4f [%+.4f, %+.4f] [%+.4f, %+.4f]", v->diff, v->lo, v->hi, v->boot_lo,

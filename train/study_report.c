@@ -157,15 +157,18 @@ void study_write_md(FILE *f, const study_summary *s, const char *command) {
         "metrics at each run's best validation epoch, mean ± sd over %d seed%s. Device: %s.\n\n",
         s->hidden ? "one-hidden-layer" : "linear", s->batch, s->n_seeds, s->n_seeds > 1 ? "s" : "",
         s->device ? s->device : "");
-    fputs(
-        "## Test results\n\nThe number after a data set's name: the candidates of its APL and ASL "
-        "searches. F1@val: per-label thresholds chosen on validation; F1@0.5: at "
-        "probability 0.5.\n\n| data set | loss | mAP | micro-F1@val | macro-F1@val | "
-        "micro-F1@0.5 | macro-F1@0.5 | ranking loss | chosen point |\n"
-        "|---|---|---|---|---|---|---|---|---|\n",
-        f);
-    static const int order[SM_COUNT] = {SM_MAP,     SM_MICROVAL, SM_MACROVAL,
-                                        SM_MICRO05, SM_MACRO05,  SM_RANKLOSS};
+    /* --threshold says which F1 leads: its columns come first */
+    const char *val = "micro-F1@val | macro-F1@val", *half = "micro-F1@0.5 | macro-F1@0.5";
+    fprintf(f,
+            "## Test results\n\nThe number after a data set's name: the candidates of its APL and "
+            "ASL searches. F1@val: per-label thresholds chosen on validation; F1@0.5: at "
+            "probability 0.5.\n\n| data set | loss | mAP | %s | %s | ranking loss | chosen "
+            "point |\n|---|---|---|---|---|---|---|---|---|\n",
+            s->threshold_val ? val : half, s->threshold_val ? half : val);
+    int order[SM_COUNT] = {SM_MAP, SM_MICROVAL, SM_MACROVAL, SM_MICRO05, SM_MACRO05, SM_RANKLOSS};
+    if (!s->threshold_val)
+        order[1] = SM_MICRO05, order[2] = SM_MACRO05, order[3] = SM_MICROVAL,
+        order[4] = SM_MACROVAL;
     for (int d = 0; d < s->n_datasets; ++d)
         for (int l = 0; l < STUDY_LOSSES; ++l) {
             fprintf(f, "| %s (%d) | %s |", s->ds[d].name, s->ds[d].trials, study_loss_names[l]);
