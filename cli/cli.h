@@ -15,6 +15,7 @@ int cli_check(int argc, char **argv);
 int cli_bench(int argc, char **argv); /* bench/bench.c, or a stub when bench/ is not built */
 int cli_train(int argc, char **argv);
 int cli_tune(int argc, char **argv);
+int cli_study(int argc, char **argv); /* cli/study.c */
 int cli_verify(int argc, char **argv);
 
 #endif /* APLCL_CLI_H */

@@ -52,7 +52,6 @@ void run_common_usage(FILE *f) {
         "  --epochs E      1..%d     --hidden H  0 (linear, default)..%d\n"
         "  --batch B       1..%d (default 64)     --lr LR     > 0, finite (default 3e-3)\n"
         "  --seeds LIST    at most %d seeds (default: --seed, else 1)\n"
-        "  --out DIR       write results into DIR (created if missing)\n"
         "  --device D      \"P:D\" or a name substring (default $APLCL_DEVICE, else the\n"
         "                  library's choice)\n"
         "  --progress / --quiet  draw / do not draw the progress display (default: only when\n"
