@@ -259,7 +259,11 @@ int cli_verify(int argc, char **argv) {
         y[i] = Y.type == NPY_U8 && Y.data[i] == APLCL_TARGET_U8_IGNORE ? -1.0f : (float)Y.data[i];
     }
     uint64_t counts[APLCL_COUNT_LEN] = {0};
-    aplcl_status rs = aplcl_ref_compute_counts(&p, rows, cols, x, y, grad, elem, &loss, counts);
+    aplcl_ref_io rio = {0};
+    rio.logits = x, rio.targets = y, rio.grad = grad, rio.elem_loss = elem;
+    aplcl_status rs = aplcl_ref_compute_io(&p, rows, cols, &rio);
+    loss = rio.loss;
+    memcpy(counts, rio.counts, sizeof counts);
     if (rs != APLCL_SUCCESS) {
         fprintf(stderr, WHO ": reference: %s\n", aplcl_status_string(rs));
         goto out;

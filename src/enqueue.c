@@ -202,11 +202,11 @@ static cl_int run_loss(aplcl_ctx *ctx, const apl_variant *v, const apl_plan *pla
     apl_arg_ulong(&s, apl_target_label_count(t, cols)); /* the label window */
     apl_arg_ulong(&s, t->label_offset);
     if (apl_io_weighted(io)) { /* the weighted program's five more arguments */
-        apl_arg_mem(&s, io->pos_weight);
-        apl_arg_ulong(&s, io->pos_weight_offset);
-        apl_arg_mem(&s, io->weight);
-        apl_arg_ulong(&s, io->weight_offset);
-        apl_arg_int(&s, (int)io->weight_kind);
+        apl_arg_mem(&s, apl_wbuf(io->weights.pos_weight));
+        apl_arg_ulong(&s, io->weights.pos_weight_offset);
+        apl_arg_mem(&s, apl_wbuf(io->weights.weight));
+        apl_arg_ulong(&s, io->weights.weight_offset);
+        apl_arg_int(&s, (int)io->weights.kind);
     }
     return s.err != CL_SUCCESS ? s.err : launch(ctx, kern, plan->loss.groups, nw, w, ev);
 }

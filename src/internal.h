@@ -77,9 +77,8 @@ aplcl_status apl_target_bufs(const aplcl_targets *t, size_t rows, size_t cols, a
 /* The wait list: non-NULL when non-empty, every event from ctx's context. */
 /* The buffers of the optional weights (pos_weight: C floats; weight: by kind), unchecked;
  * INVALID_PARAMS for an unknown kind with a weight given. */
-aplcl_status apl_weight_bufs(cl_mem pos_weight, size_t pos_weight_offset, cl_mem weight,
-                             size_t weight_offset, aplcl_weight_kind kind, size_t rows, size_t cols,
-                             apl_buf *pw, apl_buf *w);
+aplcl_status apl_weight_bufs(const aplcl_weights *weights, size_t rows, size_t cols, apl_buf *pw,
+                             apl_buf *w);
 /* Floats a weight of `kind` holds for rows x cols (weights.c). */
 size_t apl_weight_count(aplcl_weight_kind kind, size_t rows, size_t cols);
 /* Device copies of the host weights given (out[0] pos_weight, out[1] weight; NULL where not
@@ -87,8 +86,7 @@ size_t apl_weight_count(aplcl_weight_kind kind, size_t rows, size_t cols);
 cl_int apl_host_weight_bufs(aplcl_ctx *ctx, const aplcl_weights *w, size_t rows, size_t cols,
                             cl_mem out[2]);
 /* The weights of the head's chunk starting at row r0, set on its aplcl_io (weights.c). */
-void apl_chunk_weights(aplcl_io *cio, cl_mem pos_weight, size_t pos_weight_offset, cl_mem weight,
-                       size_t weight_offset, aplcl_weight_kind kind, size_t r0, size_t cols);
+void apl_chunk_weights(aplcl_io *cio, const aplcl_weights *w, size_t r0, size_t cols);
 aplcl_status apl_check_waits(const aplcl_ctx *ctx, cl_uint num_wait, const cl_event *wait);
 
 /* Every check of a device call (check_io.c); nothing enqueued. */
@@ -118,7 +116,9 @@ static inline void apl_arg_int(apl_args *a, int v) {
 
 /* Checks rows, cols and that rows*cols*elem_bytes fits in size_t. */
 aplcl_status apl_check_shape(size_t rows, size_t cols, size_t elem_bytes);
-/* apl_check_shape, then aplcl_params_validate: the order every entry point reports them in. */
+/* apl_check_shape, then aplcl_params_validate: the order every entry point reports them in. An
+ * empty shape (rows or cols 0) passes when the parameters do (aplcl.h, "empty shapes"). */
+static inline bool apl_empty(size_t rows, size_t cols) { return rows == 0 || cols == 0; }
 aplcl_status apl_check_shape_params(size_t rows, size_t cols, size_t elem_bytes,
                                     const aplcl_params *p);
 
@@ -176,19 +176,20 @@ struct aplcl_ctx {
     size_t local_size;   /* work-group size of the first stage */
     size_t vector_width; /* elements per work-item step (kernel APL_VW) */
     int contiguous;      /* kernel APL_CONTIGUOUS: items take consecutive steps */
-    int sparse_queue;    /* $APLCL_QUEUE: 0 never, 1 long items, 2 always (apl_loss_variant) */
+    int sparse_queue;    /* 0 never, 1 long items, 2 always (apl_loss_variant; the option) */
     int bake;            /* $APLCL_BAKE: build programs with the loss constants built in */
     apl_baked baked[APL_BAKED_SLOTS]; /* lock */
     uint64_t baked_clock;             /* lock */
     size_t max_groups;                /* groups used for large inputs, <= APL_MAX_GROUPS */
     int has_fp64;
     int host_unified; /* CL_DEVICE_HOST_UNIFIED_MEMORY: the host path wraps callers' arrays */
-    uint64_t last_counts[APLCL_COUNT_LEN]; /* lock */
     aplcl_params derived_for; /* lock: apl_derive is ~100 exp calls: reuse it across calls */
     apl_derived derived;      /* lock */
     bool has_derived;         /* lock */
     struct apl_host_slot *host_slots; /* lock: idle buffer sets of the host calls (hostptr.c) */
     char name[288];
+    char cache_dir[4096]; /* the program-binary cache folder; "" = no cache (ctx.c) */
+    char *kernel_dir;     /* the kernel_dir option (malloc'd), NULL = the embedded kernels */
 };
 
 /* The built variant for (dtype, target format), building it (or loading it from the binary
@@ -217,7 +218,11 @@ const apl_variant *apl_loss_variant(aplcl_ctx *ctx, const apl_variant *v, aplcl_
                                     aplcl_target_format fmt, int weighted, size_t per_item);
 
 /* Whether a call reads weights (pos_weight or weight given). */
-static inline bool apl_io_weighted(const aplcl_io *io) { return io->pos_weight || io->weight; }
+static inline bool apl_io_weighted(const aplcl_io *io) {
+    return io->weights.pos_weight || io->weights.weight;
+}
+/* A device call's weight buffer (aplcl_weights holds them as const void *). */
+static inline cl_mem apl_wbuf(const void *m) { return (cl_mem)(uintptr_t)m; }
 
 /* Builds (or loads from the binary cache) the program made of the embedded kernel files whose
  * names start with `prefix` ("apl_": the loss; "head": the linear head's kernels). On a failed
@@ -246,7 +251,7 @@ void apl_cache_store(const apl_cache_key *key, cl_program prog);
 void apl_cache_key_free(apl_cache_key *key);
 
 /* Fills ctx (kernels, scratch, sizes) once context, device and queue are set. */
-aplcl_status apl_ctx_finish(aplcl_ctx *ctx);
+aplcl_status apl_ctx_finish(aplcl_ctx *ctx, const aplcl_ctx_options *opts);
 
 /* ---- what calls on one context share (call.c) ----
  * A call holds the lock (apl_lock .. apl_unlock) from its first use of a "lock" field to its last
@@ -299,6 +304,13 @@ aplcl_status apl_enqueue_count(aplcl_ctx *ctx, size_t rows, size_t cols, const a
 aplcl_status apl_compute_call(aplcl_ctx *ctx, const aplcl_params *p, size_t rows, size_t cols,
                               const aplcl_io *io, const apl_results *res, cl_uint nw,
                               const cl_event *wait, cl_event *event);
+
+/* A device call on an empty batch (aplcl.h, "empty shapes"), after the caller's own checks:
+ * checks the loss (one float) and counts buffers and the wait list, then writes loss 0 and the
+ * counters 0 after the context's previous call; *event as for a call (compute.c). */
+aplcl_status apl_empty_call(aplcl_ctx *ctx, cl_mem loss, size_t loss_offset, cl_mem counts,
+                            size_t counts_offset, cl_uint nw, const cl_event *wait,
+                            cl_event *event);
 
 /* Releases the context's idle host-call buffer sets (hostptr.c); at destroy only. */
 void apl_host_slots_free(aplcl_ctx *ctx);

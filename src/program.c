@@ -1,8 +1,8 @@
 /* program.c: assembles the kernel source, builds it once per context, caches the binary.
  *
  * Source: the copy embedded at build time (kernels/apl_abi.h, apl_0_common.cl, then the program's
- * own files), or (development only) the files of the same names in $APLCL_KERNEL_DIR. The binary
- * cache it consults first is program_cache.c; any miss there falls back silently to a source
+ * own files), or (development only) the files of the same names in the kernel_dir option. The
+ * binary cache it consults first is program_cache.c; any miss there falls back silently to a source
  * build. It launches nothing.
  */
 #include "internal.h"
@@ -51,9 +51,9 @@ static int source_part(const char *name, const char *prefix) {
 
 /* The text of the program whose own files start with `prefix` (see source_part),
  * NUL-terminated, caller frees; NULL with *st set on failure. */
-static char *assemble_source(const char *prefix, aplcl_status *st) {
-    const char *dir = getenv("APLCL_KERNEL_DIR");
-    bool override = dir && *dir;
+static char *assemble_source(const aplcl_ctx *ctx, const char *prefix, aplcl_status *st) {
+    const char *dir = ctx->kernel_dir;
+    bool override = dir != NULL;
     size_t total = 0, cap = 0;
     char *src = NULL;
     for (size_t k = 0; k < 3 * aplcl_embedded_kernel_count; ++k) { /* part by part */
@@ -162,7 +162,7 @@ static cl_program build_from_source(aplcl_ctx *ctx, const char *src, const char 
 static aplcl_status build_program(aplcl_ctx *ctx, const char *prefix, const char *opts, bool cached,
                                   cl_program *out) {
     aplcl_status st = APLCL_SUCCESS;
-    char *src = assemble_source(prefix, &st);
+    char *src = assemble_source(ctx, prefix, &st);
     if (!src)
         return st;
     apl_cache_key key;

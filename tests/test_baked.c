@@ -80,11 +80,10 @@ static const uint8_t *g_y8;
 static int run(aplcl_ctx *ctx, const variant *v, const aplcl_params *p, outputs *o) {
     const void *x = v->dtype == APLCL_DTYPE_F32 ? (const void *)g_x : (const void *)g_x16;
     const void *t = v->tfmt == APLCL_TARGET_U8 ? (const void *)g_y8 : (const void *)g_y;
-    aplcl_weights w = {g_pw, NULL, APLCL_WEIGHT_ELEMENT};
+    aplcl_weights w = {g_pw, 0, NULL, 0, APLCL_WEIGHT_ELEMENT};
     memset(o, 0, sizeof *o);
-    aplcl_status st =
-        aplcl_host_compute_weighted(ctx, p, ROWS, COLS, v->dtype, x, v->tfmt, t,
-                                    v->weighted ? &w : NULL, o->grad, o->loss, &o->sum);
+    aplcl_status st = tu_host(ctx, p, ROWS, COLS, v->dtype, x, v->tfmt, t, v->weighted ? &w : NULL,
+                              o->grad, o->loss, &o->sum, NULL);
     CHECK_STATUS(st, APLCL_SUCCESS);
     return st == APLCL_SUCCESS;
 }

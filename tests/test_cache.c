@@ -63,8 +63,8 @@ static void run_once(outputs *o) {
     aplcl_params p = aplcl_params_default();
     o->st[0] = aplcl_host_compute(ctx, &p, ROWS, COLS, g_logits, g_tf32, o->grad[0], o->elem[0],
                                   &o->loss[0]);
-    o->st[1] = aplcl_host_compute_u8(ctx, &p, ROWS, COLS, g_logits, g_tu8, o->grad[1], o->elem[1],
-                                     &o->loss[1]);
+    o->st[1] =
+        tu_host_u8(ctx, &p, ROWS, COLS, g_logits, g_tu8, o->grad[1], o->elem[1], &o->loss[1]);
     aplcl_ctx_destroy(ctx);
 }
 

@@ -119,8 +119,7 @@ static void check_results(const char *what, const aplcl_params *p, const results
     static double rg[N], re[N];
     double rl;
     uint64_t rc[APLCL_COUNT_LEN];
-    aplcl_status st =
-        aplcl_ref_compute_counts(p, ROWS, COLS, g_x, u8 ? g_y8f : g_y, rg, re, &rl, rc);
+    aplcl_status st = tu_ref_counts(p, ROWS, COLS, g_x, u8 ? g_y8f : g_y, rg, re, &rl, rc);
     CHECK(st == APLCL_ERR_INVALID_TARGET || st == APLCL_ERR_NONFINITE_LOGIT);
     CHECK_EQ_U64(rc[APLCL_COUNT_ELEMENTS], u8 ? g_expect_elems8 : g_expect_elems);
     CHECK_EQ_U64(rc[APLCL_COUNT_INVALID_TARGETS], u8 ? g_expect_invalid8 : g_expect_invalid);
@@ -452,38 +451,38 @@ static void test_devices(void) {
 }
 
 /* The shape overrides: unset or empty is "not given", anything but the documented numbers is
- * APLCL_ERR_INVALID_ENV (strtoul used to read "abc" as 0 and "8x" as 8). Each variable is restored
- * afterwards: the CTest variants of this test set them. */
+ * APLCL_ERR_INVALID_OPTION (strtoul used to read "abc" as 0 and "8x" as 8). Each variable is
+ * restored afterwards: the CTest variants of this test set them. */
 static void test_env_overrides(void) {
     int mark = tu_case_begin();
     const struct {
         const char *name, *value;
         aplcl_status want;
-    } cases[] = {{"APLCL_VECTOR_WIDTH", "abc", APLCL_ERR_INVALID_ENV},
-                 {"APLCL_VECTOR_WIDTH", "8x", APLCL_ERR_INVALID_ENV},
-                 {"APLCL_VECTOR_WIDTH", "3", APLCL_ERR_INVALID_ENV},
-                 {"APLCL_VECTOR_WIDTH", "0", APLCL_ERR_INVALID_ENV},
-                 {"APLCL_VECTOR_WIDTH", "-4", APLCL_ERR_INVALID_ENV},
-                 {"APLCL_VECTOR_WIDTH", " 4", APLCL_ERR_INVALID_ENV},
-                 {"APLCL_VECTOR_WIDTH", "4294967300", APLCL_ERR_INVALID_ENV},
+    } cases[] = {{"APLCL_VECTOR_WIDTH", "abc", APLCL_ERR_INVALID_OPTION},
+                 {"APLCL_VECTOR_WIDTH", "8x", APLCL_ERR_INVALID_OPTION},
+                 {"APLCL_VECTOR_WIDTH", "3", APLCL_ERR_INVALID_OPTION},
+                 {"APLCL_VECTOR_WIDTH", "0", APLCL_ERR_INVALID_OPTION},
+                 {"APLCL_VECTOR_WIDTH", "-4", APLCL_ERR_INVALID_OPTION},
+                 {"APLCL_VECTOR_WIDTH", " 4", APLCL_ERR_INVALID_OPTION},
+                 {"APLCL_VECTOR_WIDTH", "4294967300", APLCL_ERR_INVALID_OPTION},
                  {"APLCL_VECTOR_WIDTH", "2", APLCL_SUCCESS},
                  {"APLCL_VECTOR_WIDTH", "", APLCL_SUCCESS},
-                 {"APLCL_LOCAL_SIZE", "abc", APLCL_ERR_INVALID_ENV},
-                 {"APLCL_LOCAL_SIZE", "0", APLCL_ERR_INVALID_ENV},
-                 {"APLCL_LOCAL_SIZE", "48", APLCL_ERR_INVALID_ENV},
-                 {"APLCL_LOCAL_SIZE", "64k", APLCL_ERR_INVALID_ENV},
-                 {"APLCL_LOCAL_SIZE", "131072", APLCL_ERR_INVALID_ENV},
+                 {"APLCL_LOCAL_SIZE", "abc", APLCL_ERR_INVALID_OPTION},
+                 {"APLCL_LOCAL_SIZE", "0", APLCL_ERR_INVALID_OPTION},
+                 {"APLCL_LOCAL_SIZE", "48", APLCL_ERR_INVALID_OPTION},
+                 {"APLCL_LOCAL_SIZE", "64k", APLCL_ERR_INVALID_OPTION},
+                 {"APLCL_LOCAL_SIZE", "131072", APLCL_ERR_INVALID_OPTION},
                  {"APLCL_LOCAL_SIZE", "64", APLCL_SUCCESS},
                  {"APLCL_LOCAL_SIZE", "65536", APLCL_SUCCESS}, /* clamped to the device */
-                 {"APLCL_CONTIGUOUS", "2", APLCL_ERR_INVALID_ENV},
-                 {"APLCL_CONTIGUOUS", "0x", APLCL_ERR_INVALID_ENV},
-                 {"APLCL_CONTIGUOUS", "yes", APLCL_ERR_INVALID_ENV},
+                 {"APLCL_CONTIGUOUS", "2", APLCL_ERR_INVALID_OPTION},
+                 {"APLCL_CONTIGUOUS", "0x", APLCL_ERR_INVALID_OPTION},
+                 {"APLCL_CONTIGUOUS", "yes", APLCL_ERR_INVALID_OPTION},
                  {"APLCL_CONTIGUOUS", "0", APLCL_SUCCESS},
-                 {"APLCL_QUEUE", "3", APLCL_ERR_INVALID_ENV},
-                 {"APLCL_QUEUE", "on", APLCL_ERR_INVALID_ENV},
+                 {"APLCL_QUEUE", "3", APLCL_ERR_INVALID_OPTION},
+                 {"APLCL_QUEUE", "on", APLCL_ERR_INVALID_OPTION},
                  {"APLCL_QUEUE", "2", APLCL_SUCCESS},
-                 {"APLCL_BAKE", "3", APLCL_ERR_INVALID_ENV},
-                 {"APLCL_BAKE", "-1", APLCL_ERR_INVALID_ENV},
+                 {"APLCL_BAKE", "3", APLCL_ERR_INVALID_OPTION},
+                 {"APLCL_BAKE", "-1", APLCL_ERR_INVALID_OPTION},
                  {"APLCL_BAKE", "0", APLCL_SUCCESS}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         aplcl_ctx *c = (aplcl_ctx *)&c;

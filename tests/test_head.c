@@ -96,7 +96,7 @@ static void ref_compute(const aplcl_params *p, const problem *pr, reference *ref
     float *L = tu_xmalloc(n * c * sizeof(float));
     double *G = tu_xmalloc(n * c * sizeof(double));
     ref_logits(pr, pr->x, pr->w, pr->b, L);
-    CHECK_STATUS(aplcl_ref_compute_counts(p, n, c, L, pr->yf, G, NULL, &ref->loss, ref->counts),
+    CHECK_STATUS(tu_ref_counts(p, n, c, L, pr->yf, G, NULL, &ref->loss, ref->counts),
                  APLCL_SUCCESS);
     ref->dx = tu_xmalloc(n * d * sizeof(double));
     ref->dw = tu_xmalloc(c * d * sizeof(double));
