@@ -29,8 +29,8 @@ extern "C" {
 #endif
 
 /* ---- version (CMake reads these three lines) ---- */
-#define APLCL_VERSION_MAJOR 0
-#define APLCL_VERSION_MINOR 1
+#define APLCL_VERSION_MAJOR 1
+#define APLCL_VERSION_MINOR 0
 #define APLCL_VERSION_PATCH 0
 #define APLCL_VERSION_NUMBER                                                                       \
     (APLCL_VERSION_MAJOR * 10000 + APLCL_VERSION_MINOR * 100 + APLCL_VERSION_PATCH)

@@ -84,6 +84,10 @@ echo "${#format_files[@]} files formatted as .clang-format says"
 section "Release build (./build)"
 bash scripts/build.sh -DAPLCL_REQUIRE_MPI=ON # the MPI tests must run, not vanish
 
+section "ABI (./build-abi): abidiff against abi/libaplcl.abi"
+bash scripts/abi_check.sh ||
+    die "the ABI check failed (above); bump APLCL_VERSION_MAJOR or keep the ABI"
+
 section "all tests (./build)"
 # Baked programs (src/program_baked.c) built in the call that starts them, not on a thread, in
 # both test stages: which kernels a test launches then does not depend on timing, so the ASan

@@ -13,7 +13,7 @@ binding checks at import (aplcl/_lib.py). Errors from the library raise aplcl.Er
 from ._core import Context, Device, Error, Params, devices, reference
 from ._lib import LayoutError
 
-__version__ = "0.1.0"
+__version__ = "1.0.0"
 
 __all__ = ["Context", "Device", "Error", "LayoutError", "Params", "devices", "reference",
            "__version__"]
