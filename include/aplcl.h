@@ -345,13 +345,14 @@ APLCL_API const char *aplcl_ctx_device_name(const aplcl_ctx *ctx);
  * Invalid targets and non-finite logits contribute no loss and a zero gradient; they are counted
  * in `counts` (check them, or use aplcl_host_compute, which turns them into an error status).
  * Empty shapes (rows == 0 or cols == 0; the same rule in every call of the library, host,
- * reference and head included): a batch with no elements. The call succeeds and reads nothing
- * (the logits, targets and other per-element buffers may be NULL; given ones are still checked
- * for context and offset), writes the reduced loss 0 and all counters 0, and writes no gradient
- * or per-element loss (there is none). The loss is 0 for every reduction, MEAN included: aplcl's
- * MEAN over no countable element is 0, as for a batch whose targets are all ignored, so an empty
- * shard of a sharded batch adds nothing and poisons no sum. (PyTorch's mean of an empty tensor
- * is NaN; aplcl.torch maps that for its users.) Parameters are still validated.
+ * reference and head included): a batch with no elements. The call succeeds, reads nothing (the
+ * logits, targets, weights and other per-element buffers may be NULL and are not checked), writes
+ * the reduced loss 0 and all counters 0, and writes no gradient or per-element loss (there is
+ * none). The loss is 0 for every reduction, MEAN included: aplcl's MEAN over no countable element
+ * is 0, as for a batch whose targets are all ignored, so an empty shard of a sharded batch adds
+ * nothing and poisons no sum (PyTorch's mean of an empty tensor is NaN: a binding that mirrors
+ * PyTorch maps that case itself). Still checked: the parameters, dtype and target format, the
+ * loss and counts buffers (context, size) and the wait list; the event completes as for any call.
  * Only the dense target formats (F32, U8) and float storage: aplcl_compute_io takes the others.
  * Errors (nothing is enqueued): NULL_ARGUMENT, SIZE_OVERFLOW, INVALID_PARAMS,
  * INVALID_TARGET_FORMAT, INVALID_WINDOW (aplcl_compute_io), BUFFER_TOO_SMALL, BUFFER_OVERLAP,
