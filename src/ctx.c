@@ -507,9 +507,11 @@ void aplcl_ctx_destroy(aplcl_ctx *ctx) {
         return;
     for (int d = 0; d < APL_NUM_DTYPES; ++d)
         for (int f = 0; f < APL_NUM_TFMTS; ++f)
-            apl_variant_release(&ctx->variants[d][f]), apl_variant_release(&ctx->weighted[d][f]),
-                apl_variant_release(&ctx->queued[0][d][f]),
-                apl_variant_release(&ctx->queued[1][d][f]);
+            for (int w = 0; w < 2; ++w)
+                for (int q = 0; q < 2; ++q)
+                    apl_variant_release(&ctx->programs[d][f][w][q]);
+    for (int f = 0; f < APL_NUM_TFMTS; ++f)
+        apl_reduce_release(&ctx->reduce[f]);
     apl_baked_release_all(ctx);
     apl_host_slots_free(ctx);
     cl_mem ms[] = {ctx->partial_acc, ctx->partial_cnt, ctx->result_loss, ctx->result_cnt};

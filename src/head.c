@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The small kernels are kernels/head.cl (built by apl_build_program with prefix "head", after the
+/* The small kernels are kernels/head.cl (the APL_PROGRAM_HEAD file list of program.c, after the
  * common prelude); APL_LOCAL and APL_FP64 come as -D options, the context's values. */
 
 static aplcl_status cl_fail(cl_int err) {
@@ -45,7 +45,7 @@ static aplcl_status build_program(aplcl_head *h) {
     aplcl_ctx *ctx = h->ctx;
     char opts[96];
     snprintf(opts, sizeof opts, "-D APL_LOCAL=%zu -D APL_FP64=%d", ctx->local_size, ctx->has_fp64);
-    aplcl_status st = apl_build_program(ctx, "head", opts, &h->program);
+    aplcl_status st = apl_build_program(ctx, APL_PROGRAM_HEAD, opts, &h->program);
     if (st != APLCL_SUCCESS)
         return st;
     struct {

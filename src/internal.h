@@ -126,15 +126,31 @@ aplcl_status apl_check_shape_params(size_t rows, size_t cols, size_t elem_bytes,
 void apl_set_cl_error(cl_int err);
 void apl_set_build_log(const char *log, size_t len);
 
-/* One program per (storage dtype, target format): its -D options specialise the kernels. */
+/* The programs (program.c): each is a list of kernel files (apl_program_files). */
+typedef enum {
+    APL_PROGRAM_LOSS,   /* apl_loss: one per {storage, target format, weighting, queue} */
+    APL_PROGRAM_REDUCE, /* apl_count and apl_finalize: one per target format */
+    APL_PROGRAM_HEAD    /* the linear head's small kernels (head.c) */
+} apl_program_kind;
+/* The NULL-terminated kernel file names of a program, in order. */
+const char *const *apl_program_files(apl_program_kind kind);
+
 #define APL_NUM_DTYPES 3
 #define APL_NUM_TFMTS 4
-typedef struct apl_variant {
+/* A target format's count and finalize kernels, built once per context. */
+typedef struct apl_reduce {
     cl_program program;
-    cl_kernel loss;     /* fused loss + gradient, first-stage partials */
     cl_kernel count;    /* target-only count pass (MEAN without normalizer) */
     cl_kernel finalize; /* second stage: fixed-order sum of the partials */
-    char opts[256];     /* its build options (program_baked.c adds the constants to them) */
+} apl_reduce;
+void apl_reduce_release(apl_reduce *r);
+
+/* A loss program: its -D options specialise the kernel. */
+typedef struct apl_variant {
+    cl_program program;
+    cl_kernel loss;           /* fused loss + gradient, first-stage partials */
+    const apl_reduce *reduce; /* its target format's count and finalize (ctx->reduce) */
+    char opts[256];           /* its build options (program_baked.c adds the constants to them) */
 } apl_variant;
 
 /* A loss kernel with one set of loss constants built in (program_baked.c): the same results as
@@ -165,11 +181,11 @@ struct aplcl_ctx {
     cl_device_id device;
     cl_command_queue queue;
     pthread_mutex_t lock;
-    apl_variant variants[APL_NUM_DTYPES][APL_NUM_TFMTS];  /* lock: built on first use */
-    apl_variant weighted[APL_NUM_DTYPES][APL_NUM_TFMTS];  /* lock: APL_WEIGHTED=1, first use */
-    apl_variant queued[2][APL_NUM_DTYPES][APL_NUM_TFMTS]; /* lock: APL_QUEUE=1 [weighted] */
-    cl_mem partial_acc;  /* lock: APL_MAX_GROUPS accumulators (double or float) */
-    cl_mem partial_cnt;  /* lock: APL_MAX_GROUPS * APLCL_COUNT_LEN cl_ulong */
+    /* lock: the loss programs by [storage][target format][weighted][queued], built on first use */
+    apl_variant programs[APL_NUM_DTYPES][APL_NUM_TFMTS][2][2];
+    apl_reduce reduce[APL_NUM_TFMTS]; /* lock: count and finalize per target format, first use */
+    cl_mem partial_acc;               /* lock: APL_MAX_GROUPS accumulators (double or float) */
+    cl_mem partial_cnt;               /* lock: APL_MAX_GROUPS * APLCL_COUNT_LEN cl_ulong */
     cl_mem result_loss;  /* lock: one double (or float) reduced loss (apl_finalize's res_loss) */
     cl_mem result_cnt;   /* lock: APLCL_COUNT_LEN cl_ulong (res_cnt) */
     cl_event last;       /* lock: last event this context enqueued (orders calls); apl_chain */
@@ -227,10 +243,10 @@ static inline cl_mem apl_wbuf(const void *m) { return (cl_mem)(uintptr_t)m; }
 /* Builds (or loads from the binary cache) the program made of the embedded kernel files whose
  * names start with `prefix` ("apl_": the loss; "head": the linear head's kernels). On a failed
  * build the log goes to aplcl_last_build_log. */
-aplcl_status apl_build_program(aplcl_ctx *ctx, const char *prefix, const char *opts,
+aplcl_status apl_build_program(aplcl_ctx *ctx, apl_program_kind kind, const char *opts,
                                cl_program *out);
 /* The same, never through the binary cache (programs too many to keep on disk). */
-aplcl_status apl_build_program_uncached(aplcl_ctx *ctx, const char *prefix, const char *opts,
+aplcl_status apl_build_program_uncached(aplcl_ctx *ctx, apl_program_kind kind, const char *opts,
                                         cl_program *out);
 /* A kernel of a built program, checked to run groups of ctx->local_size. */
 aplcl_status apl_make_kernel(aplcl_ctx *ctx, cl_program prog, const char *name, cl_kernel *out);

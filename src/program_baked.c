@@ -97,7 +97,7 @@ static bool slot_build(apl_baked *b) {
     char opts[1024];
     if (!baked_options(b->v, &b->k, opts, sizeof opts))
         return false;
-    if (apl_build_program_uncached(b->ctx, "apl_", opts, &b->program) != APLCL_SUCCESS)
+    if (apl_build_program_uncached(b->ctx, APL_PROGRAM_LOSS, opts, &b->program) != APLCL_SUCCESS)
         return false;
     if (apl_make_kernel(b->ctx, b->program, "apl_loss", &b->loss) != APLCL_SUCCESS) {
         clReleaseProgram(b->program);
