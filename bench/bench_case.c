@@ -275,10 +275,6 @@ static void probe_timing(device_state *d) {
 int bench_open_device(bench_state *s, const char *spec, device_state *d) {
     memset(d, 0, sizeof *d);
     snprintf(d->id, sizeof d->id, "%s", spec);
-    /* Baked programs (src/program_baked.c) built in the call that starts them, not on a thread
-     * while the repeats run: the warm-ups then reach the steady state an engine's training loop
-     * sees, whatever the build time (unless the user chose APLCL_BAKE). */
-    setenv("APLCL_BAKE", "2", 0);
     aplcl_status st = cli_ctx_create(&d->ctx, spec);
     if (st != APLCL_SUCCESS) {
         fprintf(stderr, "aplcl bench: device '%s': %s\n", spec, aplcl_status_string(st));

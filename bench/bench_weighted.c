@@ -3,7 +3,7 @@
  *
  * Two rows per case (f32 storage, dense targets): pos_weight with a per-label weight (2 C floats
  * more to read) and pos_weight with a per-element weight (N x C floats more). Each is checked
- * against aplcl_ref_compute_weighted's reduced loss, then timed like the device-buffer row. Not
+ * against aplcl_ref_compute_io's reduced loss, then timed like the device-buffer row. Not
  * the unweighted case (bench_case.c).
  */
 #include "bench_run.h"

@@ -123,12 +123,14 @@ typedef enum aplcl_status {
  *               object (or, for a context, on a head of it); aplcl cannot detect this.
  *   values      aplcl_params, aplcl_io, aplcl_head_io, aplcl_targets, aplcl_weights and
  *               aplcl_ctx_options are read during the call only; threads may share one
- *               read-only (aplcl_host_io and aplcl_ref_io are written: one per call). Buffers:
- * aplcl orders its own work through events; two concurrent calls writing one buffer run in lock
- * order, as in any OpenCL program. errors      aplcl_last_cl_error and aplcl_last_build_log are per
- * thread (thread-local). counts      every call returns its own counters (a counts buffer, or the
- * counts field of aplcl_host_io and aplcl_ref_io): a context keeps no result of a call. the rest
- * parameter presets, conversions, packing, the CPU reference, aplcl_list_devices share no state. */
+ *               read-only (aplcl_host_io and aplcl_ref_io are written: one per call).
+ *               Buffers: aplcl orders its own work through events; two concurrent calls writing
+ *               one buffer run in lock order, as in any OpenCL program.
+ *   errors      aplcl_last_cl_error and aplcl_last_build_log are per thread (thread-local).
+ *   counts      every call returns its own counters (a counts buffer, or the counts field of
+ *               aplcl_host_io and aplcl_ref_io): a context keeps no result of a call.
+ *   the rest    parameter presets, conversions, packing, the CPU reference, aplcl_list_devices
+ *               share no state. */
 
 /* A static, human-readable description; "unknown aplcl status" for a value not in the list. */
 APLCL_API const char *aplcl_status_string(aplcl_status status);

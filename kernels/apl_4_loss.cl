@@ -27,12 +27,7 @@ __kernel __attribute__((reqd_work_group_size(APL_LOCAL, 1, 1))) void apl_loss(
     ) {
     __local acc_t lacc[APL_LOCAL];
     __local ulong lcnt[APL_LOCAL];
-#ifdef APL_BAKED_K
-    /* the constants built in (src/program_baked.c): the tests on them fold away */
-    const apl_consts k = APL_BAKED_K;
-#else
     const apl_consts k = k_arg;
-#endif
     /* MEAN by count: apl_count left the denominator in res_cnt */
     float gmul = mul_from_count ? apl_grad_mul(grad_scale, res_cnt[APL_COUNT_ELEMENTS]) : grad_scale;
     xs += x_off;

@@ -14,6 +14,21 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 jobs="$(nproc 2>/dev/null || echo 2)"
 
 section() { printf '\n==== test.sh: %s ====\n' "$*"; }
+
+# Prints how many programs each test built: the files in its own kernel-cache folder
+# (tests/CMakeLists.txt gives each test one). Compiling is most of the suite's time on a new
+# machine (an empty PoCL cache), so this is the number to keep small.
+print_programs_built() {
+    local root="$1/tests/kernel-cache" total=0 n d
+    [ -d "$root" ] || return 0
+    for d in "$root"/*/; do
+        n="$(find "$d" -maxdepth 1 -type f | wc -l)"
+        total=$((total + n))
+        printf '%5d  %s\n' "$n" "$(basename "$d")"
+    done | sort -rn
+    total="$(find "$root" -mindepth 2 -maxdepth 2 -type f | wc -l)"
+    echo "test.sh: $total programs built in all ($1; one test's folder each, so shared ones count per test)"
+}
 die() {
     printf '\ntest.sh: FAILED: %s\n' "$*" >&2
     exit 1
@@ -89,14 +104,9 @@ bash scripts/abi_check.sh ||
     die "the ABI check failed (above); bump APLCL_VERSION_MAJOR or keep the ABI"
 
 section "all tests (./build)"
-# Baked programs (src/program_baked.c) built in the call that starts them, not on a thread, in
-# both test stages: which kernels a test launches then does not depend on timing, so the ASan
-# stage launches only kernels this stage already had PoCL compile (PoCL and LLVM leak memory
-# while they compile, which LeakSanitizer reports; the ASan stage relies on PoCL's kernel cache).
-# The builder thread itself is tested by test_baked, which sets APLCL_BAKE=1 for that part.
-export APLCL_BAKE=2
 run_ctest build/test-log.txt --test-dir build -j2
 main_summary="$ctest_summary"
+print_programs_built build
 
 section "Python package (./build-python): pip install ./python into a venv, pytest"
 # Debian's /usr/bin/python3 is externally managed: a venv that sees its numpy, pyopencl, torch and

@@ -386,22 +386,6 @@ static bool is_cpu(cl_device_id dev) {
     return (type & CL_DEVICE_TYPE_CPU) != 0;
 }
 
-/* APLCL_BAKE (until baked programs go): unset or empty means "not given"; otherwise decimal
- * digits only and within [lo, hi], or APLCL_ERR_INVALID_OPTION. */
-static aplcl_status env_override(const char *name, unsigned lo, unsigned hi, unsigned *out,
-                                 bool *given) {
-    const char *env = getenv(name);
-    *given = env && *env;
-    if (!*given)
-        return APLCL_SUCCESS;
-    unsigned v;
-    const char *end = parse_index(env, &v);
-    if (!end || *end != '\0' || v < lo || v > hi)
-        return APLCL_ERR_INVALID_OPTION;
-    *out = v;
-    return APLCL_SUCCESS;
-}
-
 /* Elements per work-item step. PoCL does not vectorise scalar kernels, so CPUs get explicit
  * vectors of their preferred float width (at least 4, at most 16); GPUs get 4 (16-byte loads
  * per lane, coalesced); others 1. The vector_width option overrides (checked already). */
@@ -465,13 +449,6 @@ aplcl_status apl_ctx_finish(aplcl_ctx *ctx, const aplcl_ctx_options *o) {
                         : o->sparse_queue == APLCL_SPARSE_QUEUE_ALWAYS ? 2
                                                                        : 1;
     aplcl_status st;
-    bool given;
-    /* Loss programs with the constants built in (program_baked.c); $APLCL_BAKE=0/1 overrides,
-     * 2 turns a failed build of one into an error (tests). */
-    unsigned bake = 1;
-    if ((st = env_override("APLCL_BAKE", 0, 2, &bake, &given)) != APLCL_SUCCESS)
-        return st;
-    ctx->bake = (int)bake;
     /* Build the common variants now, so a broken build shows at creation (no lock needed: no
      * other thread has the context yet). */
     const apl_variant *v;
@@ -512,7 +489,6 @@ void aplcl_ctx_destroy(aplcl_ctx *ctx) {
                     apl_variant_release(&ctx->programs[d][f][w][q]);
     for (int f = 0; f < APL_NUM_TFMTS; ++f)
         apl_reduce_release(&ctx->reduce[f]);
-    apl_baked_release_all(ctx);
     apl_host_slots_free(ctx);
     cl_mem ms[] = {ctx->partial_acc, ctx->partial_cnt, ctx->result_loss, ctx->result_cnt};
     for (size_t i = 0; i < sizeof ms / sizeof ms[0]; ++i)

@@ -173,9 +173,7 @@ static cl_int run_loss(aplcl_ctx *ctx, const apl_variant *v, const apl_plan *pla
                      : t->format == APLCL_TARGET_BITS ? t->ignore_offset
                                                       : 0;
 
-    cl_kernel kern = apl_baked_loss(ctx, v, &k); /* v->loss or one with k built in */
-    if (!kern)
-        return CL_BUILD_PROGRAM_FAILURE;
+    cl_kernel kern = v->loss;
     apl_args s = {kern, 0, CL_SUCCESS};
     apl_arg_ulong(&s, rows * cols);
     apl_arg_ulong(&s, rows);

@@ -150,26 +150,8 @@ typedef struct apl_variant {
     cl_program program;
     cl_kernel loss;           /* fused loss + gradient, first-stage partials */
     const apl_reduce *reduce; /* its target format's count and finalize (ctx->reduce) */
-    char opts[256];           /* its build options (program_baked.c adds the constants to them) */
+    char opts[256];           /* its build options */
 } apl_variant;
-
-/* A loss kernel with one set of loss constants built in (program_baked.c): the same results as
- * the variant's, bit for bit, with the parameter tests folded away. */
-#define APL_BAKED_SLOTS 8 /* at most this many such programs per context (least recent goes) */
-#define APL_BAKE_AFTER 2  /* calls with the same constants before their program is built */
-enum { APL_BAKE_IDLE, APL_BAKE_BUILDING, APL_BAKE_READY, APL_BAKE_FAILED };
-typedef struct apl_baked {
-    const apl_variant *v; /* the variant it stands in for; NULL: an empty slot */
-    apl_consts k;         /* the constants (compared byte for byte) */
-    unsigned uses;        /* calls seen with them */
-    uint64_t stamp;       /* last use (ctx->baked_clock), for eviction */
-    atomic_int state;     /* APL_BAKE_*; the builder thread sets READY or FAILED last */
-    pthread_t builder;    /* the thread building it, when `joinable` */
-    bool joinable;
-    struct aplcl_ctx *ctx; /* for the builder */
-    cl_program program;    /* written by the builder before READY */
-    cl_kernel loss;
-} apl_baked;
 
 /* Maximum number of first-stage work-groups; the partial buffers are sized for it. */
 #define APL_MAX_GROUPS 1024
@@ -193,10 +175,7 @@ struct aplcl_ctx {
     size_t vector_width; /* elements per work-item step (kernel APL_VW) */
     int contiguous;      /* kernel APL_CONTIGUOUS: items take consecutive steps */
     int sparse_queue;    /* 0 never, 1 long items, 2 always (apl_loss_variant; the option) */
-    int bake;            /* $APLCL_BAKE: build programs with the loss constants built in */
-    apl_baked baked[APL_BAKED_SLOTS]; /* lock */
-    uint64_t baked_clock;             /* lock */
-    size_t max_groups;                /* groups used for large inputs, <= APL_MAX_GROUPS */
+    size_t max_groups;   /* groups used for large inputs, <= APL_MAX_GROUPS */
     int has_fp64;
     int host_unified; /* CL_DEVICE_HOST_UNIFIED_MEMORY: the host path wraps callers' arrays */
     aplcl_params derived_for; /* lock: apl_derive is ~100 exp calls: reuse it across calls */
@@ -216,14 +195,6 @@ void apl_variant_release(apl_variant *v);
 /* The same with weighted != 0: the program built with APL_WEIGHTED=1 (program.c). */
 aplcl_status apl_variant_get_w(aplcl_ctx *ctx, aplcl_dtype dtype, aplcl_target_format fmt,
                                int weighted, const apl_variant **out);
-/* The loss kernel for a call with constants k on variant v: a program with k built in, once it
- * is built (started on k's (APL_BAKE_AFTER + 1)-th call, on a thread of its own so the call does
- * not wait; kept in a table of APL_BAKED_SLOTS), else v's own, which gives the same bits. A
- * failed build falls back to v's kernel. $APLCL_BAKE=2 (tests, benchmarks): the build runs in
- * the call, and a failure returns NULL. Lock held. */
-cl_kernel apl_baked_loss(aplcl_ctx *ctx, const apl_variant *v, const apl_consts *k);
-void apl_baked_release_all(aplcl_ctx *ctx);
-
 /* The variant whose loss kernel a call runs: v itself, or the program with the queue of sparse
  * steps (kernels/apl_3q_queue.cl) for the same dtype, format and weighting when it can serve (CPU
  * layout, vector width >= 4) and the call is long enough to gain: items of at least

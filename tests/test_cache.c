@@ -28,7 +28,13 @@
 
 extern char **environ;
 
-enum { ROWS = 29, COLS = 67, N = ROWS * COLS, NPROG = 4, NCHILD = 4 }; /* F32, U8: loss + count/finalize */
+enum {
+    ROWS = 29,
+    COLS = 67,
+    N = ROWS * COLS,
+    NPROG = 4,
+    NCHILD = 4
+}; /* F32, U8: loss + count/finalize */
 /* Path buffers: the base folder, a scenario folder in it, a file in that. */
 enum { BASE_LEN = 2048, DIR_LEN = BASE_LEN + 64, PATH_LEN = DIR_LEN + 320 };
 

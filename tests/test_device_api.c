@@ -480,10 +480,7 @@ static void test_env_overrides(void) {
                  {"APLCL_CONTIGUOUS", "0", APLCL_SUCCESS},
                  {"APLCL_QUEUE", "3", APLCL_ERR_INVALID_OPTION},
                  {"APLCL_QUEUE", "on", APLCL_ERR_INVALID_OPTION},
-                 {"APLCL_QUEUE", "2", APLCL_SUCCESS},
-                 {"APLCL_BAKE", "3", APLCL_ERR_INVALID_OPTION},
-                 {"APLCL_BAKE", "-1", APLCL_ERR_INVALID_OPTION},
-                 {"APLCL_BAKE", "0", APLCL_SUCCESS}};
+                 {"APLCL_QUEUE", "2", APLCL_SUCCESS}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         aplcl_ctx *c = (aplcl_ctx *)&c;
         aplcl_status st = tu_ctx_create_with_env(&c, cases[i].name, cases[i].value);
@@ -496,8 +493,7 @@ static void test_env_overrides(void) {
         else
             CHECK(c == NULL);
     }
-    tu_case_end(mark,
-                "APLCL_VECTOR_WIDTH / LOCAL_SIZE / CONTIGUOUS / QUEUE / BAKE parsed strictly");
+    tu_case_end(mark, "APLCL_VECTOR_WIDTH / LOCAL_SIZE / CONTIGUOUS / QUEUE parsed strictly");
 }
 
 int main(void) {

@@ -12,8 +12,12 @@ binding checks at import (aplcl/_lib.py). Errors from the library raise aplcl.Er
 
 from ._core import Context, Device, Error, Params, devices, reference
 from ._lib import LayoutError
+from ._lib import version_number as _version_number
 
-__version__ = "1.0.0"
+# Written once, in include/aplcl.h: the linked library's APLCL_VERSION_NUMBER as MAJOR.MINOR.PATCH.
+_v = _version_number()
+__version__ = f"{_v // 10000}.{_v // 100 % 100}.{_v % 100}"
+del _v
 
 __all__ = ["Context", "Device", "Error", "LayoutError", "Params", "devices", "reference",
            "__version__"]
