@@ -63,12 +63,11 @@ extern "C" {
 /* A linear head on one aplcl context: its kernels and its scratch memory. */
 typedef struct aplcl_head aplcl_head;
 
-/* Creates a head on ctx: builds its small kernels (bias broadcast, column sums, gradient scale, the
- * fixed-order loss accumulation) and has CLBlast compile its SGEMM program by running one 1x1x1
- * SGEMM on ctx's queue. Blocks while compiling, holding the context's
- * lock (other calls on ctx wait). Allocates no scratch: the first aplcl_head_compute does. ctx
- * must outlive the head; for threads see "threads" at the top. Errors: NULL_ARGUMENT, KERNEL_BUILD
- * (log: aplcl_last_build_log), BLAS, OPENCL, OUT_OF_HOST_MEMORY. On error *out is NULL. */
+/* Creates a head on ctx and compiles everything its calls run (its small kernels and the GEMMs),
+ * so later calls do not compile. Blocks while compiling, holding the context's lock (other calls
+ * on ctx wait). Allocates no scratch: the first aplcl_head_compute does. ctx must outlive the
+ * head; for threads see "threads" in aplcl.h. Errors: NULL_ARGUMENT, KERNEL_BUILD (log:
+ * aplcl_last_build_log), BLAS, OPENCL, OUT_OF_HOST_MEMORY. On error *out is NULL. */
 APLCL_API aplcl_status aplcl_head_create(aplcl_head **out, aplcl_ctx *ctx);
 
 /* Releases the head's kernels and scratch; does not wait for queued work (OpenCL keeps memory
