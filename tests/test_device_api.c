@@ -496,6 +496,51 @@ static void test_env_overrides(void) {
     tu_case_end(mark, "APLCL_VECTOR_WIDTH / LOCAL_SIZE / CONTIGUOUS / QUEUE parsed strictly");
 }
 
+/* aplcl_ctx_create_ex checks every option field; a queue option is aplcl_ctx_create_from_queue. */
+static void test_options(cl_command_queue q) {
+    int mark = tu_case_begin();
+    struct {
+        unsigned vw, ls;
+        int layout, sq;
+        aplcl_status want;
+    } cases[] = {{3, 0, 0, 0, APLCL_ERR_INVALID_OPTION},
+                 {32, 0, 0, 0, APLCL_ERR_INVALID_OPTION},
+                 {0, 48, 0, 0, APLCL_ERR_INVALID_OPTION},
+                 {0, 1u << 17, 0, 0, APLCL_ERR_INVALID_OPTION},
+                 {0, 0, 3, 0, APLCL_ERR_INVALID_OPTION},
+                 {0, 0, 0, 3, APLCL_ERR_INVALID_OPTION},
+                 {0, 0, -1, 0, APLCL_ERR_INVALID_OPTION},
+                 {2, 64, APLCL_LAYOUT_STRIDED, 1, APLCL_SUCCESS},
+                 {0, 0, 0, 0, APLCL_SUCCESS}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
+        aplcl_ctx_options o = aplcl_ctx_options_default();
+        o.vector_width = cases[i].vw, o.local_size = cases[i].ls;
+        o.layout = (aplcl_layout)cases[i].layout;
+        o.sparse_queue = (aplcl_sparse_queue)cases[i].sq;
+        aplcl_ctx *c = (aplcl_ctx *)&c;
+        aplcl_status st = aplcl_ctx_create_ex(&c, &o);
+        if (st != cases[i].want)
+            TU_FAIL_AT_(__FILE__, __LINE__, "options case %zu: %s, expected %s", i,
+                        tu_status_name(st), tu_status_name(cases[i].want));
+        if (st == APLCL_SUCCESS)
+            aplcl_ctx_destroy(c);
+        else
+            CHECK(c == NULL);
+    }
+    CHECK_STATUS(aplcl_ctx_create_ex(NULL, NULL), APLCL_ERR_NULL_ARGUMENT);
+    aplcl_ctx *c = NULL;
+    CHECK_STATUS(aplcl_ctx_create_ex(&c, NULL), APLCL_SUCCESS); /* NULL options: the defaults */
+    aplcl_ctx_destroy(c);
+    aplcl_ctx_options o = aplcl_ctx_options_default();
+    o.queue = q;
+    o.device = "no-such-device-xyz"; /* ignored with a queue */
+    c = NULL;
+    CHECK_STATUS(aplcl_ctx_create_ex(&c, &o), APLCL_SUCCESS);
+    CHECK(c && aplcl_ctx_queue(c) == q);
+    aplcl_ctx_destroy(c);
+    tu_case_end(mark, "aplcl_ctx_create_ex: option ranges, NULL options, the caller's queue");
+}
+
 int main(void) {
     make_inputs();
     aplcl_ctx *ctx = NULL;
@@ -518,6 +563,7 @@ int main(void) {
     } else {
         printf("note: device has no out-of-order queues; that sub-case is not run\n");
     }
+    test_options(aplcl_ctx_queue(ctx));
     aplcl_ctx_destroy(ctx);
 
     test_devices();
