@@ -1,11 +1,12 @@
 /* test_cache.c: the program-binary cache never poisons a run, and repairs itself.
  *
  * For each kind of damage to the cache files (cut short, bytes flipped, files swapped between
- * the f32- and u8-target programs, a header forged for another device or driver, kernels that
- * do not match, a file too long, empty, a directory or FIFO in a file's place) a fresh context
- * must give results bitwise equal to a run without cache, and leave a valid file that the next
- * run loads. An unusable cache folder must change nothing and print nothing; processes racing
- * on an empty or damaged folder must all be right and leave one whole file per program.
+ * programs (f32 and u8 targets, loss and count/finalize), a header forged for another device or
+ * driver, kernels that do not match, a file too long, empty, a directory or FIFO in a file's place)
+ * a fresh context must give results bitwise equal to a run without cache, and leave a valid file
+ * that the next run loads. An unusable cache folder must change nothing and print nothing;
+ * processes racing on an empty or damaged folder must all be right and leave one whole file per
+ * program.
  *
  * How a hit is seen without a hook in the library: a miss always rewrites the file through a new
  * temporary and rename, so the path gets a new inode; a hit leaves inode and bytes as they were.
@@ -372,8 +373,9 @@ static void scenario(damage d) {
     }
     for (int i = 0; i < NPROG; ++i)
         snprintf(path[i], sizeof path[i], "%s/%s", dir, names[i]);
-    if (d == SWAPPED)
-        swap_files(path[0], path[1]);
+    if (d == SWAPPED) /* each file in another program's place (NPROG is even) */
+        for (int i = 0; i + 1 < NPROG; i += 2)
+            swap_files(path[i], path[i + 1]);
     else
         for (int i = 0; i < NPROG; ++i)
             apply(d, path[i]);
