@@ -293,7 +293,7 @@ static void test_from_queue(cl_device_id dev, int out_of_order, int order) {
     }
     cl_uint q_refs0 = refcount_queue(q);
     aplcl_ctx *ctx = NULL;
-    aplcl_status st = aplcl_ctx_create_from_queue(&ctx, q);
+    aplcl_status st = tu_ctx_create_from_queue(&ctx, q); /* aplcl_ctx_create_from_queue + shape */
     CHECK_STATUS(st, APLCL_SUCCESS);
     if (st == APLCL_SUCCESS) {
         CHECK(aplcl_ctx_queue(ctx) == q);
@@ -538,6 +538,13 @@ static void test_options(cl_command_queue q) {
     CHECK_STATUS(aplcl_ctx_create_ex(&c, &o), APLCL_SUCCESS);
     CHECK(c && aplcl_ctx_queue(c) == q);
     aplcl_ctx_destroy(c);
+    c = NULL; /* the simple call for the same */
+    CHECK_STATUS(aplcl_ctx_create_from_queue(&c, q), APLCL_SUCCESS);
+    CHECK(c && aplcl_ctx_queue(c) == q && aplcl_ctx_cl_context(c) == aplcl_ctx_cl_context(c));
+    aplcl_ctx_destroy(c);
+    c = (aplcl_ctx *)&c;
+    CHECK_STATUS(aplcl_ctx_create_from_queue(&c, NULL), APLCL_ERR_NULL_ARGUMENT);
+    CHECK(c == NULL);
     tu_case_end(mark, "aplcl_ctx_create_ex: option ranges, NULL options, the caller's queue");
 }
 

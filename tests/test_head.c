@@ -718,7 +718,7 @@ static void test_out_of_order(void) {
     }
     aplcl_ctx *octx = NULL;
     aplcl_head *ohead = NULL;
-    CHECK_STATUS(aplcl_ctx_create_from_queue(&octx, q), APLCL_SUCCESS);
+    CHECK_STATUS(tu_ctx_create_from_queue(&octx, q), APLCL_SUCCESS);
     clReleaseCommandQueue(q); /* the context holds it */
     if (octx)
         CHECK_STATUS(aplcl_head_create(&ohead, octx), APLCL_SUCCESS);

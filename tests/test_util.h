@@ -357,6 +357,19 @@ static inline aplcl_status tu_ref_counts(const aplcl_params *p, size_t rows, siz
     return tu_ref(p, rows, cols, logits, targets, NULL, grad, elem_loss, loss, counts);
 }
 
+/* aplcl_ctx_create_from_queue with the kernel shape the environment asks for (as tu_ctx_create),
+ * so a second context in a shaped run has the first one's shape. INVALID_OPTION for a bad
+ * variable. */
+static inline aplcl_status tu_ctx_create_from_queue(aplcl_ctx **ctx, cl_command_queue q) {
+    aplcl_ctx_options o;
+    if (cli_ctx_options_from_env(&o, NULL) != 0) {
+        *ctx = NULL;
+        return APLCL_ERR_INVALID_OPTION;
+    }
+    o.queue = q;
+    return aplcl_ctx_create_ex(ctx, &o);
+}
+
 /* For tests that create their own contexts: tu_ctx_create's code for the default device, whose
  * context is destroyed again. */
 static inline int tu_device_check(void) {
