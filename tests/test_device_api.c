@@ -540,7 +540,9 @@ static void test_options(cl_command_queue q) {
     aplcl_ctx_destroy(c);
     c = NULL; /* the simple call for the same */
     CHECK_STATUS(aplcl_ctx_create_from_queue(&c, q), APLCL_SUCCESS);
-    CHECK(c && aplcl_ctx_queue(c) == q && aplcl_ctx_cl_context(c) == aplcl_ctx_cl_context(c));
+    cl_context qc = NULL;
+    clGetCommandQueueInfo(q, CL_QUEUE_CONTEXT, sizeof qc, &qc, NULL);
+    CHECK(c && aplcl_ctx_queue(c) == q && aplcl_ctx_cl_context(c) == qc);
     aplcl_ctx_destroy(c);
     c = (aplcl_ctx *)&c;
     CHECK_STATUS(aplcl_ctx_create_from_queue(&c, NULL), APLCL_ERR_NULL_ARGUMENT);
