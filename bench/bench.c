@@ -126,6 +126,21 @@ static int save_inputs(bench_state *s) {
     return rc;
 }
 
+/* --chart is written after the benchmark: check now that it can be, without truncating an
+ * existing file or leaving a new one behind. */
+static int chart_writable(const char *path) {
+    int existed = access(path, F_OK) == 0;
+    FILE *f = fopen(path, "a");
+    if (!f) {
+        fprintf(stderr, "aplcl bench: cannot write --chart %s: %s\n", path, strerror(errno));
+        return 0;
+    }
+    fclose(f);
+    if (!existed)
+        remove(path);
+    return 1;
+}
+
 static FILE *open_out(const char *path) {
     if (!path)
         return NULL;
@@ -175,7 +190,8 @@ int cli_bench(int argc, char **argv) {
     s.human = ((s.csv && strcmp(s.csv, "-") == 0) || (s.json && strcmp(s.json, "-") == 0)) ? stderr
                                                                                            : stdout;
     s.tty = isatty(fileno(stderr));
-    if ((s.csv && !(s.csvf = open_out(s.csv))) || (s.json && !(s.jsonf = open_out(s.json)))) {
+    if ((s.csv && !(s.csvf = open_out(s.csv))) || (s.json && !(s.jsonf = open_out(s.json))) ||
+        (s.chart && !chart_writable(s.chart))) {
         bench_inputs_free(&loaded);
         return 1;
     }

@@ -11,13 +11,6 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* Dense 0/1 targets to BITS (rows * APLCL_BITS_WORDS(cols) words) or CSR (row_ptr: rows + 1
- * entries; indices: nnz = cli_count_positives() entries) with the library's aplcl_pack_bits /
- * aplcl_pack_csr. Returns 0 on success. */
-size_t cli_count_positives(const uint8_t *y, size_t n);
-int cli_bench_pack(const uint8_t *y, size_t rows, size_t cols, aplcl_target_format fmt,
-                   uint32_t *bits, uint64_t *row_ptr, uint32_t *indices, size_t nnz);
-
 /* The bench regimes: "early" logits N(0,2); "trained" negatives N(-6,2), positives N(3,2); a
  * label is positive with probability cli_bench_pos_rate(cols) = clamp(3/cols, 0.01, 0.5). */
 double cli_bench_pos_rate(size_t cols);

@@ -3,7 +3,7 @@
  *
  * Reads the first call's counters, loss and gradient back and compares them, in chunks of about
  * 2^20 elements, with aplcl_ref_compute on the same (storage-rounded) logits, by the tolerance
- * rule of the tests and `aplcl check` (common/cases.h). Not a test: tests/ and `aplcl check`
+ * rule of the tests and `aplcl check` (cases/cases.h). Not a test: tests/ and `aplcl check`
  * cover correctness.
  */
 #include "bench_run.h"
@@ -51,7 +51,7 @@ void bench_check_case(aplcl_ctx *ctx, const aplcl_params *p, inputs *in, combo c
                  (unsigned long long)cnt[2]);
         goto out;
     }
-    /* The tolerance rule of the tests and `aplcl check` (common/cases.h), per storage type; the
+    /* The tolerance rule of the tests and `aplcl check` (cases/cases.h), per storage type; the
      * gradient multiplier is grad_scale (SUM). Accumulating: against ref + ACC_START, with the
      * start value's rounding on top. Against the rule bench used before (rel 1e-5 / 1e-3 / 8e-3,
      * floor 1e-7): tighter everywhere except f16 elements with |ref| < 1.6e-4, where the floor is

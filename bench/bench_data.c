@@ -5,48 +5,12 @@
  * (aplcl_f32_to_f16 etc.), so the reference is evaluated on exactly the logits the device reads.
  */
 #include "bench.h"
+#include "options.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- target packing: the library's packers (aplcl_pack_bits, aplcl_pack_csr) ---- */
-
-int cli_bench_pack(const uint8_t *y, size_t rows, size_t cols, aplcl_target_format fmt,
-                   uint32_t *bits, uint64_t *row_ptr, uint32_t *indices, size_t nnz) {
-    /* through a float copy of a block of rows at a time: no float copy of the whole matrix */
-    size_t block = ((size_t)1 << 20) / cols, words = APLCL_BITS_WORDS(cols), done = 0;
-    if (block == 0)
-        block = 1;
-    float *yf = malloc((block < rows ? block : rows) * cols * sizeof *yf);
-    if (!yf)
-        return 1;
-    aplcl_status st = APLCL_SUCCESS;
-    for (size_t r0 = 0; r0 < rows && st == APLCL_SUCCESS; r0 += block) {
-        size_t nr = rows - r0 < block ? rows - r0 : block, k = 0;
-        for (size_t i = 0; i < nr * cols; ++i)
-            yf[i] = (float)y[r0 * cols + i];
-        if (fmt == APLCL_TARGET_BITS) {
-            st = aplcl_pack_bits(nr, cols, yf, bits + r0 * words, NULL);
-            continue;
-        }
-        /* the block's row pointers start at 0, over the previous block's last one */
-        st = aplcl_pack_csr(nr, cols, yf, row_ptr + r0, indices + done, nnz - done, &k);
-        for (size_t r = 0; r <= nr; ++r)
-            row_ptr[r0 + r] += done;
-        done += k;
-    }
-    free(yf);
-    return st != APLCL_SUCCESS;
-}
-
-size_t cli_count_positives(const uint8_t *y, size_t n) {
-    size_t k = 0;
-    for (size_t i = 0; i < n; ++i)
-        k += y[i] == 1;
-    return k;
-}
 
 /* ---- regimes ---- */
 
@@ -150,12 +114,20 @@ int cli_bench_load_inputs(const char *dir, size_t *rows, size_t *cols, int *trai
     while (fgets(line, sizeof line, f)) {
         if (sscanf(line, "%63s %255s", key, val) != 2)
             continue;
+        /* the tools' one number rule: a malformed number is refused, not read as far as it goes */
+        uint64_t v = 0;
+        int numeric = !strcmp(key, "rows") || !strcmp(key, "cols") || !strcmp(key, "seed");
+        if (numeric && cli_strict_u64(val, &v) != 0) {
+            fprintf(stderr, "aplcl bench: %s: %s '%s' is not a decimal integer\n", path, key, val);
+            fclose(f);
+            return 1;
+        }
         if (strcmp(key, "rows") == 0)
-            r = strtoull(val, NULL, 10);
+            r = v;
         if (strcmp(key, "cols") == 0)
-            c = strtoull(val, NULL, 10);
+            c = v;
         if (strcmp(key, "seed") == 0)
-            s = strtoull(val, NULL, 10);
+            s = v;
         if (strcmp(key, "regime") == 0)
             regime = strcmp(val, "trained") == 0 ? 1 : strcmp(val, "early") == 0 ? 0 : -1;
     }

@@ -44,19 +44,16 @@ static timing stats_of(double *t, int n) {
 
 /* "NxDxC" */
 int bench_parse_shape(const char *s, size_t *n, size_t *d, size_t *c) {
-    char *end;
-    unsigned long long v[3];
+    uint64_t v[3];
     const char *p = s;
-    for (int i = 0; i < 3; ++i) {
-        errno = 0;
-        v[i] = strtoull(p, &end, 10);
-        if (errno || end == p || v[i] == 0)
+    for (int i = 0; i < 3; ++i) { /* the tools' one number rule: digits only */
+        if (cli_scan_u64(&p, &v[i]) || v[i] == 0 || v[i] > SIZE_MAX)
             return 1;
-        if (i < 2 && *end != 'x' && *end != 'X')
+        if (i < 2 && *p != 'x' && *p != 'X')
             return 1;
-        p = end + (i < 2);
+        p += i < 2;
     }
-    if (*end)
+    if (*p)
         return 1;
     *n = (size_t)v[0], *d = (size_t)v[1], *c = (size_t)v[2];
     return 0;
@@ -64,10 +61,9 @@ int bench_parse_shape(const char *s, size_t *n, size_t *d, size_t *c) {
 
 /* A byte count with an optional K, M or G (binary) suffix. */
 int bench_parse_bytes(const char *s, size_t *out) {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || !(v > 0) || !isfinite(v))
+    const char *end = s;
+    double v = 0;
+    if (cli_scan_f64(&end, &v) || !(v > 0)) /* decimal only: no "0x10", no " 1M" */
         return 1;
     double mul = 1;
     if (*end == 'K' || *end == 'k')
@@ -452,25 +448,14 @@ int cli_bench_head(int argc, char **argv) {
         pb.targets.data = buf(&dv, n * c, hy);
         break;
     case APLCL_TARGET_BITS:
-        if (!(hbits = calloc(n * words, 4)))
+        if (!(hbits = calloc(n * words, 4)) || cli_pack_u8(hy, n, c, fmt, hbits, NULL, NULL, 0))
             goto oom;
-        for (size_t i = 0; i < n; ++i)
-            for (size_t j = 0; j < c; ++j)
-                if (hy[i * c + j])
-                    hbits[i * words + j / 32] |= 1u << (j % 32);
         pb.targets.data = buf(&dv, n * words * 4, hbits);
         break;
     default:
         hrp = malloc((n + 1) * 8), hidx = malloc((nnz ? nnz : 1) * 4);
-        if (!hrp || !hidx)
+        if (!hrp || !hidx || cli_pack_u8(hy, n, c, fmt, NULL, hrp, hidx, nnz))
             goto oom;
-        hrp[0] = 0;
-        for (size_t i = 0, k = 0; i < n; ++i) {
-            for (size_t j = 0; j < c; ++j)
-                if (hy[i * c + j])
-                    hidx[k++] = (uint32_t)j;
-            hrp[i + 1] = k;
-        }
         pb.targets.data = buf(&dv, (n + 1) * 8, hrp);
         pb.targets.indices = nnz ? buf(&dv, nnz * 4, hidx) : NULL;
         pb.targets.nnz = nnz;

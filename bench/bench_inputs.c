@@ -53,7 +53,7 @@ int bench_ensure_targets(inputs *in, aplcl_target_format fmt) {
     if (fmt == APLCL_TARGET_BITS && !in->bits) {
         if (!(in->bits = malloc(in->rows * APLCL_BITS_WORDS(in->cols) * sizeof *in->bits)))
             return 1;
-        if (cli_bench_pack(in->y, in->rows, in->cols, fmt, in->bits, NULL, NULL, 0))
+        if (cli_pack_u8(in->y, in->rows, in->cols, fmt, in->bits, NULL, NULL, 0))
             return 1;
     }
     if (fmt == APLCL_TARGET_CSR && !in->csr_ready) {
@@ -62,7 +62,7 @@ int bench_ensure_targets(inputs *in, aplcl_target_format fmt) {
         in->indices = malloc((in->nnz ? in->nnz : 1) * sizeof *in->indices);
         if (!in->row_ptr || !in->indices)
             return 1;
-        if (cli_bench_pack(in->y, in->rows, in->cols, fmt, NULL, in->row_ptr, in->indices, in->nnz))
+        if (cli_pack_u8(in->y, in->rows, in->cols, fmt, NULL, in->row_ptr, in->indices, in->nnz))
             return 1;
         in->csr_ready = 1;
     }

@@ -14,24 +14,21 @@ static int parse_shapes(bench_state *s, const char *list) {
     s->nshapes = 0;
     const char *p = list;
     while (*p) {
-        char *end;
-        errno = 0;
-        unsigned long long r = strtoull(p, &end, 10);
-        if (end == p || (*end != 'x' && *end != 'X'))
+        /* the tools' one number rule (cli_scan_u64): digits only, no sign, no space */
+        uint64_t r = 0, c = 0;
+        if (cli_scan_u64(&p, &r) || (*p != 'x' && *p != 'X'))
             return 1;
-        p = end + 1;
-        unsigned long long c = strtoull(p, &end, 10);
-        if (end == p || errno || !r || !c || c > UINT32_MAX)
+        ++p;
+        if (cli_scan_u64(&p, &c) || !r || !c || c > UINT32_MAX)
             return 1;
         if (r > SIZE_MAX / c / 8) { /* every buffer size below is at most 8 bytes an element */
             fprintf(stderr, "aplcl bench: --shapes: %llux%llu: rows x cols x 8 bytes overflows\n",
-                    r, c);
+                    (unsigned long long)r, (unsigned long long)c);
             return 2;
         }
         if (s->nshapes == MAX_SHAPES)
             return 1;
         s->shapes[s->nshapes++] = (shape){(size_t)r, (size_t)c};
-        p = end;
         if (*p == ',')
             ++p;
         else if (*p)

@@ -1,7 +1,8 @@
 /* bench_out.c: what `aplcl bench` writes besides its table: CSV rows, JSON lines, and the SVG bar
  * chart of fraction-of-copy-bandwidth per case and device (drawn by gnuplot when installed).
  *
- * CSV (RFC 4180: fields with a comma, quote or line break are quoted) and JSON carry the same
+ * CSV (fields with a comma, quote or line break quoted as RFC 4180 says; lines end with LF, not
+ * CRLF) and JSON carry the same
  * fields, one line per case, so files from several devices merge by concatenation (drop repeated
  * CSV header lines).
  */

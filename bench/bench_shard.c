@@ -254,6 +254,14 @@ int cli_bench_shard(int argc, char **argv) {
     if (par_start() != 0)
         return CLI_EXIT_FAIL;
     int R = par_size(), rank = par_rank();
+    /* every rank must run the same problem: ranks given another --shape would sum arrays of
+     * different sizes and report a mixture */
+    uint64_t cfg[6] = {s.n, s.d, s.c, s.k, s.budget, s.seed};
+    if (!par_all_equal(
+            par_hash(par_hash(PAR_HASH_INIT, cfg, sizeof cfg), &s.reps, sizeof s.reps))) {
+        par_fail(WHO, "the ranks differ in --shape, --positives, --budget, --reps or --seed");
+        return CLI_EXIT_FAIL;
+    }
     if (s.c < (size_t)R) {
         par_fail(WHO, "%zu labels cannot be split over %d ranks", s.c, R);
         return CLI_EXIT_FAIL;

@@ -4,11 +4,11 @@
  * f16, bf16), focusing mode and reduction rotate through the cases. Logits include extremes and
  * the exact clip/eps branch points; the reference runs on the logits as stored. One row per case
  * with the worst errors; exit status 1 on any mismatch. The parameter sets, the inputs and the
- * tolerance rule are common/cases.h's, the same the tests use: per element |dev - ref| <=
+ * tolerance rule are cases/cases.h's, the same the tests use: per element |dev - ref| <=
  * max(1e-5 |ref|, 1e-7 * scale), scale = gradient multiplier (1 for losses), plus half an ulp of
  * the storage type for 16-bit gradients; the reduced loss within 1e-6 relative. Weighted cases
  * (pos_weight, per-element, per-label and per-row weights) follow each shape's matrix, checked
- * against aplcl_ref_compute_weighted with the absolute floors times CASES_WEIGHT_MAX.
+ * against aplcl_ref_compute_io with the absolute floors times CASES_WEIGHT_MAX.
  */
 #include "cases.h"
 #include "cli.h"
@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The presets and the custom set every device is checked with (common/cases.h). */
+/* The presets and the custom set every device is checked with (cases/cases.h). */
 static const cases_set_id k_sets[] = {CASES_APL_DEFAULT, CASES_BCE,     CASES_FOCAL_2,
                                       CASES_ASL_4_1_005, CASES_POLY1_1, CASES_CUSTOM_NOEPS};
 

@@ -34,6 +34,9 @@ static void usage(FILE *f) {
                "  tune TRAIN.arff TEST.arff --labels N [--seeds LIST] [--out DIR] [--trials N]\n"
                "                               search APL's parameters on validation, compare\n"
                "                               the winner with bce, asl, apl on test\n"
+               "  study DATASET... --out DIR [--budget-minutes M] [--seeds LIST]\n"
+               "                               tuned APL against tuned BCE and ASL on several\n"
+               "                               data sets: intervals, tests across data sets\n"
                "  verify --logits X.npy --targets Y.npy [--grad G.npy] [--elem-loss E.npy]\n"
                "        [--params SPEC | --preset NAME] [--reduction R] [--tol-ulps U]\n"
                "                               check another engine's loss and gradient\n"
@@ -62,7 +65,8 @@ int main(int argc, char **argv) {
         const char *name;
         int (*run)(int, char **);
     } cmds[] = {{"devices", cli_devices}, {"check", cli_check}, {"bench", cli_bench},
-                {"train", cli_train},     {"tune", cli_tune},   {"verify", cli_verify}};
+                {"train", cli_train},     {"tune", cli_tune},   {"verify", cli_verify},
+                {"study", cli_study}};
     const char *names[sizeof cmds / sizeof cmds[0]];
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; ++i) {
         if (strcmp(cmd, cmds[i].name) == 0)

@@ -1,7 +1,7 @@
 /* run_common.c: the options, data preparation and device that `aplcl train` and `aplcl tune`
  * share (run_common.h).
  */
-#define _POSIX_C_SOURCE 200809L /* isatty, fileno */
+#define _POSIX_C_SOURCE 200809L /* isatty, fileno, access */
 #include "run_common.h"
 
 #include "split.h"
@@ -30,15 +30,21 @@ enum {
     C_DEVICE,
     C_PROGRESS,
     C_QUIET,
-    C_OUT
+    C_OUT,
+    C_IGNORE
 };
+
+#define MAX_IGNORE 4096 /* names in --ignore */
 
 void run_common_usage(FILE *f) {
     fprintf(
         f,
         "  --labels N      the last N attributes are the labels (MULAN); with --labels-first\n"
         "                  the first N (MEKA). Optional when the @relation name carries\n"
-        "                  MEKA's '-C N' (N > 0: first N, N < 0: last -N).\n"
+        "                  MEKA's '-C N' (N > 0: first N, N < 0: last -N); given, it wins\n"
+        "                  over '-C' (a warning says so when they disagree).\n"
+        "  --labels-xml F  the labels are the attributes MULAN's label file F names\n"
+        "  --ignore LIST   attributes to drop, by name, comma-separated (an ID, a string)\n"
         "  --val F|FILE    validation set: a fraction 0 < F < 1 of TRAIN held out (iterative\n"
         "                  stratification over the labels, seeded by --split-seed, default 1),\n"
         "                  or a FILE with the same attributes. Features are standardised with\n"
@@ -46,7 +52,6 @@ void run_common_usage(FILE *f) {
         "  --epochs E      1..%d     --hidden H  0 (linear, default)..%d\n"
         "  --batch B       1..%d (default 64)     --lr LR     > 0, finite (default 3e-3)\n"
         "  --seeds LIST    at most %d seeds (default: --seed, else 1)\n"
-        "  --out DIR       write results into DIR (created if missing)\n"
         "  --device D      \"P:D\" or a name substring (default $APLCL_DEVICE, else the\n"
         "                  library's choice)\n"
         "  --progress / --quiet  draw / do not draw the progress display (default: only when\n"
@@ -68,6 +73,37 @@ int run_parse_seeds(const char *who, const char *list, uint64_t *out, int max) {
             return -1;
     }
     return n;
+}
+
+int run_split_names(const char *who, const char *opt, const char *list, char ***names, size_t *n) {
+    *names = NULL;
+    *n = 0;
+    size_t len = strlen(list), count = 1;
+    for (size_t i = 0; i < len; i++)
+        count += list[i] == ',';
+    if (count > MAX_IGNORE) {
+        fprintf(stderr, "%s: %s names more than %d attributes\n", who, opt, MAX_IGNORE);
+        return -1;
+    }
+    /* one block: the pointers, then a copy of the list cut at the commas */
+    char **out = malloc(count * sizeof *out + len + 1);
+    if (!out) {
+        fprintf(stderr, "%s: out of host memory\n", who);
+        return -1;
+    }
+    char *buf = (char *)(out + count), *cur = buf;
+    memcpy(buf, list, len + 1);
+    for (size_t k = 0; k < count; k++) {
+        out[k] = cli_next_entry(&cur, ',');
+        if (!out[k] || !*out[k]) {
+            fprintf(stderr, "%s: %s: empty name in '%s'\n", who, opt, list);
+            free(out);
+            return -1;
+        }
+    }
+    *names = out;
+    *n = count;
+    return 0;
 }
 
 static int excl(const char *who, const cli_option *o, int a, int b) {
@@ -110,37 +146,51 @@ int run_common_parse(const char *who, const cli_option *o, run_common *rc, int d
         return CLI_EXIT_USAGE;
     rc->val_file = NULL; /* rc->val_fraction keeps the caller's default without --val */
     if (o[C_VAL].value) {
-        /* a number is a fraction; anything else a file */
+        /* a decimal number (the tools' one rule) is a fraction; anything else a file, unless
+         * no such file exists and strtod would read it as a number ("0x1p-2", " 0.2"): then the
+         * user meant a fraction the rule refuses, and is told so rather than "cannot open" */
+        const char *v = o[C_VAL].value;
+        double f = 0;
         char *end = NULL;
-        double f = strtod(o[C_VAL].value, &end);
-        if (end != o[C_VAL].value && *end == '\0') {
-            if (!(f > 0 && f < 1)) {
-                fprintf(stderr,
-                        "%s: --val wants a fraction between 0 and 1 (exclusive) or a "
-                        "file, not '%s'\n",
-                        who, o[C_VAL].value);
-                return CLI_EXIT_USAGE;
-            }
+        int strict = cli_strict_f64(v, &f) == 0;
+        int loose = !strict && *v && (strtod(v, &end), end && end != v && *end == '\0') &&
+                    access(v, F_OK) != 0;
+        if (loose || (strict && !(f > 0 && f < 1))) {
+            fprintf(stderr,
+                    "%s: --val wants a fraction between 0 and 1 (exclusive; decimal) or a "
+                    "file, not '%s'\n",
+                    who, v);
+            return CLI_EXIT_USAGE;
+        }
+        if (strict)
             rc->val_fraction = f;
-        } else
-            rc->val_file = o[C_VAL].value, rc->val_fraction = 0;
+        else
+            rc->val_file = v, rc->val_fraction = 0;
     }
     if (o[C_SPLIT_SEED].value && !(rc->val_fraction > 0)) {
         fprintf(stderr, "%s: --split-seed needs --val FRACTION\n", who);
         return CLI_EXIT_USAGE;
     }
-    rc->layout.place = o[C_FIRST].value ? ARFF_LABELS_FIRST : ARFF_LABELS_AUTO;
-    rc->layout.n_labels = 0;
+    /* explicit label options win over a MEKA "-C" in the file (MULAN's medical carries a stray
+     * one): --labels N alone means the last N, --labels-xml the attributes it names */
+    memset(&rc->layout, 0, sizeof rc->layout);
+    rc->layout.place = o[C_FIRST].value    ? ARFF_LABELS_FIRST
+                       : o[C_LABELS].value ? ARFF_LABELS_LAST
+                                           : ARFF_LABELS_AUTO;
+    rc->labels_xml = o[C_XML].value;
     if (o[C_LABELS].value) {
         if (cli_parse_u64(who, "--labels", o[C_LABELS].value, 1, ARFF_MAX_ATTRIBUTES, &u64))
             return CLI_EXIT_USAGE;
         rc->layout.n_labels = (size_t)u64;
-    } else if (o[C_XML].value) {
-        arff_error aerr;
-        if (arff_label_count_from_xml(o[C_XML].value, &rc->layout.n_labels, &aerr) != 0) {
-            fprintf(stderr, "%s:%zu:%zu: %s\n", aerr.file, aerr.line, aerr.column, aerr.message);
-            return CLI_EXIT_FAIL;
-        }
+    }
+    rc->ignore_list = o[C_IGNORE].value;
+    if (rc->ignore_list) {
+        char **names = NULL;
+        size_t n = 0;
+        int bad = run_split_names(who, "--ignore", rc->ignore_list, &names, &n);
+        free(names);
+        if (bad)
+            return CLI_EXIT_USAGE;
     }
     if (o[C_SEEDS].value) {
         if ((rc->n_seeds = run_parse_seeds(who, o[C_SEEDS].value, rc->seeds, RUN_MAX_SEEDS)) <= 0)
@@ -172,22 +222,42 @@ int run_parse_args(const char *who, int argc, char **argv, cli_option *o, size_t
     return run_common_parse(who, o, rc, default_epochs);
 }
 
-static int same_shape(const arff_data *a, const arff_data *b) {
-    return a->features == b->features && a->labels == b->labels &&
-           a->labels_first == b->labels_first;
+/* Loads one file as *layout says; prints its error, or its note (a MEKA "-C" overridden). */
+static int load_one(const char *who, const char *path, const arff_layout *layout, arff_data *d) {
+    arff_error aerr;
+    if (arff_load_layout(path, layout, d, &aerr) != 0) {
+        fprintf(stderr, "%s:%zu:%zu: %s\n", aerr.file, aerr.line, aerr.column, aerr.message);
+        return -1;
+    }
+    if (d->note[0])
+        fprintf(stderr, "%s: warning: %s: %s\n", who, path, d->note);
+    return 0;
 }
 
 int run_data_load(const char *who, const run_common *rc, run_data *d) {
     memset(d, 0, sizeof *d);
-    arff_error aerr;
     arff_data whole;
     memset(&whole, 0, sizeof whole);
-    if (arff_load_layout(rc->train_path, &rc->layout, &whole, &aerr) != 0 ||
-        arff_load_layout(rc->test_path, &rc->layout, &d->test, &aerr) != 0 ||
-        (rc->val_file && arff_load_layout(rc->val_file, &rc->layout, &d->val, &aerr) != 0)) {
-        fprintf(stderr, "%s:%zu:%zu: %s\n", aerr.file, aerr.line, aerr.column, aerr.message);
-        goto fail;
+    arff_layout layout = rc->layout;
+    char **xml_names = NULL, **ignore = NULL;
+    size_t n_xml = 0, n_ignore = 0;
+    if (rc->labels_xml) {
+        arff_error aerr;
+        if (arff_label_names_from_xml(rc->labels_xml, &xml_names, &n_xml, &aerr) != 0) {
+            fprintf(stderr, "%s:%zu:%zu: %s\n", aerr.file, aerr.line, aerr.column, aerr.message);
+            goto fail;
+        }
+        layout.label_names = (const char *const *)xml_names;
+        layout.n_labels = n_xml;
     }
+    if (rc->ignore_list && run_split_names(who, "--ignore", rc->ignore_list, &ignore, &n_ignore))
+        goto fail;
+    layout.ignore = (const char *const *)ignore;
+    layout.n_ignore = n_ignore;
+    if (load_one(who, rc->train_path, &layout, &whole) != 0 ||
+        load_one(who, rc->test_path, &layout, &d->test) != 0 ||
+        (rc->val_file && load_one(who, rc->val_file, &layout, &d->val) != 0))
+        goto fail;
     if (whole.labels == 0) {
         fprintf(stderr,
                 "%s: %s: how many labels? give --labels N (or --labels-xml FILE), or put "
@@ -195,8 +265,11 @@ int run_data_load(const char *who, const run_common *rc, run_data *d) {
                 who, rc->train_path);
         goto fail;
     }
-    if (!same_shape(&whole, &d->test) || (rc->val_file && !same_shape(&whole, &d->val))) {
-        fprintf(stderr, "%s: train, validation and test files differ in attributes\n", who);
+    char why[512];
+    if (arff_same_attributes(&whole, &d->test, "TRAIN", "TEST", why, sizeof why) != 0 ||
+        (rc->val_file &&
+         arff_same_attributes(&whole, &d->val, "TRAIN", "the --val file", why, sizeof why) != 0)) {
+        fprintf(stderr, "%s: train, validation and test files differ: %s\n", who, why);
         goto fail;
     }
     if (rc->val_fraction > 0) {
@@ -215,8 +288,7 @@ int run_data_load(const char *who, const run_common *rc, run_data *d) {
         arff_free(&whole);
     } else
         d->train = whole, memset(&whole, 0, sizeof whole);
-    d->label_names =
-        d->test.names ? d->test.names + (d->test.labels_first ? 0 : d->test.features) : NULL;
+    d->label_names = d->test.names ? d->test.names + d->test.features : NULL;
     float *mean = malloc(d->train.features * sizeof *mean + 1);
     float *sd = malloc(d->train.features * sizeof *sd + 1);
     if (!mean || !sd) {
@@ -230,8 +302,12 @@ int run_data_load(const char *who, const run_common *rc, run_data *d) {
     if (d->val.rows)
         arff_standardize(d->val.x, d->val.rows, d->val.features, mean, sd);
     free(mean), free(sd);
+    arff_free_names(xml_names, n_xml);
+    free(ignore);
     return 0;
 fail:
+    arff_free_names(xml_names, n_xml);
+    free(ignore);
     arff_free(&whole);
     run_data_free(d);
     return -1;

@@ -18,16 +18,18 @@
         {"--val", 1, NULL}, {"--split-seed", 1, NULL}, {"--epochs", 1, NULL},                      \
         {"--hidden", 1, NULL}, {"--batch", 1, NULL}, {"--lr", 1, NULL}, {"--seed", 1, NULL},       \
         {"--seeds", 1, NULL}, {"--device", 1, NULL}, {"--progress", 0, NULL},                      \
-        {"--quiet", 0, NULL}, {                                                                    \
-        "--out", 1, NULL                                                                           \
+        {"--quiet", 0, NULL}, {"--out", 1, NULL}, {                                                \
+        "--ignore", 1, NULL                                                                        \
     }
-#define RUN_COMMON_COUNT 15
+#define RUN_COMMON_COUNT 16
 
 typedef struct {
     const char *train_path, *test_path, *device, *out_dir;
-    arff_layout layout;
-    const char *val_file; /* --val FILE */
-    double val_fraction;  /* --val FRACTION; 0: none */
+    arff_layout layout;      /* n_labels and place; the names below are read by run_data_load */
+    const char *labels_xml;  /* --labels-xml FILE: the labels are the attributes it names */
+    const char *ignore_list; /* --ignore NAME,..: attributes to drop */
+    const char *val_file;    /* --val FILE */
+    double val_fraction;     /* --val FRACTION; 0: none */
     uint64_t split_seed;
     int epochs, hidden;
     size_t batch;
@@ -48,6 +50,10 @@ int run_parse_args(const char *who, int argc, char **argv, cli_option *o, size_t
  * go on, else the exit status (the message printed). */
 int run_common_parse(const char *who, const cli_option *o, run_common *rc, int default_epochs);
 
+/* Splits a comma-separated list of names (opt's value) into *names (one malloc'd block: free
+ * *names alone) and *n. Empty names are refused. Returns 0, or -1 (printed). */
+int run_split_names(const char *who, const char *opt, const char *list, char ***names, size_t *n);
+
 /* The usage lines of the common options. */
 void run_common_usage(FILE *f);
 
@@ -56,7 +62,10 @@ typedef struct {
     char **label_names;         /* the test file's label names (points into test.names) */
 } run_data;
 
-/* Loads, splits and standardises as *rc says; prints the data line. Returns 0 or -1 (printed). */
+/* Loads, splits and standardises as *rc says: the label file's names, the ignored attributes,
+ * each file's attributes compared with TRAIN's (names, types, roles: the first difference is
+ * named); a file whose MEKA "-C" the explicit label options override is reported on stderr.
+ * Returns 0 or -1 (printed). */
 int run_data_load(const char *who, const run_common *rc, run_data *d);
 void run_data_free(run_data *d);
 

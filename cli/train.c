@@ -48,7 +48,7 @@ static void usage(FILE *f) {
         "                  FILE = one number >= 0 per label (whitespace or commas, # comments)\n"
         "  --parallel M    data (batch shares) or labels (label blocks) over the workers:\n"
         "                  MPI ranks (mpirun -n R) x --devices D1,D2,.. (default --device);\n"
-        "                  reports the last epoch (no --val, --out, --pos-weight); see the "
+        "                  every rank must be given the same options and data; see the "
         "README\n",
         MAX_LOSSES, APLCL_MAX_TERMS, (double)POS_WEIGHT_CAP, (double)POS_WEIGHT_CAP);
     run_common_usage(f);
@@ -99,7 +99,8 @@ static int parse_args(int argc, char **argv, train_args *a) {
     return a->n_losses <= 0 ? CLI_EXIT_USAGE : -1;
 }
 
-static void write_config(FILE *f, const train_args *a, const run_data *d, const char *device) {
+static void write_config(FILE *f, const train_args *a, const run_data *d, const char *device,
+                         const tp_options *par) {
     const run_common *rc = &a->rc;
     fputs("{\"command\":\"train\",\"train\":", f);
     cli_json_str(f, rc->train_path);
@@ -133,54 +134,88 @@ static void write_config(FILE *f, const train_args *a, const run_data *d, const 
         fputs("null", f);
     fputs(",\"device\":", f);
     cli_json_str(f, device);
+    fputs(",\"parallel\":", f); /* rank 0's device above; the mode, ranks and --devices here */
+    if (tp_mode_name(par)) {
+        fputs("{\"mode\":", f);
+        cli_json_str(f, tp_mode_name(par));
+        fprintf(f, ",\"ranks\":%d,\"devices\":", tp_ranks(par));
+        cli_json_str(f, par->devices);
+        fputc('}', f);
+    } else
+        fputs("null", f);
     fputs("}\n", f);
 }
 
-/* One (loss, seed) over the parallel workers (cli/train_parallel.c), as a trainer_result whose
- * curve holds only the last epoch (the one reported: --parallel has no validation set). */
-static int train_parallel(aplcl_ctx *ctx, const tp_options *par, const run_data *d,
-                          const run_common *rc, FILE *csv, const loss_spec *loss, uint64_t seed,
-                          trainer_result *r) {
-    tp_job j = {&d->train, &d->test,   rc->epochs, rc->hidden, rc->batch, rc->lr,
-                csv,       loss->name, loss->p,    seed,       ctx};
-    double res[4];
-    if (tp_train_one(par, &j, res) != 0)
+/* --parallel: every rank must train the same model (the outcome of parsing first: a rank that
+ * stops there must not leave the others waiting in a collective). 0, or -1 after tp_agree. */
+static int agree_options(const tp_options *par, int pa, const train_args *a) {
+    if (tp_agree(par, "their options (a rank stopped at them: --help or an error above)",
+                 (uint64_t)(pa + 1)))
         return -1;
-    if (!(r->curve = calloc((size_t)rc->epochs, sizeof *r->curve)))
-        return -1;
-    r->epochs = r->chosen = rc->epochs;
-    const metrics_set none = {NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN}; /* not measured */
-    for (int e = 0; e < rc->epochs; ++e)
-        r->curve[e] = (trainer_epoch){NAN, none, none, none};
-    trainer_epoch *last = &r->curve[rc->epochs - 1];
-    last->train_loss = res[0];
-    last->test.map = res[1], last->test.micro_f1 = res[2], last->test.macro_f1 = res[3];
+    if (pa >= 0)
+        return 0;
+    const run_common *rc = &a->rc;
+    uint64_t loss = TP_HASH_INIT,
+             seeds = tp_hash(TP_HASH_INIT, rc->seeds, (size_t)rc->n_seeds * sizeof rc->seeds[0]);
+    for (int l = 0; l < a->n_losses; ++l) {
+        char spec[LOSS_SPEC_MAX];
+        loss_spec_format(&a->losses[l].p, spec, sizeof spec);
+        loss = tp_hash(tp_hash(loss, a->losses[l].name, strlen(a->losses[l].name) + 1), spec,
+                       strlen(spec) + 1);
+    }
+    uint64_t val[3] = {rc->val_file != NULL, rc->split_seed, 0};
+    memcpy(&val[2], &rc->val_fraction, sizeof val[2]);
+    uint32_t lr = 0;
+    memcpy(&lr, &rc->lr, sizeof lr);
+    const struct {
+        const char *what;
+        uint64_t value;
+    } v[] = {{"--epochs", (uint64_t)rc->epochs},
+             {"--hidden", (uint64_t)rc->hidden},
+             {"--batch", rc->batch},
+             {"--lr", lr},
+             {"--loss", loss},
+             {"--seed/--seeds", seeds},
+             {"--labels/--labels-xml/--labels-first",
+              rc->layout.n_labels * 4 + (uint64_t)rc->layout.place},
+             {"--val/--split-seed", tp_hash(TP_HASH_INIT, val, sizeof val)},
+             {"--select", (uint64_t)a->select},
+             {"--pos-weight (given or not, auto or a file)",
+              a->pos_weight ? 1 + (strcmp(a->pos_weight, "auto") == 0) : 0},
+             {"--out (given on some ranks only: it decides what every epoch measures)",
+              rc->out_dir != NULL}};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; ++i)
+        if (tp_agree(par, v[i].what, v[i].value))
+            return -1;
     return 0;
 }
 
-int cli_train(int argc, char **argv) {
+static uint64_t data_hash(const arff_data *d) {
+    size_t dims[3] = {d->rows, d->features, d->labels};
+    uint64_t h = tp_hash(TP_HASH_INIT, dims, sizeof dims);
+    h = tp_hash(h, d->x, d->rows * d->features * sizeof *d->x);
+    return tp_hash(h, d->y, d->rows * d->labels);
+}
+
+/* cli_train's work; every return goes through tp_finish. */
+static int train_main(int argc, char **argv, const tp_options *par) {
     static train_args a;
     memset(&a, 0, sizeof a);
-    tp_options par; /* --parallel, --devices: cli/train_parallel.c */
-    int pa = tp_take_options(&argc, argv, &par);
-    if (pa < 0)
-        pa = parse_args(argc, argv, &a);
-    const run_common *rc = &a.rc;
-    if (pa < 0 && par.mode &&
-        (rc->val_file || rc->val_fraction > 0 || rc->out_dir || a.pos_weight)) {
-        fprintf(stderr,
-                WHO ": --val, --out and --pos-weight are not supported with --parallel yet\n");
-        pa = CLI_EXIT_USAGE;
-    }
-    if (pa >= 0) {
-        tp_finish(&par, pa);
+    int pa = parse_args(argc, argv, &a);
+    if (agree_options(par, pa, &a) != 0)
+        return CLI_EXIT_FAIL;
+    if (pa >= 0)
         return pa;
-    }
+    const run_common *rc = &a.rc;
+    /* --out is checked before any work (only the writing rank writes it) */
+    if (rc->out_dir && tp_writer(par) && report_check_dir(rc->out_dir, WHO))
+        return CLI_EXIT_FAIL;
     run_data d;
     if (run_data_load(WHO, rc, &d) != 0)
         return 1;
     int status = 1, n_runs = 0;
     FILE *csv = NULL;
+    const char *csv_path = tp_writer(par) ? a.csv_path : NULL; /* one rank writes */
     trainer_result *runs = calloc((size_t)a.n_losses * (size_t)rc->n_seeds, sizeof *runs);
     float *pw = a.pos_weight ? calloc(d.train.labels + 1, sizeof *pw) : NULL;
     aplcl_ctx *ctx = NULL;
@@ -191,6 +226,12 @@ int cli_train(int argc, char **argv) {
     if (pw && strcmp(a.pos_weight, "auto") == 0)
         pos_weight_auto(&d.train, pw);
     else if (pw && pos_weight_read(WHO, a.pos_weight, d.train.labels, pw) != 0)
+        goto done;
+    if (tp_agree(par, "the training data", data_hash(&d.train)) ||
+        tp_agree(par, "the validation data", data_hash(&d.val)) ||
+        tp_agree(par, "the test data", data_hash(&d.test)) ||
+        (pw && tp_agree(par, "the --pos-weight values",
+                        tp_hash(TP_HASH_INIT, pw, d.train.labels * sizeof *pw))))
         goto done;
     if (!(ctx = run_ctx_create(WHO, rc)))
         goto done;
@@ -215,9 +256,9 @@ int cli_train(int argc, char **argv) {
         printf("aplcl train: pos_weight %s: %zu labels, %.3g .. %.3g\n", a.pos_weight,
                d.train.labels, (double)lo, (double)hi);
     }
-    if (a.csv_path) {
-        if (!(csv = fopen(a.csv_path, "w"))) {
-            fprintf(stderr, WHO ": cannot write %s: %s\n", a.csv_path, strerror(errno));
+    if (csv_path) {
+        if (!(csv = fopen(csv_path, "w"))) {
+            fprintf(stderr, WHO ": cannot write %s: %s\n", csv_path, strerror(errno));
             goto done;
         }
         fprintf(csv, "loss,seed,epoch,train_loss,test_map,micro_f1,macro_f1\n");
@@ -242,14 +283,9 @@ int cli_train(int argc, char **argv) {
     for (int l = 0; l < a.n_losses; ++l)
         for (int s = 0; s < rc->n_seeds; ++s) {
             trainer_result *r = &runs[n_runs];
-            if (par.mode) {
-                /* the workers write the per-epoch lines and CSV rows themselves */
-                if (train_parallel(ctx, &par, &d, rc, csv, &a.losses[l], rc->seeds[s], r) != 0)
-                    goto done;
-                ++n_runs;
-                continue;
-            }
-            if (trainer_run(ctx, &tc, a.losses[l].name, &a.losses[l].p, rc->seeds[s], 0, r) != 0)
+            const char *name = a.losses[l].name;
+            if (par->mode ? tp_train_run(par, ctx, &tc, name, &a.losses[l].p, rc->seeds[s], r)
+                          : trainer_run(ctx, &tc, name, &a.losses[l].p, rc->seeds[s], 0, r))
                 goto done;
             ++n_runs;
             for (int e = 0; csv && e < r->epochs; ++e) {
@@ -277,20 +313,20 @@ int cli_train(int argc, char **argv) {
     printf("  %-*s %.4f\n", width, "baseline (constant scores: label frequency)",
            metrics_baseline_map(d.test.y, d.test.rows, d.test.labels, &skipped));
     status = 0;
-    if (rc->out_dir) {
+    if (rc->out_dir && tp_writer(par)) {
         char path[4096];
         FILE *cf = NULL;
         if (report_make_dir(rc->out_dir, WHO) ||
             !(cf = report_open(rc->out_dir, "config.json", path, sizeof path, WHO)))
             status = 1;
         else {
-            write_config(cf, &a, &d, aplcl_ctx_device_name(ctx));
+            write_config(cf, &a, &d, aplcl_ctx_device_name(ctx), par);
             if (cli_close_output(cf, path, WHO) || report_write_dir(rc->out_dir, &rep, WHO))
                 status = 1;
         }
     }
 done:
-    if (cli_close_output(csv, a.csv_path, WHO) || cli_close_output(stdout, NULL, WHO))
+    if (cli_close_output(csv, csv_path, WHO) || cli_close_output(stdout, NULL, WHO))
         status = 1;
     for (int i = 0; i < n_runs; ++i)
         trainer_result_free(&runs[i]);
@@ -298,6 +334,14 @@ done:
     free(pw);
     aplcl_ctx_destroy(ctx);
     run_data_free(&d);
-    tp_finish(&par, status); /* a failed rank stops all of them */
+    return status;
+}
+
+int cli_train(int argc, char **argv) {
+    tp_options par; /* --parallel, --devices: cli/train_parallel.c */
+    int status = tp_take_options(&argc, argv, &par);
+    if (status < 0)
+        status = train_main(argc, argv, &par);
+    tp_finish(&par, status); /* whatever the exit: a failed rank stops all of them */
     return status;
 }

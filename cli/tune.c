@@ -33,17 +33,18 @@ static void usage(FILE *f) {
             "Successive halving: N candidates (default 27) drawn from the ranges train for\n"
             "E/K^r epochs, the best 1/K (default K 3) by validation mAP (the mean over the seeds\n"
             "of each run's best epoch) go on with K times more, until one trained for E epochs\n"
-            "(default 30; no rung below M epochs, default 1) is left: the winner. Then the winner, "
-            "bce, asl and apl are retrained\n"
-            "on the same seeds (default 1,2,3) and compared on the test set at their best\n"
-            "validation epoch.\n"
+            "(default 30; no rung below M epochs, default 3, or E when E < 3) is left: the\n"
+            "winner. The first two candidates are always the BCE and ASL points of the space\n"
+            "(where the ranges hold them), so the winner is never below them on validation.\n"
+            "Then the winner, bce, asl and apl are retrained on the same seeds (default 1,2,3)\n"
+            "and compared on the test set at their best validation epoch.\n"
             "  --range LIST    key=lo:hi or key=value, comma-separated; keys and defaults:\n"
             "                  alpha1=0:3 alpha2=0:3 beta1=0.5:2 beta2=0.5 gamma_pos=0:2\n"
             "                  gamma_neg=0:6 clip=0:0.2 focus=0:1 (0 detached, 1 differentiated)\n"
             "  --search-seed S seeds the candidates (default 1)\n"
             "  --val           as for train; default 0.2 (tune always validates)\n"
-            "  --out DIR       trials.csv, trials.json, summary.json, and train's --out files\n"
-            "                  for the final runs\n");
+            "  --out DIR       config.json, trials.csv, trials.json, summary.json, and train's\n"
+            "                  --out files for the final runs\n");
     run_common_usage(f);
 }
 
@@ -220,22 +221,53 @@ static void write_summary(FILE *f, const report *rep, const tune_args *a, const 
     fputs("}}\n", f);
 }
 
+/* DIR/config.json: what the run was given (files, rows, options, seeds, device). */
+static void write_config(FILE *f, const tune_args *a, const run_data *d, const char *device) {
+    const run_common *rc = &a->rc;
+    fputs("{\"command\":\"tune\",\"train\":", f);
+    cli_json_str(f, rc->train_path);
+    fputs(",\"test\":", f);
+    cli_json_str(f, rc->test_path);
+    fputs(",\"val\":", f);
+    if (rc->val_file)
+        cli_json_str(f, rc->val_file);
+    else
+        cli_json_num(f, rc->val_fraction);
+    fprintf(f,
+            ",\"split_seed\":%llu,\"rows\":{\"train\":%zu,\"val\":%zu,\"test\":%zu},"
+            "\"features\":%zu,\"labels\":%zu,\"epochs\":%d,\"min_epochs\":%d,\"hidden\":%d,"
+            "\"batch\":%zu,\"lr\":",
+            (unsigned long long)rc->split_seed, d->train.rows, d->val.rows, d->test.rows,
+            d->train.features, d->train.labels, rc->epochs, a->min_epochs, rc->hidden, rc->batch);
+    cli_json_num(f, (double)rc->lr);
+    fprintf(f, ",\"trials\":%d,\"eta\":%d,\"search_seed\":%llu,\"seeds\":[", a->trials, a->eta,
+            (unsigned long long)a->search_seed);
+    for (int s = 0; s < rc->n_seeds; ++s)
+        fprintf(f, "%s%llu", s ? "," : "", (unsigned long long)rc->seeds[s]);
+    fputs("],\"device\":", f);
+    cli_json_str(f, device);
+    fputs("}\n", f);
+}
+
 /* Writes the files of --out. Returns 0 or -1 (printed). */
 static int write_out(const tune_args *a, const report *rep, const trial_row *t, int nt,
-                     const tune_schedule *sch, double winner_val, const verdict *v) {
+                     const tune_schedule *sch, double winner_val, const verdict *v,
+                     const run_data *d, const char *device) {
     const char *dir = a->rc.out_dir;
-    char p[3][4096];
-    FILE *f[3] = {NULL};
+    char p[4][4096];
+    FILE *f[4] = {NULL};
     int rc = report_make_dir(dir, WHO) || report_write_dir(dir, rep, WHO) ? -1 : 0;
-    static const char *const names[3] = {"trials.csv", "trials.json", "summary.json"};
-    for (int i = 0; i < 3; ++i)
+    static const char *const names[4] = {"trials.csv", "trials.json", "summary.json",
+                                         "config.json"};
+    for (int i = 0; i < 4; ++i)
         if (rc == 0 && !(f[i] = report_open(dir, names[i], p[i], sizeof p[i], WHO)))
             rc = -1;
     if (rc == 0) {
         write_trials(f[0], f[1], t, nt);
         write_summary(f[2], rep, a, sch, winner_val, v);
+        write_config(f[3], a, d, device);
     }
-    for (int i = 0; i < 3; ++i)
+    for (int i = 0; i < 4; ++i)
         if (f[i] && cli_close_output(f[i], p[i], WHO))
             rc = -1;
     return rc;
@@ -248,6 +280,8 @@ int cli_tune(int argc, char **argv) {
     if (pa >= 0)
         return pa;
     const run_common *rc = &a.rc;
+    if (rc->out_dir && report_check_dir(rc->out_dir, WHO)) /* before any work */
+        return 1;
     tune_schedule sch;
     tune_schedule_make(a.trials, a.eta, rc->epochs, a.min_epochs, &sch);
     run_data d;
@@ -274,7 +308,11 @@ int cli_tune(int argc, char **argv) {
            aplcl_ctx_device_name(ctx));
     fflush(stdout);
     cli_rng rng = cli_rng_seed(a.search_seed);
-    for (int i = 0; i < a.trials; ++i) {
+    int n_anchor = 0; /* the BCE and ASL points first, where the ranges hold them */
+    for (int w = 0; w < TUNE_ANCHORS && n_anchor < a.trials; ++w)
+        if (tune_anchor(&a.space, w, &cand[n_anchor]) == 0)
+            alive[n_anchor] = n_anchor, ++n_anchor;
+    for (int i = n_anchor; i < a.trials; ++i) {
         if (tune_sample(&a.space, &rng, &cand[i]) != 0) {
             fprintf(stderr, WHO ": no valid parameters in the --range given\n");
             goto done;
@@ -351,7 +389,8 @@ int cli_tune(int argc, char **argv) {
            v.tuned, v.bce, v.diff, v.se, rc->n_seeds, rc->n_seeds > 1 ? "s" : "", v.text,
            cli_now_s() - t0);
     status = 0;
-    if (rc->out_dir && write_out(&a, &rep, rows, nt, &sch, winner_val, &v))
+    if (rc->out_dir &&
+        write_out(&a, &rep, rows, nt, &sch, winner_val, &v, &d, aplcl_ctx_device_name(ctx)))
         status = 1;
 done:
     if (cli_close_output(stdout, NULL, WHO))

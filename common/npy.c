@@ -41,8 +41,10 @@ typedef struct {
     const char *p, *end;
 } cursor;
 
+/* Python's literal syntax allows any whitespace between tokens, newlines included (NumPy's
+ * reader uses ast.literal_eval). */
 static void skip_ws(cursor *c) {
-    while (c->p < c->end && (*c->p == ' ' || *c->p == '\t'))
+    while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
         ++c->p;
 }
 
@@ -118,7 +120,20 @@ static int shape_tuple(cursor *c, npy_array *a, char *err, size_t es) {
     }
 }
 
-static int parse_header(cursor *c, npy_array *a, char *err, size_t es) {
+/* The dtype entry for descr d, or -1. The byte-order character: '<', '=' (the little-endian
+ * hosts NumPy writes from) and '|' (not applicable) are accepted for every type, and any of
+ * them, '>' too, for the single-byte types, whose order does not matter ('<u1' is uint8). */
+static int find_type(const char *d) {
+    size_t nt = sizeof types / sizeof types[0];
+    if (d[0] != '<' && d[0] != '=' && d[0] != '|' && d[0] != '>')
+        return -1;
+    for (size_t t = 0; t < nt; ++t)
+        if (strcmp(d + 1, types[t].descr + 1) == 0 && (d[0] != '>' || types[t].size == 1))
+            return (int)t;
+    return -1;
+}
+
+static int parse_header(cursor *c, npy_array *a, int *fortran, char *err, size_t es) {
     int seen[3] = {0, 0, 0};
     if (!eat(c, '{'))
         return fail(err, es, "header is not a dict");
@@ -139,28 +154,24 @@ static int parse_header(cursor *c, npy_array *a, char *err, size_t es) {
         if (k == 0) {
             if (quoted(c, val, sizeof val))
                 return fail(err, es, "descr is not a plain type string (structured dtype?)");
-            size_t t = 0;
-            while (t < sizeof types / sizeof types[0] && strcmp(val, types[t].descr) != 0)
-                ++t;
-            /* '=' and '<' are the same on the little-endian hosts NumPy writes from */
-            if (t == sizeof types / sizeof types[0] && (val[0] == '=' || val[0] == '|'))
-                for (t = 0; t < sizeof types / sizeof types[0]; ++t)
-                    if (strcmp(val + 1, types[t].descr + 1) == 0)
-                        break;
-            if (t == sizeof types / sizeof types[0])
+            int t = find_type(val);
+            char alt[40];
+            snprintf(alt, sizeof alt, "<%s", val[0] ? val + 1 : "");
+            if (t < 0)
                 return fail(err, es,
-                            val[0] == '>' ? "big-endian dtype '%s' is not supported (use "
-                                            "arr.astype(arr.dtype.newbyteorder('<')))"
-                                          : "dtype '%s' is not supported (float16/32/64, "
-                                            "int8-64, uint8-64 or bool)",
+                            val[0] == '>' && find_type(alt) >= 0
+                                ? "big-endian dtype '%s' is not supported (use "
+                                  "arr.astype(arr.dtype.newbyteorder('<')))"
+                                : "dtype '%s' is not supported (float16/32/64, "
+                                  "int8-64, uint8-64 or bool)",
                             val);
             a->type = (npy_type)t;
         } else if (k == 1) {
             if (word(c, "True"))
-                return fail(err, es,
-                            "Fortran-order data is not supported (save "
-                            "np.ascontiguousarray(arr))");
-            if (!word(c, "False"))
+                *fortran = 1;
+            else if (word(c, "False"))
+                *fortran = 0;
+            else
                 return fail(err, es, "fortran_order is neither True nor False");
         } else if (shape_tuple(c, a, err, es))
             return -1;
@@ -175,9 +186,6 @@ static int parse_header(cursor *c, npy_array *a, char *err, size_t es) {
                     !seen[0]   ? "descr"
                     : !seen[1] ? "fortran_order"
                                : "shape");
-    skip_ws(c);
-    while (c->p < c->end && *c->p == '\n')
-        ++c->p;
     skip_ws(c);
     if (c->p != c->end)
         return fail(err, es, "text after the header dict");
@@ -226,33 +234,61 @@ static double value(npy_type t, const unsigned char *b) {
     }
 }
 
-int npy_parse(const unsigned char *buf, size_t len, npy_array *out, char *err, size_t es) {
-    memset(out, 0, sizeof *out);
-    if (len < 10 || memcmp(buf, "\x93NUMPY", 6) != 0)
+/* The preamble: magic, version, header length. 0 with *start (offset of the header) and *hl
+ * set; -1 with the reason. len may be short: only what is present is judged. */
+static int preamble(const unsigned char *buf, size_t len, size_t *start, size_t *hl, char *err,
+                    size_t es) {
+    static const unsigned char magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
+    if (memcmp(buf, magic, len < 6 ? len : 6) != 0)
         return fail(err, es, "not a .npy file (no \\x93NUMPY magic)");
+    if (len < 8)
+        return fail(err, es, "truncated: %zu bytes, not even the magic and version", len);
     unsigned major = buf[6], minor = buf[7];
     if (major < 1 || major > 3 || minor != 0)
         return fail(err, es, "unsupported .npy version %u.%u", major, minor);
-    size_t hl_bytes = major == 1 ? 2 : 4, start = 8 + hl_bytes;
-    if (len < start)
-        return fail(err, es, "truncated header");
-    size_t hl = (size_t)le(buf + 8, hl_bytes);
-    if (hl > NPY_MAX_HEADER)
-        return fail(err, es, "header of %zu bytes is over the %d-byte limit", hl, NPY_MAX_HEADER);
+    size_t hl_bytes = major == 1 ? 2 : 4;
+    *start = 8 + hl_bytes;
+    if (len < *start)
+        return fail(err, es, "truncated header: %zu bytes, the header length needs %zu", len,
+                    *start);
+    *hl = (size_t)le(buf + 8, hl_bytes);
+    if (*hl > NPY_MAX_HEADER)
+        return fail(err, es, "header of %zu bytes is over the %d-byte limit", *hl, NPY_MAX_HEADER);
+    return 0;
+}
+
+/* The header dict at buf[start..start+hl) into *a (type, shape, count) and *fortran. */
+static int header(const unsigned char *buf, size_t start, size_t hl, npy_array *a, int *fortran,
+                  char *err, size_t es) {
+    for (size_t i = 0; i < hl; ++i) {
+        unsigned char b = buf[start + i];
+        if ((b < 0x20 || b > 0x7e) && b != '\n' && b != '\r' && b != '\t')
+            return fail(err, es, "header holds a byte that is not printable ASCII");
+    }
+    cursor c = {(const char *)buf + start, (const char *)buf + start + hl};
+    memset(a, 0, sizeof *a);
+    *fortran = 0;
+    if (parse_header(&c, a, fortran, err, es))
+        return -1;
+    if (a->count > SIZE_MAX / types[a->type].size)
+        return fail(err, es, "the data size overflows");
+    return 0;
+}
+
+int npy_parse(const unsigned char *buf, size_t len, npy_array *out, char *err, size_t es) {
+    memset(out, 0, sizeof *out);
+    size_t start = 0, hl = 0;
+    if (!buf && len)
+        return fail(err, es, "buffer is NULL");
+    if (preamble(buf, len, &start, &hl, err, es))
+        return -1;
     if (hl > len - start)
         return fail(err, es, "truncated header: %zu bytes announced, %zu present", hl, len - start);
-    for (size_t i = 0; i < hl; ++i)
-        if (buf[start + i] == 0 || buf[start + i] > 0x7e)
-            if (buf[start + i] != '\n')
-                return fail(err, es, "header holds a byte that is not printable ASCII");
-    cursor c = {(const char *)buf + start, (const char *)buf + start + hl};
     npy_array a;
-    memset(&a, 0, sizeof a);
-    if (parse_header(&c, &a, err, es))
+    int fortran = 0;
+    if (header(buf, start, hl, &a, &fortran, err, es))
         return -1;
     size_t isz = types[a.type].size, have = len - start - hl;
-    if (a.count > SIZE_MAX / isz)
-        return fail(err, es, "the data size overflows");
     size_t need = a.count * isz;
     if (have < need)
         return fail(err, es, "truncated data: the shape needs %zu bytes, the file has %zu", need,
@@ -263,54 +299,103 @@ int npy_parse(const unsigned char *buf, size_t len, npy_array *out, char *err, s
     if (!a.data)
         return fail(err, es, "out of memory for %zu values", a.count);
     const unsigned char *d = buf + start + hl;
-    for (size_t i = 0; i < a.count; ++i)
-        a.data[i] = value(a.type, d + i * isz);
+    if (!fortran || a.ndim < 2) {
+        for (size_t i = 0; i < a.count; ++i)
+            a.data[i] = value(a.type, d + i * isz);
+    } else {
+        /* Fortran order: the first index varies fastest in the file; data[] is C order */
+        size_t idx[NPY_MAX_DIMS] = {0};
+        for (size_t i = 0; i < a.count; ++i) {
+            size_t off = 0;
+            for (int k = a.ndim; k-- > 0;)
+                off = off * a.shape[k] + idx[k];
+            a.data[i] = value(a.type, d + off * isz);
+            for (int k = a.ndim; k-- > 0;) { /* next C-order index */
+                if (++idx[k] < a.shape[k])
+                    break;
+                idx[k] = 0;
+            }
+        }
+    }
     *out = a;
     return 0;
 }
 
+/* Reads exactly n bytes into b (fewer at the end of the file); returns the count. */
+static size_t read_full(FILE *f, unsigned char *b, size_t n) {
+    size_t got = 0;
+    while (got < n) {
+        size_t k = fread(b + got, 1, n - got, f);
+        if (k == 0)
+            break;
+        got += k;
+    }
+    return got;
+}
+
+/* Reads in three steps, each judged before the next is read: the preamble (magic, version,
+ * header length), the header (type and shape: the data size), then that many bytes and one
+ * more to tell a longer file. So /dev/zero or a wrong file is refused after a few bytes, and a
+ * header that promises more than max_bytes before any data is read. */
 int npy_load(const char *path, size_t max_bytes, npy_array *out, char *err, size_t es) {
     memset(out, 0, sizeof *out);
     FILE *f = fopen(path, "rb");
     if (!f)
         return fail(err, es, "%s: %s", path, strerror(errno));
-    size_t cap = 1 << 16, len = 0;
-    unsigned char *buf = malloc(cap);
+    char inner[256] = "";
+    unsigned char pre[12];
+    unsigned char *buf = NULL;
+    size_t start = 0, hl = 0, len = read_full(f, pre, 10);
     int rc = -1;
-    while (buf) {
-        if (len == cap) {
-            if (cap > max_bytes) {
-                fail(err, es, "%s: larger than the %zu-byte limit", path, max_bytes);
-                goto out;
-            }
-            unsigned char *nb = realloc(buf, cap * 2);
-            if (!nb)
-                break;
-            buf = nb, cap *= 2;
-        }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    if (!buf) {
-        fail(err, es, "%s: out of memory", path);
-        goto out;
-    }
+    if (len >= 8 && pre[6] >= 2 && pre[6] <= 3)
+        len += read_full(f, pre + 10, 2); /* versions 2 and 3: a 4-byte header length */
     if (ferror(f)) {
-        fail(err, es, "%s: read error", path);
+        fail(inner, sizeof inner, "read error");
         goto out;
     }
-    if (len > max_bytes) {
-        fail(err, es, "%s: larger than the %zu-byte limit", path, max_bytes);
+    if (preamble(pre, len, &start, &hl, inner, sizeof inner))
+        goto out;
+    if (start + hl > max_bytes) {
+        fail(inner, sizeof inner, "larger than the %zu-byte limit", max_bytes);
         goto out;
     }
-    char inner[256];
-    if (npy_parse(buf, len, out, inner, sizeof inner) != 0)
-        fail(err, es, "%s: %s", path, inner);
-    else
+    if (!(buf = malloc(start + hl + 1))) {
+        fail(inner, sizeof inner, "out of memory");
+        goto out;
+    }
+    memcpy(buf, pre, start);
+    len = start + read_full(f, buf + start, hl);
+    npy_array a;
+    int fortran = 0;
+    size_t need = 0;
+    if (len < start + hl) /* npy_parse says it: truncated header */
+        goto parse;
+    if (header(buf, start, hl, &a, &fortran, inner, sizeof inner))
+        goto out;
+    need = a.count * types[a.type].size;
+    if (need > max_bytes - start - hl) {
+        fail(inner, sizeof inner, "larger than the %zu-byte limit (the shape needs %zu bytes)",
+             max_bytes, need);
+        goto out;
+    }
+    unsigned char *nb = realloc(buf, start + hl + need + 1);
+    if (!nb) {
+        fail(inner, sizeof inner, "out of memory for %zu bytes", need);
+        goto out;
+    }
+    buf = nb;
+    /* one byte past the data tells a longer file (npy_parse names it) */
+    len += read_full(f, buf + len, need + 1);
+parse:
+    if (ferror(f))
+        fail(inner, sizeof inner, "read error");
+    else if (len > start + hl + need)
+        fail(inner, sizeof inner, "bytes after the %zu bytes of data the shape describes", need);
+    else if (npy_parse(buf, len, out, inner, sizeof inner) == 0)
         rc = 0;
 out:
+    if (rc)
+        fail(err, es, "%s: %s", path, inner);
     free(buf);
     fclose(f);
     return rc;

@@ -2,12 +2,15 @@
  * tests.
  *
  * Reads format versions 1.0, 2.0 and 3.0 with a little-endian (or single-byte) dtype among
- * float16/32/64, int8/16/32/64, uint8/16/32/64 and bool, in C order, into doubles. Everything
- * else is refused with a message that says what and why: a bad magic or version, a header that
- * is not exactly the dict NumPy writes (keys descr, fortran_order, shape, each once), Fortran
- * order, big-endian or other dtypes (structured, complex, object, strings), a shape whose size
- * overflows, data shorter or longer than the shape says, files over the size limit. Takes hostile
- * input: never reads outside the buffer, bounds every allocation. Not part of the library.
+ * float16/32/64, int8/16/32/64, uint8/16/32/64 and bool, in C or Fortran order (returned in C
+ * order), into doubles. The byte-order mark may be '<', '=' or '|', and for single-byte types
+ * also '>' ('<u1' is uint8). The header is the dict NumPy writes (keys descr, fortran_order,
+ * shape, each once, in any order), with any whitespace, newlines included, between tokens.
+ * Everything else is refused with a message that says what and why: a bad magic or version, a
+ * truncated preamble, another header, big-endian multi-byte or other dtypes (structured,
+ * complex, object, strings), a shape whose size overflows, data shorter or longer than the shape
+ * says, files over the size limit. Takes hostile input: never reads outside the buffer, bounds
+ * every allocation. Not part of the library.
  */
 #ifndef APLCL_NPY_H
 #define APLCL_NPY_H
@@ -50,8 +53,9 @@ int npy_type_is_float(npy_type t);
  * holding the reason. */
 int npy_parse(const unsigned char *buf, size_t len, npy_array *out, char *err, size_t err_size);
 
-/* Reads at most max_bytes from path (larger files are refused) and parses them. The message
- * names the file. */
+/* Reads at most max_bytes from path (larger files are refused) and parses them. The magic and
+ * the header are checked before the data is read, and only the bytes the header announces (and
+ * one more) are read: /dev/zero is refused after 10 bytes. The message names the file. */
 int npy_load(const char *path, size_t max_bytes, npy_array *out, char *err, size_t err_size);
 
 void npy_free(npy_array *a);

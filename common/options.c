@@ -156,22 +156,79 @@ int cli_parse(const char *who, int argc, char **argv, cli_option *opts, size_t n
     return CLI_PARSE_OK;
 }
 
-/* Common shape of the strict parses: non-empty, no leading space (strto* would skip it). */
-static int plain_word(const char *text) {
-    return text && *text && *text != ' ' && *text != '\t' && *text != '\n';
+int cli_scan_u64(const char **p, uint64_t *out) {
+    const char *s = *p;
+    uint64_t v = 0;
+    size_t digits = 0;
+    for (; *s >= '0' && *s <= '9'; ++s, ++digits) {
+        unsigned d = (unsigned)(*s - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    if (!digits)
+        return -1;
+    *out = v;
+    *p = s;
+    return 0;
 }
 
-/* A strict decimal integer: an optional '-' (only when negatives are allowed), then digits to
- * the end, at most 2^64-1 in magnitude. */
-static int integer(const char *text, int allow_minus, int *minus, uint64_t *mag) {
-    *minus = allow_minus && text && text[0] == '-';
-    const char *d = text ? text + *minus : NULL;
-    if (!d || *d < '0' || *d > '9' || strspn(d, "0123456789") != strlen(d))
+int cli_scan_f64(const char **p, double *out) {
+    const char *s = *p, *t = s;
+    size_t d1 = 0, d2 = 0, d3 = 1;
+    if (*t == '+' || *t == '-')
+        ++t;
+    for (; *t >= '0' && *t <= '9'; ++t)
+        ++d1;
+    if (*t == '.')
+        for (++t; *t >= '0' && *t <= '9'; ++t)
+            ++d2;
+    if (d1 + d2 == 0)
         return -1;
+    if (*t == 'e' || *t == 'E') {
+        const char *e = t + 1;
+        if (*e == '+' || *e == '-')
+            ++e;
+        for (d3 = 0; *e >= '0' && *e <= '9'; ++e)
+            ++d3;
+        t = e;
+    }
+    if (!d3)
+        return -1;
+    char buf[128];
+    size_t n = (size_t)(t - s);
+    if (n >= sizeof buf)
+        return -1;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    char *end = NULL;
     errno = 0;
-    unsigned long long v = strtoull(d, NULL, 10);
-    *mag = (uint64_t)v;
-    return errno ? -1 : 0;
+    double v = strtod(buf, &end);
+    /* errno ERANGE on underflow too ("1e-400"): refused, a user meant something else; a word
+     * strtod reads otherwise than the grammar (a locale's decimal comma) is refused too */
+    if (end != buf + n || errno || !isfinite(v))
+        return -1;
+    *out = v;
+    *p = t;
+    return 0;
+}
+
+int cli_strict_u64(const char *text, uint64_t *out) {
+    const char *p = text;
+    uint64_t v = 0;
+    if (!text || cli_scan_u64(&p, &v) || *p)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int cli_strict_f64(const char *text, double *out) {
+    const char *p = text;
+    double v = 0;
+    if (!text || cli_scan_f64(&p, &v) || *p)
+        return -1;
+    *out = v;
+    return 0;
 }
 
 /* The one message of a rejected integer, its range given as text; returns -1. */
@@ -183,9 +240,9 @@ static int bad_integer(const char *who, const char *what, const char *text, cons
 
 int cli_parse_i64(const char *who, const char *what, const char *text, int64_t min, int64_t max,
                   int64_t *out) {
-    int minus = 0;
+    int minus = min < 0 && text && text[0] == '-';
     uint64_t mag = 0;
-    int ok = integer(text, min < 0, &minus, &mag) == 0 && mag <= (uint64_t)INT64_MAX;
+    int ok = text && cli_strict_u64(text + minus, &mag) == 0 && mag <= (uint64_t)INT64_MAX;
     int64_t v = ok ? (minus ? -(int64_t)mag : (int64_t)mag) : 0;
     char range[48];
     snprintf(range, sizeof range, "%" PRId64 " to %" PRId64, min, max);
@@ -194,11 +251,10 @@ int cli_parse_i64(const char *who, const char *what, const char *text, int64_t m
 
 int cli_parse_u64(const char *who, const char *what, const char *text, uint64_t min, uint64_t max,
                   uint64_t *out) {
-    int minus = 0;
     uint64_t v = 0;
     char range[48];
     snprintf(range, sizeof range, "%" PRIu64 " to %" PRIu64, min, max);
-    if (integer(text, 0, &minus, &v) != 0 || v < min || v > max)
+    if (cli_strict_u64(text, &v) != 0 || v < min || v > max)
         return bad_integer(who, what, text, range);
     *out = v;
     return 0;
@@ -206,13 +262,8 @@ int cli_parse_u64(const char *who, const char *what, const char *text, uint64_t 
 
 int cli_parse_f64(const char *who, const char *what, const char *text, double min, double max,
                   double *out) {
-    char *end = NULL;
-    errno = 0;
-    /* decimal only: strtod would take "0x1p3", "nan(...)" and "infinity" */
-    int ok = plain_word(text) && strspn(text, "0123456789+-.eE") == strlen(text);
-    double v = ok ? strtod(text, &end) : NAN;
-    /* errno ERANGE on underflow too ("1e-400"): refused, a user meant something else */
-    if (!ok || *end || errno || !isfinite(v) || v < min || v > max) {
+    double v = 0;
+    if (cli_strict_f64(text, &v) != 0 || v < min || v > max) {
         fprintf(stderr, "%s: %s wants a finite number from %g to %g, not '%s'\n", who, what, min,
                 max, text ? text : "");
         return -1;

@@ -49,6 +49,19 @@ int cli_parse_u64(const char *who, const char *what, const char *text, uint64_t 
 int cli_parse_f64(const char *who, const char *what, const char *text, double min, double max,
                   double *out);
 
+/* The one number rule of every number the tools read, in options and in files, without a
+ * message (the caller names the word): decimal only, the whole word, no leading or trailing
+ * space. An integer is digits (cli_strict_u64: no sign). A real is [+-]digits[.digits] or
+ * [+-].digits, then an optional e/E[+-]digits; finite, neither overflowing nor underflowing to
+ * 0 ("1e-400"). Hex ("0x1p-2"), "inf", "nan", "1,5" and " 0.2" are not numbers. 0 with *out
+ * set, or -1. */
+int cli_strict_u64(const char *text, uint64_t *out);
+int cli_strict_f64(const char *text, double *out);
+/* The same rule for a number that starts at *p and ends where the grammar does (for "64x80" or
+ * "1.5M"): on success *p moves past it. */
+int cli_scan_u64(const char **p, uint64_t *out);
+int cli_scan_f64(const char **p, double *out);
+
 /* The device a subcommand with --device uses: the option's value, else $APLCL_DEVICE when set
  * and non-empty, else NULL (every device, or the library's default). */
 const char *cli_device_choice(const char *option_value);

@@ -216,3 +216,45 @@ aplcl_status cli_ctx_create(aplcl_ctx **ctx, const char *device) {
     o.device = device;
     return aplcl_ctx_create_ex(ctx, &o);
 }
+
+/* ---- target packing: the library's packers (aplcl_pack_bits, aplcl_pack_csr) ---- */
+
+int cli_pack_u8(const uint8_t *y, size_t rows, size_t cols, aplcl_target_format fmt, uint32_t *bits,
+                uint64_t *row_ptr, uint32_t *indices, size_t nnz) {
+    if (rows == 0 || cols == 0) { /* nothing to pack (and no division by cols) */
+        for (size_t r = 0; fmt == APLCL_TARGET_CSR && row_ptr && r <= rows; ++r)
+            row_ptr[r] = 0;
+        return 0;
+    }
+    /* through a float copy of a block of rows at a time: no float copy of the whole matrix */
+    size_t block = ((size_t)1 << 20) / cols, words = APLCL_BITS_WORDS(cols), done = 0;
+    if (block == 0)
+        block = 1;
+    float *yf = malloc((block < rows ? block : rows) * cols * sizeof *yf);
+    if (!yf)
+        return 1;
+    aplcl_status st = APLCL_SUCCESS;
+    for (size_t r0 = 0; r0 < rows && st == APLCL_SUCCESS; r0 += block) {
+        size_t nr = rows - r0 < block ? rows - r0 : block, k = 0;
+        for (size_t i = 0; i < nr * cols; ++i)
+            yf[i] = (float)y[r0 * cols + i];
+        if (fmt == APLCL_TARGET_BITS) {
+            st = aplcl_pack_bits(nr, cols, yf, bits + r0 * words, NULL);
+            continue;
+        }
+        /* the block's row pointers start at 0, over the previous block's last one */
+        st = aplcl_pack_csr(nr, cols, yf, row_ptr + r0, indices + done, nnz - done, &k);
+        for (size_t r = 0; r <= nr; ++r)
+            row_ptr[r0 + r] += done;
+        done += k;
+    }
+    free(yf);
+    return st != APLCL_SUCCESS;
+}
+
+size_t cli_count_positives(const uint8_t *y, size_t n) {
+    size_t k = 0;
+    for (size_t i = 0; i < n; ++i)
+        k += y[i] == 1;
+    return k;
+}

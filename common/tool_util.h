@@ -1,7 +1,7 @@
 /* tool_util.h: helpers shared by aplcl's programs (the `aplcl` tool, its benchmarks, the trainer).
  *
- * Deterministic random inputs, device lists, CSV fields, output files and timing statistics
- * (option parsing is in options.h). Users of the
+ * Deterministic random inputs, device lists, CSV fields, output files, timing statistics and 0/1
+ * byte targets packed by the library's packers (option parsing is in options.h). Users of the
  * public API only; nothing here is part of the library, and nothing here prints except
  * cli_device_specs (which says why it failed, for the tool's user).
  */
@@ -51,8 +51,9 @@ aplcl_status cli_ctx_create(aplcl_ctx **ctx, const char *device);
 /* Releases every non-NULL buffer of ms[0..n). */
 void cli_release_all(const cl_mem *ms, size_t n);
 
-/* One RFC 4180 CSV field: written as is, or in double quotes (inner quotes doubled) when it
- * holds a comma, a quote, CR or LF. */
+/* One CSV field, quoted as RFC 4180 quotes: written as is, or in double quotes (inner quotes
+ * doubled) when it holds a comma, a quote, CR or LF. The tools end CSV lines with LF, not RFC
+ * 4180's CRLF (CSV readers take both; tests/check_csv.cmake holds them to LF). */
 void cli_csv_field(FILE *f, const char *s);
 
 /* JSON: a string with quotes, backslashes and control characters escaped; a number with %.9g
@@ -69,5 +70,14 @@ int cli_close_output(FILE *f, const char *path, const char *who);
 double cli_now_s(void);
 /* Sorts t[0..n) and returns its median, min and max. */
 void cli_stats(double *t, int n, double *median, double *min, double *max);
+
+/* Dense 0/1 byte targets to BITS (rows * APLCL_BITS_WORDS(cols) words) or CSR (row_ptr: rows + 1
+ * entries; indices: nnz = cli_count_positives() entries) through the library's aplcl_pack_bits /
+ * aplcl_pack_csr (a float copy of a block of rows at a time), so that the programs pack as the
+ * library does. A byte other than 0 or 1 is refused (the library's INVALID_TARGET). Returns 0 on
+ * success, 1 on a refused target or no memory. */
+size_t cli_count_positives(const uint8_t *y, size_t n);
+int cli_pack_u8(const uint8_t *y, size_t rows, size_t cols, aplcl_target_format fmt, uint32_t *bits,
+                uint64_t *row_ptr, uint32_t *indices, size_t nnz);
 
 #endif /* APLCL_TOOL_UTIL_H */

@@ -98,7 +98,10 @@ APLCL_API unsigned aplcl_version_number(void);
       "sparse_queue)")                                                                             \
     X(APLCL_ERR_INVALID_WINDOW, -31,                                                               \
       "a label window (aplcl_targets label_offset, label_count) outside the target structure, "    \
-      "or on a dense target format")
+      "or on a dense target format")                                                               \
+    X(APLCL_ERR_CUDA_UNAVAILABLE, -32,                                                             \
+      "CUDA was asked for but libcuda.so.1 is missing or has no device (aplcl_cuda.h)")            \
+    X(APLCL_ERR_CUDA, -33, "a CUDA driver call failed (see aplcl_cuda_last_error())")
 
 typedef enum aplcl_status {
 #define APLCL_STATUS_ENUM_(name, value, text) name = value,

@@ -39,7 +39,9 @@
 #define APL_INLINE inline __attribute__((always_inline))
 
 #if APL_FP64
+#ifndef APL_CUDA /* CUDA: double needs no extension */
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
+#endif
 #define ACC_NAME double
 #else
 #define ACC_NAME float
@@ -151,10 +153,15 @@ inline ulong hsum_uint(uintv v) {
     return REDUCE_(HALF_ADD, v);
 #endif
 }
+/* A pointer to work-group memory as a parameter: `__local T *` in OpenCL C; CUDA (the prelude,
+ * kernels/cuda/prelude.h) has no such qualifier on pointers and defines its own. */
+#ifndef LOCAL_PTR
+#define LOCAL_PTR(T) __local T *
+#endif
 /* Fixed-order tree over the work-group: deterministic for a given APL_LOCAL. One body, two
  * element types (acc_t partial sums, ulong counters). */
 #define GROUP_SUM(NAME, T)                                                                         \
-    inline T NAME(__local T *buf, T v) {                                                           \
+    inline T NAME(LOCAL_PTR(T) buf, T v) {                                                         \
         uint l = get_local_id(0);                                                                  \
         buf[l] = v;                                                                                \
         barrier(CLK_LOCAL_MEM_FENCE);                                                              \

@@ -13,7 +13,11 @@
  * bits at every width). PoCL's pow and log round differently (by 1 ulp, amplified up to ~200
  * ulp in gradients) for float and float2 than for float4 to float16, which agree: so narrow
  * widths evaluate those two on four lanes. */
-#if APL_VW == 1
+#if defined(APL_CUDA)
+/* CUDA (kernels/cuda/prelude.h, scalar only): its float4 has no arithmetic; one lane */
+#define WIDE4(f, v) f(v)
+#define WIDE4_2(f, a, b) f(a, b)
+#elif APL_VW == 1
 #define WIDE4(f, v) f((float4)(v)).s0
 #define WIDE4_2(f, a, b) f((float4)(a), (float4)(b)).s0
 #elif APL_VW == 2

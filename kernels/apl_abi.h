@@ -1,8 +1,9 @@
 /* apl_abi.h: everything that crosses the boundary between the C library and the OpenCL kernels.
  *
- * Valid C11 and OpenCL C 1.2. The library includes it (src/internal.h, through the kernels/
- * include path); the build embeds it and src/program.c puts it at the top of every kernel
- * program, so both sides read one definition: the counter slots, the loss constants passed to
+ * Valid C11, OpenCL C 1.2 and (after kernels/cuda/prelude.h) CUDA C++. The library includes it
+ * (src/internal.h, through the kernels/ include path); the build embeds it and src/program.c puts
+ * it at the top of every kernel program (src/cuda/cuda_source.c after the CUDA prelude), so both
+ * sides read one definition: the counter slots, the loss constants passed to
  * apl_loss, and the slot layout of the linear head's small scratch buffer. No code, no build
  * options, nothing only one side uses.
  */
@@ -47,7 +48,7 @@ typedef struct apl_consts {
 #define APL_HEAD_SLOTS 16
 
 /* ---- compile-time checks, in each language ---- */
-#ifdef __OPENCL_VERSION__
+#if defined(__OPENCL_VERSION__) || defined(APL_CUDA) /* the kernels: OpenCL C, or CUDA */
 typedef char apl_check_consts_size[sizeof(apl_consts) == APL_CONSTS_BYTES ? 1 : -1];
 #else
 #include "aplcl.h"

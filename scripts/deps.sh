@@ -18,6 +18,7 @@ packages=(
     clang-format       # scripts/test.sh checks the C sources against .clang-format
     libclang-rt-dev    # libFuzzer and the sanitizer runtimes for the default clang
     python3-sklearn    # tests/metrics_sklearn.py checks the trainer's metrics against scikit-learn
+    python3-scipy      # tests/study_stats_scipy.py checks `aplcl study`'s statistics against SciPy
     python3-venv       # scripts/test.sh installs the Python package into a venv (build-python/)
     python3-pip        # ... with pip, which fetches scikit-build-core (the build backend)
     python3-numpy      # the Python package's arrays
@@ -28,6 +29,7 @@ packages=(
     ninja-build        # scikit-build-core's CMake generator (it would fetch ninja from PyPI else)
     libopenmpi-dev     # MPI: parallel training, the sharded-head benchmark and example
     openmpi-bin        # mpirun, which the parallel tests run
+    oclgrind           # the oclgrind CTest stage: GPU-shaped kernels under its race and API checks
 )
 
 missing=()

@@ -211,9 +211,8 @@ static inline bool apl_io_weighted(const aplcl_io *io) {
 /* A device call's weight buffer (aplcl_weights holds them as const void *). */
 static inline cl_mem apl_wbuf(const void *m) { return (cl_mem)(uintptr_t)m; }
 
-/* Builds (or loads from the binary cache) the program made of the embedded kernel files whose
- * names start with `prefix` ("apl_": the loss; "head": the linear head's kernels). On a failed
- * build the log goes to aplcl_last_build_log. */
+/* Builds (or loads from the binary cache) the program of `kind`, made of its kernel files in
+ * order (apl_program_files). On a failed build the log goes to aplcl_last_build_log. */
 aplcl_status apl_build_program(aplcl_ctx *ctx, apl_program_kind kind, const char *opts,
                                cl_program *out);
 /* The same, never through the binary cache (programs too many to keep on disk). */

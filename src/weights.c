@@ -1,7 +1,7 @@
 /* weights.c: host-side helpers of the optional weights (pos_weight, weight; see "weights" in
  * aplcl.h): the device copies a host call makes of the caller's weight arrays, and how many
  * floats a weight of each kind holds. The kernel side is kernels/apl_2w_weights.cl, the checks
- * are in check_io.c, the CPU reference in ref/ref.c; and the weights of one chunk of the linear
+ * are in check_io.c, the CPU reference in host/ref.c; and the weights of one chunk of the linear
  * head's rows. Not here: any loss math.
  */
 #include "internal.h"

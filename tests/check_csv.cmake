@@ -1,4 +1,6 @@
-# check_csv.cmake: is a CSV file RFC 4180 with a constant field count, and does it quote?
+# check_csv.cmake: are a CSV file's fields quoted as RFC 4180 says, with a constant field count,
+# lines ending with LF (what the tools write and their documentation says; not RFC 4180's CRLF),
+# and does it quote?
 # Included by run_cli_case.cmake (aplcl_check_csv), or run alone for the shipped result files:
 #   cmake -DCSV=<file> -DCSV_FIELDS=<n> -P check_csv.cmake
 # Fields hold no line breaks here; a quoted field is "..." with "" for a quote. At least one field
@@ -12,8 +14,17 @@ function(aplcl_check_csv file fields context)
     if(text MATCHES ";")
         message(FATAL_ERROR "${file}: holds ';', which this checker cannot split safely")
     endif()
-    string(REGEX REPLACE "\r?\n$" "" text "${text}")
-    string(REGEX REPLACE "\r?\n" ";" lines "${text}")
+    file(READ "${file}" hex HEX) # file(READ) as text drops CR bytes: look at the bytes
+    string(REGEX REPLACE "(..)" " \\1" pairs "${hex}")
+    string(FIND "${pairs}" " 0d" cr)
+    if(NOT cr EQUAL -1)
+        message(FATAL_ERROR "${file}: holds CR; the tools end CSV lines with LF only\n${context}")
+    endif()
+    if(NOT text MATCHES "\n$")
+        message(FATAL_ERROR "${file}: the last line has no LF\n${context}")
+    endif()
+    string(REGEX REPLACE "\n$" "" text "${text}")
+    string(REGEX REPLACE "\n" ";" lines "${text}")
     list(LENGTH lines n)
     if(n LESS 2)
         message(FATAL_ERROR "${file}: ${n} line(s)\n${context}")
@@ -37,7 +48,7 @@ function(aplcl_check_csv file fields context)
     if(need_quoted AND NOT quoted)
         message(FATAL_ERROR "${file}: no quoted field (a loss spec with commas must be quoted)")
     endif()
-    message(STATUS "${file}: ${n} lines of ${fields} RFC 4180 fields")
+    message(STATUS "${file}: ${n} LF-ended lines of ${fields} RFC 4180-quoted fields")
 endfunction()
 
 if(CMAKE_SCRIPT_MODE_FILE STREQUAL CMAKE_CURRENT_LIST_FILE)

@@ -1,7 +1,8 @@
 # run_bench_shard_test.cmake: `aplcl bench shard` on a small extreme problem (10^5 labels) with
 # one rank and under `mpirun -n 2`: both must run, rank 0's W + Adam state must be half of the
 # whole model's at R = 2 (all of it at R = 1), and the loss summed over the ranks must match the
-# one-rank loss to 1e-5. Run by CTest: -DAPLCL=<tool> -DMPIEXEC=<mpiexec>
+# one-rank loss to 1e-5; ranks given different shapes must stop. Run by CTest:
+#   -DAPLCL=<tool> -DMPIEXEC=<mpiexec>
 set(args bench shard --shape 16x8x100000 --positives 4 --reps 1)
 
 function(run_bench out_var)
@@ -43,3 +44,14 @@ if(d GREATER tol)
     message(FATAL_ERROR "the 2-rank loss (${b}) differs from the 1-rank loss (${a}) by ${d}")
 endif()
 message("R = 2 halves W + Adam per rank; loss ${b} vs ${a} (micro-units)")
+
+# ranks given different problems must stop, not sum arrays of different sizes into a report
+execute_process(
+    COMMAND timeout -k 10 120 "${MPIEXEC}" --allow-run-as-root --oversubscribe
+            -n 1 "${APLCL}" bench shard --shape 16x8x1000 --reps 1
+            : -n 1 "${APLCL}" bench shard --shape 16x8x2000 --reps 1
+    OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+if(rc EQUAL 0 OR rc EQUAL 124 OR rc EQUAL 137 OR NOT err MATCHES "the ranks differ in --shape")
+    message(FATAL_ERROR "ranks with different --shape: exit ${rc}\n${out}\n${err}")
+endif()
+message("ranks with different --shape stop: exit ${rc}")

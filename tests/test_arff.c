@@ -1,10 +1,13 @@
 /* test_arff.c: the MULAN ARFF reader, the label-file counter and the standardiser (train/arff.c).
  *
  * Loads the yeast split shipped in data/yeast and checks known values; parses small dense and
- * sparse texts, MULAN's nominal {0,1} features and MEKA's labels-first layout (tests/data); checks
- * that /dev/zero is refused at once; checks that each malformed input fails with the right line,
- * column and message; replays every fuzz corpus and regression input (tests/fuzz/). Host only; run
- * under ASan/UBSan in CI, which also makes every error path a leak check.
+ * sparse texts, MULAN's nominal {0,1} features and MEKA's labels-first layout (tests/data), an
+ * explicit layout over a stray MEKA "-C", nominal features as 0/1 and one-hot, ignored
+ * attributes, labels by name, Weka's sparse defaults, the train/test attribute comparison, the
+ * label file's names; checks that /dev/zero and a non-ARFF stream are refused at once; checks that
+ * each malformed input fails with the right line, column and message; replays every fuzz corpus and
+ * regression input (tests/fuzz/). Host only; run under ASan/UBSan in CI, which also makes every
+ * error path a leak check.
  */
 #define _POSIX_C_SOURCE 200809L /* opendir/readdir for the fuzz folders */
 
@@ -13,6 +16,8 @@
 #include "test_util.h"
 
 #include <dirent.h>
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #ifndef APLCL_SOURCE_DIR
@@ -259,7 +264,16 @@ static const bad_case bad_cases[] = {
     {"attribute without type", "@relation r\n@attribute abc\n", 1, 2, 15, "missing attribute type"},
     {"unterminated quoted name", "@attribute 'abc numeric\n", 1, 1, 12, "unterminated quoted"},
     {"empty quoted name", "@attribute '' numeric\n", 1, 1, 12, "empty attribute name"},
-    {"string type", "@attribute a string\n", 1, 1, 14, "'string' is not supported"},
+    {"string feature", "@attribute a string\n@attribute y {0,1}\n@data\nx,1\n", 1, 1, 14,
+     "attribute 'a' has type string, which a feature cannot have"},
+    {"date feature", "@attribute a date 'yyyy-MM-dd'\n@attribute y {0,1}\n@data\nx,1\n", 1, 1, 14,
+     "attribute 'a' has type date"},
+    {"relational type", "@attribute a relational\n", 1, 1, 14, "'relational' is not supported"},
+    {"attribute declared twice",
+     "@attribute a numeric\n@attribute a {0,1}\n@attribute y {0,1}\n@data\n1,1,1\n", 1, 2, 14,
+     "attribute 'a' declared twice"},
+    {"nominal value declared twice", "@attribute a {x,y,x}\n", 1, 1, 14,
+     "nominal value 'x' declared twice"},
     {"unknown type", "@attribute a numerical\n", 1, 1, 14, "unknown attribute type 'numerical'"},
     {"text after type", "@attribute a numeric x\n", 1, 1, 22, "unexpected text after"},
     {"unterminated nominal", "@attribute y {0,1\n", 1, 1, 14, "missing '}'"},
@@ -271,10 +285,10 @@ static const bad_case bad_cases[] = {
     {"text after @data", "@attribute y {0,1}\n@data x\n", 1, 2, 7, "unexpected text after @data"},
     {"more labels than attributes", "@attribute y {0,1}\n@data\n", 2, 2, 1,
      "2 label(s) expected but the file declares only 1 attribute"},
-    {"nominal feature", "@attribute a {x,y}\n@attribute y {0,1}\n@data\nx,1\n", 1, 1, 14,
-     "nominal feature 'a' is not supported"},
-    {"nominal feature, one word", "@attribute a {0,x}\n@attribute y {0,1}\n@data\n0,1\n", 1, 1, 14,
-     "nominal feature 'a' is not supported"},
+    {"value outside a word nominal list", "@attribute a {x,y}\n@attribute y {0,1}\n@data\nz,1\n", 1,
+     4, 1, "value 'z' is not in the nominal list of 'a'"},
+    {"value outside a one-hot list", "@attribute a {x,y,z}\n@attribute y {0,1}\n@data\n{0 X,1 1}\n",
+     1, 4, 4, "value 'X' is not in the nominal list of 'a'"},
     {"value outside a nominal list", "@attribute a {0,1}\n@attribute y {0,1}\n@data\n2,1\n", 1, 4,
      1, "value '2' is not in the nominal list of 'a'"},
     {"sparse value outside a nominal list",
@@ -292,12 +306,14 @@ static const bad_case bad_cases[] = {
      "2 label(s) expected but the @relation name says -C 1"},
     {"MEKA labels first: a numeric label",
      "@relation 'r: -C 1'\n@attribute a numeric\n@attribute y {0,1}\n@data\n1,1\n", 0, 2, 14,
-     "label attribute 'a' must be declared {0,1} (the labels are the first 1"},
+     "label attribute 'a' must be declared {0,1}"},
     {"numeric label", "@attribute a numeric\n@attribute y numeric\n@data\n1,1\n", 1, 2, 14,
      "label attribute 'y' must be declared {0,1}"},
     {"three-valued label", "@attribute a numeric\n@attribute y {0,1,2}\n@data\n1,1\n", 1, 2, 14,
      "must be declared {0,1}"},
     {"label {0,0}", "@attribute a numeric\n@attribute y {0,0}\n@data\n1,1\n", 1, 2, 14,
+     "nominal value '0' declared twice"},
+    {"label {0,2}", "@attribute a numeric\n@attribute y {0,2}\n@data\n1,1\n", 1, 2, 14,
      "must be declared {0,1}"},
     {"too few values", HDR2 "1,2\n", 1, 6, 4, "row has 2 values, expected 3"},
     {"too many values", HDR2 "1,2,1,5\n", 1, 6, 6, "row has more than 3 values"},
@@ -367,6 +383,29 @@ static void test_malformed(void) {
 static void test_limits(void) {
     arff_data d;
     arff_error err;
+
+    /* one-hot columns count against ARFF_MAX_ATTRIBUTES: two nominal features of 600000 values
+     * each (1.2 million columns) are refused at the second, not allocated */
+    int mo = tu_case_begin();
+    size_t hcap = 16u << 20, hlen = 0;
+    char *htext = malloc(hcap);
+    CHECK(htext != NULL);
+    if (htext) {
+        for (int a = 0; a < 2; a++) {
+            hlen += (size_t)snprintf(htext + hlen, hcap - hlen, "@attribute %c {", "ab"[a]);
+            for (int v = 0; v < 600000; v++)
+                hlen += (size_t)snprintf(htext + hlen, hcap - hlen, v ? ",v%d" : "v%d", v);
+            hlen += (size_t)snprintf(htext + hlen, hcap - hlen, "}\n");
+        }
+        hlen += (size_t)snprintf(htext + hlen, hcap - hlen, "@attribute y {0,1}\n@data\nv1,v2,1\n");
+        CHECK_EQ(arff_parse(htext, hlen, NULL, 1, &d, &err), -1);
+        CHECK(is_zeroed(&d));
+        CHECK(strstr(err.message, "more than 1000000 columns (one-hot 'b')") != NULL);
+        CHECK_EQ(err.line, 2);
+        free(htext);
+    }
+    tu_case_end(mo, "one-hot columns over the limit: %zu:%zu: %s", err.line, err.column,
+                err.message);
 
     int m = tu_case_begin();
     const char nul_text[] = HDR2 "1,2\0,1\n";
@@ -509,11 +548,242 @@ static void test_xml(void) {
         remove(path);
     }
     int m = tu_case_begin();
-    size_t n;
+    char path[1024];
+    char **names = NULL;
+    size_t n = 0;
     arff_error err;
+    CHECK_EQ(write_tmp("labels_names.xml", cases[0].text, path, sizeof path), 0);
+    CHECK_EQ(arff_label_names_from_xml(path, &names, &n, &err), 0);
+    static const char *const want[4] = {"a", "b", "c", "c.1"};
+    CHECK_EQ(n, 4);
+    for (size_t i = 0; i < n && i < 4; i++)
+        CHECK(strcmp(names[i], want[i]) == 0);
+    arff_free_names(names, n);
+    remove(path);
+    CHECK_EQ(write_tmp("labels_ent.xml",
+                       "<labels><label name=\"a&amp;b &lt;c&gt; &quot;q&quot; &apos;s&#39; "
+                       "&#x41;&#0; &bogus;\"/></labels>",
+                       path, sizeof path),
+             0);
+    CHECK_EQ(arff_label_names_from_xml(path, &names, &n, &err), 0);
+    CHECK_EQ(n, 1);
+    if (n == 1)
+        CHECK(strcmp(names[0], "a&b <c> \"q\" 's' A&#0; &bogus;") == 0);
+    printf("  decoded: %s\n", n == 1 ? names[0] : "?");
+    arff_free_names(names, n);
+    remove(path);
+    tu_case_end(m, "xml: the label names in document order, entities decoded");
+
+    m = tu_case_begin();
     CHECK_EQ(arff_label_count_from_xml(APLCL_TEST_TMP_DIR "/no-such.xml", &n, &err), -1);
     CHECK(strstr(err.message, "cannot open") != NULL);
     tu_case_end(m, "xml: missing file");
+}
+
+/* ---- nominal features, ignored attributes, labels by name, sparse defaults (issue 17) ---- */
+
+static int parse_layout_str(const char *text, const arff_layout *l, arff_data *d, arff_error *err) {
+    return arff_parse_layout(text, strlen(text), "mem.arff", l, d, err);
+}
+
+/* genbase's form: a protein ID, YES/NO features; plus a three-valued one, a string. */
+static const char genbase_like[] = "@relation protein\n"
+                                   "@attribute id {P1,P2,P3}\n"
+                                   "@attribute s1 {YES,NO}\n"
+                                   "@attribute s2 {YES,NO}\n"
+                                   "@attribute code {a,b,c}\n"
+                                   "@attribute note string\n"
+                                   "@attribute L1 {0,1}\n"
+                                   "@attribute L2 {0,1}\n"
+                                   "@data\n"
+                                   "P1,YES,NO,b,'hello, world',1,0\n"
+                                   "P3,NO,NO,?,x,0,1\n"
+                                   "{0 P2,2 YES,3 c,4 y,5 1}\n";
+
+static void test_nominal_features(void) {
+    arff_data d;
+    arff_error err;
+    int m = tu_case_begin();
+    const char *ignore[2] = {"id", "note"};
+    arff_layout l = {2, ARFF_LABELS_LAST, NULL, ignore, 2};
+    if (parsed(parse_layout_str(genbase_like, &l, &d, &err), &err)) {
+        CHECK_EQ(d.rows, 3);
+        CHECK_EQ(d.features, 5); /* s1, s2 (0/1), code one-hot (3) */
+        CHECK_EQ(d.labels, 2);
+        /* two values: 0 the first declared (YES), 1 the second; one-hot: 1 in the value's column;
+         * '?' all 0; a sparse row's omitted nominal: its first declared value (Weka) */
+        const float x[15] = {0, 1, 0, 1, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1};
+        const uint8_t y[6] = {1, 0, 0, 1, 1, 0};
+        CHECK_MATRICES(&d, x, y);
+        static const char *const names[7] = {"s1", "s2", "code=a", "code=b", "code=c", "L1", "L2"};
+        for (int i = 0; i < 7; i++)
+            CHECK(strcmp(d.names[i], names[i]) == 0);
+        CHECK_EQ(d.n_attrs, 7);
+        CHECK(d.attrs[0].role == ARFF_ROLE_IGNORED && strcmp(d.attrs[0].type, "{P1,P2,P3}") == 0);
+        CHECK(d.attrs[3].role == ARFF_ROLE_FEATURE && d.attrs[3].column == 2 &&
+              d.attrs[3].width == 3);
+        CHECK(d.attrs[4].role == ARFF_ROLE_IGNORED && strcmp(d.attrs[4].type, "string") == 0);
+        CHECK(d.attrs[6].role == ARFF_ROLE_LABEL && d.attrs[6].column == 1);
+    }
+    arff_free(&d);
+    tu_case_end(m,
+                "nominal features: {YES,NO} as 0/1, {a,b,c} one-hot, an ID and a string ignored");
+
+    m = tu_case_begin();
+    arff_layout keep_id = {2, ARFF_LABELS_LAST, NULL, ignore + 1, 1};
+    if (parsed(parse_layout_str(genbase_like, &keep_id, &d, &err), &err)) {
+        CHECK_EQ(d.features, 8); /* the ID one-hot too */
+        CHECK(strcmp(d.names[2], "id=P3") == 0);
+        CHECK_EQ_DBL(d.x[0], 1);      /* row 1: P1 */
+        CHECK_EQ_DBL(d.x[8 + 2], 1);  /* row 2: P3 */
+        CHECK_EQ_DBL(d.x[16 + 1], 1); /* row 3: P2 */
+    }
+    arff_free(&d);
+    tu_case_end(m, "a nominal ID not ignored: one-hot");
+
+    /* refusals: a string feature not ignored; an unknown or label name ignored */
+    static const struct {
+        const char *ignore;
+        const char *message;
+    } bad[] = {{"id", "attribute 'note' has type string, which a feature cannot have"},
+               {"nope", "attribute 'nope' to ignore is not declared"},
+               {"L2", "attribute 'L2' is a label and cannot be ignored"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        m = tu_case_begin();
+        const char *one[1] = {bad[i].ignore};
+        arff_layout lb = {2, ARFF_LABELS_LAST, NULL, one, 1};
+        CHECK_EQ(parse_layout_str(genbase_like, &lb, &d, &err), -1);
+        CHECK(is_zeroed(&d));
+        CHECK(strstr(err.message, bad[i].message) != NULL);
+        tu_case_end(m, "ignore '%s': %s", bad[i].ignore, err.message);
+    }
+    m = tu_case_begin();
+    arff_layout null_ignore = {2, ARFF_LABELS_LAST, NULL, NULL, 1};
+    CHECK_EQ(parse_layout_str(genbase_like, &null_ignore, &d, &err), -1);
+    tu_case_end(m, "n_ignore without a list: %s", err.message);
+}
+
+/* Weka's sparse rule: an omitted nominal value is the first declared value, not 0. */
+static void test_sparse_defaults(void) {
+    const char *text = "@relation r\n"
+                       "@attribute f {1,0}\n"
+                       "@attribute g {x,y}\n"
+                       "@attribute h {2,5,7}\n"
+                       "@attribute n numeric\n"
+                       "@attribute L1 {1,0}\n"
+                       "@attribute L2 {0,1}\n"
+                       "@data\n"
+                       "{3 1.5}\n"
+                       "{0 0,1 y,2 7,4 0,5 1}\n"
+                       "1,x,5,2,1,0\n";
+    arff_data d;
+    arff_error err;
+    int m = tu_case_begin();
+    if (parsed(arff_parse(text, strlen(text), "mem", 2, &d, &err), &err)) {
+        const float x[12] = {1, 0, 2, 1.5f, 0, 1, 7, 0, 1, 0, 5, 2};
+        const uint8_t y[6] = {1, 0, 0, 1, 1, 0};
+        CHECK_MATRICES(&d, x, y);
+    }
+    arff_free(&d);
+    tu_case_end(m, "sparse rows: omitted {1,0} is 1, {2,5,7} is 2, a {1,0} label is 1");
+}
+
+/* Labels by name (a MULAN label file's), wherever they are. */
+static void test_labels_by_name(void) {
+    const char *text = "@relation 'r: -C 2'\n"
+                       "@attribute a numeric\n"
+                       "@attribute L1 {0,1}\n"
+                       "@attribute b numeric\n"
+                       "@attribute L2 {0,1}\n"
+                       "@data\n"
+                       "1,1,2,0\n";
+    arff_data d;
+    arff_error err;
+    int m = tu_case_begin();
+    const char *names[2] = {"L2", "L1"};
+    arff_layout l = {2, ARFF_LABELS_AUTO, names, NULL, 0};
+    if (parsed(parse_layout_str(text, &l, &d, &err), &err)) {
+        CHECK_EQ(d.features, 2);
+        CHECK_EQ(d.labels, 2);
+        const float x[2] = {1, 2};
+        const uint8_t y[2] = {1, 0}; /* file order: L1, L2 */
+        CHECK_MATRICES(&d, x, y);
+        CHECK(strcmp(d.names[2], "L1") == 0 && strcmp(d.names[3], "L2") == 0);
+        CHECK(strstr(d.note, "says -C 2 (the first 2 attributes), overridden: the labels are "
+                             "the named 2") != NULL);
+    }
+    arff_free(&d);
+    tu_case_end(m, "labels by name, between features, '-C 2' overridden: %s", d.note);
+
+    static const struct {
+        const char *a, *b;
+        arff_label_place place;
+        const char *ignore, *message;
+        size_t line;
+    } bad[] = {
+        {"L1", "L3", ARFF_LABELS_AUTO, NULL, "label 'L3' (label 2 of 2) is not a declared", 6},
+        {"L1", "a", ARFF_LABELS_AUTO, NULL, "label attribute 'a' must be declared {0,1}", 2},
+        {"L1", "L1", ARFF_LABELS_AUTO, NULL, "label 'L1' named twice", 6},
+        {"L1", "L2", ARFF_LABELS_LAST, NULL, "label 'L1' is attribute 2, not among the last", 6},
+        {"L1", "L2", ARFF_LABELS_AUTO, "L1", "attribute 'L1' is a label and cannot be", 6}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        m = tu_case_begin();
+        const char *nm[2] = {bad[i].a, bad[i].b}, *ig[1] = {bad[i].ignore};
+        arff_layout lb = {2, bad[i].place, nm, bad[i].ignore ? ig : NULL, bad[i].ignore ? 1 : 0};
+        CHECK_EQ(parse_layout_str(text, &lb, &d, &err), -1);
+        CHECK(strstr(err.message, bad[i].message) != NULL);
+        CHECK_EQ(err.line, bad[i].line); /* @data, or the label's declaration */
+        tu_case_end(m, "labels by name, bad case %zu: %s", i, err.message);
+    }
+}
+
+/* Train and test files must declare the same attributes; the first difference is named. */
+static void test_same_attributes(void) {
+    static const char base[] = "@attribute a numeric\n@attribute s {YES,NO}\n@attribute y {0,1}\n"
+                               "@data\n1,YES,1\n";
+    static const struct {
+        const char *text;
+        const char *message;
+    } other[] = {
+        {"@attribute a real\n@attribute s {YES,NO}\n@attribute y {0,1}\n@data\n2,NO,0\n", NULL},
+        {"@attribute b numeric\n@attribute s {YES,NO}\n@attribute y {0,1}\n@data\n1,YES,1\n",
+         "attribute 1 is 'a' in TRAIN but 'b' in TEST"},
+        {"@attribute a numeric\n@attribute s {NO,YES}\n@attribute y {0,1}\n@data\n1,YES,1\n",
+         "attribute 2 's' is declared {YES,NO} in TRAIN but {NO,YES} in TEST"},
+        {"@attribute a numeric\n@attribute s {YES,NO}\n@attribute y {0,1}\n@attribute z {0,1}\n"
+         "@data\n1,YES,1,0\n",
+         "TRAIN declares 3 attributes, TEST 4"},
+        {"@attribute a numeric\n@attribute s {0,1}\n@attribute y {0,1}\n@data\n1,1,1\n",
+         "attribute 2 's' is declared {YES,NO} in TRAIN but {0,1} in TEST"},
+    };
+    arff_data a, b;
+    arff_error err;
+    CHECK(parsed(parse_str(base, 1, &a, &err), &err));
+    for (size_t i = 0; i < sizeof other / sizeof other[0]; i++) {
+        int m = tu_case_begin();
+        char msg[256] = "";
+        if (parsed(parse_str(other[i].text, 1, &b, &err), &err)) {
+            int rc = arff_same_attributes(&a, &b, "TRAIN", "TEST", msg, sizeof msg);
+            CHECK_EQ(rc, other[i].message ? -1 : 0);
+            CHECK(!other[i].message || strstr(msg, other[i].message) != NULL);
+        }
+        arff_free(&b);
+        tu_case_end(m, "same attributes, case %zu: %s", i, msg[0] ? msg : "same");
+    }
+    /* the same file with another label count: roles differ */
+    int m = tu_case_begin();
+    const char *two =
+        "@attribute a numeric\n@attribute s {0,1}\n@attribute y {0,1}\n@data\n1,0,1\n";
+    arff_data c, e;
+    char msg[256] = "";
+    if (parsed(parse_str(two, 1, &c, &err), &err) && parsed(parse_str(two, 2, &e, &err), &err)) {
+        CHECK_EQ(arff_same_attributes(&c, &e, "TRAIN", "VAL", msg, sizeof msg), -1);
+        CHECK(strstr(msg, "attribute 2 's' is a feature in TRAIN but a label in VAL") != NULL);
+    }
+    arff_free(&c);
+    arff_free(&e);
+    tu_case_end(m, "same attributes, other roles: %s", msg);
+    arff_free(&a);
 }
 
 /* ---- standardiser ---- */
@@ -555,6 +825,33 @@ static void test_standardizer(void) {
 
 /* ---- fuzz corpus and regressions: no crash, and a clean error or a result ---- */
 
+/* The labels of d, named (a label file's way), with d's first feature attribute ignored, must
+ * parse to the same rows and labels and one attribute's columns fewer (fuzz_arff.c checks the
+ * same). 0 when they do or d has no labels or features; -1 otherwise. */
+static int same_by_names(const char *text, size_t len, const arff_data *d) {
+    if (d->labels == 0)
+        return 0;
+    const char **names = tu_xmalloc(d->labels * sizeof *names);
+    const char *ignore[1] = {NULL};
+    size_t k = 0, gone = 0;
+    for (size_t i = 0; i < d->n_attrs; i++)
+        if (d->attrs[i].role == ARFF_ROLE_LABEL)
+            names[k++] = d->attrs[i].name;
+        else if (!ignore[0] && d->attrs[i].role == ARFF_ROLE_FEATURE)
+            ignore[0] = d->attrs[i].name, gone = d->attrs[i].width;
+    arff_layout l = {d->labels, ARFF_LABELS_AUTO, names, ignore, ignore[0] ? 1 : 0};
+    arff_data e;
+    arff_error err;
+    int rc = arff_parse_layout(text, len, "again", &l, &e, &err);
+    int ok = rc == 0 && e.rows == d->rows && e.labels == d->labels &&
+             e.features == d->features - gone && memcmp(e.y, d->y, d->rows * d->labels) == 0;
+    if (!ok)
+        printf("  by names: rc %d (%s)\n", rc, rc ? err.message : "other data");
+    arff_free(&e);
+    free(names);
+    return ok ? 0 : -1;
+}
+
 /* Parses one fuzz input as the fuzzer does: byte 0 mod 16 = n_labels, the rest is the text. */
 static int replay_file(const char *path) {
     FILE *f = fopen(path, "rb");
@@ -581,10 +878,12 @@ static int replay_file(const char *path) {
         memcpy(text, buf + 1, n - 1);
         arff_data d;
         arff_error err;
-        arff_layout layout = {buf[0] % 16, (arff_label_place)((buf[0] >> 4) % 3)}; /* fuzz_arff.c */
+        arff_layout layout = {buf[0] % 16, (arff_label_place)((buf[0] >> 4) % 3), NULL, NULL,
+                              0}; /* fuzz_arff.c */
         int rc = arff_parse_layout(text, n - 1, path, &layout, &d, &err);
         if (rc == 0)
-            ok = d.rows >= 1 && d.labels == (size_t)(buf[0] % 16);
+            ok = d.rows >= 1 && d.labels == (size_t)(buf[0] % 16) &&
+                 same_by_names(text, n - 1, &d) == 0;
         else
             ok = rc == -1 && is_zeroed(&d) && err.message[0] && err.line >= 1 && err.column >= 1;
         arff_free(&d);
@@ -626,7 +925,7 @@ static int load_data(const char *file, size_t n_labels, arff_label_place place, 
                      arff_error *err) {
     char path[1024];
     snprintf(path, sizeof path, "%s/tests/data/%s", APLCL_SOURCE_DIR, file);
-    arff_layout layout = {n_labels, place};
+    arff_layout layout = {n_labels, place, NULL, NULL, 0};
     int rc = arff_load_layout(path, &layout, d, err);
     if (rc)
         printf("  %s:%zu:%zu: %s\n", err->file, err->line, err->column, err->message);
@@ -682,21 +981,41 @@ static void test_layouts(void) {
             CHECK_EQ(d.labels, 3);
             CHECK_EQ(d.labels_first, 1);
             CHECK_MATRICES(&d, meka_x, meka_y);
-            CHECK(strcmp(d.names[0], "A.A1") == 0 && strcmp(d.names[3], "a") == 0);
+            /* names: the feature columns, then the label columns */
+            CHECK(strcmp(d.names[0], "a") == 0 && strcmp(d.names[6], "A.A1") == 0);
+            CHECK_EQ(d.n_attrs, 9);
+            CHECK(d.attrs && d.attrs[0].role == ARFF_ROLE_LABEL && d.attrs[3].role == 0);
+            CHECK(d.note[0] == '\0');
         }
         arff_free(&d);
         tu_case_end(m, "MEKA '-C 3' (labels first), n_labels %zu, place %d: same data as MULAN's",
                     n[k], (int)place[k]);
     }
+    /* The caller's explicit layout wins over '-C' and the note says so (issue 17 item 2: MULAN's
+     * medical carries a stray '-C 45' while its labels are last). */
     m = tu_case_begin();
-    arff_layout last = {3, ARFF_LABELS_LAST};
+    arff_layout last = {3, ARFF_LABELS_LAST, NULL, NULL, 0};
     char path[1024];
     snprintf(path, sizeof path, "%s/tests/data/meka-labels-first.arff", APLCL_SOURCE_DIR);
-    CHECK_EQ(arff_load_layout(path, &last, &d, &err), -1);
-    CHECK(is_zeroed(&d));
-    CHECK(strstr(err.message, "labels expected last but the @relation name says -C 3") != NULL);
-    CHECK_EQ(err.line, 15); /* @data */
-    tu_case_end(m, "MEKA '-C 3' asked for as labels last: %s", err.message);
+    if (parsed(arff_load_layout(path, &last, &d, &err), &err)) {
+        CHECK_EQ(d.labels, 3);
+        CHECK_EQ(d.labels_first, 0);
+        CHECK(strcmp(d.names[6], "about") == 0); /* the last three attributes */
+        const uint8_t y[12] = {1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0};
+        for (size_t i = 0; i < 12; i++)
+            CHECK_EQ(d.y[i], y[i]);
+        CHECK(strstr(d.note, "says -C 3 (the first 3 attributes), overridden: the labels are the "
+                             "last 3") != NULL);
+    }
+    arff_free(&d);
+    arff_layout fewer = {2, ARFF_LABELS_FIRST, NULL, NULL, 0};
+    if (parsed(arff_load_layout(path, &fewer, &d, &err), &err)) {
+        CHECK_EQ(d.labels, 2);
+        CHECK_EQ(d.labels_first, 1);
+        CHECK(strstr(d.note, "the labels are the first 2") != NULL);
+    }
+    arff_free(&d);
+    tu_case_end(m, "MEKA '-C 3' overridden by the caller's layout: %s", d.note);
 
     m = tu_case_begin();
     CHECK_EQ(load_data("meka-labels-last.arff", 0, ARFF_LABELS_AUTO, &d, &err), 0);
@@ -715,7 +1034,7 @@ static void test_layouts(void) {
     m = tu_case_begin();
     const char *text = "@relation plain\n@attribute y1 {0,1}\n@attribute y2 {0,1}\n"
                        "@attribute f numeric\n@data\n1,0,2.5\n{1 1,2 -3}\n";
-    arff_layout first = {2, ARFF_LABELS_FIRST};
+    arff_layout first = {2, ARFF_LABELS_FIRST, NULL, NULL, 0};
     CHECK_EQ(arff_parse_layout(text, strlen(text), "mem", &first, &d, &err), 0);
     if (d.x) {
         const float x[2] = {2.5f, -3};
@@ -724,10 +1043,30 @@ static void test_layouts(void) {
         CHECK_MATRICES(&d, x, y);
     }
     arff_free(&d);
-    arff_layout bad = {2, (arff_label_place)7};
+    arff_layout bad = {2, (arff_label_place)7, NULL, NULL, 0};
     CHECK_EQ(arff_parse_layout(text, strlen(text), "mem", &bad, &d, &err), -1);
     CHECK_EQ(arff_parse_layout(text, strlen(text), "mem", NULL, &d, &err), -1);
     tu_case_end(m, "labels first by the caller's layout, dense and sparse rows; bad layouts");
+}
+
+/* Writes "y\n" lines into fd, at most 64 MiB, until a write fails (the reader closed). */
+typedef struct {
+    int fd;
+    size_t written;
+} streamer;
+static void *stream_y(void *arg) {
+    streamer *s = arg;
+    char block[65536];
+    for (size_t i = 0; i < sizeof block; i += 2)
+        block[i] = 'y', block[i + 1] = '\n';
+    while (s->written < ((size_t)64 << 20)) {
+        ssize_t k = write(s->fd, block, sizeof block);
+        if (k <= 0)
+            break;
+        s->written += (size_t)k;
+    }
+    close(s->fd);
+    return NULL;
 }
 
 /* The reader bounds what it reads: /dev/zero (a character device: stat size 0) is refused at its
@@ -772,10 +1111,10 @@ static void test_file_bounds(void) {
             fputc('a', f);
         fclose(f);
     }
-    CHECK_EQ(arff_read_file_(path, 100, &buf, &len, &err), 0);
+    CHECK_EQ(arff_read_file_(path, 100, 0, &buf, &len, &err), 0);
     CHECK_EQ(len, 100);
     free(buf);
-    CHECK_EQ(arff_read_file_(path, 99, &buf, &len, &err), -1);
+    CHECK_EQ(arff_read_file_(path, 99, 0, &buf, &len, &err), -1);
     CHECK(buf == NULL && strstr(err.message, "file larger than 99 bytes") != NULL);
     int fds[2];
     CHECK_EQ(pipe(fds), 0);
@@ -784,11 +1123,42 @@ static void test_file_bounds(void) {
     CHECK_EQ(write(fds[1], chunk, sizeof chunk), (ssize_t)sizeof chunk);
     close(fds[1]);
     snprintf(path, sizeof path, "/dev/fd/%d", fds[0]);
-    CHECK_EQ(arff_read_file_(path, 200, &buf, &len, &err), -1);
+    CHECK_EQ(arff_read_file_(path, 200, 0, &buf, &len, &err), -1);
     CHECK(strstr(err.message, "file larger than 200 bytes") != NULL);
     close(fds[0]);
     tu_case_end(m, "file bounds: the limit counts bytes read (regular file, pipe): %s",
                 err.message);
+
+    /* The head is judged as it arrives (issue 17 item 9's sibling): a pipe that streams a text
+     * which is not ARFF ("y" lines) is refused after its first block, not read to the limit. */
+    m = tu_case_begin();
+    signal(SIGPIPE, SIG_IGN);
+    CHECK_EQ(pipe(fds), 0);
+    streamer st = {fds[1], 0};
+    pthread_t th;
+    CHECK_EQ(pthread_create(&th, NULL, stream_y, &st), 0);
+    snprintf(path, sizeof path, "/dev/fd/%d", fds[0]);
+    CHECK_EQ(arff_load(path, 1, &d, &err), -1);
+    close(fds[0]); /* the streamer's next write fails: it stops */
+    pthread_join(th, NULL);
+    CHECK(strstr(err.message, "expected @relation, @attribute or @data, not 'y'") != NULL);
+    CHECK_EQ(err.line, 1);
+    CHECK(st.written < ((size_t)4 << 20)); /* the streamer offers 64 MiB */
+    tu_case_end(m, "a non-ARFF stream refused after %zu bytes were written: %s", st.written,
+                err.message);
+    /* an XML label file that is not XML: the same, with '<' */
+    m = tu_case_begin();
+    snprintf(path, sizeof path, "%s/not-xml.xml", APLCL_TEST_TMP_DIR);
+    if ((f = fopen(path, "wb")) != NULL) {
+        fputs("\n  label,name\nA,B\n", f);
+        fclose(f);
+    }
+    size_t nl = 0;
+    CHECK_EQ(arff_label_count_from_xml(path, &nl, &err), -1);
+    CHECK(strstr(err.message, "not an XML label file: 'label,name' before the first tag") != NULL);
+    CHECK(err.line == 2 && err.column == 3);
+    remove(path);
+    tu_case_end(m, "a label file that is not XML: %zu:%zu: %s", err.line, err.column, err.message);
 }
 
 int main(void) {
@@ -798,6 +1168,10 @@ int main(void) {
     test_malformed();
     test_limits();
     test_layouts();
+    test_nominal_features();
+    test_sparse_defaults();
+    test_labels_by_name();
+    test_same_attributes();
     test_file_bounds();
     test_xml();
     test_standardizer();

@@ -2,9 +2,10 @@
  * hostile ones.
  *
  * Valid: npy_write round trips (float16/32/64, uint8, int32, int64), version 2.0 headers, 0-d
- * and empty arrays, '=' byte order, bool and the other integer types from hand-made headers.
+ * and empty arrays, '=' byte order, bool and the other integer types from hand-made headers,
+ * single-byte types with any byte-order mark, newlines in the header, Fortran order.
  * Hostile: every malformed case must fail with the reason in the message (bad magic, version,
- * header length past the end, truncated or trailing data, Fortran order, big-endian, complex and
+ * header length past the end, truncated or trailing data, big-endian, complex and
  * structured dtypes, bad or overflowing shapes, missing, repeated or unknown keys, non-ASCII
  * bytes); then a few thousand random mutations of a valid file must each parse or fail cleanly
  * (CI runs this under ASan/UBSan). Host only.
@@ -99,6 +100,53 @@ static void test_valid(void) {
     CHECK(a.count == 1 && a.data && a.data[0] == 1.0);
     npy_free(&a);
     tu_case_end(m, "bool, '=i2' with keys in another order, 0-d, empty, version 2.0");
+
+    /* What NumPy writes or loads and the reader once refused (issue 17 item 18). */
+    m = tu_case_begin();
+    const unsigned char u3[3] = {7, 0, 255};
+    static const char *const u1[3] = {"<u1", ">u1", "=u1"};
+    for (int k = 0; k < 3; ++k) {
+        char h[128];
+        snprintf(h, sizeof h, "{'descr': '%s', 'fortran_order': False, 'shape': (3,), }", u1[k]);
+        n = make(buf, h, u3, 3);
+        CHECK_EQ(npy_parse(buf, n, &a, NULL, 0), 0);
+        CHECK(a.type == NPY_U8 && a.count == 3 && a.data && a.data[0] == 7 && a.data[2] == 255);
+        npy_free(&a);
+    }
+    n = make(buf, "{'descr': '>i1', 'fortran_order': False, 'shape': (1,), }", u3 + 2, 1);
+    CHECK_EQ(npy_parse(buf, n, &a, NULL, 0), 0);
+    CHECK(a.type == NPY_I8 && a.data && a.data[0] == -1.0);
+    npy_free(&a);
+    /* newlines between the keys (a header written by hand or by another tool) */
+    n = make(buf, "{'descr': '<f4',\n 'fortran_order': False,\r\n 'shape': (1,\n),\n}", &one, 4);
+    CHECK_EQ(npy_parse(buf, n, &a, NULL, 0), 0);
+    CHECK(a.count == 1 && a.data && a.data[0] == 1.0);
+    npy_free(&a);
+    /* Fortran order: 1-D is the same bytes; 2-D and 3-D are read back into C order */
+    const float f4[4] = {1, 2, 3, 4};
+    n = make(buf, "{'descr': '<f4', 'fortran_order': True, 'shape': (4,), }", f4, 16);
+    CHECK_EQ(npy_parse(buf, n, &a, NULL, 0), 0);
+    CHECK(a.count == 4 && a.data && a.data[0] == 1 && a.data[3] == 4);
+    npy_free(&a);
+    /* the 2 x 3 matrix [[1, 2, 3], [4, 5, 6]] stored column by column */
+    const float f6[6] = {1, 4, 2, 5, 3, 6};
+    n = make(buf, "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }", f6, 24);
+    CHECK_EQ(npy_parse(buf, n, &a, NULL, 0), 0);
+    for (int i = 0; i < 6 && a.data; ++i)
+        CHECK_EQ_DBL(a.data[i], i + 1);
+    npy_free(&a);
+    /* shape (2, 2, 2): element [i][j][k] = 100i + 10j + k at file offset i + 2j + 4k */
+    float f8[8];
+    for (int i = 0; i < 2; ++i)
+        for (int j = 0; j < 2; ++j)
+            for (int k = 0; k < 2; ++k)
+                f8[i + 2 * j + 4 * k] = (float)(100 * i + 10 * j + k);
+    n = make(buf, "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2, 2), }", f8, 32);
+    CHECK_EQ(npy_parse(buf, n, &a, NULL, 0), 0);
+    for (int i = 0; i < 8 && a.data; ++i)
+        CHECK_EQ_DBL(a.data[i], 100 * (i / 4) + 10 * (i / 2 % 2) + i % 2);
+    npy_free(&a);
+    tu_case_end(m, "'<u1', '>u1', '>i1', newlines in the header, Fortran order 1-D, 2-D, 3-D");
 }
 
 static void test_hostile(void) {
@@ -107,9 +155,12 @@ static void test_hostile(void) {
     const float d[4] = {1, 2, 3, 4};
     const char *ok = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }";
     size_t n = make(buf, ok, d, 16);
-    CHECK(refused(buf, 5, "magic"));
+    CHECK(refused(buf, 5, "truncated: 5 bytes"));
+    CHECK(refused(buf, 8, "truncated header: 8 bytes")); /* the magic is there: not "no magic" */
+    CHECK(refused(buf, 9, "truncated header: 9 bytes"));
     buf[0] = 'X';
-    CHECK(refused(buf, n, "magic"));
+    CHECK(refused(buf, n, "no \\x93NUMPY magic"));
+    CHECK(refused(buf, 3, "no \\x93NUMPY magic"));
     buf[0] = 0x93, buf[6] = 4;
     CHECK(refused(buf, n, "version 4.0"));
     buf[6] = 1, buf[8] = 0xff, buf[9] = 0x7f;
@@ -123,7 +174,6 @@ static void test_hostile(void) {
     static const struct {
         const char *header, *why;
     } bad[] = {
-        {"{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }", "Fortran"},
         {"{'descr': '>f4', 'fortran_order': False, 'shape': (2, 2), }", "big-endian"},
         {"{'descr': '<c8', 'fortran_order': False, 'shape': (2, 2), }", "not supported"},
         {"{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2, 2), }", "structured"},
@@ -185,9 +235,43 @@ static void test_hostile(void) {
     CHECK_EQ(npy_write(APLCL_TEST_TMP_DIR "/npy_big.npy", NPY_F64, big, 1, zeros), 0);
     CHECK_EQ(npy_load(APLCL_TEST_TMP_DIR "/npy_big.npy", 1000, &a, err, sizeof err), -1);
     CHECK(strstr(err, "limit") != NULL);
-    CHECK_EQ(npy_load("/dev/zero", 1 << 16, &a, err, sizeof err), -1);
     free(zeros);
-    tu_case_end(m, "missing file, a file over the size limit, /dev/zero");
+    tu_case_end(m, "missing file, a file over the size limit");
+
+    /* The magic and the header are judged before the data is read (issue 17 item 9): /dev/zero
+     * with a limit of 1 << 40 must fail at once, without reading (or allocating) the limit. */
+    m = tu_case_begin();
+    CHECK_EQ(npy_load("/dev/zero", (size_t)1 << 40, &a, err, sizeof err), -1);
+    CHECK(strstr(err, "/dev/zero: not a .npy file (no \\x93NUMPY magic)") != NULL);
+    printf("  /dev/zero: %s\n", err);
+    /* a header that promises more data than the limit: refused before reading it */
+    unsigned char hb[512];
+    size_t hn =
+        make(hb, "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000,), }", NULL, 0);
+    const char *hp = APLCL_TEST_TMP_DIR "/npy_promise.npy";
+    FILE *hf = fopen(hp, "wb");
+    CHECK(hf != NULL);
+    if (hf) {
+        CHECK_EQ(fwrite(hb, 1, hn, hf), hn);
+        fclose(hf);
+    }
+    CHECK_EQ(npy_load(hp, (size_t)1 << 20, &a, err, sizeof err), -1);
+    CHECK(strstr(err, "limit (the shape needs 8000000000 bytes)") != NULL);
+    /* trailing bytes after the data, read through a file */
+    const size_t one_shape[1] = {1};
+    const double v1 = 2.0;
+    CHECK_EQ(npy_write(hp, NPY_F64, one_shape, 1, &v1), 0);
+    hf = fopen(hp, "ab");
+    CHECK(hf != NULL);
+    if (hf) {
+        fputs("extra bytes", hf);
+        fclose(hf);
+    }
+    CHECK_EQ(npy_load(hp, (size_t)1 << 20, &a, err, sizeof err), -1);
+    CHECK(strstr(err, "bytes after the 8 bytes of data the shape describes") != NULL);
+    remove(hp);
+    tu_case_end(m, "/dev/zero and an over-promising header refused before reading the data: %s",
+                err);
 }
 
 int main(void) {

@@ -90,6 +90,45 @@ static void test_numbers(void) {
     for (int k = 0; bad_f[k]; k++)
         CHECK_EQ(cli_parse_f64("t", "--lr", bad_f[k], 0, 1, &d), -1);
     tu_case_end(m, "strict integers and finite numbers: range, overflow, trailing text");
+
+    /* The one number rule for options and files (issue 17 item 11), with its scanners. */
+    m = tu_case_begin();
+    static const struct {
+        const char *text;
+        double v;
+    } good[] = {{"0", 0}, {"-0.5", -0.5}, {".5", 0.5}, {"5.", 5}, {"+1e-3", 1e-3}, {"1E3", 1e3}};
+    for (size_t k = 0; k < sizeof good / sizeof good[0]; k++) {
+        d = -99;
+        CHECK_EQ(cli_strict_f64(good[k].text, &d), 0);
+        CHECK_EQ_DBL(d, good[k].v);
+    }
+    static const char *bad_strict[] = {" 0.2",  "0.2 ",  "0x1p-2",   "1,5",   ".",   "-",
+                                       "e3",    "1e",    "1e+",      "inf",   "nan", "1e-400",
+                                       "1e400", "1.2.3", "\xd9\xa1", "0.2\n", "+-1", NULL};
+    for (int k = 0; bad_strict[k]; k++) {
+        d = -99;
+        CHECK_EQ(cli_strict_f64(bad_strict[k], &d), -1);
+        CHECK_EQ_DBL(d, -99); /* untouched */
+    }
+    CHECK_EQ(cli_strict_f64(NULL, &d), -1);
+    CHECK_EQ(cli_strict_u64("007", &u), 0);
+    CHECK(u == 7);
+    static const char *bad_u[] = {"+7", "-7", " 7", "7 ", "0x7", "7.0", "", NULL};
+    for (int k = 0; bad_u[k]; k++)
+        CHECK_EQ(cli_strict_u64(bad_u[k], &u), -1);
+    const char *p = "1.5M";
+    CHECK_EQ(cli_scan_f64(&p, &d), 0);
+    CHECK(d == 1.5 && strcmp(p, "M") == 0);
+    p = "64x80";
+    CHECK_EQ(cli_scan_u64(&p, &u), 0);
+    CHECK(u == 64 && strcmp(p, "x80") == 0);
+    p = " 64x80";
+    CHECK_EQ(cli_scan_u64(&p, &u), -1);
+    CHECK(strcmp(p, " 64x80") == 0); /* not moved */
+    p = "0x1p-2";
+    CHECK_EQ(cli_scan_f64(&p, &d), 0); /* the number is "0": the caller sees "x1p-2" follow */
+    CHECK(strcmp(p, "x1p-2") == 0);
+    tu_case_end(m, "the one number rule: cli_strict_f64/u64 and the scanners");
 }
 
 static void test_outputs(void) {

@@ -48,7 +48,7 @@ int main(void) {
     float x[ROWS * 2];
     for (int i = 0; i < ROWS * 2; ++i)
         x[i] = (float)i;
-    arff_data src = {ROWS, 2, LABELS, 0, x, y, NULL}, val;
+    arff_data src = {ROWS, 2, LABELS, 0, x, y, NULL, 0, NULL, ""}, val;
     CHECK_EQ(split_subset(&src, v1, 1, &val), 0);
     CHECK_EQ(val.rows, 200);
     int k = 0;

@@ -149,12 +149,9 @@ static void make_data(const job *b, job_data *g, uint64_t seed) {
         if (b->fmt != APLCL_TARGET_F32 && g->yf[i] == 0.25f)
             g->yf[i] = 0.0f; /* soft targets only where the format has them */
         g->y8[i] = ignored ? APLCL_TARGET_U8_IGNORE : (uint8_t)pos;
-        size_t row = i / c, col = i % c, wd = row * words + col / 32;
-        if (pos)
-            g->bits[wd] |= 1u << (col % 32);
-        if (ignored)
-            g->ign[wd] |= 1u << (col % 32);
     }
+    if (b->fmt == APLCL_TARGET_BITS) /* yf holds 1, 0 and -1 (ignored) only here */
+        CHECK_STATUS(aplcl_pack_bits(n, c, g->yf, g->bits, g->ign), APLCL_SUCCESS);
     if (b->poison == 1)
         g->yf[5] = NAN;
     if (b->poison == 2)

@@ -113,8 +113,35 @@ static void test_space(void) {
     tu_case_end(m, "spec printing: apl, a worked spec, too small a buffer, BCE round trip");
 }
 
+/* The anchors: BCE and ASL as points of the space, refused where a narrowed range excludes them.
+ * (Before them, a search could end below BCE on validation: issue 19.) */
+static void test_anchors(void) {
+    int m = tu_case_begin();
+    tune_space s;
+    tune_space_default(&s);
+    aplcl_params b, a;
+    CHECK_EQ(tune_anchor(&s, 0, &b), 0);
+    CHECK_EQ(tune_anchor(&s, 1, &a), 0);
+    CHECK(b.n_alpha == 2 && b.alpha[0] == 1 && b.alpha[1] == 0.5f && b.n_beta == 2 &&
+          b.beta[0] == 1 && b.beta[1] == 0.5f && b.gamma_pos == 0 && b.gamma_neg == 0 &&
+          b.clip == 0 && b.eps == 0 && b.focus_grad == 0);
+    CHECK(a.gamma_neg == 4 && a.gamma_pos == 0 && a.clip == 0.05f && a.alpha[0] == 1 &&
+          a.beta[1] == 0.5f && a.focus_grad == 0);
+    aplcl_params asl = aplcl_params_asl(4.0f, 0.0f, 0.05f);
+    CHECK(a.eps == asl.eps);
+    CHECK_EQ(tune_space_parse("t", "gamma_neg=1:2", &s), 0);
+    CHECK_EQ(tune_anchor(&s, 0, &b), -1);
+    CHECK_EQ(tune_anchor(&s, 1, &a), -1);
+    tune_space_default(&s);
+    CHECK_EQ(tune_space_parse("t", "clip=0", &s), 0);
+    CHECK_EQ(tune_anchor(&s, 0, &b), 0);
+    CHECK_EQ(tune_anchor(&s, 1, &a), -1);
+    tu_case_end(m, "anchors: BCE and ASL as points of the space; outside a narrowed range: -1");
+}
+
 int main(void) {
     test_schedule();
     test_space();
+    test_anchors();
     return tu_exit_code();
 }

@@ -2,7 +2,7 @@
  *
  * Checks record a failure, print both operands with file:line (libuv test/task.h style) and carry
  * on, so one run shows every broken sub-case; main() returns tu_exit_code(). Also: element-wise
- * comparison under the tolerance rule (common/cases.h), OpenCL buffer helpers whose failures count
+ * comparison under the tolerance rule (cases/cases.h), OpenCL buffer helpers whose failures count
  * as failed checks, and context creation that turns "no OpenCL here" into the skip code 77. Not a
  * framework: no registration, no fixtures.
  */
@@ -24,7 +24,7 @@
 /* Exit code CTest treats as "skipped" (SKIP_RETURN_CODE 77). */
 #define TU_SKIP 77
 
-/* The tolerance rule, the generator and the shared parameter sets are common/cases.h's and
+/* The tolerance rule, the generator and the shared parameter sets are cases/cases.h's and
  * common/tool_util.h's (cases_grad_rtol, CASES_RTOL, cli_rng, cases_param_set_get): the tests,
  * `aplcl check` and `aplcl bench` compare by one rule. */
 
@@ -395,6 +395,9 @@ static inline double tu_decimal(float f) {
     return (double)f;
 }
 
+/* Logistic sigmoid and softplus in double: the tests' own, written from docs/apl-spec.md and not
+ * taken from the library (host/ref.c), so that a test that compares the library with them checks
+ * it against an independent implementation. */
 /* Logistic sigmoid in double. */
 static inline double tu_sigmoid(double x) {
     return x >= 0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x));

@@ -43,6 +43,9 @@ def main():
     rows = list(csv.DictReader(open(os.path.join(out, "curves.csv"))))
     final = json.load(open(os.path.join(out, "final.json")))
     json.load(open(os.path.join(out, "config.json")))
+    # two losses asked for: the loop below must check two results (an empty list checked nothing)
+    if [r["loss"] for r in final["results"]] != ["bce", long_name]:
+        fail(f"final.json results {[r['loss'] for r in final['results']]}, want bce and the long one")
     for res in final["results"]:
         loss = res["loss"]
         chosen, tests = [], []

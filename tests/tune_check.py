@@ -54,6 +54,16 @@ def main():
     if json.load(open(f"{b}/summary.json"))["winner"] != s["winner"]:
         fail("the winner depends on the test file")
     rows = list(csv.DictReader(open(f"{a}/trials.csv")))
+    # the search holds BCE and ASL as its first two candidates (issue 19)
+    first = [r["loss"] for r in rows if r["rung"] == "0"][:2]
+    if first != ["apl:gamma_neg=0,clip=0,eps=0,alpha=1/0.5,beta=1/0.5",
+                 "apl:alpha=1/0.5,beta=1/0.5"]:
+        fail(f"the first candidates are not the BCE and ASL points: {first}")
+    print("ok   the first two candidates are the BCE and ASL points")
+    cfg = json.load(open(f"{a}/config.json"))
+    if cfg["trials"] != 4 or cfg["seeds"] != [1, 2] or cfg["rows"]["val"] < 1:
+        fail(f"config.json {cfg}")
+    print("ok   tune --out writes config.json")
     if len(rows) != 4 + 2 + 1:
         fail(f"{len(rows)} trials, want 7 (rungs 4x1, 2x2, 1x4)")
     last = max(int(r["rung"]) for r in rows)

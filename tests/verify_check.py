@@ -6,7 +6,8 @@ gradient of default APL for 6 x 7 logits (float32 and float16), the same with on
 ([2, 3], index 17) off by 1e-3, the per-element losses, a mean-reduction gradient, and broken
 files. verify must pass the good ones (exit 0), fail the perturbed one (exit 1) naming index 17
 and counting exactly one element beyond tolerance, check the reduced loss, honour a looser
-tolerance, and refuse Fortran order and mismatched shapes (exit 2). Standard library only.
+tolerance, read Fortran order, compare (not refuse) a dump with an infinite logit and a NaN
+target by the library's rule, and refuse mismatched shapes (exit 2). Standard library only.
 """
 import os
 import subprocess
@@ -64,8 +65,24 @@ def main():
     p = subprocess.run([tool, "verify", "--logits", f"{d}/logits_fortran.npy", "--targets",
                         f"{d}/targets.npy", "--grad", f"{d}/grad_good.npy"],
                        capture_output=True, text=True)
-    check(p.returncode == 2 and "Fortran-order" in p.stderr, "Fortran order is refused",
-          p.stderr)
+    check(p.returncode == 0 and "0 of 42 elements beyond tolerance" in p.stdout,
+          "Fortran-order logits are read in their order and pass", p.stdout + p.stderr)
+    # an infinite logit and a NaN target: compared by the library's rule, reported, not refused
+    p = subprocess.run([tool, "verify", "--logits", f"{d}/logits_inf.npy", "--targets",
+                        f"{d}/targets_nan.npy", "--grad", f"{d}/grad_inf.npy"],
+                       capture_output=True, text=True)
+    out = p.stdout + p.stderr
+    check(p.returncode == 0 and "1 invalid targets and 1 non-finite logits" in out
+          and "0 of 42 elements beyond tolerance" in out,
+          "a non-finite logit and an invalid target are reported and compared", out)
+    p = subprocess.run([tool, "verify", "--logits", f"{d}/logits_inf.npy", "--targets",
+                        f"{d}/targets_nan.npy", "--grad", f"{d}/grad_inf_nan.npy"],
+                       capture_output=True, text=True)
+    out = p.stdout + p.stderr
+    check(p.returncode == 1 and "beyond tolerance at [1, 1] (index 8): logit inf" in out
+          and "1 of 42 elements beyond tolerance" in out
+          and "1 of them at a non-finite logit or an invalid target" in out,
+          "an engine's NaN at the infinite logit is named, against the rule's 0", out)
     rc, out = verify("--grad", f"{d}/targets.npy")
     check(rc == 2 and "float16, float32 or float64 expected" in out,
           "an integer gradient is refused", out)

@@ -198,8 +198,8 @@ static int next_line(arff_parser *p, size_t *n) {
 /* ---- data ---- */
 
 /* Appends a zeroed row; *xr and *yr point at it. The caller counts it (p->rows++) once parsed. */
-static int new_row(arff_parser *p, const char *at, float **xr, uint8_t **yr) {
-    size_t cols = p->n_attr;
+static int new_row(arff_parser *p, const char *at, int sparse, float **xr, uint8_t **yr) {
+    size_t cols = p->features + p->n_labels ? p->features + p->n_labels : 1;
     if (p->rows >= ARFF_MAX_ROWS)
         return arff_fail_at_(p, at, "more than %u data rows", (unsigned)ARFF_MAX_ROWS);
     if (p->rows + 1 > p->cells_max / cols)
@@ -228,8 +228,13 @@ static int new_row(arff_parser *p, const char *at, float **xr, uint8_t **yr) {
     }
     *xr = p->x + p->rows * p->features;
     *yr = p->y + p->rows * p->n_labels;
-    memset(*xr, 0, p->features * sizeof(float));
-    memset(*yr, 0, p->n_labels);
+    if (sparse) {
+        memcpy(*xr, p->x_sparse, p->features * sizeof(float));
+        memcpy(*yr, p->y_sparse, p->n_labels);
+    } else {
+        memset(*xr, 0, p->features * sizeof(float));
+        memset(*yr, 0, p->n_labels);
+    }
     return 0;
 }
 
@@ -258,24 +263,40 @@ static int set_value(arff_parser *p, size_t a, float *xr, uint8_t *yr, const cha
                      int quoted) {
     const arff_attr *at = &p->attrs[a];
     const char *name = at->name;
-    if (!arff_is_label_(p, a)) {
-        float *dst = &xr[arff_column_of_(p, a)];
-        if (n == 1 && *v == '?' && !quoted) {
+    int missing = n == 1 && *v == '?' && !quoted;
+    if (at->role == ARFF_ROLE_IGNORED)
+        return 0;
+    if (at->role == ARFF_ROLE_FEATURE) {
+        float *dst = &xr[at->col];
+        if (at->enc == ARFF_ENC_ONEHOT)
+            memset(dst, 0, at->width * sizeof *dst); /* a sparse row's default cleared */
+        if (missing) {
             *dst = 0.0f;
             return 0;
         }
-        if (parse_float(p, v, n, dst))
-            return -1;
-        if (at->values && !bsearch(dst, at->values, at->n_values, sizeof *dst, arff_cmp_float_))
+        if (at->enc == ARFF_ENC_NUMBER) {
+            if (parse_float(p, v, n, dst))
+                return -1;
+            if (at->values && !bsearch(dst, at->values, at->n_values, sizeof *dst, arff_cmp_float_))
+                return arff_fail_at_(p, v, "value '%s' is not in the nominal list of '%s'",
+                                     arff_snippet_(v, n).s, arff_snippet_(name, strlen(name)).s);
+            return 0;
+        }
+        long k = arff_nominal_index_(at, v, n);
+        if (k < 0)
             return arff_fail_at_(p, v, "value '%s' is not in the nominal list of '%s'",
                                  arff_snippet_(v, n).s, arff_snippet_(name, strlen(name)).s);
+        if (at->enc == ARFF_ENC_INDEX)
+            *dst = (float)k;
+        else
+            dst[k] = 1.0f;
         return 0;
     }
-    if (n == 1 && *v == '?' && !quoted)
+    if (missing)
         return arff_fail_at_(p, v, "missing label value '?' (label '%s')",
                              arff_snippet_(name, strlen(name)).s);
     if (n == 1 && (*v == '0' || *v == '1')) {
-        yr[arff_column_of_(p, a)] = (uint8_t)(*v - '0');
+        yr[at->col] = (uint8_t)(*v - '0');
         return 0;
     }
     return arff_fail_at_(p, v, "label value must be 0 or 1, not '%s' (label '%s')",
@@ -333,7 +354,7 @@ static int read_value(arff_parser *p, const char *s, const char *e, int sparse, 
 static int parse_dense(arff_parser *p, const char *s, const char *e) {
     float *xr;
     uint8_t *yr;
-    if (new_row(p, s, &xr, &yr))
+    if (new_row(p, s, 0, &xr, &yr))
         return -1;
     size_t na = p->n_attr;
     for (size_t a = 0; a < na; a++) {
@@ -364,7 +385,7 @@ static int parse_dense(arff_parser *p, const char *s, const char *e) {
 static int parse_sparse(arff_parser *p, const char *s, const char *e) {
     float *xr;
     uint8_t *yr;
-    if (new_row(p, s, &xr, &yr))
+    if (new_row(p, s, 1, &xr, &yr))
         return -1;
     s = arff_skip_ws_(s + 1, e);
     if (s < e && *s == '}') {
@@ -431,23 +452,64 @@ static int parse_sparse(arff_parser *p, const char *s, const char *e) {
 /* ---- entry points ---- */
 
 static void parser_free(arff_parser *p) {
-    for (size_t i = 0; i < p->n_attr; i++) {
-        free(p->attrs[i].name);
-        free(p->attrs[i].values);
-    }
+    for (size_t i = 0; i < p->n_attr; i++)
+        arff_attr_free_(&p->attrs[i]);
     free(p->attrs);
     free(p->x);
     free(p->y);
+    free(p->x_sparse);
+    free(p->y_sparse);
 }
 
-/* Moves the parse result into *out (names array, matrices shrunk to size). */
-static int finish(arff_parser *p, arff_data *out) {
-    char **names = malloc(p->n_attr * sizeof *names);
-    if (!names)
-        return arff_fail_pos_(p->err, 0, 0, "out of memory");
+/* "name=value": a one-hot column's name. */
+static char *column_name(const char *name, const char *value) {
+    size_t a = strlen(name), b = strlen(value);
+    char *s = malloc(a + b + 2);
+    if (s) {
+        memcpy(s, name, a);
+        s[a] = '=';
+        memcpy(s + a + 1, value, b + 1);
+    }
+    return s;
+}
+
+/* The column names and attribute descriptions of *out (names, attrs) from the parser's. */
+static int describe(arff_parser *p, arff_data *out) {
+    size_t cols = p->features + p->n_labels;
+    out->names = calloc(cols ? cols : 1, sizeof *out->names);
+    out->attrs = calloc(p->n_attr, sizeof *out->attrs);
+    if (!out->names || !out->attrs)
+        return -1;
+    out->features = p->features;
+    out->labels = p->n_labels;
+    out->n_attrs = p->n_attr;
     for (size_t i = 0; i < p->n_attr; i++) {
-        names[i] = p->attrs[i].name;
-        p->attrs[i].name = NULL;
+        arff_attr *a = &p->attrs[i];
+        arff_attr_info *d = &out->attrs[i];
+        d->role = (arff_role)a->role;
+        d->column = a->role == ARFF_ROLE_IGNORED ? 0 : a->col;
+        d->width = a->role == ARFF_ROLE_IGNORED ? 0 : a->width;
+        d->type = a->type, a->type = NULL;
+        if (a->role == ARFF_ROLE_FEATURE && a->enc == ARFF_ENC_ONEHOT) {
+            for (size_t k = 0; k < a->width; k++)
+                if (!(out->names[a->col + k] = column_name(a->name, a->vals[k])))
+                    return -1;
+        } else if (a->role != ARFF_ROLE_IGNORED) {
+            size_t c = a->role == ARFF_ROLE_LABEL ? p->features + a->col : a->col;
+            if (!(out->names[c] = column_name(a->name, "")))
+                return -1;
+            out->names[c][strlen(a->name)] = '\0';
+        }
+        d->name = a->name, a->name = NULL;
+    }
+    return 0;
+}
+
+/* Moves the parse result into *out (names, attributes, matrices shrunk to size). */
+static int finish(arff_parser *p, arff_data *out) {
+    if (describe(p, out)) {
+        arff_free(out);
+        return arff_fail_pos_(p->err, 0, 0, "out of memory");
     }
     size_t xb = p->rows * p->features * sizeof(float), yb = p->rows * p->n_labels;
     float *nx = realloc(p->x, xb ? xb : 1); /* shrinking: failure keeps the old block */
@@ -457,12 +519,10 @@ static int finish(arff_parser *p, arff_data *out) {
     if (ny)
         p->y = ny;
     out->rows = p->rows;
-    out->features = p->features;
-    out->labels = p->n_labels;
     out->labels_first = p->labels_first;
+    memcpy(out->note, p->note, sizeof out->note);
     out->x = p->x;
     out->y = p->y;
-    out->names = names;
     p->x = NULL;
     p->y = NULL;
     return 0;
@@ -470,7 +530,7 @@ static int finish(arff_parser *p, arff_data *out) {
 
 int arff_parse(const char *text, size_t len, const char *name, size_t n_labels, arff_data *out,
                arff_error *err) {
-    arff_layout layout = {n_labels, ARFF_LABELS_AUTO};
+    arff_layout layout = {n_labels, ARFF_LABELS_AUTO, NULL, NULL, 0};
     return arff_parse_layout(text, len, name, &layout, out, err);
 }
 
@@ -487,6 +547,9 @@ int arff_parse_layout(const char *text, size_t len, const char *name, const arff
         return arff_fail_pos_(err, 0, 0, "text is NULL");
     if (!layout || (unsigned)layout->place > ARFF_LABELS_FIRST)
         return arff_fail_pos_(err, 0, 0, "layout is NULL or its place is not an arff_label_place");
+    if (layout->n_ignore && !layout->ignore)
+        return arff_fail_pos_(err, 0, 0, "layout: n_ignore %zu but ignore is NULL",
+                              layout->n_ignore);
     size_t n_labels = layout->n_labels;
     if (n_labels > ARFF_MAX_ATTRIBUTES)
         return arff_fail_pos_(err, 0, 0,
@@ -499,7 +562,8 @@ int arff_parse_layout(const char *text, size_t len, const char *name, const arff
     p.len = len;
     p.line_no = 1;
     p.err = err;
-    p.n_labels = n_labels;
+    p.layout = layout;
+    p.n_labels = layout->label_names ? 0 : n_labels;
     p.place = layout->place;
     if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
         p.pos = 3; /* UTF-8 byte-order mark */
@@ -557,6 +621,12 @@ void arff_free(arff_data *d) {
         for (size_t i = 0; i < d->features + d->labels; i++)
             free(d->names[i]);
     free(d->names);
+    if (d->attrs)
+        for (size_t i = 0; i < d->n_attrs; i++) {
+            free(d->attrs[i].name);
+            free(d->attrs[i].type);
+        }
+    free(d->attrs);
     free(d->x);
     free(d->y);
     memset(d, 0, sizeof *d);

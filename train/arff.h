@@ -33,24 +33,54 @@ typedef enum {
     ARFF_LABELS_FIRST = 2 /* the first n_labels attributes (MEKA) */
 } arff_label_place;
 
-/* How to split the attributes into features and labels. n_labels 0: the count from MEKA's "-C N"
- * in the @relation name when there is one, else no labels. MEKA's N > 0 means the first N
- * attributes, N < 0 the last -N; a file whose "-C" disagrees with a given n_labels or place is
- * refused. "-C" is an option word in the relation name: "name: -C 14" or "name -C -6 -split 0". */
+/* How to split the attributes into features and labels, and which to drop.
+ *
+ * label_names (n_labels of them, e.g. a MULAN label file's): the labels are the attributes of
+ * those names, wherever they are (with place FIRST or LAST they must be the first or last
+ * n_labels attributes); each must be declared. Else n_labels 0: the count from MEKA's "-C N" in
+ * the @relation name when there is one, else no labels. MEKA's N > 0 means the first N
+ * attributes, N < 0 the last -N. "-C" is an option word in the relation name: "name: -C 14" or
+ * "name -C -6 -split 0".
+ *
+ * The caller's explicit choice wins over "-C": with place FIRST or LAST, or with label_names,
+ * a "-C" that says otherwise is not obeyed but reported in arff_data.note (MULAN's medical
+ * carries a stray "-C 45" from its MEKA origin while its labels are last). With place AUTO and
+ * n_labels given, a "-C" whose count differs is refused (nothing says which to trust).
+ *
+ * ignore (n_ignore names): attributes read over and dropped (an identifier, a string); each must
+ * be declared and must not be a label. */
 typedef struct {
     size_t n_labels;
     arff_label_place place;
+    const char *const *label_names; /* NULL, or n_labels names */
+    const char *const *ignore;      /* NULL, or n_ignore names */
+    size_t n_ignore;
 } arff_layout;
 
-/* A loaded data set. The label attributes (first or last, see arff_layout) are the labels, the
- * others the features, each in file order. On success rows >= 1 and x, y, names are non-NULL
- * (even when features or labels is 0). Free with arff_free(). */
+/* What became of one declared attribute. */
+typedef enum { ARFF_ROLE_FEATURE = 0, ARFF_ROLE_LABEL = 1, ARFF_ROLE_IGNORED = 2 } arff_role;
+typedef struct {
+    char *name; /* as declared, quotes and escapes removed */
+    char *type; /* the declaration, normalised: "numeric" (numeric, real, integer), "{v1,v2,..}"
+                   (nominal, values in declared order), "string", "date" */
+    arff_role role;
+    size_t column, width; /* its first column in x (feature) or y (label) and how many: 1, a
+                             one-hot nominal's value count, 0 when ignored */
+} arff_attr_info;
+
+/* A loaded data set. The label attributes (see arff_layout) are the labels, the others not
+ * ignored the features, each in file order. On success rows >= 1 and x, y, names, attrs are
+ * non-NULL (even when features or labels is 0). Free with arff_free(). */
 typedef struct {
     size_t rows, features, labels;
-    int labels_first; /* 1: the labels were the first attributes (names[] is in file order) */
+    int labels_first; /* 1: the first label attribute comes before the first feature attribute */
     float *x;         /* rows * features, row-major; finite; a missing value ('?') is 0 */
     uint8_t *y;       /* rows * labels, row-major; each 0 or 1 */
-    char **names;     /* features + labels attribute names, NUL-terminated, quotes removed */
+    char **names;     /* features + labels column names (x's columns, then y's), NUL-terminated;
+                         a one-hot column is "attribute=value" */
+    size_t n_attrs;   /* the declared attributes, in file order */
+    arff_attr_info *attrs;
+    char note[256]; /* "" or why the @relation name's "-C" was not obeyed */
 } arff_data;
 
 /* Where and why a call failed. line and column are 1-based (column counts bytes, a tab is one);
@@ -70,22 +100,28 @@ typedef struct {
  * byte-order mark; keywords (@relation, @attribute, @data) and the types numeric, real, integer in
  * any case; attribute names bare (up to the next whitespace) or quoted with '...' or "..." (a
  * backslash escapes the next character); dense rows of comma-separated values and sparse rows
- * "{index value, ...}" (0-based strictly increasing indices; unlisted values are 0); values may be
- * quoted. Features are decimal numbers ([+-]digits[.digits][e[+-]digits]) that fit a float, or '?'
- * (missing: read as 0). A feature declared nominal with only numbers as values ({0,1}, as MULAN's
- * enron and medical declare their word features) is read as a number and must be one of the
- * declared values. Labels must be declared nominal {0,1} (either order) and hold 0 or 1.
+ * "{index value, ...}" (0-based strictly increasing indices); values may be quoted. An attribute
+ * a sparse row leaves out has its first declared value when nominal (Weka's rule: {1,0} gives
+ * 1, {YES,NO} YES), else 0. Numeric features are decimal numbers
+ * ([+-]digits[.digits][e[+-]digits]) that fit a float, or '?' (missing: read as 0). Nominal
+ * features (Weka's NominalToBinary): a list of numbers only ({0,1}, as MULAN's enron and medical
+ * declare their word features) is read as the number; another two-valued list as 0 for the first
+ * declared value and 1 for the second ({YES,NO} of genbase: YES 0, NO 1); a longer list one-hot,
+ * one 0/1 column per declared value (a missing value: all 0). A value must be one of the declared
+ * ones. Labels must be declared nominal {0,1} (either order) and hold 0 or 1. Attributes of other
+ * types (string, date) may be declared when the layout ignores them.
  *
- * Refused, each with a message: nominal features with a value that is not a number, a value
- * outside a nominal feature's list, other attribute types (string, date, ...), NaN,
- * infinity, numbers out of float range or longer than 63 bytes, a missing label, label values
- * other than 0 and 1, too few or too many values in a dense row, empty values, sparse indices out
- * of range, repeated or decreasing, text after a sparse row's '}', lines longer than
- * ARFF_MAX_LINE, NUL bytes, more than ARFF_MAX_ATTRIBUTES attributes or ARFF_MAX_ROWS rows, a file
+ * Refused, each with a message: a value outside a nominal feature's list, string and date
+ * attributes not ignored, relational attributes, NaN, infinity, numbers out of float range or
+ * longer than 63 bytes, a missing label, label values other than 0 and 1, too few or too many
+ * values in a dense row, empty values, sparse indices out of range, repeated or decreasing, text
+ * after a sparse row's '}', lines longer than ARFF_MAX_LINE, NUL bytes, more than
+ * ARFF_MAX_ATTRIBUTES attributes or ARFF_MAX_ROWS rows, two attributes of the same name, a file
  * without @data or without any row after it, n_labels greater than the number of attributes, a
- * "-C" that is not a non-zero integer or disagrees with the layout asked for.
- * Not checked: duplicate attribute names. Numbers are read with strtod(), so under a locale whose
- * decimal point is not '.' they are refused rather than misread. */
+ * label or ignored name that is not declared, an ignored label, a "-C" that is not a non-zero
+ * integer or (place AUTO) disagrees with n_labels.
+ * Numbers are read with strtod(), so under a locale whose decimal point is not '.' they are
+ * refused rather than misread. */
 int arff_load(const char *path, size_t n_labels, arff_data *out, arff_error *err);
 int arff_load_layout(const char *path, const arff_layout *layout, arff_data *out, arff_error *err);
 
@@ -98,6 +134,19 @@ int arff_parse_layout(const char *text, size_t len, const char *name, const arff
 
 /* Frees what arff_load/arff_parse allocated and zeroes *d. Accepts NULL and a zeroed struct. */
 void arff_free(arff_data *d);
+
+/* Whether a and b declare the same attributes (names, normalised types, roles) in the same
+ * order, so that their columns mean the same. 0: yes; -1: no, and msg (cap bytes) says which
+ * attribute differs and how, naming a and b by a_name and b_name. */
+int arff_same_attributes(const arff_data *a, const arff_data *b, const char *a_name,
+                         const char *b_name, char *msg, size_t cap);
+
+/* The names of the <label name="..."> elements of a MULAN label file, in document order (nested
+ * labels of a hierarchy count too; the five predefined XML entities and numeric character
+ * references are decoded). Returns 0 with *names (n strings, free with arff_free_names) and
+ * *n >= 1, or -1 with *err filled as arff_label_count_from_xml says. */
+int arff_label_names_from_xml(const char *xml_path, char ***names, size_t *n, arff_error *err);
+void arff_free_names(char **names, size_t n);
 
 /* Counts the <label name="..."> elements of a MULAN label file (nested labels of a hierarchy
  * count too). Returns 0 and sets *n_labels (>= 1), or -1 with *err filled: a file that cannot be

@@ -17,9 +17,11 @@
 /* out[c] = negatives_c / positives_c over the rows of d, within [1/CAP, CAP]. */
 void pos_weight_auto(const arff_data *d, float *out);
 
-/* Reads exactly `labels` numbers (separated by whitespace or commas, '#' starts a comment to the
- * end of the line), each finite and >= 0, from path into out. Returns 0, or -1 after printing
- * "who: path: ..." to stderr. */
+/* Reads exactly `labels` numbers, separated by whitespace and/or one comma ('#' starts a comment
+ * to the end of the line; a UTF-8 byte-order mark is skipped), each a decimal number by the
+ * tools' one rule (cli_strict_f64: no hex, no inf/nan) >= 0, from path into out. An empty field
+ * (two commas, a comma first or last) is an error, not skipped. Returns 0, or -1 after printing
+ * "who: path[:line]: ..." to stderr. */
 int pos_weight_read(const char *who, const char *path, size_t labels, float *out);
 
 #endif /* APLCL_TRAIN_POS_WEIGHT_H */

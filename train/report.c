@@ -1,7 +1,8 @@
 /* report.c: the final table and the --out DIR files of `aplcl train` / `aplcl tune` (report.h).
  *
  * Curves are written per run (loss, seed, epoch) with every metric of every set; the chart
- * averages each curve over the seeds. CSV is RFC 4180 (loss specs hold commas), JSON null for a
+ * averages each curve over the seeds. CSV fields are quoted as RFC 4180 says (loss specs hold
+ * commas), lines end with LF; JSON null for a
  * metric that was not measured.
  */
 #define _POSIX_C_SOURCE 200809L /* mkdir */
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const trainer_result *run(const report *r, int l, int s) {
     return &r->runs[(size_t)l * (size_t)r->n_seeds + (size_t)s];
@@ -90,6 +92,21 @@ int report_make_dir(const char *dir, const char *who) {
     fprintf(stderr, "%s: cannot create directory %s: %s\n", who, dir,
             errno == EEXIST ? "a file of that name exists" : strerror(errno));
     return -1;
+}
+
+int report_check_dir(const char *dir, const char *who) {
+    if (report_make_dir(dir, who))
+        return -1;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/.aplcl-write-check-%ld", dir, (long)getpid());
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "%s: --out %s: cannot write in it: %s\n", who, dir, strerror(errno));
+        return -1;
+    }
+    fclose(f);
+    remove(path);
+    return 0;
 }
 
 FILE *report_open(const char *dir, const char *name, char *path, size_t path_size,

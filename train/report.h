@@ -45,4 +45,9 @@ FILE *report_open(const char *dir, const char *name, char *path, size_t path_siz
 /* mkdir -p for one level (an existing directory is fine). Returns 0 or -1 (printed). */
 int report_make_dir(const char *dir, const char *who);
 
+/* --out DIR before any training: makes the directory (report_make_dir) and checks that a file can
+ * be created in it (one is created and removed), so that hours of training do not end in "cannot
+ * write". Returns 0 or -1 (printed). */
+int report_check_dir(const char *dir, const char *who);
+
 #endif /* APLCL_TRAIN_REPORT_H */

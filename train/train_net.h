@@ -27,7 +27,7 @@ typedef struct {
  * (a message) on failure. */
 train_net *train_net_create(aplcl_ctx *ctx, const train_net_config *cfg, char *err,
                             size_t err_size);
-/* A label shard (cli/train_parallel.c): the head holds labels label_offset .. + cfg->labels - 1
+/* A label shard (train/train_parallel.c): the head holds labels label_offset .. + cfg->labels - 1
  * of labels_total, initialised as those rows of the whole head's weights (the same model as
  * train_net_create's with labels_total labels, whatever the sharding). */
 train_net *train_net_create_shard(aplcl_ctx *ctx, const train_net_config *cfg, size_t label_offset,

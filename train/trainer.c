@@ -61,6 +61,8 @@ void trainer_result_free(trainer_result *r) {
         return;
     free(r->curve);
     free(r->test_label_ap);
+    free(r->val_logits);
+    free(r->test_logits);
     memset(r, 0, sizeof *r);
 }
 
@@ -71,6 +73,12 @@ const trainer_epoch *trainer_chosen(const trainer_result *r) {
 int trainer_run(aplcl_ctx *ctx, const trainer_config *c, const char *loss_name,
                 const aplcl_params *loss, uint64_t seed, int quiet_divergence,
                 trainer_result *res) {
+    return trainer_run_keep(ctx, c, loss_name, loss, seed, quiet_divergence, 0, res);
+}
+
+int trainer_run_keep(aplcl_ctx *ctx, const trainer_config *c, const char *loss_name,
+                     const aplcl_params *loss, uint64_t seed, int quiet_divergence, int keep_logits,
+                     trainer_result *res) {
     const arff_data *tr = c->train, *va = c->val, *te = c->test;
     memset(res, 0, sizeof *res);
     train_net_config cfg = {
@@ -95,7 +103,15 @@ int trainer_run(aplcl_ctx *ctx, const trainer_config *c, const char *loss_name,
     float *losses = malloc(nb * sizeof *losses);
     res->curve = calloc((size_t)c->epochs, sizeof *res->curve);
     res->test_label_ap = te ? calloc(tr->labels ? tr->labels : 1, sizeof(double)) : NULL;
-    if (!order || !logits || !probs || !losses || !res->curve || (te && !res->test_label_ap)) {
+    int keep = keep_logits && va;
+    size_t nv = keep ? va->rows * tr->labels : 0, nt = keep && te ? te->rows * tr->labels : 0;
+    float *vbuf = keep ? malloc(nv * sizeof *vbuf + 1) : NULL;
+    if (keep) {
+        res->val_logits = malloc(nv * sizeof(float) + 1);
+        res->test_logits = te ? malloc(nt * sizeof(float) + 1) : NULL;
+    }
+    if (!order || !logits || !probs || !losses || !res->curve || (te && !res->test_label_ap) ||
+        (keep && (!vbuf || !res->val_logits || (te && !res->test_logits)))) {
         fprintf(stderr, "%s: out of host memory\n", c->who);
         goto out;
     }
@@ -132,7 +148,7 @@ int trainer_run(aplcl_ctx *ctx, const trainer_config *c, const char *loss_name,
         e->train_loss = sum / (double)nb;
         size_t bad = 0;
         if ((c->eval_train && evaluate(net, s_tr, tr, logits, probs, &bad, &e->train)) ||
-            (va && evaluate(net, s_va, va, logits, probs, &bad, &e->val)) ||
+            (va && evaluate(net, s_va, va, keep ? vbuf : logits, probs, &bad, &e->val)) ||
             (te && evaluate(net, s_te, te, logits, probs, &bad, &e->test)))
             goto fail;
         res->epochs = ep;
@@ -159,6 +175,11 @@ int trainer_run(aplcl_ctx *ctx, const trainer_config *c, const char *loss_name,
             /* logits still hold the last set measured: the test set when there is one */
             for (size_t l = 0; te && l < te->labels; ++l)
                 res->test_label_ap[l] = metrics_label_ap(logits, te->y, te->rows, te->labels, l);
+            if (keep) {
+                memcpy(res->val_logits, vbuf, nv * sizeof *vbuf);
+                if (te)
+                    memcpy(res->test_logits, logits, nt * sizeof *logits);
+            }
         }
         if (c->log) {
             fprintf(c->log, "  %-*s seed %-3llu epoch %3d  train loss %9.5f", c->name_width,
@@ -177,7 +198,7 @@ int trainer_run(aplcl_ctx *ctx, const trainer_config *c, const char *loss_name,
 fail:
     fprintf(stderr, "%s%s: %s\n", c->progress ? "\n" : "", c->who, train_net_error(net));
 out:
-    free(order), free(logits), free(probs), free(losses);
+    free(order), free(logits), free(probs), free(losses), free(vbuf);
     train_net_destroy(net);
     if (rcode != 0)
         trainer_result_free(res);

@@ -47,6 +47,8 @@ typedef struct {
     int chosen;            /* the reported epoch, 1-based */
     double *test_label_ap; /* test AP per label at the chosen epoch (NULL without a test set) */
     int diverged;          /* 1: stopped early on a non-finite loss or logit */
+    float *val_logits;     /* with keep_logits: val rows x labels at the chosen epoch, else NULL */
+    float *test_logits;    /* with keep_logits and a test set: the same for the test set */
 } trainer_result;
 
 /* Runs one model. Returns 0 (also when training diverged: result->diverged says so, and with
@@ -55,6 +57,11 @@ typedef struct {
 int trainer_run(aplcl_ctx *ctx, const trainer_config *c, const char *loss_name,
                 const aplcl_params *loss, uint64_t seed, int quiet_divergence,
                 trainer_result *result);
+/* trainer_run that with keep_logits != 0 also keeps the validation and test logits of the chosen
+ * epoch in result->val_logits and test_logits (`aplcl study`: thresholds, bootstrap). */
+int trainer_run_keep(aplcl_ctx *ctx, const trainer_config *c, const char *loss_name,
+                     const aplcl_params *loss, uint64_t seed, int quiet_divergence, int keep_logits,
+                     trainer_result *result);
 void trainer_result_free(trainer_result *r);
 
 /* The reported epoch's record. */

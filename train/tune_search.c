@@ -104,6 +104,23 @@ int tune_sample(const tune_space *s, cli_rng *r, aplcl_params *out) {
     return -1;
 }
 
+int tune_anchor(const tune_space *s, int which, aplcl_params *out) {
+    const double asl = which == 1;
+    const double v[TS_KEYS] = {1, 0.5, 1, 0.5, 0, 4 * asl, 0.05 * asl, 0};
+    for (int k = 0; k < TS_KEYS; ++k)
+        if (!(v[k] >= s->lo[k] && v[k] <= s->hi[k]))
+            return -1;
+    aplcl_params p = aplcl_params_default();
+    p.n_alpha = p.n_beta = 2;
+    p.alpha[0] = 1.0f, p.alpha[1] = 0.5f, p.beta[0] = 1.0f, p.beta[1] = 0.5f;
+    p.gamma_pos = 0.0f, p.gamma_neg = (float)v[TS_GAMMA_NEG], p.clip = (float)v[TS_CLIP];
+    p.focus_grad = 0;
+    if (which == 0)
+        p.eps = 0.0f; /* BCE's exact log-sigmoid, as aplcl_params_bce */
+    *out = p;
+    return aplcl_params_validate(&p) == APLCL_SUCCESS ? 0 : -1;
+}
+
 int tune_schedule_make(int trials, int eta, int max_epochs, int min_epochs, tune_schedule *s) {
     memset(s, 0, sizeof *s);
     if (trials < 1 || eta < 2 || min_epochs < 1 || max_epochs < min_epochs)

@@ -45,6 +45,14 @@ int tune_space_parse(const char *who, const char *text, tune_space *s);
  * aplcl_params_validate refuses, at most 100 times. Returns 0 or -1. */
 int tune_sample(const tune_space *s, cli_rng *r, aplcl_params *out);
 
+/* The anchors every search holds as candidates: BCE (which 0: alpha = beta = 1, 1/2, gammas and
+ * clip 0) and ASL's reference point (which 1: BCE's coefficients, gamma_neg 4, gamma_pos 0,
+ * clip 0.05), both with focus 0, written as points of the space. APL contains both, so a search
+ * that holds them cannot end below them on validation. Returns 0, or -1 when the point lies
+ * outside the space (a narrowed --range). */
+#define TUNE_ANCHORS 2
+int tune_anchor(const tune_space *s, int which, aplcl_params *out);
+
 #define TUNE_MAX_RUNGS 16
 typedef struct {
     int rungs;

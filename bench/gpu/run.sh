@@ -1,63 +1,125 @@
 #!/usr/bin/env bash
-# run.sh: the GPU measurement, prepared for a session that is lent the device machine.
+# run.sh: the GPU run, prepared for a session that is lent the device machine (one H100, 8 min).
 #
-# Run from the repository root through the device tool, e.g. run(command="bash bench/gpu/run.sh",
-# timeout_s=480). Makes OpenCL usable there (shared/device/setup-opencl.sh), builds the tool,
-# runs `aplcl check` and `aplcl bench` on the first device whose name matches $APLCL_GPU
-# (default "nvidia"; any device when none matches, so the script can be tried on PoCL), then the
-# PyTorch CUDA peers, and writes everything to $OUT (default ./gpu-out). Each step's failure is
-# recorded and the next step still runs; the exit status is that of `aplcl check`.
-# BENCH_SHAPES and HEAD_SHAPE shrink the cases (for a trial on a CPU).
-# Status: run on PoCL only so far (this project has not yet been lent a GPU).
+# Run from the repository root through the device tool, carrying the cubins built here (the GPU
+# machines have the NVIDIA driver but no NVRTC):
+#   run(command="bash bench/gpu/run.sh", timeout_s=500,
+#       carry=["build/aplcl_cuda_cubins.c", "build/aplcl_cuda_cubins.c.bin"])
+# Steps, each with its own time limit, each recorded as PASS/FAIL/SKIP in $OUT/steps.txt (the
+# next step runs either way), the CUDA ones first: the driver (nvidia-smi, first), OpenCL setup
+# (shared/device/setup-opencl.sh), the build (tests on; the carried cubins via APLCL_CUBIN_BLOB),
+# the `cuda` CTest tests, compute-sanitizer racecheck and memcheck over test_cuda (when
+# compute-sanitizer is there), the Python package (assembled here, no network), aplcl.torch on
+# CUDA tensors against the CPU result (cuda_torch.py check), aplcl CUDA vs a device copy vs
+# PyTorch eager and torch.compile at 4096x1000, 16384x10000, 1024x100000 in f32 and bf16
+# (cuda_torch.py bench), then `aplcl check --quick` and `aplcl bench` on the OpenCL GPU and the
+# PyTorch peers (peer_cuda.py). Everything goes to $OUT (default ./gpu-out).
+# Each step's limit is cut to what is left of BUDGET_S (default 450 s, build included); a step with
+# no time left is recorded as SKIP, as is one that exits 3 (nothing to run on: no torch, no CUDA).
+# Exit status: 0 when every step that ran passed.
+# Status: written and tried on a machine without a GPU only (docs/cuda.md); never run on one.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 OUT=${OUT:-$PWD/gpu-out}
 mkdir -p "$OUT"
+failed=0
+deadline=$(($(date +%s) + ${BUDGET_S:-450})) # the whole run, build included, within 8 minutes
 log() { printf '== %s\n' "$*" | tee -a "$OUT/steps.txt"; }
+# step NAME SECONDS LOGFILE CMD...: runs CMD with a time limit, records PASS/FAIL (exit status)
+step() {
+    local name=$1 secs=$2 file=$3 t0 rc left
+    shift 3
+    t0=$(date +%s)
+    left=$((deadline - t0))
+    [ "$secs" -gt "$left" ] && secs=$left
+    if [ "$secs" -lt 5 ]; then
+        log "SKIP $name (no time left in the ${BUDGET_S:-450} s budget)"
+        return 1
+    fi
+    timeout "$secs" "$@" >"$OUT/$file" 2>&1
+    rc=$?
+    if [ "$rc" -eq 0 ]; then
+        log "PASS $name ($(($(date +%s) - t0)) s; $file)"
+    elif [ "$rc" -eq 3 ]; then # the step found nothing to run on (it says why in $file)
+        log "SKIP $name ($(tail -n 1 "$OUT/$file"))"
+    else
+        log "FAIL $name (exit $rc$([ "$rc" -eq 124 ] && echo ', timed out'); $(($(date +%s) - t0)) s; $file)"
+        failed=1
+    fi
+    return "$rc"
+}
+shapes=${BENCH_SHAPES:-4096x1000,16384x10000,1024x100000}
+# the first Python that has torch ($PYTHON, python3, Debian's), else plain python3
+py=python3
+for p in ${PYTHON:-} python3 /usr/bin/python3; do
+    if "$p" -c 'import torch' 2>/dev/null; then py=$p; break; fi
+done
+
+if command -v nvidia-smi >/dev/null; then
+    log "driver: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | head -n 2 | tr '\n' ' ')"
+else
+    log "driver: nvidia-smi not found"
+fi
+nvidia-smi >"$OUT/nvidia-smi.txt" 2>&1 || log "SKIP nvidia-smi (not found)"
 
 for s in ../shared/device/setup-opencl.sh shared/device/setup-opencl.sh; do
     if [ -f "$s" ]; then
-        log "source $s"
         # shellcheck disable=SC1090
-        source "$s" >"$OUT/setup.txt" 2>&1 || log "setup-opencl failed (see setup.txt)"
+        source "$s" >"$OUT/setup.txt" 2>&1 && log "PASS setup-opencl ($s)" ||
+            log "FAIL setup-opencl (see setup.txt)"
         break
     fi
 done
-command -v cmake >/dev/null || log "cmake missing: the build below will fail"
 
-log "build"
-if ! { cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DAPLCL_BUILD_TESTS=OFF &&
-    cmake --build build-gpu -j"$(nproc)"; } >"$OUT/build.txt" 2>&1; then
-    log "build failed (see build.txt)"
-    exit 1
+blob=()
+if [ -f build/aplcl_cuda_cubins.c ] && [ -f build/aplcl_cuda_cubins.c.bin ]; then
+    blob=(-DAPLCL_CUBIN_BLOB="$PWD/build/aplcl_cuda_cubins.c")
+    log "cubins: carried build/aplcl_cuda_cubins.c"
+else
+    log "cubins: none carried; the CUDA path needs NVRTC at run time here"
 fi
+step build 180 build.txt bash -c "cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release \
+    -DAPLCL_BUILD_TESTS=ON ${blob[*]} && cmake --build build-gpu -j$(nproc)" || {
+    log "build failed: nothing else can run"
+    exit 1
+}
 tool=./build-gpu/aplcl
 "$tool" devices >"$OUT/devices.txt" 2>&1
 dev=${APLCL_GPU:-nvidia}
-if ! grep -qi "$dev" "$OUT/devices.txt"; then
-    log "no device matching '$dev'; using the default device"
-    dev=""
+devarg=(--device "$dev")
+grep -qi "$dev" "$OUT/devices.txt" || { log "no OpenCL device matching '$dev': default device"; devarg=(); }
+
+step "ctest -L cuda" 40 ctest-cuda.txt ctest --test-dir build-gpu -L '^cuda$' --output-on-failure
+grep -q 'Skipped' "$OUT/ctest-cuda.txt" && { log "FAIL the cuda tests skipped: no device seen"; failed=1; }
+
+san=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)
+if [ -n "$san" ]; then
+    step "compute-sanitizer racecheck test_cuda" 40 sanitizer-racecheck.txt \
+        "$san" --tool racecheck --error-exitcode 1 ./build-gpu/test_cuda
+    step "compute-sanitizer memcheck test_cuda" 40 sanitizer-memcheck.txt \
+        "$san" --tool memcheck --error-exitcode 1 ./build-gpu/test_cuda
+else
+    log "SKIP compute-sanitizer (not on this machine)"
 fi
-devarg=()
-[ -n "$dev" ] && devarg=(--device "$dev")
 
-log "aplcl check ${devarg[*]}"
-"$tool" check "${devarg[@]}" >"$OUT/check.txt" 2>&1
-check_rc=$?
-tail -n 1 "$OUT/check.txt" | tee -a "$OUT/steps.txt"
-
-log "aplcl bench ${devarg[*]}"
-"$tool" bench "${devarg[@]}" --shapes "${BENCH_SHAPES:-4096x1000,16384x10000,1024x100000}" \
-    --dtypes f32,bf16 --targets u8,csr --csv "$OUT/bench.csv" >"$OUT/bench.txt" 2>&1 ||
-    log "bench failed (see bench.txt)"
-
-log "aplcl bench head ${devarg[*]}"
-"$tool" bench head "${devarg[@]}" --shape "${HEAD_SHAPE:-32768x512x8192}" --reps 3 --csv "$OUT/head.csv" \
-    >"$OUT/head.txt" 2>&1 || log "bench head failed (see head.txt)"
-
-log "PyTorch CUDA peers"
-python3 bench/gpu/peer_cuda.py --shapes "${BENCH_SHAPES:-4096x1000,16384x10000,1024x100000}" \
-    --csv "$OUT/peer_cuda.csv" >"$OUT/peer_cuda.txt" 2>&1 ||
-    log "peer_cuda failed (see peer_cuda.txt)"
-log "done; files in $OUT"
-exit $check_rc
+# The Python package without pip or network: build-gpu's library and the header layout
+# (python/layout.c, as python/CMakeLists.txt writes it) in a package folder made by hand.
+pkg="$PWD/build-gpu/pypkg"
+if step "python package (by hand)" 30 python-build.txt bash -c \
+    "rm -rf '$pkg' && mkdir -p '$pkg' && cp -r python/aplcl '$pkg/' && \
+     cc -Iinclude python/layout.c -o build-gpu/aplcl_layout -lOpenCL && \
+     build-gpu/aplcl_layout '$pkg/aplcl/_layout.json' && \
+     cp -L build-gpu/libaplcl.so '$pkg/aplcl/libaplcl.so'"; then
+    export PYTHONPATH="$pkg${PYTHONPATH:+:$PYTHONPATH}"
+    step "aplcl.torch CUDA vs CPU (cuda_torch.py check)" 40 cuda-torch-check.txt \
+        "$py" bench/gpu/cuda_torch.py check
+    step "aplcl CUDA vs copy, eager, compile (cuda_torch.py bench)" 90 cuda-torch-bench.txt \
+        "$py" bench/gpu/cuda_torch.py bench --shapes "$shapes" --csv "$OUT/cuda_torch.csv"
+fi
+step "aplcl check --quick (OpenCL) ${devarg[*]}" 60 check.txt "$tool" check --quick "${devarg[@]}"
+step "aplcl bench (OpenCL) ${devarg[*]}" 50 bench.txt "$tool" bench "${devarg[@]}" \
+    --shapes "$shapes" --dtypes f32,bf16 --targets u8,csr --csv "$OUT/bench.csv"
+step "PyTorch CUDA peers (peer_cuda.py)" 60 peer_cuda.txt \
+    "$py" bench/gpu/peer_cuda.py --shapes "$shapes" --csv "$OUT/peer_cuda.csv"
+log "done ($([ "$failed" -eq 0 ] && echo 'every step passed' || echo 'some steps FAILED')); files in $OUT"
+exit $failed

@@ -10,7 +10,7 @@ hands that gradient back, times the incoming one. Global grad mode is never touc
 tensors go through the double-precision CPU reference (logits rounded to float32), for gradcheck.
 Weights (weight, pos_weight) are those of torch.nn.BCEWithLogitsLoss: constants (no gradient
 flows to them), passed to aplcl per label, per row or per element (see _weights).
-Not here: GPU tensors (aplcl reaches CPU memory only; a CUDA tensor raises and says so).
+CUDA tensors go through python/aplcl/_cuda.py (aplcl's CUDA entry, on the current stream).
 """
 
 import threading
@@ -18,7 +18,7 @@ import threading
 import numpy as np
 import torch
 
-from . import _core
+from . import _core, _cuda
 from ._core import Context, Params
 from ._lib import C
 
@@ -40,7 +40,7 @@ def default_context():
 
 
 def _check_device(t, name):
-    if t.device.type != "cpu":
+    if t.device.type not in ("cpu", "cuda"):  # CUDA: the _cuda module's entry
         raise RuntimeError(
             "aplcl.torch: %s is on device '%s', which aplcl cannot reach: aplcl computes on OpenCL "
             "devices from CPU memory. Move the tensors with .cpu() (and the loss back with "
@@ -114,6 +114,8 @@ def _weights(weight, pos_weight, shape):
 def _run(ctx, params, reduction, x, y, fmt, want_grad, wts=None):
     """One aplcl call: (loss tensor, grad tensor or None). x, y contiguous CPU tensors; wts from
     _weights."""
+    if _cuda.wants(x, y, *(wts[:2] if wts is not None else ())):  # CUDA tensors: _cuda.py
+        return _cuda.run(params, reduction, x, y, fmt, want_grad, wts)
     if x.dtype == torch.float64:  # the reference path: float64 in, float64 out
         yn = y.numpy()
         if fmt == C["APLCL_TARGET_U8"]:
@@ -184,7 +186,7 @@ def apl_loss(input, target, params=None, reduction=None, context=None, weight=No
     red = reduction if reduction is not None else p.reduction
     if red not in ("sum", "mean", "none"):
         raise ValueError("aplcl.torch: reduction %r is not 'sum', 'mean' or 'none'" % (red,))
-    ctx = context if context is not None else default_context()
+    ctx = context if context is not None or _cuda.wants(input) else default_context()
     y, fmt = _targets(target, input.shape)
     wts = _weights(weight, pos_weight, input.shape)
     x = input.contiguous()

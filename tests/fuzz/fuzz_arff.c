@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     arff_data d;
     arff_error err;
-    arff_layout layout = {n_labels, (arff_label_place)((data[0] >> 4) % 3)};
+    arff_layout layout = {n_labels, (arff_label_place)((data[0] >> 4) % 3), NULL, NULL, 0};
     int rc = arff_parse_layout(text, len, "fuzz", &layout, &d, &err);
     check(rc == 0 || rc == -1);
     if (rc == 0) {
@@ -47,6 +47,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             check(d.y[i] <= 1);
         for (size_t i = 0; i < d.features + d.labels; i++)
             check(d.names[i] != NULL && strlen(d.names[i]) <= len);
+        /* the labels by name, the first feature attribute ignored: the same rows and labels
+         * (test_arff.c's replay checks the same) */
+        const char **names = d.labels ? malloc(d.labels * sizeof *names) : NULL;
+        if (names) {
+            const char *ignore[1] = {NULL};
+            size_t k = 0, gone = 0;
+            for (size_t i = 0; i < d.n_attrs; i++)
+                if (d.attrs[i].role == ARFF_ROLE_LABEL)
+                    names[k++] = d.attrs[i].name;
+                else if (!ignore[0] && d.attrs[i].role == ARFF_ROLE_FEATURE)
+                    ignore[0] = d.attrs[i].name, gone = d.attrs[i].width;
+            arff_layout l2 = {d.labels, ARFF_LABELS_AUTO, names, ignore, ignore[0] ? 1 : 0};
+            arff_data e;
+            check(arff_parse_layout(text, len, "fuzz", &l2, &e, &err) == 0);
+            check(e.rows == d.rows && e.labels == d.labels && e.features == d.features - gone);
+            check(memcmp(e.y, d.y, d.rows * d.labels) == 0);
+            arff_free(&e);
+            free(names);
+        }
         if (d.features > 0) {
             float *mean = malloc(d.features * sizeof *mean), *sd = malloc(d.features * sizeof *sd);
             if (mean && sd) {

@@ -2,8 +2,8 @@
  *
  * Named parameter sets (the library's presets and the custom sets that reach what presets cannot),
  * input generators, host-side target packing and storage rounding, and THE tolerance rule by which
- * a device result is compared with the CPU reference, one per storage type. Part of the static
- * library aplcl_tool_util; not part of libaplcl. Host-side only: nothing here touches OpenCL,
+ * a device result is compared with the CPU reference, one per storage type. The static library
+ * aplcl_cases (cases/); not part of libaplcl. Host-side only: nothing here touches OpenCL,
  * prints, or exits.
  */
 #ifndef APLCL_CASES_H

@@ -9,6 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+uint64_t par_hash(uint64_t h, const void *data, size_t bytes) {
+    const unsigned char *b = data;
+    for (size_t i = 0; i < bytes; ++i)
+        h = (h ^ b[i]) * 1099511628211ull;
+    return h;
+}
+
 #ifdef APLCL_HAVE_MPI
 #include <mpi.h>
 
@@ -60,6 +67,12 @@ void par_sum_u64(uint64_t *v, size_t n) {
               "MPI_Allreduce (uint64)");
 }
 
+void par_max_f64(double *v, size_t n) {
+    if (g_size > 1 && n)
+        check(MPI_Allreduce(MPI_IN_PLACE, v, (int)n, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD),
+              "MPI_Allreduce (max)");
+}
+
 int par_all_equal(uint64_t v) {
     if (g_size == 1)
         return 1;
@@ -89,6 +102,7 @@ int par_rank(void) { return 0; }
 int par_size(void) { return 1; }
 void par_sum_f64(double *v, size_t n) { (void)v, (void)n; }
 void par_sum_u64(uint64_t *v, size_t n) { (void)v, (void)n; }
+void par_max_f64(double *v, size_t n) { (void)v, (void)n; }
 int par_all_equal(uint64_t v) {
     (void)v;
     return 1;
