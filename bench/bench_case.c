@@ -63,10 +63,13 @@ static void time_host(bench_state *s, device_state *d, inputs *in, combo c, int 
     aplcl_status st = g && t ? APLCL_SUCCESS : APLCL_ERR_OUT_OF_HOST_MEMORY;
     for (int i = 0; st == APLCL_SUCCESS && i < reps + WARMUPS; ++i) {
         double t0 = cli_now_s();
-        st = c.fmt == APLCL_TARGET_U8 ? aplcl_host_compute_u8(d->ctx, &p, in->rows, in->cols, in->x,
-                                                              in->y, g, NULL, &loss)
-                                      : aplcl_host_compute(d->ctx, &p, in->rows, in->cols, in->x,
-                                                           in->yf, g, NULL, &loss);
+        aplcl_host_io io = {0};
+        io.logits = in->x;
+        io.target_format = c.fmt == APLCL_TARGET_U8 ? APLCL_TARGET_U8 : APLCL_TARGET_F32;
+        io.targets = c.fmt == APLCL_TARGET_U8 ? (const void *)in->y : in->yf;
+        io.grad = g;
+        st = aplcl_host_compute_io(d->ctx, &p, in->rows, in->cols, &io);
+        loss = io.loss;
         t[i] = cli_now_s() - t0;
     }
     r.checked = st == APLCL_SUCCESS ? "ok" : "error";
@@ -272,7 +275,7 @@ static void probe_timing(device_state *d) {
 int bench_open_device(bench_state *s, const char *spec, device_state *d) {
     memset(d, 0, sizeof *d);
     snprintf(d->id, sizeof d->id, "%s", spec);
-    aplcl_status st = aplcl_ctx_create(&d->ctx, spec);
+    aplcl_status st = cli_ctx_create(&d->ctx, spec);
     if (st != APLCL_SUCCESS) {
         fprintf(stderr, "aplcl bench: device '%s': %s\n", spec, aplcl_status_string(st));
         if (st == APLCL_ERR_KERNEL_BUILD)

@@ -13,6 +13,7 @@
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include "bench_head.h"
+#include "aplcl_head.h"
 #include "bench.h"
 #include "options.h"
 
@@ -373,7 +374,7 @@ int cli_bench_head(int argc, char **argv) {
 
     aplcl_ctx *ctx = NULL;
     aplcl_head *head = NULL;
-    aplcl_status st = aplcl_ctx_create(&ctx, cli_device_choice(opts[H_DEVICE].value));
+    aplcl_status st = cli_ctx_create(&ctx, cli_device_choice(opts[H_DEVICE].value));
     if (st != APLCL_SUCCESS) {
         fprintf(stderr, "aplcl bench head: %s\n", aplcl_status_string(st));
         if (csvf && csvf != stdout)

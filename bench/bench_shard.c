@@ -14,6 +14,7 @@
  * scale on one CPU device shared by the ranks; memory per rank does. Not a test of values:
  * tests/test_windows.c checks sharded against unsharded results.
  */
+#include "aplcl_head.h"
 #include "bench_head.h"
 #include "options.h"
 #include "parallel.h"
@@ -271,7 +272,7 @@ int cli_bench_shard(int argc, char **argv) {
     rank_state st;
     memset(&st, 0, sizeof st);
     const char *dev = cli_device_choice(o[O_DEVICE].value);
-    aplcl_status a = aplcl_ctx_create(&st.ctx, dev);
+    aplcl_status a = cli_ctx_create(&st.ctx, dev);
     if (a == APLCL_SUCCESS)
         a = aplcl_head_create(&st.head, st.ctx);
     if (a != APLCL_SUCCESS) {

@@ -3,7 +3,7 @@
  *
  * Two rows per case (f32 storage, dense targets): pos_weight with a per-label weight (2 C floats
  * more to read) and pos_weight with a per-element weight (N x C floats more). Each is checked
- * against aplcl_ref_compute_weighted's reduced loss, then timed like the device-buffer row. Not
+ * against aplcl_ref_compute_io's reduced loss, then timed like the device-buffer row. Not
  * the unweighted case (bench_case.c).
  */
 #include "bench_run.h"
@@ -42,17 +42,19 @@ static void time_one(bench_state *s, device_state *d, inputs *in, combo c, aplcl
             bw = clCreateBuffer(cc, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, wn * 4, w, &err);
         st = err == CL_SUCCESS ? APLCL_SUCCESS : APLCL_ERR_OPENCL;
     }
-    io.pos_weight = bpw, io.weight = bw, io.weight_kind = kind, io.counts = NULL;
+    io.weights.pos_weight = bpw, io.weights.weight = bw, io.weights.kind = kind, io.counts = NULL;
     float loss = NAN;
     if (st == APLCL_SUCCESS) { /* checked: the reduced loss against the weighted reference */
-        aplcl_weights hw = {pw, w, kind};
+        aplcl_weights hw = {pw, 0, w, 0, kind};
         if ((st = aplcl_compute_io(d->ctx, &p, rows, cols, &io, 0, NULL, NULL)) == APLCL_SUCCESS &&
             clEnqueueReadBuffer(aplcl_ctx_queue(d->ctx), io.loss, CL_TRUE, 0, 4, &loss, 0, NULL,
                                 NULL) != CL_SUCCESS)
             st = APLCL_ERR_OPENCL;
+        aplcl_ref_io rio = {0};
+        rio.logits = in->x, rio.targets = in->yf, rio.weights = hw;
         if (st == APLCL_SUCCESS)
-            st = aplcl_ref_compute_weighted(&p, rows, cols, in->x, in->yf, &hw, NULL, NULL, &ref,
-                                            NULL);
+            st = aplcl_ref_compute_io(&p, rows, cols, &rio);
+        ref = rio.loss;
     }
     double warm = 0.0;
     for (int i = 0; st == APLCL_SUCCESS && i < WARMUPS; ++i)

@@ -8,7 +8,7 @@
  * max(1e-5 |ref|, 1e-7 * scale), scale = gradient multiplier (1 for losses), plus half an ulp of
  * the storage type for 16-bit gradients; the reduced loss within 1e-6 relative. Weighted cases
  * (pos_weight, per-element, per-label and per-row weights) follow each shape's matrix, checked
- * against aplcl_ref_compute_weighted with the absolute floors times CASES_WEIGHT_MAX.
+ * against aplcl_ref_compute_io with the absolute floors times CASES_WEIGHT_MAX.
  */
 #include "cases.h"
 #include "cli.h"
@@ -98,11 +98,11 @@ static int run_case(aplcl_ctx *ctx, const aplcl_params *p, size_t rows, size_t c
     buffers b = {ctx, {0}, 0, 0};
     int rc = -1;
     float *pw = NULL, *w = NULL;
-    aplcl_weights hw = {NULL, NULL, APLCL_WEIGHT_ELEMENT};
+    aplcl_weights hw = {NULL, 0, NULL, 0, APLCL_WEIGHT_ELEMENT};
     size_t wcount = 0;
     cli_rng r = cli_rng_seed(seed);
     if (!x || !y || !g || !l || !xs || !rg || !rl ||
-        cases_make_weights(&r, wmode, rows, cols, &pw, &w, &hw.weight_kind, &wcount) != 0)
+        cases_make_weights(&r, wmode, rows, cols, &pw, &w, &hw.kind, &wcount) != 0)
         goto out;
     hw.pos_weight = pw, hw.weight = w;
     cases_check_inputs(&r, p, n, fmt, x, y);
@@ -117,16 +117,20 @@ static int run_case(aplcl_ctx *ctx, const aplcl_params *p, size_t rows, size_t c
     io.elem_loss = buf(&b, NULL, n * 4);
     io.loss = buf(&b, NULL, 4);
     io.counts = buf(&b, NULL, APLCL_COUNT_LEN * 8);
-    io.pos_weight = pw ? buf(&b, pw, cols * 4) : NULL;
-    io.weight = w ? buf(&b, w, wcount * 4) : NULL;
-    io.weight_kind = hw.weight_kind;
+    io.weights.pos_weight = pw ? buf(&b, pw, cols * 4) : NULL;
+    io.weights.weight = w ? buf(&b, w, wcount * 4) : NULL;
+    io.weights.kind = hw.kind;
     if (b.failed)
         goto out;
     cl_event ev = NULL;
     aplcl_status st = aplcl_compute_io(ctx, p, rows, cols, &io, 0, NULL, &ev);
     double rloss = 0;
     uint64_t counts[APLCL_COUNT_LEN], dcounts[APLCL_COUNT_LEN];
-    aplcl_status rst = aplcl_ref_compute_weighted(p, rows, cols, x, y, &hw, rg, rl, &rloss, counts);
+    aplcl_ref_io rio = {0};
+    rio.logits = x, rio.targets = y, rio.weights = hw, rio.grad = rg, rio.elem_loss = rl;
+    aplcl_status rst = aplcl_ref_compute_io(p, rows, cols, &rio);
+    rloss = rio.loss;
+    memcpy(counts, rio.counts, sizeof counts);
     if (st != APLCL_SUCCESS || rst != APLCL_SUCCESS) {
         fprintf(stderr, "  status: device %s, reference %s\n", aplcl_status_string(st),
                 aplcl_status_string(rst));
@@ -169,7 +173,7 @@ out:
 
 static int check_device(const char *spec, int quick, int *cases, int *failures) {
     aplcl_ctx *ctx = NULL;
-    aplcl_status st = aplcl_ctx_create(&ctx, spec);
+    aplcl_status st = cli_ctx_create(&ctx, spec);
     if (st != APLCL_SUCCESS) {
         fprintf(stderr, "aplcl check: device '%s': %s\n", spec ? spec : "(default)",
                 aplcl_status_string(st));

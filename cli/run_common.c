@@ -322,7 +322,7 @@ void run_data_free(run_data *d) {
 
 aplcl_ctx *run_ctx_create(const char *who, const run_common *rc) {
     aplcl_ctx *ctx = NULL;
-    aplcl_status st = aplcl_ctx_create(&ctx, rc->device);
+    aplcl_status st = cli_ctx_create(&ctx, rc->device);
     if (st != APLCL_SUCCESS)
         fprintf(stderr, "%s: device '%s': %s\n", who, rc->device ? rc->device : "(default)",
                 aplcl_status_string(st));

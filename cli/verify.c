@@ -271,7 +271,11 @@ int cli_verify(int argc, char **argv) {
         y[i] = Y.type == NPY_U8 && Y.data[i] == APLCL_TARGET_U8_IGNORE ? -1.0f : (float)Y.data[i];
     }
     uint64_t counts[APLCL_COUNT_LEN] = {0};
-    aplcl_status rs = aplcl_ref_compute_counts(&p, rows, cols, x, y, grad, elem, &loss, counts);
+    aplcl_ref_io rio = {0};
+    rio.logits = x, rio.targets = y, rio.grad = grad, rio.elem_loss = elem;
+    aplcl_status rs = aplcl_ref_compute_io(&p, rows, cols, &rio);
+    loss = rio.loss;
+    memcpy(counts, rio.counts, sizeof counts);
     /* Invalid targets and non-finite logits (an fp16 run's overflows) are what needs verifying
      * most: the reference has written every output by the library's rule (loss 0, gradient 0
      * there) and counted them; the comparison goes on and the note below reports them. */

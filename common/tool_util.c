@@ -149,6 +149,74 @@ void cli_stats(double *t, int n, double *median, double *min, double *max) {
     *median = n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
 }
 
+/* Strict decimal: the whole string, digits only, at most hi. */
+static int env_uint(const char *name, unsigned hi, unsigned *out, int *given) {
+    const char *s = getenv(name);
+    *given = s && *s;
+    if (!*given)
+        return 0;
+    unsigned long long v = 0;
+    for (const char *p = s; *p; ++p) {
+        if (*p < '0' || *p > '9')
+            return -1;
+        v = v * 10 + (unsigned)(*p - '0');
+        if (v > hi)
+            return -1;
+    }
+    *out = (unsigned)v;
+    return 0;
+}
+
+static int is_pow2_u(unsigned v) { return v != 0 && (v & (v - 1)) == 0; }
+
+int cli_ctx_options_from_env(aplcl_ctx_options *o, const char **bad) {
+    *o = aplcl_ctx_options_default();
+    unsigned v = 0;
+    int given = 0;
+    const char *which = NULL;
+    if (env_uint("APLCL_VECTOR_WIDTH", 16, &v, &given) || (given && !is_pow2_u(v)))
+        which = "APLCL_VECTOR_WIDTH";
+    else if (given)
+        o->vector_width = v;
+    if (!which) {
+        if (env_uint("APLCL_LOCAL_SIZE", 1u << 16, &v, &given) || (given && !is_pow2_u(v)))
+            which = "APLCL_LOCAL_SIZE";
+        else if (given)
+            o->local_size = v;
+    }
+    if (!which) {
+        if (env_uint("APLCL_CONTIGUOUS", 1, &v, &given))
+            which = "APLCL_CONTIGUOUS";
+        else if (given)
+            o->layout = v ? APLCL_LAYOUT_CONTIGUOUS : APLCL_LAYOUT_STRIDED;
+    }
+    if (!which) {
+        if (env_uint("APLCL_QUEUE", 2, &v, &given))
+            which = "APLCL_QUEUE";
+        else if (given)
+            o->sparse_queue = v == 0   ? APLCL_SPARSE_QUEUE_OFF
+                              : v == 2 ? APLCL_SPARSE_QUEUE_ALWAYS
+                                       : APLCL_SPARSE_QUEUE_AUTO;
+    }
+    const char *kdir = getenv("APLCL_KERNEL_DIR");
+    if (kdir && *kdir)
+        o->kernel_dir = kdir;
+    if (bad)
+        *bad = which;
+    return which ? -1 : 0;
+}
+
+aplcl_status cli_ctx_create(aplcl_ctx **ctx, const char *device) {
+    aplcl_ctx_options o;
+    if (cli_ctx_options_from_env(&o, NULL) != 0) {
+        if (ctx)
+            *ctx = NULL;
+        return APLCL_ERR_INVALID_OPTION;
+    }
+    o.device = device;
+    return aplcl_ctx_create_ex(ctx, &o);
+}
+
 /* ---- target packing: the library's packers (aplcl_pack_bits, aplcl_pack_csr) ---- */
 
 int cli_pack_u8(const uint8_t *y, size_t rows, size_t cols, aplcl_target_format fmt, uint32_t *bits,

@@ -33,6 +33,21 @@ void cli_rng_shuffle_u32(cli_rng *r, uint32_t *a, size_t n);
 typedef char cli_device_spec[256];
 cli_device_spec *cli_device_specs(const char *named, const char *who, size_t *count);
 
+/* The one place aplcl's programs (the tool, its benchmarks, the trainer, the tests) turn their
+ * own environment variables into context options; the library itself reads only APLCL_DEVICE
+ * and APLCL_CACHE_DIR. Each variable, when set and not empty, must be exactly one decimal number
+ * (no sign, space or suffix) in its range:
+ *   APLCL_VECTOR_WIDTH  vector_width: 1, 2, 4, 8, 16
+ *   APLCL_LOCAL_SIZE    local_size: a power of two, 1..65536
+ *   APLCL_CONTIGUOUS    layout: 0 strided, 1 contiguous
+ *   APLCL_QUEUE         sparse_queue: 0 off, 1 the default, 2 always
+ * and APLCL_KERNEL_DIR (any non-empty string) sets kernel_dir. Fills *o from the defaults; returns
+ * 0, or -1 with *bad (when not NULL) naming the first variable with an invalid value. */
+int cli_ctx_options_from_env(aplcl_ctx_options *o, const char **bad);
+/* aplcl_ctx_create_ex on `device` (NULL: the library's default) with those options;
+ * APLCL_ERR_INVALID_OPTION when a variable is invalid (cli_ctx_options_from_env). */
+aplcl_status cli_ctx_create(aplcl_ctx **ctx, const char *device);
+
 /* Releases every non-NULL buffer of ms[0..n). */
 void cli_release_all(const cl_mem *ms, size_t n);
 

@@ -20,6 +20,7 @@
  */
 #define CL_TARGET_OPENCL_VERSION 120
 #include <aplcl.h>
+#include <aplcl_head.h>
 #include <mpi.h>
 
 #include <math.h>

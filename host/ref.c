@@ -9,6 +9,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* b^g with 0^0 = 1 and a base that rounded slightly negative treated as 0 (spec section 5). */
 static double pow_guarded(double b, double g) {
@@ -143,28 +144,43 @@ static void comp_add(comp_sum *a, double v) {
 /* Element i's weight W and positive factor P (1 where not given). */
 static void weights_of(const aplcl_weights *w, size_t i, size_t cols, double *W, double *P) {
     *W = 1.0, *P = 1.0;
-    if (!w)
-        return;
     size_t r = i / cols, c = i % cols;
     if (w->pos_weight)
-        *P = w->pos_weight[c];
+        *P = ((const float *)w->pos_weight)[w->pos_weight_offset + c];
     if (w->weight)
-        *W = w->weight[w->weight_kind == APLCL_WEIGHT_LABEL ? c
-                       : w->weight_kind == APLCL_WEIGHT_ROW ? r
-                                                            : i];
+        *W = ((const float *)w->weight)[w->weight_offset + (w->kind == APLCL_WEIGHT_LABEL ? c
+                                                            : w->kind == APLCL_WEIGHT_ROW ? r
+                                                                                          : i)];
 }
 
-aplcl_status aplcl_ref_compute_weighted(const aplcl_params *p, size_t rows, size_t cols,
-                                        const float *logits, const float *targets,
-                                        const aplcl_weights *w, double *grad, double *elem_loss,
-                                        double *loss, uint64_t counts[APLCL_COUNT_LEN]) {
-    if (!p || !logits || !targets)
+/* Target i as a float target: U8 codes 0 and 1 as themselves, 255 (ignore) as -1, any other code
+ * as NaN (invalid), as the kernels read them. */
+static double target_of(const aplcl_ref_io *io, size_t i) {
+    if (io->target_format == APLCL_TARGET_F32)
+        return ((const float *)io->targets)[i];
+    uint8_t u = ((const uint8_t *)io->targets)[i];
+    return u <= 1 ? (double)u : u == APLCL_TARGET_U8_IGNORE ? -1.0 : NAN;
+}
+
+aplcl_status aplcl_ref_compute_io(const aplcl_params *p, size_t rows, size_t cols,
+                                  aplcl_ref_io *io) {
+    if (!p || !io)
         return APLCL_ERR_NULL_ARGUMENT;
-    if (w && w->weight && w->weight_kind != APLCL_WEIGHT_ELEMENT &&
-        w->weight_kind != APLCL_WEIGHT_LABEL && w->weight_kind != APLCL_WEIGHT_ROW)
+    io->loss = 0.0; /* also what an empty batch or an error leaves */
+    memset(io->counts, 0, sizeof io->counts);
+    bool empty = apl_empty(rows, cols);
+    const float *logits = io->logits;
+    const aplcl_weights *w = &io->weights;
+    double *grad = io->grad, *elem_loss = io->elem_loss;
+    if (!empty && (!logits || !io->targets))
+        return APLCL_ERR_NULL_ARGUMENT;
+    if (w->weight && w->kind != APLCL_WEIGHT_ELEMENT && w->kind != APLCL_WEIGHT_LABEL &&
+        w->kind != APLCL_WEIGHT_ROW)
         return APLCL_ERR_INVALID_PARAMS;
+    if (io->target_format != APLCL_TARGET_F32 && io->target_format != APLCL_TARGET_U8)
+        return APLCL_ERR_INVALID_TARGET_FORMAT;
     aplcl_status st = apl_check_shape_params(rows, cols, sizeof(double), p);
-    if (st != APLCL_SUCCESS)
+    if (st != APLCL_SUCCESS || empty)
         return st;
 
     apl_derived d;
@@ -175,7 +191,7 @@ aplcl_status aplcl_ref_compute_weighted(const aplcl_params *p, size_t rows, size
     /* First pass: element losses and unscaled gradients (grad holds them until the scale is known).
      */
     for (size_t i = 0; i < n; ++i) {
-        double y = targets[i];
+        double y = target_of(io, i);
         float xf = logits[i];
         double l = 0.0, g = 0.0;
         if (isnan(y) || y > 1.0) {
@@ -216,11 +232,9 @@ aplcl_status aplcl_ref_compute_weighted(const aplcl_params *p, size_t rows, size
     if (grad)
         for (size_t i = 0; i < n; ++i)
             grad[i] *= grad_mul;
-    if (loss)
-        *loss = reduced;
-    if (counts)
-        for (int k = 0; k < APLCL_COUNT_LEN; ++k)
-            counts[k] = cnt[k];
+    io->loss = reduced;
+    for (int k = 0; k < APLCL_COUNT_LEN; ++k)
+        io->counts[k] = cnt[k];
     if (cnt[APLCL_COUNT_INVALID_TARGETS])
         return APLCL_ERR_INVALID_TARGET;
     if (cnt[APLCL_COUNT_NONFINITE_LOGITS])
@@ -230,16 +244,19 @@ aplcl_status aplcl_ref_compute_weighted(const aplcl_params *p, size_t rows, size
     return APLCL_SUCCESS;
 }
 
-aplcl_status aplcl_ref_compute_counts(const aplcl_params *p, size_t rows, size_t cols,
-                                      const float *logits, const float *targets, double *grad,
-                                      double *elem_loss, double *loss,
-                                      uint64_t counts[APLCL_COUNT_LEN]) {
-    return aplcl_ref_compute_weighted(p, rows, cols, logits, targets, NULL, grad, elem_loss, loss,
-                                      counts);
-}
-
 aplcl_status aplcl_ref_compute(const aplcl_params *p, size_t rows, size_t cols, const float *logits,
                                const float *targets, double *grad, double *elem_loss,
                                double *loss) {
-    return aplcl_ref_compute_counts(p, rows, cols, logits, targets, grad, elem_loss, loss, NULL);
+    aplcl_ref_io io;
+    memset(&io, 0, sizeof io);
+    io.logits = logits;
+    io.target_format = APLCL_TARGET_F32;
+    io.targets = targets;
+    io.grad = grad;
+    io.elem_loss = elem_loss;
+    aplcl_status st = aplcl_ref_compute_io(p, rows, cols, &io);
+    if (loss && (st == APLCL_SUCCESS || st == APLCL_ERR_INVALID_TARGET ||
+                 st == APLCL_ERR_NONFINITE_LOGIT || st == APLCL_ERR_INVALID_WEIGHT))
+        *loss = io.loss;
+    return st;
 }

@@ -1,9 +1,10 @@
 /* aplcl.h: the public API of aplcl, the Asymmetric Polynomial Loss (APL) on OpenCL.
  *
- * One header, C11. It declares the loss parameters and presets, the OpenCL context, the
- * device-buffer entry point for training engines, the host-pointer entry point, and the CPU
- * reference. It is not a tutorial on the loss: the math is in docs/apl-spec.md (section numbers
- * below refer to it) and in the README.
+ * One header, C11. It declares the loss parameters and presets, the OpenCL context and its
+ * options, the device-buffer entry points for training engines, the host-pointer entry points,
+ * and the CPU reference. The linear head (a GEMM layer fused with the loss) is in aplcl_head.h. It
+ * is not a tutorial on the loss: the math is in docs/apl-spec.md (section numbers below refer to
+ * it) and in the README.
  *
  * Shapes: the loss is elementwise over a row-major matrix of N rows (samples) by C columns
  * (labels). Element i = row * C + col. Offsets and sizes are counted in elements, not bytes.
@@ -28,8 +29,8 @@ extern "C" {
 #endif
 
 /* ---- version (CMake reads these three lines) ---- */
-#define APLCL_VERSION_MAJOR 0
-#define APLCL_VERSION_MINOR 1
+#define APLCL_VERSION_MAJOR 1
+#define APLCL_VERSION_MINOR 0
 #define APLCL_VERSION_PATCH 0
 #define APLCL_VERSION_NUMBER                                                                       \
     (APLCL_VERSION_MAJOR * 10000 + APLCL_VERSION_MINOR * 100 + APLCL_VERSION_PATCH)
@@ -58,7 +59,8 @@ APLCL_API unsigned aplcl_version_number(void);
 #define APLCL_STATUS_MAP(X)                                                                        \
     X(APLCL_SUCCESS, 0, "success")                                                                 \
     X(APLCL_ERR_NULL_ARGUMENT, -1, "a required pointer or buffer argument is NULL")                \
-    X(APLCL_ERR_INVALID_SIZE, -2, "rows or cols is zero")                                          \
+    X(APLCL_ERR_INVALID_SIZE, -2,                                                                  \
+      "a size that must not be zero is zero (the head's features D, a plan's chunk_rows)")         \
     X(APLCL_ERR_SIZE_OVERFLOW, -3, "rows * cols (or its byte size, or offset + size) overflows")   \
     X(APLCL_ERR_INVALID_PARAMS, -4,                                                                \
       "invalid loss parameters (negative gamma, clip or eps outside [0,1), non-finite value, "     \
@@ -84,16 +86,16 @@ APLCL_API unsigned aplcl_version_number(void);
     X(APLCL_ERR_OPENCL, -24, "an OpenCL call failed (see aplcl_last_cl_error())")                  \
     X(APLCL_ERR_OUT_OF_HOST_MEMORY, -25, "host memory allocation failed")                          \
     X(APLCL_ERR_KERNEL_SOURCE, -26,                                                                \
-      "the kernel source override (APLCL_KERNEL_DIR) could not be read")                           \
+      "the kernel source override (aplcl_ctx_options.kernel_dir) could not be read")               \
     X(APLCL_ERR_DEVICE_UNSUPPORTED, -27,                                                           \
       "the device lacks a feature aplcl needs (OpenCL 1.2 or a large enough work-group)")          \
     X(APLCL_ERR_SCRATCH_BUDGET, -28,                                                               \
       "the scratch budget cannot hold one row of the linear head (see aplcl_head_plan)")           \
     X(APLCL_ERR_BLAS, -29,                                                                         \
       "a CLBlast call failed (see aplcl_last_cl_error(): its CLBlastStatusCode)")                  \
-    X(APLCL_ERR_INVALID_ENV, -30,                                                                  \
-      "APLCL_VECTOR_WIDTH, APLCL_LOCAL_SIZE, APLCL_CONTIGUOUS, or APLCL_QUEUE has an "             \
-      "invalid value")                                                                             \
+    X(APLCL_ERR_INVALID_OPTION, -30,                                                               \
+      "an aplcl_ctx_options field has an invalid value (vector_width, local_size, layout, "        \
+      "sparse_queue)")                                                                             \
     X(APLCL_ERR_INVALID_WINDOW, -31,                                                               \
       "a label window (aplcl_targets label_offset, label_count) outside the target structure, "    \
       "or on a dense target format")                                                               \
@@ -115,20 +117,21 @@ typedef enum aplcl_status {
  *               arguments, the programs built on first use, cached constants). Only the enqueueing
  *               is serialised, and the device runs a context's calls one after another in the
  *               order they took the lock; for device work that overlaps, use one context per
- *               queue. aplcl_host_compute* holds the lock while enqueueing (and briefly to take
+ *               queue. aplcl_host_compute(_io) holds the lock while enqueueing (and briefly to take
  *               a buffer set of its own), not while copying, mapping or waiting.
  *   aplcl_head  Likewise: aplcl_head_compute, aplcl_head_plan, aplcl_head_scratch_bytes and
  *               aplcl_head_get_stats on one head (or on heads of one context) take the
  *               context's lock, so any of them may run from several threads at once.
  *   destroy     aplcl_ctx_destroy and aplcl_head_destroy must not overlap any other call on the
  *               object (or, for a context, on a head of it); aplcl cannot detect this.
- *   values      aplcl_params, aplcl_io, aplcl_head_io, aplcl_targets are read during the call
- *               only; threads may share one read-only. Buffers: aplcl orders its own work through
- *               events; two concurrent calls writing one buffer run in lock order, as in any
- *               OpenCL program.
+ *   values      aplcl_params, aplcl_io, aplcl_head_io, aplcl_targets, aplcl_weights and
+ *               aplcl_ctx_options are read during the call only; threads may share one
+ *               read-only (aplcl_host_io and aplcl_ref_io are written: one per call).
+ *               Buffers: aplcl orders its own work through events; two concurrent calls writing
+ *               one buffer run in lock order, as in any OpenCL program.
  *   errors      aplcl_last_cl_error and aplcl_last_build_log are per thread (thread-local).
- *   counts      aplcl_ctx_last_counts reports the host call that finished last on the context;
- *               with several threads, use the returned status or a counts buffer instead.
+ *   counts      every call returns its own counters (a counts buffer, or the counts field of
+ *               aplcl_host_io and aplcl_ref_io): a context keeps no result of a call.
  *   the rest    parameter presets, conversions, packing, the CPU reference, aplcl_list_devices
  *               share no state. */
 
@@ -224,7 +227,8 @@ typedef enum aplcl_target_format {
 #define APLCL_BITS_WORDS(cols) (((cols) + 31) / 32)
 #define APLCL_TARGET_U8_IGNORE 255
 
-/* Counters the kernel fills (aplcl_compute's optional `counts` buffer, aplcl_ctx_last_counts). */
+/* Counters every call fills (a `counts` buffer of the device calls, the counts field of
+ * aplcl_host_io and aplcl_ref_io). */
 typedef enum aplcl_count_index {
     APLCL_COUNT_ELEMENTS = 0, /* elements whose target is valid and not ignored (the MEAN
                                  denominator; decided by the target alone, so an element
@@ -240,43 +244,78 @@ typedef enum aplcl_count_index {
 /* ---- context ---- */
 typedef struct aplcl_ctx aplcl_ctx;
 
-/* Creates a context with its own OpenCL context and in-order queue (profiling enabled) and builds
- * the kernels once. device:
- *   NULL or ""  $APLCL_DEVICE if set and not empty (same grammar), else the first GPU, else the
- *               first device;
- *   "P:D"       device D of platform P, both decimal (indices as `aplcl devices` lists them).
- *               A string made only of digits and colons must have exactly this form: "0:",
- *               ":1", "1:2:3" are APLCL_ERR_INVALID_DEVICE_SPEC; indices past the last platform
- *               or device (2^32 included: nothing wraps) are APLCL_ERR_NO_DEVICE;
- *   otherwise   the first device whose "platform device" name contains the string, ignoring case
- *               ("pthread", "nvidia", "gfx90a:sramecc+", "7900"); none: APLCL_ERR_NO_DEVICE.
- * Errors: NULL_ARGUMENT, NO_PLATFORM, NO_DEVICE, INVALID_DEVICE_SPEC, INVALID_ENV, KERNEL_BUILD
- * (log: aplcl_last_build_log), KERNEL_SOURCE, DEVICE_UNSUPPORTED, OPENCL, OUT_OF_HOST_MEMORY.
- * On error *out is NULL.
- * Environment: APLCL_KERNEL_DIR (development only) reads the kernel .cl files from that folder
- * instead of the embedded copy; APLCL_CACHE_DIR sets the program-binary cache folder ("off"
- * disables it; default $XDG_CACHE_HOME/aplcl or $HOME/.cache/aplcl): a cached file is used only
- * when its recorded platform, device, driver, OpenCL C version, build options and source hash
- * match and its checksum holds; any other file (damaged, foreign, not a regular file) is ignored
- * and atomically replaced by a fresh build, and an unwritable folder only costs the build, so
- * the cache never changes a result and processes may share it; APLCL_VECTOR_WIDTH (1, 2, 4,
- * 8, 16), APLCL_LOCAL_SIZE (a power of two, 1..65536; more than the device's largest work-group
- * means that largest) and APLCL_CONTIGUOUS (0: strided, 1: consecutive work layout) override the
- * kernel shape chosen for the device (CPU: its preferred float width, 32, consecutive; GPU: 4,
- * 256, strided); APLCL_QUEUE (0 off, 1 default, 2 on every call: tests) sets the CPU path that
- * queues sparse steps (few elements needing math) and computes them as full vectors, used for
- * calls with enough work per work-item. Unset or
- * empty means "not given"; any other value must be exactly one of those decimal numbers (no
- * sign, space or suffix), else creation fails with APLCL_ERR_INVALID_ENV rather than run a shape
- * nobody asked for. Results are bit-identical across calls for one shape, queued or not. Another
- * shape gives the same bits for every per-element gradient and loss (the kernel evaluates exp, log
- * and log1p as fixed polynomials on every lane) and may differ only in the last bits of the reduced
- * loss, which it sums in another order. */
+/* Work layout of the loss kernel (aplcl_ctx_options.layout). */
+typedef enum aplcl_layout {
+    APLCL_LAYOUT_AUTO = 0,      /* the device's default: contiguous on CPUs, strided elsewhere */
+    APLCL_LAYOUT_STRIDED = 1,   /* work-items take strided steps (coalesced loads on GPUs) */
+    APLCL_LAYOUT_CONTIGUOUS = 2 /* each work-item takes consecutive steps (warm caches on CPUs) */
+} aplcl_layout;
+
+/* The CPU path that queues sparse steps (few elements needing math) and computes them as full
+ * vectors (aplcl_ctx_options.sparse_queue). It changes no bit of any result. */
+typedef enum aplcl_sparse_queue {
+    APLCL_SPARSE_QUEUE_AUTO = 0,  /* on calls with enough work per work-item (the default) */
+    APLCL_SPARSE_QUEUE_OFF = 1,   /* never */
+    APLCL_SPARSE_QUEUE_ALWAYS = 2 /* on every call it can serve, short ones too (for tests) */
+} aplcl_sparse_queue;
+
+/* How aplcl_ctx_create_ex makes a context. Zero (or aplcl_ctx_options_default()) means "the
+ * default" in every field; the kernel-shape fields are for tuning and tests, and no choice changes
+ * a per-element result: another shape can change only the last bits of the reduced loss (summed
+ * in another order), the queue and the kernel folder change nothing. Read during the call only. */
+typedef struct aplcl_ctx_options {
+    const char *device;     /* which device (ignored with queue): NULL or "" = $APLCL_DEVICE when
+                               set and not empty, else the first GPU, else the first device;
+                               "P:D" = device D of platform P (decimal, as `aplcl devices` lists
+                               them; a string of only digits and colons must have exactly this
+                               form, else INVALID_DEVICE_SPEC; an index past the last platform or
+                               device, 2^32 included, is NO_DEVICE); anything else = the first
+                               device whose "platform device" name contains it, ignoring case
+                               ("pthread", "nvidia", "7900"; none: NO_DEVICE) */
+    cl_command_queue queue; /* NULL: a new OpenCL context and in-order queue (profiling on) on
+                               the chosen device; else the caller's queue, with its context and
+                               device (retained, released by aplcl_ctx_destroy; in-order and
+                               out-of-order queues both work: aplcl orders its launches with
+                               events) */
+    unsigned vector_width;  /* elements per work-item step: 0 = the device's choice (CPU: its
+                               preferred float width, 4 to 16; GPU: 4; other: 1), else 1, 2, 4, 8
+                               or 16 */
+    unsigned local_size;    /* work-group size: 0 = the device's choice (CPU 32, GPU 256), else a
+                               power of two up to 65536; more than the device's largest
+                               work-group means that largest */
+    aplcl_layout layout;    /* work layout, APLCL_LAYOUT_* */
+    aplcl_sparse_queue sparse_queue; /* the sparse-step queue, APLCL_SPARSE_QUEUE_* */
+    const char *cache_dir;  /* the program-binary cache folder: NULL = $APLCL_CACHE_DIR when set
+                               and not empty, else $XDG_CACHE_HOME/aplcl, else $HOME/.cache/aplcl;
+                               "off" = no cache. A cached file is used only when its recorded
+                               platform, device, driver, OpenCL C version, build options and
+                               source hash match and its checksum holds; any other file (damaged,
+                               foreign, not a regular file) is ignored and atomically replaced, an
+                               unwritable folder only costs the build: the cache never changes a
+                               result, and processes may share it */
+    const char *kernel_dir; /* development only: NULL = the kernels embedded in the library;
+                               else read the kernels' .cl and .h files from this folder
+                               (unreadable: KERNEL_SOURCE) */
+} aplcl_ctx_options;
+
+/* Every field zero: the defaults above. */
+APLCL_API aplcl_ctx_options aplcl_ctx_options_default(void);
+
+/* Creates a context as *opts says (NULL: the defaults) and builds the kernels of F32 logits with
+ * F32 and U8 targets (others are built on first use, or by aplcl_ctx_prepare).
+ * Environment: this call is the only place the library reads it, on the caller's thread, and
+ * only for what opts leaves unset: APLCL_DEVICE (the device, when opts->device is NULL or "" and
+ * opts->queue NULL) and APLCL_CACHE_DIR (when opts->cache_dir is NULL; also XDG_CACHE_HOME and
+ * HOME for the default folder). Unset or empty means "not given".
+ * Errors: NULL_ARGUMENT, NO_PLATFORM, NO_DEVICE, INVALID_DEVICE_SPEC, INVALID_OPTION (a field out
+ * of its range), KERNEL_BUILD (log: aplcl_last_build_log), KERNEL_SOURCE, DEVICE_UNSUPPORTED,
+ * OPENCL, OUT_OF_HOST_MEMORY. On error *out is NULL. */
+APLCL_API aplcl_status aplcl_ctx_create_ex(aplcl_ctx **out, const aplcl_ctx_options *opts);
+
+/* aplcl_ctx_create_ex with the defaults and options.device = device. */
 APLCL_API aplcl_status aplcl_ctx_create(aplcl_ctx **out, const char *device);
 
-/* Same, on the caller's queue (and its context and device). The queue is retained and released by
- * aplcl_ctx_destroy. In-order and out-of-order queues both work: aplcl orders its own launches
- * with events. */
+/* aplcl_ctx_create_ex with the defaults and options.queue = queue (NULL: NULL_ARGUMENT). */
 APLCL_API aplcl_status aplcl_ctx_create_from_queue(aplcl_ctx **out, cl_command_queue queue);
 
 /* Releases everything the context owns; it does not wait for queued work. NULL is fine. */
@@ -310,8 +349,17 @@ APLCL_API const char *aplcl_ctx_device_name(const aplcl_ctx *ctx);
  *
  * Invalid targets and non-finite logits contribute no loss and a zero gradient; they are counted
  * in `counts` (check them, or use aplcl_host_compute, which turns them into an error status).
+ * Empty shapes (rows == 0 or cols == 0; the same rule in every call of the library, host,
+ * reference and head included): a batch with no elements. The call succeeds, reads nothing (the
+ * logits, targets, weights and other per-element buffers may be NULL and are not checked), writes
+ * the reduced loss 0 and all counters 0, and writes no gradient or per-element loss (there is
+ * none). The loss is 0 for every reduction, MEAN included: aplcl's MEAN over no countable element
+ * is 0, as for a batch whose targets are all ignored, so an empty shard of a sharded batch adds
+ * nothing and poisons no sum (PyTorch's mean of an empty tensor is NaN: a binding that mirrors
+ * PyTorch maps that case itself). Still checked: the parameters, dtype and target format, the
+ * loss and counts buffers (context, size) and the wait list; the event completes as for any call.
  * Only the dense target formats (F32, U8) and float storage: aplcl_compute_io takes the others.
- * Errors (nothing is enqueued): NULL_ARGUMENT, INVALID_SIZE, SIZE_OVERFLOW, INVALID_PARAMS,
+ * Errors (nothing is enqueued): NULL_ARGUMENT, SIZE_OVERFLOW, INVALID_PARAMS,
  * INVALID_TARGET_FORMAT, INVALID_WINDOW (aplcl_compute_io), BUFFER_TOO_SMALL, BUFFER_OVERLAP,
  * CONTEXT_MISMATCH, OPENCL. Calls on one context, from any threads, are ordered among themselves
  * (they share scratch memory; see "threads"); use one context per queue for concurrent device work.
@@ -381,12 +429,28 @@ typedef struct aplcl_targets {
  * aplcl_params_validate's bound on the gradient does not include the weights: a weight of w
  * multiplies it by w. Weights are float32 in every storage type of the logits. The device program
  * that reads weights is built on a weighted call's first use (APL_WEIGHTED); unweighted calls run
- * a program without any weight code. */
+ * a program without any weight code.
+ * One description serves every call: aplcl_io, aplcl_head_io (device buffers) and aplcl_host_io,
+ * aplcl_ref_io (host arrays). */
 typedef enum aplcl_weight_kind {
     APLCL_WEIGHT_ELEMENT = 0, /* N*C floats, one per element */
     APLCL_WEIGHT_LABEL = 1,   /* C floats, one per label (column) */
     APLCL_WEIGHT_ROW = 2      /* N floats, one per row (sample) */
 } aplcl_weight_kind;
+
+/* The weights of one call; all zero (the default): unweighted. The two arrays are cl_mem buffers
+ * in the device calls (aplcl_io, aplcl_head_io) and host arrays (const float *) in the host and
+ * reference calls (aplcl_host_io, aplcl_ref_io); offsets count floats from the start of either.
+ * Device buffers are checked as the call's other buffers are (context, size, overlap with
+ * outputs); host arrays must hold what the shape needs. An unknown kind with a weight given:
+ * APLCL_ERR_INVALID_PARAMS. */
+typedef struct aplcl_weights {
+    const void *pos_weight;   /* NULL (all 1) or C floats: the positive side's factor per label */
+    size_t pos_weight_offset; /* in floats */
+    const void *weight;       /* NULL (all 1) or floats laid out as kind says */
+    size_t weight_offset;     /* in floats; the head's chunks add their first row's offset */
+    aplcl_weight_kind kind;   /* read only when weight is not NULL */
+} aplcl_weights;
 
 /* Every buffer of one call. Offsets count elements of the buffer's own type. */
 typedef struct aplcl_io {
@@ -402,13 +466,9 @@ typedef struct aplcl_io {
     size_t elem_loss_offset;
     cl_mem loss; /* NULL or one float: the reduced loss */
     size_t loss_offset;
-    cl_mem counts; /* NULL or APLCL_COUNT_LEN cl_ulong */
+    cl_mem counts; /* NULL or APLCL_COUNT_LEN cl_ulong: the call's counters */
     size_t counts_offset;
-    cl_mem pos_weight; /* NULL (all 1) or C floats: the positive side's factor per label */
-    size_t pos_weight_offset;
-    cl_mem weight; /* NULL (all 1) or floats laid out as weight_kind says */
-    size_t weight_offset;
-    aplcl_weight_kind weight_kind; /* read only when weight is not NULL */
+    aplcl_weights weights; /* cl_mem buffers; all zero: unweighted */
 } aplcl_io;
 
 /* A zeroed aplcl_io with F32 storage and dense F32 targets: fill in the buffers you use. */
@@ -450,13 +510,16 @@ APLCL_API aplcl_status aplcl_pack_csr(size_t rows, size_t cols, const float *den
                                       uint64_t *row_ptr, uint32_t *indices, size_t capacity,
                                       size_t *nnz);
 
-/* ---- host-pointer entry point (blocking) ----
+/* ---- host-pointer entry points (blocking) ----
  *
- * Computes what aplcl_compute computes, on the caller's arrays, and returns when every output is
- * written. logits and targets hold rows*cols values each; grad and elem_loss (rows*cols floats)
- * and loss (the reduced loss, double) may each be NULL; grad may equal logits (in place). Returns
- * APLCL_ERR_INVALID_TARGET or APLCL_ERR_NONFINITE_LOGIT (after writing the outputs, with those
- * elements at 0) when the kernel found such values; aplcl_ctx_last_counts tells how many.
+ * aplcl_host_compute computes what aplcl_compute computes, on the caller's arrays (F32 logits,
+ * F32 targets), and returns when every output is written. logits and targets hold rows*cols
+ * values each; grad and elem_loss (rows*cols floats) and loss (the reduced loss, double) may each
+ * be NULL; grad may equal logits (in place). Returns APLCL_ERR_INVALID_TARGET,
+ * APLCL_ERR_NONFINITE_LOGIT or APLCL_ERR_INVALID_WEIGHT (in that order of precedence, after
+ * writing the outputs, with those elements at 0) when the kernel found such values; the counters
+ * (aplcl_host_compute_io) tell how many. Empty shapes: as aplcl_compute (SUCCESS, loss 0, counts
+ * 0, nothing read or written; the arrays may then be NULL).
  *
  * Memory: on a device that shares the host's memory (CL_DEVICE_HOST_UNIFIED_MEMORY: CPU devices
  * such as PoCL, integrated GPUs) the arrays are used in place (CL_MEM_USE_HOST_PTR, outputs made
@@ -466,70 +529,62 @@ APLCL_API aplcl_status aplcl_pack_csr(size_t rows, size_t cols, const float *den
  * Arrays aligned to CL_DEVICE_MEM_BASE_ADDR_ALIGN (128 bytes on PoCL) are the safest bet for no
  * copy: a driver may copy a less aligned one internally. On other devices the inputs are copied
  * into device buffers the context keeps across calls (grown when a call needs more; one set per
- * call running at once, released by aplcl_ctx_destroy) and the outputs read back. */
+ * call running at once, released by aplcl_ctx_destroy) and the outputs read back. Weights are
+ * copied to the device for the call. */
 APLCL_API aplcl_status aplcl_host_compute(aplcl_ctx *ctx, const aplcl_params *p, size_t rows,
                                           size_t cols, const float *logits, const float *targets,
                                           float *grad, float *elem_loss, double *loss);
-/* Same with uint8 targets (0, 1, 255 = ignore). */
-APLCL_API aplcl_status aplcl_host_compute_u8(aplcl_ctx *ctx, const aplcl_params *p, size_t rows,
-                                             size_t cols, const float *logits,
-                                             const uint8_t *targets, float *grad, float *elem_loss,
-                                             double *loss);
-/* Same with any storage type for logits and grad (f16 and bf16 as 16-bit words, as in aplcl_io)
- * and F32 or U8 targets (else APLCL_ERR_INVALID_TARGET_FORMAT; an unknown dtype is
- * APLCL_ERR_INVALID_PARAMS). grad holds rows*cols values of dtype; elem_loss stays float. */
-APLCL_API aplcl_status aplcl_host_compute_typed(aplcl_ctx *ctx, const aplcl_params *p, size_t rows,
-                                                size_t cols, aplcl_dtype dtype, const void *logits,
-                                                aplcl_target_format target_format,
-                                                const void *targets, void *grad, float *elem_loss,
-                                                double *loss);
-/* Host-side weights for aplcl_host_compute_weighted and aplcl_ref_compute_weighted (see
- * "weights"): NULL pointers mean no weight. pos_weight holds C floats; weight N*C, C or N floats
- * by weight_kind. */
-typedef struct aplcl_weights {
-    const float *pos_weight;
-    const float *weight;
-    aplcl_weight_kind weight_kind;
-} aplcl_weights;
 
-/* aplcl_host_compute_typed with weights (w may be NULL: unweighted). The weights are copied to
- * the device for the call. Besides the errors of aplcl_host_compute_typed: INVALID_PARAMS (an
- * unknown weight_kind), INVALID_WEIGHT (after writing the outputs, when the kernel found invalid
- * weights; checked after INVALID_TARGET and NONFINITE_LOGIT). */
-APLCL_API aplcl_status aplcl_host_compute_weighted(aplcl_ctx *ctx, const aplcl_params *p,
-                                                   size_t rows, size_t cols, aplcl_dtype dtype,
-                                                   const void *logits,
-                                                   aplcl_target_format target_format,
-                                                   const void *targets, const aplcl_weights *w,
-                                                   void *grad, float *elem_loss, double *loss);
+/* Every array of one host call, and its results. Zero-initialise it (`aplcl_host_io io = {0};`
+ * is F32 logits, F32 targets, unweighted) and fill in what you use. */
+typedef struct aplcl_host_io {
+    aplcl_dtype dtype;                 /* storage of logits and grad (f16, bf16: 16-bit words) */
+    const void *logits;                /* rows*cols values of dtype */
+    aplcl_target_format target_format; /* F32 or U8 (else APLCL_ERR_INVALID_TARGET_FORMAT) */
+    const void *targets;               /* rows*cols floats (F32) or uint8 (U8: 0, 1, 255) */
+    aplcl_weights weights;             /* host arrays (const float *); all zero: unweighted */
+    void *grad;                        /* NULL or rows*cols values of dtype; may equal logits */
+    float *elem_loss;                  /* NULL or rows*cols floats */
+    double loss;                       /* out: the reduced loss */
+    uint64_t counts[APLCL_COUNT_LEN];  /* out: the call's counters */
+} aplcl_host_io;
 
-/* The counters of the aplcl_host_compute* call that finished last on this context
- * (APLCL_COUNT_LEN values); with several threads calling, which one that was is not defined. */
-APLCL_API aplcl_status aplcl_ctx_last_counts(const aplcl_ctx *ctx,
-                                             uint64_t counts[APLCL_COUNT_LEN]);
+/* aplcl_host_compute for any storage type, dense target format and weights; io->loss and
+ * io->counts receive the results (also with INVALID_TARGET, NONFINITE_LOGIT, INVALID_WEIGHT).
+ * Besides aplcl_host_compute's errors: INVALID_PARAMS (an unknown dtype or weight kind),
+ * INVALID_TARGET_FORMAT. */
+APLCL_API aplcl_status aplcl_host_compute_io(aplcl_ctx *ctx, const aplcl_params *p, size_t rows,
+                                             size_t cols, aplcl_host_io *io);
 
 /* ---- CPU reference (double precision, no OpenCL needed) ----
  *
  * Same semantics as aplcl_host_compute, computed in double with the stable forms of the spec
- * (ln p as -softplus(-x)), summed with compensation. The yardstick every device is checked
- * against. counts may be NULL. It takes dense float targets only, so no label window: the
- * reference of a window is the same call on those columns of the logits and targets. */
+ * (ln p as -softplus(-x)), summed with compensation: l = W (y P[c] l+ + (1 - y) l-) exactly as
+ * "weights" defines it. The yardstick every device is checked against. Float logits, dense
+ * targets, so no label window: the reference of a window is the same call on those columns.
+ * Statuses as aplcl_host_compute (INVALID_TARGET, NONFINITE_LOGIT, INVALID_WEIGHT after writing
+ * everything), empty shapes likewise. */
 APLCL_API aplcl_status aplcl_ref_compute(const aplcl_params *p, size_t rows, size_t cols,
                                          const float *logits, const float *targets, double *grad,
                                          double *elem_loss, double *loss);
-/* Same, also returning the counters (may be NULL). */
-APLCL_API aplcl_status aplcl_ref_compute_counts(const aplcl_params *p, size_t rows, size_t cols,
-                                                const float *logits, const float *targets,
-                                                double *grad, double *elem_loss, double *loss,
-                                                uint64_t counts[APLCL_COUNT_LEN]);
 
-/* Same with weights (w may be NULL), in double: l = W (y P[c] l+ + (1 - y) l-) exactly as
- * "weights" defines it. Returns INVALID_WEIGHT after INVALID_TARGET and NONFINITE_LOGIT. */
-APLCL_API aplcl_status aplcl_ref_compute_weighted(const aplcl_params *p, size_t rows, size_t cols,
-                                                  const float *logits, const float *targets,
-                                                  const aplcl_weights *w, double *grad,
-                                                  double *elem_loss, double *loss,
-                                                  uint64_t counts[APLCL_COUNT_LEN]);
+/* Every array of one reference call, and its results. Zero-initialise it (F32 targets,
+ * unweighted) and fill in what you use. */
+typedef struct aplcl_ref_io {
+    const float *logits;               /* rows*cols floats */
+    aplcl_target_format target_format; /* F32 or U8 (else APLCL_ERR_INVALID_TARGET_FORMAT) */
+    const void *targets;               /* rows*cols floats (F32) or uint8 (U8: 0, 1, 255) */
+    aplcl_weights weights;             /* host arrays (const float *); all zero: unweighted */
+    double *grad;                      /* NULL or rows*cols doubles */
+    double *elem_loss;                 /* NULL or rows*cols doubles */
+    double loss;                       /* out: the reduced loss */
+    uint64_t counts[APLCL_COUNT_LEN];  /* out: the call's counters */
+} aplcl_ref_io;
+
+/* aplcl_ref_compute for U8 targets, weights and counters. Besides aplcl_ref_compute's errors:
+ * INVALID_PARAMS (an unknown weight kind), INVALID_TARGET_FORMAT. */
+APLCL_API aplcl_status aplcl_ref_compute_io(const aplcl_params *p, size_t rows, size_t cols,
+                                            aplcl_ref_io *io);
 
 /* ---- device listing ---- */
 typedef struct aplcl_device_info {
@@ -548,175 +603,6 @@ typedef struct aplcl_device_info {
 /* Fills up to `capacity` entries (infos may be NULL with capacity 0) and sets *count to the total
  * number of devices across all platforms. */
 APLCL_API aplcl_status aplcl_list_devices(aplcl_device_info *infos, size_t capacity, size_t *count);
-
-/* ==== linear head: logits = X W^T + b, then APL, in bounded memory (src/head.c) ==============
- *
- * For an engine whose last layer is a linear classifier over many labels. The N x C logits never
- * exist in full: rows go through in chunks, and per chunk of R rows
- *     L = X[rows] W^T + b                      (CLBlast SGEMM, into an R x C scratch buffer)
- *     loss, G = dloss/dL                       (aplcl_compute_io on L, G written over L)
- *     dX[rows] = G W,  dW += G^T X[rows],  db += column sums of G
- * so device scratch is R x C floats plus CLBlast's temporary buffer for the three GEMMs (held by
- * the head and handed to CLBlast, which then allocates nothing) and a few KiB, bounded by a byte
- * budget the caller gives each call. R is N when everything fits, else the most rows found to fit
- * (see aplcl_head_plan).
- *
- * Shapes (row-major float32, offsets and sizes in elements): X is N x D, W is C x D, b is C; dX is
- * N x D, dW is C x D, db is C; targets are N x C in any aplcl_targets format.
- *
- * Semantics are those of one aplcl_compute_io over the whole N x C logits, followed by the three
- * products (weights included: pos_weight, and a weight per element, label or row laid out over
- * the whole N x C batch, each chunk reading its own rows): the loss is reduced over all N*C
- * elements, MEAN divides by the caller's normalizer or by the whole batch's non-ignored count,
- * and grad_scale scales the gradient of that whole loss.
- * With MEAN, no normalizer and a gradient wanted, targets that can ignore (F32, U8, BITS with an
- * ignore mask) get a target-only count pass over all N*C targets before the first chunk; CSR and
- * BITS without a mask count N*C without looking. Invalid targets and non-finite logits contribute
- * no loss and no gradient and are counted, as in aplcl_compute_io. That promise is about the
- * logits the head computes: a non-finite feature X[r,k] (or weight) is not checked and goes
- * through the GEMMs. It makes every logit of row r non-finite (C of them counted in
- * APLCL_COUNT_NONFINITE_LOGITS; they add nothing to the loss and dX's row r is 0, though MEAN by
- * count still counts them, as aplcl_compute_io does), and
- * dW += G^T X then multiplies row r's zero gradient by X[r,k]: column k of dW becomes NaN. So a
- * non-zero NONFINITE_LOGITS count after a head call means dW (and db, for a non-finite weight)
- * may hold NaN: check the counts before applying an update.
- *
- * Determinism: same inputs, shape, budget and device give the same bits (CLBlast's GEMMs use no
- * atomics; the chunk losses are summed one after another in a fixed order, in double where the
- * device has it). Another budget changes only the order of float sums: results agree with a
- * single chunk to about 1e-6 relative.
- *
- * CLBlast: the GEMMs run through CLBlast's C API on the context's queue. CLBlast compiles its
- * SGEMM kernels once per OpenCL context, which aplcl_head_create triggers, so later calls do not
- * compile. CLBlast keeps what it compiles in a process-wide cache that holds each OpenCL
- * context alive; its C API can only empty the whole cache (CLBlastClearCache), so aplcl does
- * that when the last aplcl head in the process is destroyed (not while any head lives, so live
- * heads never recompile). Code of yours that calls CLBlast itself then recompiles on its next
- * call (fast where the driver caches binaries, as PoCL and most GPU drivers do). CLBlast takes no
- * wait lists: on an out-of-order queue each GEMM is fenced with
- * clEnqueueBarrierWithWaitList, which also holds back the caller's unrelated commands enqueued
- * after it. On an in-order queue nothing extra is enqueued. */
-
-/* A linear head on one aplcl context: its kernels and its scratch memory. */
-typedef struct aplcl_head aplcl_head;
-
-/* Creates a head on ctx: builds its small kernels (bias broadcast, column sums, gradient scale, the
- * fixed-order loss accumulation) and has CLBlast compile its SGEMM program by running one 1x1x1
- * SGEMM on ctx's queue. Blocks while compiling (seconds on a CPU device), holding the context's
- * lock (other calls on ctx wait). Allocates no scratch: the first aplcl_head_compute does. ctx
- * must outlive the head; for threads see "threads" at the top. Errors: NULL_ARGUMENT, KERNEL_BUILD
- * (log: aplcl_last_build_log), BLAS, OPENCL, OUT_OF_HOST_MEMORY. On error *out is NULL. */
-APLCL_API aplcl_status aplcl_head_create(aplcl_head **out, aplcl_ctx *ctx);
-
-/* Releases the head's kernels and scratch; does not wait for queued work (OpenCL keeps memory
- * that queued commands use until they finish). NULL is fine. Destroy heads before their context.
- * The last head in the process also empties CLBlast's program cache (see the CLBlast note). */
-APLCL_API void aplcl_head_destroy(aplcl_head *head);
-
-/* Every buffer of one aplcl_head_compute call. Offsets count elements of the buffer's own type.
- * Outputs may be NULL (not computed); no output may overlap another buffer of the call. */
-typedef struct aplcl_head_io {
-    cl_mem x; /* N*D floats: the features (the layer's input) */
-    size_t x_offset;
-    cl_mem w; /* C*D floats: the weights, row c is label c's weight vector */
-    size_t w_offset;
-    cl_mem b; /* NULL (no bias) or C floats */
-    size_t b_offset;
-    aplcl_targets targets; /* N x C targets, any format (as in aplcl_io); BITS and CSR may be a
-                              label window of a wider structure: a label shard of the head
-                              (W, b, dW, db hold the window's C rows; see aplcl_targets) */
-    cl_mem dx;             /* NULL or N*D floats: OVERWRITTEN with dloss/dX (never read) */
-    size_t dx_offset;
-    cl_mem dw; /* NULL or C*D floats: dloss/dW is ADDED (dW += ...), so an engine sums
-                  micro-batches; zero it first for the plain gradient */
-    size_t dw_offset;
-    cl_mem db; /* NULL or C floats: dloss/db is ADDED, like dw (b NULL: the
-                  gradient for a zero bias, the column sums of dloss/dlogits) */
-    size_t db_offset;
-    cl_mem loss; /* NULL or one float: the reduced loss */
-    size_t loss_offset;
-    cl_mem counts; /* NULL or APLCL_COUNT_LEN cl_ulong, summed over the whole batch */
-    size_t counts_offset;
-    cl_mem pos_weight; /* NULL or C floats, as in aplcl_io (see "weights") */
-    size_t pos_weight_offset;
-    cl_mem weight; /* NULL or N*C, C or N floats by weight_kind, as in aplcl_io */
-    size_t weight_offset;
-    aplcl_weight_kind weight_kind;
-} aplcl_head_io;
-
-/* A zeroed aplcl_head_io with dense F32 targets: fill in the buffers you use. */
-APLCL_API aplcl_head_io aplcl_head_io_default(void);
-
-/* The plan aplcl_head_compute makes for a shape and budget, without enqueueing anything:
- * *chunk_rows (the rows per chunk, at most n) and *scratch_bytes (the device scratch a call
- * needs: chunk_rows*C*4 bytes of logits, CLBlast's temporary buffer for the largest of the three
- * GEMMs, and APLCL_HEAD_FIXED_SCRATCH bytes). Either pointer may be NULL. io may be NULL (read as
- * all offsets 0): the plan depends on it only through w_offset and dw_offset (CLBlast copies W
- * or dW into its temporary buffer when they do not start at offset 0), not on which outputs are
- * requested. A budget past what the device can hold (SIZE_MAX, say) means "as much as it can":
- * the plan keeps the chunk and CLBlast's buffer each within CL_DEVICE_MAX_MEM_ALLOC_SIZE and all
- * of the scratch within CL_DEVICE_GLOBAL_MEM_SIZE (the caller's own buffers need room too).
- * Errors: NULL_ARGUMENT (head), INVALID_SIZE (a zero size), SIZE_OVERFLOW, SCRATCH_BUDGET (not
- * even one row fits the budget and the device: *scratch_bytes then receives what one row needs,
- * SIZE_MAX when one row cannot be allocated on this device at all), BLAS.
- * Costs a few dozen CLBlast size queries (host only); aplcl_head_compute keeps the last plan. */
-APLCL_API aplcl_status aplcl_head_plan(aplcl_head *head, size_t n, size_t d, size_t c,
-                                       const aplcl_head_io *io, size_t scratch_budget_bytes,
-                                       size_t *chunk_rows, size_t *scratch_bytes);
-
-/* The scratch bytes a call needs when its chunks have chunk_rows rows (1..n), io as for
- * aplcl_head_plan; for picking a budget (a budget of this many bytes gives chunks of at least
- * chunk_rows rows when the need grows with the rows, as it does below CLBlast's GEMM tile).
- * Errors: NULL_ARGUMENT, INVALID_SIZE (a zero size, chunk_rows 0 or > n), SIZE_OVERFLOW, BLAS. */
-APLCL_API aplcl_status aplcl_head_scratch_bytes(aplcl_head *head, size_t n, size_t d, size_t c,
-                                                const aplcl_head_io *io, size_t chunk_rows,
-                                                size_t *scratch_bytes);
-
-/* Bytes of the head's small fixed scratch (a chunk's loss and counts, running sums, the batch's
- * target count). */
-#define APLCL_HEAD_FIXED_SCRATCH 4096
-
-/* Enqueues the linear head's forward pass and, when any of dx, dw, db is given, its backward pass
- * on the context's queue, and returns without waiting (see the CLBlast note above for the first
- * call on a context). Forward only (dx, dw, db all NULL): the loss and counts, no gradient written.
- *
- *   p          loss parameters (reduction, normalizer and grad_scale as described above)
- *   n, d, c    rows (samples), features, labels
- *   io         the buffers
- *   scratch_budget_bytes  most device scratch this call may use (aplcl_head_plan). Scratch is
- *              allocated on the first call, kept by the head, grown when a call needs more and
- *              released and reallocated smaller when the head holds more than a call's budget.
- *   wait list  events to wait for before reading anything (may be 0/NULL)
- *   event      NULL or receives an event that completes when every output is written; the
- *              caller releases it
- *
- * Errors (nothing is enqueued): NULL_ARGUMENT, INVALID_SIZE, SIZE_OVERFLOW (also: CLBlast indexes
- * with 32-bit ints, so every matrix's offset + extent must stay below 2^31 elements),
- * INVALID_PARAMS (aplcl_params_validate's rule, applied to grad_scale / normalizer for MEAN),
- * INVALID_TARGET_FORMAT, INVALID_WINDOW, BUFFER_TOO_SMALL, BUFFER_OVERLAP, CONTEXT_MISMATCH,
- * SCRATCH_BUDGET, KERNEL_BUILD (a target format's first use on the context, as in
- * aplcl_compute_io), BLAS (a size query), OUT_OF_HOST_MEMORY, OPENCL (also: allocating scratch
- * failed). A failure while enqueueing (OPENCL, or BLAS from a GEMM) may leave part of the work
- * enqueued and the outputs undefined; later calls still wait for that part. Calls on one context
- * are ordered among themselves, head calls and aplcl_compute_io alike. */
-APLCL_API aplcl_status aplcl_head_compute(aplcl_head *head, const aplcl_params *p, size_t n,
-                                          size_t d, size_t c, const aplcl_head_io *io,
-                                          size_t scratch_budget_bytes, cl_uint num_wait_events,
-                                          const cl_event *wait_events, cl_event *event);
-
-/* What the head's calls used, for benchmarks and capacity planning. */
-typedef struct aplcl_head_stats {
-    size_t chunk_rows;         /* rows per chunk of the last successful call (0: none yet) */
-    size_t chunks;             /* chunks of the last call */
-    size_t call_scratch_bytes; /* scratch the last call needed (<= its budget) */
-    size_t blas_temp_bytes;    /* of which CLBlast's temporary buffer */
-    size_t held_bytes;         /* device scratch the head holds now */
-    size_t peak_held_bytes;    /* most it ever held at once */
-} aplcl_head_stats;
-
-/* Fills *stats. Errors: NULL_ARGUMENT. */
-APLCL_API aplcl_status aplcl_head_get_stats(const aplcl_head *head, aplcl_head_stats *stats);
-/* ==== end of linear head ==================================================================== */
 
 #ifdef __cplusplus
 }

@@ -61,8 +61,6 @@ _Static_assert(APL_COUNT_ELEMENTS == APLCL_COUNT_ELEMENTS &&
                    APL_COUNT_LEN == APLCL_COUNT_LEN,
                "the kernels' counter slots must be the public ones");
 _Static_assert(APL_MAX_TERMS == APLCL_MAX_TERMS, "the kernels hold APLCL_MAX_TERMS coefficients");
-_Static_assert(APL_HEAD_SLOTS * 8 <= APLCL_HEAD_FIXED_SCRATCH,
-               "the head's small scratch layout outgrew APLCL_HEAD_FIXED_SCRATCH");
 #endif
 
 #endif /* APL_ABI_H */

@@ -58,12 +58,21 @@ int main(int argc, char **argv) {
     SIZE(T);
     OFF(dtype), OFF(logits), OFF(logits_offset), OFF(targets), OFF(grad), OFF(grad_offset),
         OFF(grad_accumulate), OFF(elem_loss), OFF(elem_loss_offset), OFF(loss), OFF(loss_offset),
-        OFF(counts), OFF(counts_offset), OFF(pos_weight), OFF(pos_weight_offset), OFF(weight),
-        OFF(weight_offset), OFF(weight_kind);
+        OFF(counts), OFF(counts_offset), OFF(weights);
 #undef T
 #define T aplcl_weights
     SIZE(T);
-    OFF(pos_weight), OFF(weight), OFF(weight_kind);
+    OFF(pos_weight), OFF(pos_weight_offset), OFF(weight), OFF(weight_offset), OFF(kind);
+#undef T
+#define T aplcl_host_io
+    SIZE(T);
+    OFF(dtype), OFF(logits), OFF(target_format), OFF(targets), OFF(weights), OFF(grad),
+        OFF(elem_loss), OFF(loss), OFF(counts);
+#undef T
+#define T aplcl_ref_io
+    SIZE(T);
+    OFF(logits), OFF(target_format), OFF(targets), OFF(weights), OFF(grad), OFF(elem_loss),
+        OFF(loss), OFF(counts);
 #undef T
 #define T aplcl_device_info
     SIZE(T);

@@ -25,6 +25,7 @@ packages=(
     python3-pyopencl   # its pyopencl front end and tests
     python3-torch      # aplcl.torch and its tests (CPU build)
     python3-pytest     # the Python tests
+    abigail-tools      # abidw, abidiff: the ABI check (scripts/abi_check.sh, abi/libaplcl.abi)
     ninja-build        # scikit-build-core's CMake generator (it would fetch ninja from PyPI else)
     libopenmpi-dev     # MPI: parallel training, the sharded-head benchmark and example
     openmpi-bin        # mpirun, which the parallel tests run

@@ -131,6 +131,10 @@ echo "${#format_files[@]} files formatted as .clang-format says"
 section "Release build (./build)"
 bash scripts/build.sh -DAPLCL_REQUIRE_MPI=ON # the MPI tests must run, not vanish
 
+section "ABI (./build-abi): abidiff against abi/libaplcl.abi"
+bash scripts/abi_check.sh ||
+    die "the ABI check failed (above); bump APLCL_VERSION_MAJOR or keep the ABI"
+
 section "all tests (./build)"
 # The GPU-side checks that need no GPU (labels nvrtc and oclgrind: every CUDA variant through
 # NVRTC, the GPU-shaped kernels under Oclgrind) are a stage of their own below, so this stage's

@@ -110,16 +110,31 @@ aplcl_status apl_target_bufs(const aplcl_targets *t, size_t rows, size_t cols, a
     return APLCL_ERR_INVALID_TARGET_FORMAT;
 }
 
-aplcl_status apl_weight_bufs(cl_mem pos_weight, size_t pos_weight_offset, cl_mem weight,
-                             size_t weight_offset, aplcl_weight_kind kind, size_t rows, size_t cols,
-                             apl_buf *pw, apl_buf *w) {
+aplcl_status apl_weight_bufs(const aplcl_weights *weights, size_t rows, size_t cols, apl_buf *pw,
+                             apl_buf *w) {
+    aplcl_weight_kind kind = weights->kind;
     size_t count = apl_weight_count(kind, rows, cols);
-    if (weight && kind != APLCL_WEIGHT_ELEMENT && kind != APLCL_WEIGHT_LABEL &&
+    if (weights->weight && kind != APLCL_WEIGHT_ELEMENT && kind != APLCL_WEIGHT_LABEL &&
         kind != APLCL_WEIGHT_ROW)
         return APLCL_ERR_INVALID_PARAMS;
-    *pw =
-        (apl_buf){pos_weight, pos_weight_offset, cols, sizeof(cl_float), false, false, NULL, 0, 0};
-    *w = (apl_buf){weight, weight_offset, count, sizeof(cl_float), false, false, NULL, 0, 0};
+    *pw = (apl_buf){apl_wbuf(weights->pos_weight),
+                    weights->pos_weight_offset,
+                    cols,
+                    sizeof(cl_float),
+                    false,
+                    false,
+                    NULL,
+                    0,
+                    0};
+    *w = (apl_buf){apl_wbuf(weights->weight),
+                   weights->weight_offset,
+                   count,
+                   sizeof(cl_float),
+                   false,
+                   false,
+                   NULL,
+                   0,
+                   0};
     return APLCL_SUCCESS;
 }
 
@@ -165,8 +180,7 @@ aplcl_status apl_check_io(const aplcl_ctx *ctx, const aplcl_params *p, size_t ro
         {0},
         {0},
     };
-    if ((st = apl_weight_bufs(io->pos_weight, io->pos_weight_offset, io->weight, io->weight_offset,
-                              io->weight_kind, rows, cols, &bufs[POSW], &bufs[WEIGHT])) !=
+    if ((st = apl_weight_bufs(&io->weights, rows, cols, &bufs[POSW], &bufs[WEIGHT])) !=
         APLCL_SUCCESS)
         return st;
     if ((st = apl_target_bufs(&io->targets, rows, cols, &bufs[TDATA], &bufs[TAUX])) !=

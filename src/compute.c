@@ -50,9 +50,76 @@ aplcl_status apl_compute_call(aplcl_ctx *ctx, const aplcl_params *p, size_t rows
     return st;
 }
 
+aplcl_status apl_empty_call(aplcl_ctx *ctx, cl_mem loss, size_t loss_offset, cl_mem counts,
+                            size_t counts_offset, cl_uint nw, const cl_event *wait,
+                            cl_event *event) {
+    apl_buf bufs[2] = {
+        {loss, loss_offset, 1, sizeof(cl_float), true, false, NULL, 0, 0},
+        {counts, counts_offset, APLCL_COUNT_LEN, sizeof(cl_ulong), true, false, NULL, 0, 0},
+    };
+    aplcl_status st = apl_check_bufs(ctx, bufs, 2, 0, 0);
+    if (st == APLCL_SUCCESS)
+        st = apl_check_waits(ctx, nw, wait);
+    if (st != APLCL_SUCCESS)
+        return st;
+    apl_lock(ctx);
+    apl_waits w;
+    cl_event done = NULL, next = NULL;
+    cl_int err = CL_SUCCESS;
+    st = apl_waits_init(&w, ctx, nw, wait);
+    if (st == APLCL_SUCCESS) {
+        const cl_float zero_f = 0.0f;
+        const cl_ulong zero_u = 0;
+        cl_uint n = w.n;
+        const cl_event *list = n ? w.list : NULL; /* OpenCL wants NULL with no events */
+        if (loss) {
+            err = clEnqueueFillBuffer(ctx->queue, loss, &zero_f, sizeof zero_f,
+                                      loss_offset * sizeof zero_f, sizeof zero_f, n, list, &done);
+            n = 1, list = &done;
+        }
+        if (err == CL_SUCCESS && counts) {
+            err = clEnqueueFillBuffer(ctx->queue, counts, &zero_u, sizeof zero_u,
+                                      counts_offset * sizeof zero_u,
+                                      APLCL_COUNT_LEN * sizeof zero_u, n, list, &next);
+            if (next) {
+                if (done)
+                    clReleaseEvent(done);
+                done = next;
+            }
+        }
+        if (err == CL_SUCCESS && !loss && !counts) /* still an event that orders, as any call */
+            err = clEnqueueMarkerWithWaitList(ctx->queue, n, list, &done);
+        if (err != CL_SUCCESS) {
+            apl_set_cl_error(err);
+            st = APLCL_ERR_OPENCL;
+        }
+    }
+    apl_waits_free(&w);
+    if (st == APLCL_SUCCESS && event) {
+        clRetainEvent(done);
+        *event = done;
+    }
+    apl_chain(ctx, done);
+    apl_unlock(ctx);
+    return st;
+}
+
 aplcl_status aplcl_compute_io(aplcl_ctx *ctx, const aplcl_params *p, size_t rows, size_t cols,
                               const aplcl_io *io, cl_uint num_wait_events,
                               const cl_event *wait_events, cl_event *event) {
+    if (ctx && p && io && apl_empty(rows, cols)) {
+        aplcl_status st = aplcl_params_validate(p);
+        if (st == APLCL_SUCCESS && num_wait_events > 0 && !wait_events)
+            st = APLCL_ERR_NULL_ARGUMENT;
+        if (st == APLCL_SUCCESS && (unsigned)io->dtype >= APL_NUM_DTYPES)
+            st = APLCL_ERR_INVALID_PARAMS;
+        if (st == APLCL_SUCCESS && (unsigned)io->targets.format >= APL_NUM_TFMTS)
+            st = APLCL_ERR_INVALID_TARGET_FORMAT;
+        if (st != APLCL_SUCCESS)
+            return st;
+        return apl_empty_call(ctx, io->loss, io->loss_offset, io->counts, io->counts_offset,
+                              num_wait_events, wait_events, event);
+    }
     aplcl_status st = apl_check_io(ctx, p, rows, cols, io, num_wait_events, wait_events);
     if (st != APLCL_SUCCESS)
         return st;

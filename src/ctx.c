@@ -230,37 +230,125 @@ static aplcl_ctx *ctx_alloc(void) {
     return ctx;
 }
 
-aplcl_status aplcl_ctx_create(aplcl_ctx **out, const char *device) {
+aplcl_ctx_options aplcl_ctx_options_default(void) {
+    aplcl_ctx_options o;
+    memset(&o, 0, sizeof o);
+    o.layout = APLCL_LAYOUT_AUTO;
+    o.sparse_queue = APLCL_SPARSE_QUEUE_AUTO;
+    return o;
+}
+
+static bool is_pow2(unsigned v) { return v != 0 && (v & (v - 1)) == 0; }
+
+/* The option fields in range (aplcl.h), else INVALID_OPTION: a typo must not run another shape. */
+static aplcl_status check_options(const aplcl_ctx_options *o) {
+    if (o->vector_width != 0 && (o->vector_width > 16 || !is_pow2(o->vector_width)))
+        return APLCL_ERR_INVALID_OPTION;
+    if (o->local_size != 0 && (o->local_size > (1u << 16) || !is_pow2(o->local_size)))
+        return APLCL_ERR_INVALID_OPTION;
+    if ((unsigned)o->layout > APLCL_LAYOUT_CONTIGUOUS)
+        return APLCL_ERR_INVALID_OPTION;
+    if ((unsigned)o->sparse_queue > APLCL_SPARSE_QUEUE_ALWAYS)
+        return APLCL_ERR_INVALID_OPTION;
+    return APLCL_SUCCESS;
+}
+
+/* The one place the library reads the environment (aplcl.h, aplcl_ctx_create_ex): the device
+ * when the options name none, and the cache folder when they give none. On the caller's thread,
+ * once per context; nothing later reads it. */
+static const char *env_device(const aplcl_ctx_options *o) {
+    if (o->device && *o->device)
+        return o->device;
+    const char *env = getenv("APLCL_DEVICE");
+    return env && *env ? env : NULL;
+}
+
+/* ctx->cache_dir: the folder, or "" when the cache is off (or the path does not fit). */
+static void resolve_cache_dir(aplcl_ctx *ctx, const aplcl_ctx_options *o) {
+    const char *dir = o->cache_dir;
+    const char *xdg = NULL, *home = NULL;
+    if (!dir)
+        dir = getenv("APLCL_CACHE_DIR");
+    if (!dir) {
+        xdg = getenv("XDG_CACHE_HOME");
+        home = getenv("HOME");
+    }
+    char *out = ctx->cache_dir;
+    size_t size = sizeof ctx->cache_dir;
+    int n = 0;
+    if (dir)
+        n = *dir && strcmp(dir, "off") != 0 ? snprintf(out, size, "%s", dir) : 0;
+    else if (xdg && *xdg)
+        n = snprintf(out, size, "%s/aplcl", xdg);
+    else if (home && *home)
+        n = snprintf(out, size, "%s/.cache/aplcl", home);
+    if (n <= 0 || (size_t)n >= size) /* a cut path would name some other folder */
+        out[0] = '\0';
+}
+
+/* Context, device and queue: the caller's queue, or a new context and queue on the device. */
+static aplcl_status open_queue(aplcl_ctx *ctx, const aplcl_ctx_options *o) {
+    cl_int err;
+    if (o->queue) {
+        err = clGetCommandQueueInfo(o->queue, CL_QUEUE_CONTEXT, sizeof ctx->context, &ctx->context,
+                                    NULL);
+        if (err == CL_SUCCESS)
+            err = clGetCommandQueueInfo(o->queue, CL_QUEUE_DEVICE, sizeof ctx->device, &ctx->device,
+                                        NULL);
+        if (err != CL_SUCCESS) {
+            ctx->context = NULL;
+            return cl_fail(err);
+        }
+        clRetainCommandQueue(o->queue);
+        clRetainContext(ctx->context);
+        ctx->queue = o->queue;
+        return APLCL_SUCCESS;
+    }
+    cl_platform_id platform;
+    cl_device_id dev;
+    aplcl_status st = apl_select_device(env_device(o), &platform, &dev);
+    if (st != APLCL_SUCCESS)
+        return st;
+    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)platform, 0};
+    ctx->device = dev;
+    ctx->context = clCreateContext(props, 1, &dev, NULL, NULL, &err);
+    if (err != CL_SUCCESS) {
+        ctx->context = NULL;
+        return cl_fail(err);
+    }
+    ctx->queue = clCreateCommandQueue(ctx->context, dev, CL_QUEUE_PROFILING_ENABLE, &err);
+    if (err != CL_SUCCESS) {
+        ctx->queue = NULL;
+        return cl_fail(err);
+    }
+    return APLCL_SUCCESS;
+}
+
+aplcl_status aplcl_ctx_create_ex(aplcl_ctx **out, const aplcl_ctx_options *opts) {
     if (!out)
         return APLCL_ERR_NULL_ARGUMENT;
     *out = NULL;
     apl_set_build_log(NULL, 0);
     apl_set_cl_error(CL_SUCCESS);
-    if (!device || !*device)
-        device = getenv("APLCL_DEVICE");
-    cl_platform_id platform;
-    cl_device_id dev;
-    aplcl_status st = apl_select_device(device, &platform, &dev);
+    aplcl_ctx_options o = opts ? *opts : aplcl_ctx_options_default();
+    aplcl_status st = check_options(&o);
     if (st != APLCL_SUCCESS)
         return st;
-
     aplcl_ctx *ctx = ctx_alloc();
     if (!ctx)
         return APLCL_ERR_OUT_OF_HOST_MEMORY;
-    cl_int err;
-    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)platform, 0};
-    ctx->device = dev;
-    ctx->context = clCreateContext(props, 1, &dev, NULL, NULL, &err);
-    if (err != CL_SUCCESS) {
-        aplcl_ctx_destroy(ctx);
-        return cl_fail(err);
+    resolve_cache_dir(ctx, &o);
+    if (o.kernel_dir && *o.kernel_dir) {
+        size_t len = strlen(o.kernel_dir) + 1;
+        if (!(ctx->kernel_dir = (char *)malloc(len))) {
+            aplcl_ctx_destroy(ctx);
+            return APLCL_ERR_OUT_OF_HOST_MEMORY;
+        }
+        memcpy(ctx->kernel_dir, o.kernel_dir, len);
     }
-    ctx->queue = clCreateCommandQueue(ctx->context, dev, CL_QUEUE_PROFILING_ENABLE, &err);
-    if (err != CL_SUCCESS) {
-        aplcl_ctx_destroy(ctx);
-        return cl_fail(err);
-    }
-    st = apl_ctx_finish(ctx);
+    st = open_queue(ctx, &o);
+    if (st == APLCL_SUCCESS)
+        st = apl_ctx_finish(ctx, &o);
     if (st != APLCL_SUCCESS) {
         aplcl_ctx_destroy(ctx);
         return st;
@@ -269,36 +357,20 @@ aplcl_status aplcl_ctx_create(aplcl_ctx **out, const char *device) {
     return APLCL_SUCCESS;
 }
 
+aplcl_status aplcl_ctx_create(aplcl_ctx **out, const char *device) {
+    aplcl_ctx_options o = aplcl_ctx_options_default();
+    o.device = device;
+    return aplcl_ctx_create_ex(out, &o);
+}
+
 aplcl_status aplcl_ctx_create_from_queue(aplcl_ctx **out, cl_command_queue queue) {
-    if (!out)
+    if (out && !queue) {
+        *out = NULL;
         return APLCL_ERR_NULL_ARGUMENT;
-    *out = NULL;
-    if (!queue)
-        return APLCL_ERR_NULL_ARGUMENT;
-    apl_set_build_log(NULL, 0);
-    apl_set_cl_error(CL_SUCCESS);
-    aplcl_ctx *ctx = ctx_alloc();
-    if (!ctx)
-        return APLCL_ERR_OUT_OF_HOST_MEMORY;
-    cl_int err =
-        clGetCommandQueueInfo(queue, CL_QUEUE_CONTEXT, sizeof ctx->context, &ctx->context, NULL);
-    if (err == CL_SUCCESS)
-        err = clGetCommandQueueInfo(queue, CL_QUEUE_DEVICE, sizeof ctx->device, &ctx->device, NULL);
-    if (err != CL_SUCCESS) {
-        apl_calls_destroy(ctx);
-        free(ctx);
-        return cl_fail(err);
     }
-    clRetainCommandQueue(queue);
-    clRetainContext(ctx->context);
-    ctx->queue = queue;
-    aplcl_status st = apl_ctx_finish(ctx);
-    if (st != APLCL_SUCCESS) {
-        aplcl_ctx_destroy(ctx);
-        return st;
-    }
-    *out = ctx;
-    return APLCL_SUCCESS;
+    aplcl_ctx_options o = aplcl_ctx_options_default();
+    o.queue = queue;
+    return aplcl_ctx_create_ex(out, &o);
 }
 
 static size_t floor_pow2(size_t v) {
@@ -314,51 +386,23 @@ static bool is_cpu(cl_device_id dev) {
     return (type & CL_DEVICE_TYPE_CPU) != 0;
 }
 
-/* A tuning override from the environment: unset or empty means "not given"; otherwise decimal
- * digits only (no sign, space or suffix) and within [lo, hi], or APLCL_ERR_INVALID_ENV. A typo
- * must not silently become another shape (strtoul read "abc" as 0, "8x" as 8). */
-static aplcl_status env_override(const char *name, unsigned lo, unsigned hi, unsigned *out,
-                                 bool *given) {
-    const char *env = getenv(name);
-    *given = env && *env;
-    if (!*given)
-        return APLCL_SUCCESS;
-    unsigned v;
-    const char *end = parse_index(env, &v);
-    if (!end || *end != '\0' || v < lo || v > hi)
-        return APLCL_ERR_INVALID_ENV;
-    *out = v;
-    return APLCL_SUCCESS;
-}
-
-static bool is_pow2(unsigned v) { return v != 0 && (v & (v - 1)) == 0; }
-
 /* Elements per work-item step. PoCL does not vectorise scalar kernels, so CPUs get explicit
  * vectors of their preferred float width (at least 4, at most 16); GPUs get 4 (16-byte loads
- * per lane, coalesced); others 1. $APLCL_VECTOR_WIDTH overrides (1, 2, 4, 8 or 16). */
-static aplcl_status pick_vector_width(cl_device_id dev, size_t *vw) {
-    unsigned v = 0;
-    bool given;
-    aplcl_status st = env_override("APLCL_VECTOR_WIDTH", 1, 16, &v, &given);
-    if (st != APLCL_SUCCESS || (given && !is_pow2(v)))
-        return APLCL_ERR_INVALID_ENV;
-    if (given) {
-        *vw = v;
-        return APLCL_SUCCESS;
-    }
+ * per lane, coalesced); others 1. The vector_width option overrides (checked already). */
+static size_t pick_vector_width(cl_device_id dev, unsigned option) {
+    if (option)
+        return option;
     cl_device_type type = 0;
     clGetDeviceInfo(dev, CL_DEVICE_TYPE, sizeof type, &type, NULL);
     if (type & CL_DEVICE_TYPE_CPU) {
         cl_uint pref = 0;
         clGetDeviceInfo(dev, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof pref, &pref, NULL);
-        *vw = pref >= 16 ? 16 : pref >= 8 ? 8 : 4;
-    } else {
-        *vw = type & CL_DEVICE_TYPE_GPU ? 4 : 1;
+        return pref >= 16 ? 16 : pref >= 8 ? 8 : 4;
     }
-    return APLCL_SUCCESS;
+    return type & CL_DEVICE_TYPE_GPU ? 4 : 1;
 }
 
-aplcl_status apl_ctx_finish(aplcl_ctx *ctx) {
+aplcl_status apl_ctx_finish(aplcl_ctx *ctx, const aplcl_ctx_options *o) {
     char ver[64], pname[128], dname[128];
     cl_platform_id platform = NULL;
     str_info_device(ctx->device, CL_DEVICE_VERSION, ver, sizeof ver);
@@ -383,15 +427,9 @@ aplcl_status apl_ctx_finish(aplcl_ctx *ctx) {
         ctx->host_unified = unified != CL_FALSE;
     /* GPUs: 256. PoCL runs a work-group as a loop on one thread; 32 measured best there
      * (aplcl bench --quick, 4096x1000 early: 32 -> 0.25, 256 -> 0.20 G elem/s).
-     * $APLCL_LOCAL_SIZE (a power of two, 1..65536, clamped to the device) overrides, for
-     * tuning. */
-    unsigned want = is_cpu(ctx->device) ? 32 : 256, env_local = 0;
-    bool given;
-    aplcl_status st = env_override("APLCL_LOCAL_SIZE", 1, 1u << 16, &env_local, &given);
-    if (st != APLCL_SUCCESS || (given && !is_pow2(env_local)))
-        return APLCL_ERR_INVALID_ENV;
-    if (given)
-        want = env_local; /* above the device's limit: the limit, as for the default */
+     * The local_size option (a power of two, 1..65536, clamped to the device) overrides, for
+     * tuning; above the device's limit means the limit, as for the default. */
+    unsigned want = o->local_size ? o->local_size : is_cpu(ctx->device) ? 32 : 256;
     ctx->local_size = floor_pow2(max_wg < want ? max_wg : want);
     if (ctx->local_size < 1)
         return APLCL_ERR_DEVICE_UNSUPPORTED;
@@ -400,20 +438,17 @@ aplcl_status apl_ctx_finish(aplcl_ctx *ctx) {
     size_t groups = (size_t)cu * 8;
     ctx->max_groups = groups < 16 ? 16 : groups > APL_MAX_GROUPS ? APL_MAX_GROUPS : groups;
 
-    if ((st = pick_vector_width(ctx->device, &ctx->vector_width)) != APLCL_SUCCESS)
-        return st;
-    /* CPUs run a group's items in sequence: consecutive steps per item keep caches warm.
-     * $APLCL_CONTIGUOUS=0/1 overrides (tests run both layouts on PoCL). */
-    unsigned contiguous = is_cpu(ctx->device);
-    if ((st = env_override("APLCL_CONTIGUOUS", 0, 1, &contiguous, &given)) != APLCL_SUCCESS)
-        return st;
-    ctx->contiguous = contiguous;
-    /* The queue of sparse steps (kernels/apl_3q_queue.cl, apl_loss_variant). $APLCL_QUEUE=0/1
-     * overrides, to compare the paths; 2 (tests) uses it on short items too. */
-    unsigned queue = 1;
-    if ((st = env_override("APLCL_QUEUE", 0, 2, &queue, &given)) != APLCL_SUCCESS)
-        return st;
-    ctx->sparse_queue = (int)queue;
+    ctx->vector_width = pick_vector_width(ctx->device, o->vector_width);
+    /* CPUs run a group's items in sequence: consecutive steps per item keep caches warm. The
+     * layout option overrides (tests run both layouts on PoCL). */
+    ctx->contiguous =
+        o->layout == APLCL_LAYOUT_AUTO ? is_cpu(ctx->device) : o->layout == APLCL_LAYOUT_CONTIGUOUS;
+    /* The queue of sparse steps (kernels/apl_3q_queue.cl, apl_loss_variant): 1 on long items
+     * (the default), 0 never (to compare the paths), 2 on short items too (tests). */
+    ctx->sparse_queue = o->sparse_queue == APLCL_SPARSE_QUEUE_OFF      ? 0
+                        : o->sparse_queue == APLCL_SPARSE_QUEUE_ALWAYS ? 2
+                                                                       : 1;
+    aplcl_status st;
     /* Build the common variants now, so a broken build shows at creation (no lock needed: no
      * other thread has the context yet). */
     const apl_variant *v;
@@ -449,15 +484,18 @@ void aplcl_ctx_destroy(aplcl_ctx *ctx) {
         return;
     for (int d = 0; d < APL_NUM_DTYPES; ++d)
         for (int f = 0; f < APL_NUM_TFMTS; ++f)
-            apl_variant_release(&ctx->variants[d][f]), apl_variant_release(&ctx->weighted[d][f]),
-                apl_variant_release(&ctx->queued[0][d][f]),
-                apl_variant_release(&ctx->queued[1][d][f]);
+            for (int w = 0; w < 2; ++w)
+                for (int q = 0; q < 2; ++q)
+                    apl_variant_release(&ctx->programs[d][f][w][q]);
+    for (int f = 0; f < APL_NUM_TFMTS; ++f)
+        apl_reduce_release(&ctx->reduce[f]);
     apl_host_slots_free(ctx);
     cl_mem ms[] = {ctx->partial_acc, ctx->partial_cnt, ctx->result_loss, ctx->result_cnt};
     for (size_t i = 0; i < sizeof ms / sizeof ms[0]; ++i)
         if (ms[i])
             clReleaseMemObject(ms[i]);
     apl_calls_destroy(ctx);
+    free(ctx->kernel_dir);
     if (ctx->queue)
         clReleaseCommandQueue(ctx->queue);
     if (ctx->context)
@@ -469,14 +507,3 @@ cl_command_queue aplcl_ctx_queue(const aplcl_ctx *ctx) { return ctx ? ctx->queue
 cl_context aplcl_ctx_cl_context(const aplcl_ctx *ctx) { return ctx ? ctx->context : NULL; }
 cl_device_id aplcl_ctx_device(const aplcl_ctx *ctx) { return ctx ? ctx->device : NULL; }
 const char *aplcl_ctx_device_name(const aplcl_ctx *ctx) { return ctx ? ctx->name : ""; }
-
-aplcl_status aplcl_ctx_last_counts(const aplcl_ctx *ctx, uint64_t counts[APLCL_COUNT_LEN]) {
-    if (!ctx || !counts)
-        return APLCL_ERR_NULL_ARGUMENT;
-    aplcl_ctx *locked = (aplcl_ctx *)ctx; /* the lock is not part of the context's value */
-    apl_lock(locked);
-    for (int k = 0; k < APLCL_COUNT_LEN; ++k)
-        counts[k] = ctx->last_counts[k];
-    apl_unlock(locked);
-    return APLCL_SUCCESS;
-}

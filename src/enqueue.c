@@ -77,7 +77,7 @@ typedef struct {
 static cl_int run_finalize(aplcl_ctx *ctx, const apl_variant *v, size_t groups, int counts_only,
                            int mean, double normalizer, const fin_out *o, cl_event after,
                            cl_event *ev) {
-    apl_args s = {v->finalize, 0, CL_SUCCESS};
+    apl_args s = {v->reduce->finalize, 0, CL_SUCCESS};
     cl_uint g = (cl_uint)groups;
     apl_arg(&s, sizeof g, &g);
     apl_arg_mem(&s, ctx->partial_acc);
@@ -97,14 +97,14 @@ static cl_int run_finalize(aplcl_ctx *ctx, const apl_variant *v, size_t groups, 
     apl_arg_ulong(&s, o->loss_offset);
     apl_arg_mem(&s, o->counts);
     apl_arg_ulong(&s, o->counts_offset);
-    return s.err != CL_SUCCESS ? s.err : launch(ctx, v->finalize, 1, 1, &after, ev);
+    return s.err != CL_SUCCESS ? s.err : launch(ctx, v->reduce->finalize, 1, 1, &after, ev);
 }
 
 static cl_int run_count(aplcl_ctx *ctx, const apl_variant *v, apl_split count, size_t rows,
                         size_t cols, const aplcl_targets *t, cl_uint nw, const cl_event *w,
                         cl_event *ev) {
     bool bits = t->format == APLCL_TARGET_BITS;
-    apl_args s = {v->count, 0, CL_SUCCESS};
+    apl_args s = {v->reduce->count, 0, CL_SUCCESS};
     apl_arg_ulong(&s, count_units(rows, cols, t->format));
     apl_arg_ulong(&s, rows);
     apl_arg_ulong(&s, cols);
@@ -116,7 +116,7 @@ static cl_int run_count(aplcl_ctx *ctx, const apl_variant *v, apl_split count, s
     apl_arg_mem(&s, ctx->partial_cnt);
     apl_arg_ulong(&s, apl_target_label_count(t, cols)); /* the label window */
     apl_arg_ulong(&s, t->label_offset);
-    return s.err != CL_SUCCESS ? s.err : launch(ctx, v->count, count.groups, nw, w, ev);
+    return s.err != CL_SUCCESS ? s.err : launch(ctx, v->reduce->count, count.groups, nw, w, ev);
 }
 
 /* The constants apl_derive finds are reused while the parameters stay the same. */
@@ -200,11 +200,11 @@ static cl_int run_loss(aplcl_ctx *ctx, const apl_variant *v, const apl_plan *pla
     apl_arg_ulong(&s, apl_target_label_count(t, cols)); /* the label window */
     apl_arg_ulong(&s, t->label_offset);
     if (apl_io_weighted(io)) { /* the weighted program's five more arguments */
-        apl_arg_mem(&s, io->pos_weight);
-        apl_arg_ulong(&s, io->pos_weight_offset);
-        apl_arg_mem(&s, io->weight);
-        apl_arg_ulong(&s, io->weight_offset);
-        apl_arg_int(&s, (int)io->weight_kind);
+        apl_arg_mem(&s, apl_wbuf(io->weights.pos_weight));
+        apl_arg_ulong(&s, io->weights.pos_weight_offset);
+        apl_arg_mem(&s, apl_wbuf(io->weights.weight));
+        apl_arg_ulong(&s, io->weights.weight_offset);
+        apl_arg_int(&s, (int)io->weights.kind);
     }
     return s.err != CL_SUCCESS ? s.err : launch(ctx, kern, plan->loss.groups, nw, w, ev);
 }

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The small kernels are kernels/head.cl (built by apl_build_program with prefix "head", after the
+/* The small kernels are kernels/head.cl (the APL_PROGRAM_HEAD file list of program.c, after the
  * common prelude); APL_LOCAL and APL_FP64 come as -D options, the context's values. */
 
 static aplcl_status cl_fail(cl_int err) {
@@ -45,7 +45,7 @@ static aplcl_status build_program(aplcl_head *h) {
     aplcl_ctx *ctx = h->ctx;
     char opts[96];
     snprintf(opts, sizeof opts, "-D APL_LOCAL=%zu -D APL_FP64=%d", ctx->local_size, ctx->has_fp64);
-    aplcl_status st = apl_build_program(ctx, "head", opts, &h->program);
+    aplcl_status st = apl_build_program(ctx, APL_PROGRAM_HEAD, opts, &h->program);
     if (st != APLCL_SUCCESS)
         return st;
     struct {
@@ -190,8 +190,7 @@ static aplcl_status head_check(const aplcl_head *h, const aplcl_params *p, size_
     };
     if ((st = apl_target_bufs(&io->targets, n, c, &bufs[TDATA], &bufs[TAUX])) != APLCL_SUCCESS)
         return st;
-    if ((st = apl_weight_bufs(io->pos_weight, io->pos_weight_offset, io->weight, io->weight_offset,
-                              io->weight_kind, n, c, &bufs[POSW], &bufs[WT])) != APLCL_SUCCESS)
+    if ((st = apl_weight_bufs(&io->weights, n, c, &bufs[POSW], &bufs[WT])) != APLCL_SUCCESS)
         return st;
     if ((st = apl_check_bufs(h->ctx, bufs, NBUF, X, X)) != APLCL_SUCCESS) /* no overlap at all */
         return st;
@@ -362,6 +361,17 @@ static aplcl_targets chunk_targets(const aplcl_targets *t, size_t r0, size_t c) 
 aplcl_status aplcl_head_compute(aplcl_head *h, const aplcl_params *p, size_t n, size_t d, size_t c,
                                 const aplcl_head_io *io, size_t budget, cl_uint num_wait_events,
                                 const cl_event *wait_events, cl_event *event) {
+    if (h && p && io && d > 0 && apl_empty(n, c)) { /* aplcl.h, "empty shapes" */
+        aplcl_status st = aplcl_params_validate(p);
+        if (st == APLCL_SUCCESS && num_wait_events > 0 && !wait_events)
+            st = APLCL_ERR_NULL_ARGUMENT;
+        if (st == APLCL_SUCCESS && (unsigned)io->targets.format > APLCL_TARGET_CSR)
+            st = APLCL_ERR_INVALID_TARGET_FORMAT;
+        if (st != APLCL_SUCCESS)
+            return st;
+        return apl_empty_call(h->ctx, io->loss, io->loss_offset, io->counts, io->counts_offset,
+                              num_wait_events, wait_events, event);
+    }
     aplcl_status st = head_check(h, p, n, d, c, io, num_wait_events, wait_events);
     if (st != APLCL_SUCCESS)
         return st;
@@ -400,7 +410,8 @@ aplcl_status aplcl_head_compute(aplcl_head *h, const aplcl_params *p, size_t n, 
     const apl_variant *v;
     apl_set_build_log(NULL, 0);
     if (st == APLCL_SUCCESS)
-        st = apl_variant_get_w(ctx, APLCL_DTYPE_F32, t->format, io->pos_weight || io->weight, &v);
+        st = apl_variant_get_w(ctx, APLCL_DTYPE_F32, t->format,
+                               io->weights.pos_weight || io->weights.weight, &v);
     if (st == APLCL_SUCCESS)
         st = ensure_scratch(h, &pl, c, budget);
     chain ch = {h, ctx->queue, NULL, CL_SUCCESS, CLBlastSuccess, APLCL_SUCCESS};
@@ -450,8 +461,7 @@ aplcl_status aplcl_head_compute(aplcl_head *h, const aplcl_params *p, size_t n, 
             cio.loss_offset = APL_HEAD_CHUNK_LOSS_F;
             cio.counts = h->small;
             cio.counts_offset = APL_HEAD_CHUNK_COUNTS;
-            apl_chunk_weights(&cio, io->pos_weight, io->pos_weight_offset, io->weight,
-                              io->weight_offset, io->weight_kind, r0, c);
+            apl_chunk_weights(&cio, &io->weights, r0, c);
             cl_event ev = NULL;
             ch.st = apl_enqueue(ctx, &pp, rows, c, &cio, NULL, 1, &ch.dep, &ev);
             advance(&ch, ev);

@@ -4,9 +4,13 @@
 #ifndef APLCL_HEAD_INTERNAL_H
 #define APLCL_HEAD_INTERNAL_H
 
+#include "aplcl_head.h"
 #include "internal.h"
 
 #include <clblast_c.h>
+
+_Static_assert(APL_HEAD_SLOTS * 8 <= APLCL_HEAD_FIXED_SCRATCH,
+               "the head's small scratch layout outgrew APLCL_HEAD_FIXED_SCRATCH");
 
 /* The small scratch buffer's layout (APL_HEAD_* slots) is kernels/apl_abi.h, shared with
  * kernels/head.cl; it checks that the layout fits APLCL_HEAD_FIXED_SCRATCH. */

@@ -1,4 +1,4 @@
-/* hostptr.c: the blocking host-pointer entry points (aplcl_host_compute, _u8, _typed, _weighted).
+/* hostptr.c: the blocking host-pointer entry points (aplcl_host_compute, aplcl_host_compute_io).
  *
  * For callers without OpenCL code of their own. On a device that shares the host's memory
  * (CL_DEVICE_HOST_UNIFIED_MEMORY: CPUs, integrated GPUs) the caller's arrays are wrapped
@@ -197,21 +197,29 @@ static cl_int finish_outputs(aplcl_ctx *ctx, apl_host_slot *s, const host_arrays
     return err != CL_SUCCESS ? err : werr;
 }
 
-static aplcl_status host_compute_any(aplcl_ctx *ctx, const aplcl_params *p, size_t rows,
-                                     size_t cols, aplcl_dtype dtype, const void *logits,
-                                     aplcl_target_format fmt, const void *targets,
-                                     const aplcl_weights *w, void *grad, float *elem_loss,
-                                     double *loss) {
-    if (!ctx || !p || !logits || !targets)
+aplcl_status aplcl_host_compute_io(aplcl_ctx *ctx, const aplcl_params *p, size_t rows, size_t cols,
+                                   aplcl_host_io *hio) {
+    if (!ctx || !p || !hio)
         return APLCL_ERR_NULL_ARGUMENT;
-    if (w && w->weight && (unsigned)w->weight_kind > APLCL_WEIGHT_ROW)
+    hio->loss = 0.0; /* also what an empty batch or an error leaves */
+    memset(hio->counts, 0, sizeof hio->counts);
+    bool empty = apl_empty(rows, cols);
+    aplcl_dtype dtype = hio->dtype;
+    aplcl_target_format fmt = hio->target_format;
+    const void *logits = hio->logits, *targets = hio->targets;
+    void *grad = hio->grad;
+    float *elem_loss = hio->elem_loss;
+    const aplcl_weights *w = &hio->weights;
+    if (!empty && (!logits || !targets))
+        return APLCL_ERR_NULL_ARGUMENT;
+    if (w->weight && (unsigned)w->kind > APLCL_WEIGHT_ROW)
         return APLCL_ERR_INVALID_PARAMS;
     if ((unsigned)dtype >= APL_NUM_DTYPES)
         return APLCL_ERR_INVALID_PARAMS;
     if (fmt != APLCL_TARGET_F32 && fmt != APLCL_TARGET_U8)
         return APLCL_ERR_INVALID_TARGET_FORMAT;
     aplcl_status st = apl_check_shape_params(rows, cols, sizeof(float), p);
-    if (st != APLCL_SUCCESS)
+    if (st != APLCL_SUCCESS || empty)
         return st;
     size_t n = rows * cols;
     size_t elem[4] = {apl_dtype_bytes(dtype), fmt == APLCL_TARGET_U8 ? 1 : sizeof(float),
@@ -230,7 +238,7 @@ static aplcl_status host_compute_any(aplcl_ctx *ctx, const aplcl_params *p, size
     int wrapped = can_wrap(ctx, &a, elem);
     if (s)
         err = wrapped ? wrap_inputs(ctx, &a, m) : copy_inputs(ctx, s, &a, m, in_ev);
-    if (err == CL_SUCCESS && w)
+    if (err == CL_SUCCESS)
         err = apl_host_weight_bufs(ctx, w, rows, cols, wm);
     if (err != CL_SUCCESS) {
         apl_set_cl_error(err);
@@ -244,9 +252,9 @@ static aplcl_status host_compute_any(aplcl_ctx *ctx, const aplcl_params *p, size
     io.targets.data = m[1];
     io.grad = m[2];
     io.elem_loss = m[3];
-    io.pos_weight = wm[0];
-    io.weight = wm[1];
-    io.weight_kind = w ? w->weight_kind : APLCL_WEIGHT_ELEMENT;
+    io.weights.pos_weight = wm[0];
+    io.weights.weight = wm[1];
+    io.weights.kind = w->kind;
     apl_results res = {s->res_loss, s->res_cnt};
     enqueued = 1; /* from here a failure may leave work behind (a part of the computation) */
     /* the buffers are this call's own, sized above: the checks of aplcl_compute_io hold */
@@ -265,12 +273,9 @@ static aplcl_status host_compute_any(aplcl_ctx *ctx, const aplcl_params *p, size
         st = APLCL_ERR_OPENCL;
         goto out;
     }
-    if (loss)
-        *loss = ctx->has_fp64 ? loss_d : (double)loss_f;
-    apl_lock(ctx);
+    hio->loss = ctx->has_fp64 ? loss_d : (double)loss_f;
     for (int k = 0; k < APLCL_COUNT_LEN; ++k)
-        ctx->last_counts[k] = cnt[k];
-    apl_unlock(ctx);
+        hio->counts[k] = cnt[k];
     if (cnt[APLCL_COUNT_INVALID_TARGETS])
         st = APLCL_ERR_INVALID_TARGET;
     else if (cnt[APLCL_COUNT_NONFINITE_LOGITS])
@@ -303,30 +308,17 @@ out:
 aplcl_status aplcl_host_compute(aplcl_ctx *ctx, const aplcl_params *p, size_t rows, size_t cols,
                                 const float *logits, const float *targets, float *grad,
                                 float *elem_loss, double *loss) {
-    return host_compute_any(ctx, p, rows, cols, APLCL_DTYPE_F32, logits, APLCL_TARGET_F32, targets,
-                            NULL, grad, elem_loss, loss);
-}
-
-aplcl_status aplcl_host_compute_u8(aplcl_ctx *ctx, const aplcl_params *p, size_t rows, size_t cols,
-                                   const float *logits, const uint8_t *targets, float *grad,
-                                   float *elem_loss, double *loss) {
-    return host_compute_any(ctx, p, rows, cols, APLCL_DTYPE_F32, logits, APLCL_TARGET_U8, targets,
-                            NULL, grad, elem_loss, loss);
-}
-
-aplcl_status aplcl_host_compute_typed(aplcl_ctx *ctx, const aplcl_params *p, size_t rows,
-                                      size_t cols, aplcl_dtype dtype, const void *logits,
-                                      aplcl_target_format target_format, const void *targets,
-                                      void *grad, float *elem_loss, double *loss) {
-    return host_compute_any(ctx, p, rows, cols, dtype, logits, target_format, targets, NULL, grad,
-                            elem_loss, loss);
-}
-
-aplcl_status aplcl_host_compute_weighted(aplcl_ctx *ctx, const aplcl_params *p, size_t rows,
-                                         size_t cols, aplcl_dtype dtype, const void *logits,
-                                         aplcl_target_format target_format, const void *targets,
-                                         const aplcl_weights *w, void *grad, float *elem_loss,
-                                         double *loss) {
-    return host_compute_any(ctx, p, rows, cols, dtype, logits, target_format, targets, w, grad,
-                            elem_loss, loss);
+    aplcl_host_io io;
+    memset(&io, 0, sizeof io);
+    io.dtype = APLCL_DTYPE_F32;
+    io.logits = logits;
+    io.target_format = APLCL_TARGET_F32;
+    io.targets = targets;
+    io.grad = grad;
+    io.elem_loss = elem_loss;
+    aplcl_status st = aplcl_host_compute_io(ctx, p, rows, cols, &io);
+    if (loss && (st == APLCL_SUCCESS || st == APLCL_ERR_INVALID_TARGET ||
+                 st == APLCL_ERR_NONFINITE_LOGIT || st == APLCL_ERR_INVALID_WEIGHT))
+        *loss = io.loss;
+    return st;
 }

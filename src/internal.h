@@ -77,9 +77,8 @@ aplcl_status apl_target_bufs(const aplcl_targets *t, size_t rows, size_t cols, a
 /* The wait list: non-NULL when non-empty, every event from ctx's context. */
 /* The buffers of the optional weights (pos_weight: C floats; weight: by kind), unchecked;
  * INVALID_PARAMS for an unknown kind with a weight given. */
-aplcl_status apl_weight_bufs(cl_mem pos_weight, size_t pos_weight_offset, cl_mem weight,
-                             size_t weight_offset, aplcl_weight_kind kind, size_t rows, size_t cols,
-                             apl_buf *pw, apl_buf *w);
+aplcl_status apl_weight_bufs(const aplcl_weights *weights, size_t rows, size_t cols, apl_buf *pw,
+                             apl_buf *w);
 /* Floats a weight of `kind` holds for rows x cols (weights.c). */
 size_t apl_weight_count(aplcl_weight_kind kind, size_t rows, size_t cols);
 /* Device copies of the host weights given (out[0] pos_weight, out[1] weight; NULL where not
@@ -87,8 +86,7 @@ size_t apl_weight_count(aplcl_weight_kind kind, size_t rows, size_t cols);
 cl_int apl_host_weight_bufs(aplcl_ctx *ctx, const aplcl_weights *w, size_t rows, size_t cols,
                             cl_mem out[2]);
 /* The weights of the head's chunk starting at row r0, set on its aplcl_io (weights.c). */
-void apl_chunk_weights(aplcl_io *cio, cl_mem pos_weight, size_t pos_weight_offset, cl_mem weight,
-                       size_t weight_offset, aplcl_weight_kind kind, size_t r0, size_t cols);
+void apl_chunk_weights(aplcl_io *cio, const aplcl_weights *w, size_t r0, size_t cols);
 aplcl_status apl_check_waits(const aplcl_ctx *ctx, cl_uint num_wait, const cl_event *wait);
 
 /* Every check of a device call (check_io.c); nothing enqueued. */
@@ -118,7 +116,9 @@ static inline void apl_arg_int(apl_args *a, int v) {
 
 /* Checks rows, cols and that rows*cols*elem_bytes fits in size_t. */
 aplcl_status apl_check_shape(size_t rows, size_t cols, size_t elem_bytes);
-/* apl_check_shape, then aplcl_params_validate: the order every entry point reports them in. */
+/* apl_check_shape, then aplcl_params_validate: the order every entry point reports them in. An
+ * empty shape (rows or cols 0) passes when the parameters do (aplcl.h, "empty shapes"). */
+static inline bool apl_empty(size_t rows, size_t cols) { return rows == 0 || cols == 0; }
 aplcl_status apl_check_shape_params(size_t rows, size_t cols, size_t elem_bytes,
                                     const aplcl_params *p);
 
@@ -126,15 +126,31 @@ aplcl_status apl_check_shape_params(size_t rows, size_t cols, size_t elem_bytes,
 void apl_set_cl_error(cl_int err);
 void apl_set_build_log(const char *log, size_t len);
 
-/* One program per (storage dtype, target format): its -D options specialise the kernels. */
+/* The programs (program.c): each is a list of kernel files (apl_program_files). */
+typedef enum {
+    APL_PROGRAM_LOSS,   /* apl_loss: one per {storage, target format, weighting, queue} */
+    APL_PROGRAM_REDUCE, /* apl_count and apl_finalize: one per target format */
+    APL_PROGRAM_HEAD    /* the linear head's small kernels (head.c) */
+} apl_program_kind;
+/* The NULL-terminated kernel file names of a program, in order. */
+const char *const *apl_program_files(apl_program_kind kind);
+
 #define APL_NUM_DTYPES 3
 #define APL_NUM_TFMTS 4
-typedef struct apl_variant {
+/* A target format's count and finalize kernels, built once per context. */
+typedef struct apl_reduce {
     cl_program program;
-    cl_kernel loss;     /* fused loss + gradient, first-stage partials */
     cl_kernel count;    /* target-only count pass (MEAN without normalizer) */
     cl_kernel finalize; /* second stage: fixed-order sum of the partials */
-    char opts[256];     /* its build options */
+} apl_reduce;
+void apl_reduce_release(apl_reduce *r);
+
+/* A loss program: its -D options specialise the kernel. */
+typedef struct apl_variant {
+    cl_program program;
+    cl_kernel loss;           /* fused loss + gradient, first-stage partials */
+    const apl_reduce *reduce; /* its target format's count and finalize (ctx->reduce) */
+    char opts[256];           /* its build options */
 } apl_variant;
 
 /* Maximum number of first-stage work-groups; the partial buffers are sized for it. */
@@ -147,27 +163,28 @@ struct aplcl_ctx {
     cl_device_id device;
     cl_command_queue queue;
     pthread_mutex_t lock;
-    apl_variant variants[APL_NUM_DTYPES][APL_NUM_TFMTS];  /* lock: built on first use */
-    apl_variant weighted[APL_NUM_DTYPES][APL_NUM_TFMTS];  /* lock: APL_WEIGHTED=1, first use */
-    apl_variant queued[2][APL_NUM_DTYPES][APL_NUM_TFMTS]; /* lock: APL_QUEUE=1 [weighted] */
-    cl_mem partial_acc;  /* lock: APL_MAX_GROUPS accumulators (double or float) */
-    cl_mem partial_cnt;  /* lock: APL_MAX_GROUPS * APLCL_COUNT_LEN cl_ulong */
+    /* lock: the loss programs by [storage][target format][weighted][queued], built on first use */
+    apl_variant programs[APL_NUM_DTYPES][APL_NUM_TFMTS][2][2];
+    apl_reduce reduce[APL_NUM_TFMTS]; /* lock: count and finalize per target format, first use */
+    cl_mem partial_acc;               /* lock: APL_MAX_GROUPS accumulators (double or float) */
+    cl_mem partial_cnt;               /* lock: APL_MAX_GROUPS * APLCL_COUNT_LEN cl_ulong */
     cl_mem result_loss;  /* lock: one double (or float) reduced loss (apl_finalize's res_loss) */
     cl_mem result_cnt;   /* lock: APLCL_COUNT_LEN cl_ulong (res_cnt) */
     cl_event last;       /* lock: last event this context enqueued (orders calls); apl_chain */
     size_t local_size;   /* work-group size of the first stage */
     size_t vector_width; /* elements per work-item step (kernel APL_VW) */
     int contiguous;      /* kernel APL_CONTIGUOUS: items take consecutive steps */
-    int sparse_queue;    /* $APLCL_QUEUE: 0 never, 1 long items, 2 always (apl_loss_variant) */
+    int sparse_queue;    /* 0 never, 1 long items, 2 always (apl_loss_variant; the option) */
     size_t max_groups;   /* groups used for large inputs, <= APL_MAX_GROUPS */
     int has_fp64;
     int host_unified; /* CL_DEVICE_HOST_UNIFIED_MEMORY: the host path wraps callers' arrays */
-    uint64_t last_counts[APLCL_COUNT_LEN]; /* lock */
     aplcl_params derived_for; /* lock: apl_derive is ~100 exp calls: reuse it across calls */
     apl_derived derived;      /* lock */
     bool has_derived;         /* lock */
     struct apl_host_slot *host_slots; /* lock: idle buffer sets of the host calls (hostptr.c) */
     char name[288];
+    char cache_dir[4096]; /* the program-binary cache folder; "" = no cache (ctx.c) */
+    char *kernel_dir;     /* the kernel_dir option (malloc'd), NULL = the embedded kernels */
 };
 
 /* The built variant for (dtype, target format), building it (or loading it from the binary
@@ -188,15 +205,18 @@ const apl_variant *apl_loss_variant(aplcl_ctx *ctx, const apl_variant *v, aplcl_
                                     aplcl_target_format fmt, int weighted, size_t per_item);
 
 /* Whether a call reads weights (pos_weight or weight given). */
-static inline bool apl_io_weighted(const aplcl_io *io) { return io->pos_weight || io->weight; }
+static inline bool apl_io_weighted(const aplcl_io *io) {
+    return io->weights.pos_weight || io->weights.weight;
+}
+/* A device call's weight buffer (aplcl_weights holds them as const void *). */
+static inline cl_mem apl_wbuf(const void *m) { return (cl_mem)(uintptr_t)m; }
 
-/* Builds (or loads from the binary cache) the program made of the embedded kernel files whose
- * names start with `prefix` ("apl_": the loss; "head": the linear head's kernels). On a failed
- * build the log goes to aplcl_last_build_log. */
-aplcl_status apl_build_program(aplcl_ctx *ctx, const char *prefix, const char *opts,
+/* Builds (or loads from the binary cache) the program of `kind`, made of its kernel files in
+ * order (apl_program_files). On a failed build the log goes to aplcl_last_build_log. */
+aplcl_status apl_build_program(aplcl_ctx *ctx, apl_program_kind kind, const char *opts,
                                cl_program *out);
 /* The same, never through the binary cache (programs too many to keep on disk). */
-aplcl_status apl_build_program_uncached(aplcl_ctx *ctx, const char *prefix, const char *opts,
+aplcl_status apl_build_program_uncached(aplcl_ctx *ctx, apl_program_kind kind, const char *opts,
                                         cl_program *out);
 /* A kernel of a built program, checked to run groups of ctx->local_size. */
 aplcl_status apl_make_kernel(aplcl_ctx *ctx, cl_program prog, const char *name, cl_kernel *out);
@@ -217,7 +237,7 @@ void apl_cache_store(const apl_cache_key *key, cl_program prog);
 void apl_cache_key_free(apl_cache_key *key);
 
 /* Fills ctx (kernels, scratch, sizes) once context, device and queue are set. */
-aplcl_status apl_ctx_finish(aplcl_ctx *ctx);
+aplcl_status apl_ctx_finish(aplcl_ctx *ctx, const aplcl_ctx_options *opts);
 
 /* ---- what calls on one context share (call.c) ----
  * A call holds the lock (apl_lock .. apl_unlock) from its first use of a "lock" field to its last
@@ -270,6 +290,13 @@ aplcl_status apl_enqueue_count(aplcl_ctx *ctx, size_t rows, size_t cols, const a
 aplcl_status apl_compute_call(aplcl_ctx *ctx, const aplcl_params *p, size_t rows, size_t cols,
                               const aplcl_io *io, const apl_results *res, cl_uint nw,
                               const cl_event *wait, cl_event *event);
+
+/* A device call on an empty batch (aplcl.h, "empty shapes"), after the caller's own checks:
+ * checks the loss (one float) and counts buffers and the wait list, then writes loss 0 and the
+ * counters 0 after the context's previous call; *event as for a call (compute.c). */
+aplcl_status apl_empty_call(aplcl_ctx *ctx, cl_mem loss, size_t loss_offset, cl_mem counts,
+                            size_t counts_offset, cl_uint nw, const cl_event *wait,
+                            cl_event *event);
 
 /* Releases the context's idle host-call buffer sets (hostptr.c); at destroy only. */
 void apl_host_slots_free(aplcl_ctx *ctx);

@@ -1,8 +1,11 @@
 /* program.c: assembles the kernel source, builds it once per context, caches the binary.
  *
- * Source: the copy embedded at build time (kernels/apl_abi.h, apl_0_common.cl, then the program's
- * own files), or (development only) the files of the same names in $APLCL_KERNEL_DIR. The binary
- * cache it consults first is program_cache.c; any miss there falls back silently to a source
+ * Each program names its kernel files in order (apl_program_files, as CLBlast's routines list the
+ * kernels they include): the copy embedded at build time, or (development only) the files of the
+ * same names in the kernel_dir option. The loss programs come from one table keyed by {storage,
+ * target format, weighting, queue}; the count and finalize kernels are a small program per target
+ * format, built once per context and shared by every loss program of that format. The
+ * binary cache it consults first is program_cache.c; any miss there falls back silently to a source
  * build. It launches nothing.
  */
 #include "internal.h"
@@ -37,43 +40,65 @@ static char *read_file(const char *path, size_t *len) {
     return buf;
 }
 
-/* Which part of a program an embedded file is: 0 the C/OpenCL interface (apl_abi.h, any *.h),
- * 1 the common prelude (apl_0_*.cl), 2 the program's own files (names starting with `prefix`),
- * -1 none. Every program is parts 0, 1, 2 in that order, each in name order. */
-static int source_part(const char *name, const char *prefix) {
-    size_t len = strlen(name);
-    if (len > 2 && strcmp(name + len - 2, ".h") == 0)
-        return 0;
-    if (strncmp(name, "apl_0_", 6) == 0)
-        return 1;
-    return strncmp(name, prefix, strlen(prefix)) == 0 ? 2 : -1;
+/* The files of each program, in the order they are concatenated. Every file a program needs is
+ * named here, so what a file sees does not depend on how names sort. */
+static const char *const LOSS_FILES[] = {"apl_abi.h",
+                                         "apl_0_common.cl",
+                                         "apl_1_explog.cl",
+                                         "apl_1_math.cl",
+                                         "apl_2_storage.cl",
+                                         "apl_2w_weights.cl",
+                                         "apl_3_step.cl",
+                                         "apl_3q_queue.cl",
+                                         "apl_3u_units.cl",
+                                         "apl_4_loss.cl",
+                                         NULL};
+static const char *const REDUCE_FILES[] = {"apl_abi.h",
+                                           "apl_0_common.cl",
+                                           "apl_2_storage.cl",
+                                           "apl_3u_units.cl",
+                                           "apl_4_count.cl",
+                                           "apl_4_finalize.cl",
+                                           NULL};
+static const char *const HEAD_FILES[] = {"apl_abi.h", "apl_0_common.cl", "head.cl", NULL};
+
+const char *const *apl_program_files(apl_program_kind kind) {
+    return kind == APL_PROGRAM_LOSS     ? LOSS_FILES
+           : kind == APL_PROGRAM_REDUCE ? REDUCE_FILES
+                                        : HEAD_FILES;
 }
 
-/* The text of the program whose own files start with `prefix` (see source_part),
- * NUL-terminated, caller frees; NULL with *st set on failure. */
-static char *assemble_source(const char *prefix, aplcl_status *st) {
-    const char *dir = getenv("APLCL_KERNEL_DIR");
-    bool override = dir && *dir;
+/* The embedded file called `name`, or NULL. */
+static const aplcl_embedded_file *embedded(const char *name) {
+    for (size_t k = 0; k < aplcl_embedded_kernel_count; ++k)
+        if (strcmp(aplcl_embedded_kernels[k].name, name) == 0)
+            return &aplcl_embedded_kernels[k];
+    return NULL;
+}
+
+/* The text of the program made of `files` (in order), NUL-terminated, caller frees; NULL with *st
+ * set on failure (a file missing from the embedded table or the kernel folder: KERNEL_SOURCE). */
+static char *assemble_source(const aplcl_ctx *ctx, const char *const *files, aplcl_status *st) {
+    const char *dir = ctx->kernel_dir;
     size_t total = 0, cap = 0;
     char *src = NULL;
-    for (size_t k = 0; k < 3 * aplcl_embedded_kernel_count; ++k) { /* part by part */
-        int part = (int)(k / aplcl_embedded_kernel_count);
-        const aplcl_embedded_file *f = &aplcl_embedded_kernels[k % aplcl_embedded_kernel_count];
-        if (source_part(f->name, prefix) != part)
-            continue;
-        const char *data = (const char *)f->data;
-        size_t len = f->size;
+    for (size_t k = 0; files[k]; ++k) {
+        const char *data = NULL;
+        size_t len = 0;
         char *loaded = NULL;
-        if (override) {
+        if (dir) {
             char path[4096];
-            snprintf(path, sizeof path, "%s/%s", dir, f->name);
-            loaded = read_file(path, &len);
-            if (!loaded) {
-                free(src);
-                *st = APLCL_ERR_KERNEL_SOURCE;
-                return NULL;
-            }
-            data = loaded;
+            snprintf(path, sizeof path, "%s/%s", dir, files[k]);
+            data = loaded = read_file(path, &len);
+        } else {
+            const aplcl_embedded_file *f = embedded(files[k]);
+            if (f)
+                data = (const char *)f->data, len = f->size;
+        }
+        if (!data) {
+            free(src);
+            *st = APLCL_ERR_KERNEL_SOURCE;
+            return NULL;
         }
         if (total + len + 2 > cap) {
             cap = (total + len + 2) * 2;
@@ -128,13 +153,19 @@ aplcl_status apl_make_kernel(aplcl_ctx *ctx, cl_program prog, const char *name, 
 void apl_variant_release(apl_variant *v) {
     if (v->loss)
         clReleaseKernel(v->loss);
-    if (v->count)
-        clReleaseKernel(v->count);
-    if (v->finalize)
-        clReleaseKernel(v->finalize);
     if (v->program)
         clReleaseProgram(v->program);
     memset(v, 0, sizeof *v);
+}
+
+void apl_reduce_release(apl_reduce *r) {
+    if (r->count)
+        clReleaseKernel(r->count);
+    if (r->finalize)
+        clReleaseKernel(r->finalize);
+    if (r->program)
+        clReleaseProgram(r->program);
+    memset(r, 0, sizeof *r);
 }
 
 /* A program built from source; NULL with *st set (and the build log kept) on failure. */
@@ -159,10 +190,10 @@ static cl_program build_from_source(aplcl_ctx *ctx, const char *src, const char 
     return prog;
 }
 
-static aplcl_status build_program(aplcl_ctx *ctx, const char *prefix, const char *opts, bool cached,
-                                  cl_program *out) {
+static aplcl_status build_program(aplcl_ctx *ctx, apl_program_kind kind, const char *opts,
+                                  bool cached, cl_program *out) {
     aplcl_status st = APLCL_SUCCESS;
-    char *src = assemble_source(prefix, &st);
+    char *src = assemble_source(ctx, apl_program_files(kind), &st);
     if (!src)
         return st;
     apl_cache_key key;
@@ -180,14 +211,14 @@ static aplcl_status build_program(aplcl_ctx *ctx, const char *prefix, const char
     return prog ? APLCL_SUCCESS : st;
 }
 
-aplcl_status apl_build_program(aplcl_ctx *ctx, const char *prefix, const char *opts,
+aplcl_status apl_build_program(aplcl_ctx *ctx, apl_program_kind kind, const char *opts,
                                cl_program *out) {
-    return build_program(ctx, prefix, opts, true, out);
+    return build_program(ctx, kind, opts, true, out);
 }
 
-aplcl_status apl_build_program_uncached(aplcl_ctx *ctx, const char *prefix, const char *opts,
+aplcl_status apl_build_program_uncached(aplcl_ctx *ctx, apl_program_kind kind, const char *opts,
                                         cl_program *out) {
-    return build_program(ctx, prefix, opts, false, out);
+    return build_program(ctx, kind, opts, false, out);
 }
 
 aplcl_status apl_variant_get(aplcl_ctx *ctx, aplcl_dtype dtype, aplcl_target_format fmt,
@@ -195,34 +226,62 @@ aplcl_status apl_variant_get(aplcl_ctx *ctx, aplcl_dtype dtype, aplcl_target_for
     return apl_variant_get_w(ctx, dtype, fmt, 0, out);
 }
 
-/* Builds (once) the variant at *v: weighted and queued select the program's options. */
-static aplcl_status variant_build(aplcl_ctx *ctx, apl_variant *v, aplcl_dtype dtype,
-                                  aplcl_target_format fmt, int weighted, int queued) {
-    if (v->finalize)
-        return APLCL_SUCCESS;
-    char *opts = v->opts;
-    snprintf(opts, sizeof v->opts,
+/* The build options every program of the context shares, then the program's own. */
+static void program_options(const aplcl_ctx *ctx, char *out, size_t cap, aplcl_dtype dtype,
+                            aplcl_target_format fmt, int weighted, int queued) {
+    snprintf(out, cap,
              "-cl-std=CL1.2 -DAPL_LOCAL=%zu -DAPL_VW=%zu -DAPL_FP64=%d -DAPL_DTYPE=%d "
              "-DAPL_TFMT=%d -DAPL_CONTIGUOUS=%d -DAPL_QUEUE=%d%s",
              ctx->local_size, ctx->vector_width, ctx->has_fp64, (int)dtype, (int)fmt,
              ctx->contiguous, queued, weighted ? " -DAPL_WEIGHTED=1" : "");
-    aplcl_status st = apl_build_program(ctx, "apl_", opts, &v->program);
+}
+
+/* The count and finalize kernels of target format fmt, built once per context: they read no
+ * logits, so the F32 storage options serve every dtype. */
+static aplcl_status reduce_get(aplcl_ctx *ctx, aplcl_target_format fmt, const apl_reduce **out) {
+    apl_reduce *r = &ctx->reduce[fmt];
+    *out = r;
+    if (r->finalize)
+        return APLCL_SUCCESS;
+    char opts[256];
+    program_options(ctx, opts, sizeof opts, APLCL_DTYPE_F32, fmt, 0, 0);
+    aplcl_status st = apl_build_program(ctx, APL_PROGRAM_REDUCE, opts, &r->program);
+    if (st == APLCL_SUCCESS)
+        st = apl_make_kernel(ctx, r->program, "apl_count", &r->count);
+    if (st == APLCL_SUCCESS)
+        st = apl_make_kernel(ctx, r->program, "apl_finalize", &r->finalize);
+    if (st != APLCL_SUCCESS)
+        apl_reduce_release(r);
+    return st;
+}
+
+/* The loss program for {storage, target format, weighting, queue}: the one table's entry, built
+ * on first use together with its format's count/finalize program. */
+static aplcl_status loss_program(aplcl_ctx *ctx, aplcl_dtype dtype, aplcl_target_format fmt,
+                                 int weighted, int queued, const apl_variant **out) {
+    apl_variant *v = &ctx->programs[dtype][fmt][weighted != 0][queued != 0];
+    *out = v;
+    if (v->loss)
+        return APLCL_SUCCESS;
+    const apl_reduce *r;
+    aplcl_status st = reduce_get(ctx, fmt, &r);
+    if (st != APLCL_SUCCESS)
+        return st;
+    program_options(ctx, v->opts, sizeof v->opts, dtype, fmt, weighted, queued);
+    st = apl_build_program(ctx, APL_PROGRAM_LOSS, v->opts, &v->program);
     if (st == APLCL_SUCCESS)
         st = apl_make_kernel(ctx, v->program, "apl_loss", &v->loss);
-    if (st == APLCL_SUCCESS)
-        st = apl_make_kernel(ctx, v->program, "apl_count", &v->count);
-    if (st == APLCL_SUCCESS)
-        st = apl_make_kernel(ctx, v->program, "apl_finalize", &v->finalize);
-    if (st != APLCL_SUCCESS)
+    if (st != APLCL_SUCCESS) {
         apl_variant_release(v);
-    return st;
+        return st;
+    }
+    v->reduce = r;
+    return APLCL_SUCCESS;
 }
 
 aplcl_status apl_variant_get_w(aplcl_ctx *ctx, aplcl_dtype dtype, aplcl_target_format fmt,
                                int weighted, const apl_variant **out) {
-    apl_variant *v = weighted ? &ctx->weighted[dtype][fmt] : &ctx->variants[dtype][fmt];
-    *out = v;
-    return variant_build(ctx, v, dtype, fmt, weighted, 0);
+    return loss_program(ctx, dtype, fmt, weighted, 0, out);
 }
 
 const apl_variant *apl_loss_variant(aplcl_ctx *ctx, const apl_variant *v, aplcl_dtype dtype,
@@ -232,6 +291,6 @@ const apl_variant *apl_loss_variant(aplcl_ctx *ctx, const apl_variant *v, aplcl_
         ctx->sparse_queue == 2 || (ctx->sparse_queue == 1 && per_item >= APL_QUEUE_MIN_STEPS);
     if (!can || !wanted)
         return v;
-    apl_variant *q = &ctx->queued[weighted != 0][dtype][fmt];
-    return variant_build(ctx, q, dtype, fmt, weighted, 1) == APLCL_SUCCESS ? q : v;
+    const apl_variant *q;
+    return loss_program(ctx, dtype, fmt, weighted, 1, &q) == APLCL_SUCCESS ? q : v;
 }

@@ -1,12 +1,12 @@
 /* program_cache.c: the optional on-disk cache of built program binaries.
  *
  * One file per (device, driver, compiler, options, source), named by a hash of all of them, in
- * $APLCL_CACHE_DIR (or $XDG_CACHE_HOME/aplcl, $HOME/.cache/aplcl). Each file says what it was
- * built for and carries a checksum (layout: program_cache.h). A file is handed to the driver
- * only after every check passes, since drivers crash on damaged binaries (PoCL segfaults on a
- * truncated one); a loaded program must then build and hold the kernels it held when stored.
- * Anything else is a miss: the caller builds from source and the new file replaces the old one
- * atomically (unique temporary in the same folder, fsync, rename), so concurrent processes read
+ * the folder the context resolved at creation (ctx.c: the cache_dir option, $APLCL_CACHE_DIR, ...).
+ * Each file says what it was built for and carries a checksum (layout: program_cache.h). A file is
+ * handed to the driver only after every check passes, since drivers crash on damaged binaries (PoCL
+ * segfaults on a truncated one); a loaded program must then build and hold the kernels it held when
+ * stored. Anything else is a miss: the caller builds from source and the new file replaces the old
+ * one atomically (unique temporary in the same folder, fsync, rename), so concurrent processes read
  * a whole old file or a whole new one. Every failure here is silent; nothing is printed.
  * It does not build from source (program.c does).
  */
@@ -93,24 +93,12 @@ static char *kernel_names(cl_program prog, size_t *len) {
 /* ---- where ---- */
 
 /* Cache folder, or false when caching is off (or the path does not fit). */
-static bool cache_dir(char *out, size_t size) {
-    const char *env = getenv("APLCL_CACHE_DIR");
-    const char *xdg = getenv("XDG_CACHE_HOME");
-    const char *home = getenv("HOME");
-    int n;
-    if (env) {
-        if (!*env || strcmp(env, "off") == 0)
-            return false;
-        n = snprintf(out, size, "%s", env);
-    } else if (xdg && *xdg) {
-        n = snprintf(out, size, "%s/aplcl", xdg);
-    } else if (home && *home) {
-        n = snprintf(out, size, "%s/.cache/aplcl", home);
-    } else {
+static bool cache_dir(const aplcl_ctx *ctx, char *out, size_t size) {
+    /* resolved once, at context creation (the option, else the environment: ctx.c) */
+    if (!ctx->cache_dir[0] || strlen(ctx->cache_dir) >= size)
         return false;
-    }
-    /* a cut path would name some other folder */
-    return n > 0 && (size_t)n < size;
+    strcpy(out, ctx->cache_dir);
+    return true;
 }
 
 static void mkdir_p(char *path) {
@@ -125,7 +113,7 @@ static void mkdir_p(char *path) {
 
 bool apl_cache_key_init(apl_cache_key *key, aplcl_ctx *ctx, const char *src, const char *opts) {
     memset(key, 0, sizeof *key);
-    if (!cache_dir(key->dir, sizeof key->dir))
+    if (!cache_dir(ctx, key->dir, sizeof key->dir))
         return false;
     static const struct {
         bool platform;

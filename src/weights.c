@@ -12,8 +12,10 @@ size_t apl_weight_count(aplcl_weight_kind kind, size_t rows, size_t cols) {
 
 cl_int apl_host_weight_bufs(aplcl_ctx *ctx, const aplcl_weights *w, size_t rows, size_t cols,
                             cl_mem out[2]) {
-    const float *src[2] = {w->pos_weight, w->weight};
-    size_t count[2] = {cols, apl_weight_count(w->weight_kind, rows, cols)};
+    const float *src[2] = {w->pos_weight ? (const float *)w->pos_weight + w->pos_weight_offset
+                                         : NULL,
+                           w->weight ? (const float *)w->weight + w->weight_offset : NULL};
+    size_t count[2] = {cols, apl_weight_count(w->kind, rows, cols)};
     cl_int err = CL_SUCCESS;
     for (int k = 0; k < 2 && err == CL_SUCCESS; ++k)
         if (src[k])
@@ -22,13 +24,9 @@ cl_int apl_host_weight_bufs(aplcl_ctx *ctx, const aplcl_weights *w, size_t rows,
     return err;
 }
 
-void apl_chunk_weights(aplcl_io *cio, cl_mem pos_weight, size_t pos_weight_offset, cl_mem weight,
-                       size_t weight_offset, aplcl_weight_kind kind, size_t r0, size_t cols) {
-    cio->pos_weight = pos_weight;
-    cio->pos_weight_offset = pos_weight_offset;
-    cio->weight = weight;
-    cio->weight_kind = kind;
-    cio->weight_offset = weight_offset + (kind == APLCL_WEIGHT_ELEMENT ? r0 * cols
-                                          : kind == APLCL_WEIGHT_ROW   ? r0
-                                                                       : 0);
+void apl_chunk_weights(aplcl_io *cio, const aplcl_weights *w, size_t r0, size_t cols) {
+    cio->weights = *w;
+    cio->weights.weight_offset += w->kind == APLCL_WEIGHT_ELEMENT ? r0 * cols
+                                  : w->kind == APLCL_WEIGHT_ROW   ? r0
+                                                                  : 0;
 }

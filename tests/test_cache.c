@@ -1,11 +1,12 @@
 /* test_cache.c: the program-binary cache never poisons a run, and repairs itself.
  *
  * For each kind of damage to the cache files (cut short, bytes flipped, files swapped between
- * the f32- and u8-target programs, a header forged for another device or driver, kernels that
- * do not match, a file too long, empty, a directory or FIFO in a file's place) a fresh context
- * must give results bitwise equal to a run without cache, and leave a valid file that the next
- * run loads. An unusable cache folder must change nothing and print nothing; processes racing
- * on an empty or damaged folder must all be right and leave one whole file per program.
+ * programs (f32 and u8 targets, loss and count/finalize), a header forged for another device or
+ * driver, kernels that do not match, a file too long, empty, a directory or FIFO in a file's place)
+ * a fresh context must give results bitwise equal to a run without cache, and leave a valid file
+ * that the next run loads. An unusable cache folder must change nothing and print nothing;
+ * processes racing on an empty or damaged folder must all be right and leave one whole file per
+ * program.
  *
  * How a hit is seen without a hook in the library: a miss always rewrites the file through a new
  * temporary and rename, so the path gets a new inode; a hit leaves inode and bytes as they were.
@@ -28,7 +29,13 @@
 
 extern char **environ;
 
-enum { ROWS = 29, COLS = 67, N = ROWS * COLS, NPROG = 2, NCHILD = 4 };
+enum {
+    ROWS = 29,
+    COLS = 67,
+    N = ROWS * COLS,
+    NPROG = 4,
+    NCHILD = 4
+}; /* F32, U8: loss + count/finalize */
 /* Path buffers: the base folder, a scenario folder in it, a file in that. */
 enum { BASE_LEN = 2048, DIR_LEN = BASE_LEN + 64, PATH_LEN = DIR_LEN + 320 };
 
@@ -63,8 +70,8 @@ static void run_once(outputs *o) {
     aplcl_params p = aplcl_params_default();
     o->st[0] = aplcl_host_compute(ctx, &p, ROWS, COLS, g_logits, g_tf32, o->grad[0], o->elem[0],
                                   &o->loss[0]);
-    o->st[1] = aplcl_host_compute_u8(ctx, &p, ROWS, COLS, g_logits, g_tu8, o->grad[1], o->elem[1],
-                                     &o->loss[1]);
+    o->st[1] =
+        tu_host_u8(ctx, &p, ROWS, COLS, g_logits, g_tu8, o->grad[1], o->elem[1], &o->loss[1]);
     aplcl_ctx_destroy(ctx);
 }
 
@@ -366,8 +373,9 @@ static void scenario(damage d) {
     }
     for (int i = 0; i < NPROG; ++i)
         snprintf(path[i], sizeof path[i], "%s/%s", dir, names[i]);
-    if (d == SWAPPED)
-        swap_files(path[0], path[1]);
+    if (d == SWAPPED) /* each file in another program's place (NPROG is even) */
+        for (int i = 0; i + 1 < NPROG; i += 2)
+            swap_files(path[i], path[i + 1]);
     else
         for (int i = 0; i < NPROG; ++i)
             apply(d, path[i]);

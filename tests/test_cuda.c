@@ -81,7 +81,7 @@ static void run_case(aplcl_cuda_ctx *ctx, void *stream, const cu_case *c, size_t
     aplcl_weights w;
     memset(&w, 0, sizeof w);
     w.pos_weight = c->weighted ? pw : NULL;
-    aplcl_ref_compute_weighted(&p, rows, cols, x, y, &w, gref, NULL, &lref, NULL);
+    tu_ref(&p, rows, cols, x, y, &w, gref, NULL, &lref, NULL);
 
     aplcl_cuda_io io = aplcl_cuda_io_default();
     io.dtype = c->dtype;

@@ -96,7 +96,7 @@ int main(void) {
         cl_context c2 = clCreateContext(NULL, 1, &dev, NULL, NULL, &err);
         cl_command_queue q2 = c2 ? clCreateCommandQueue(c2, dev, 0, &err) : NULL;
         if (q2)
-            CHECK_STATUS(aplcl_ctx_create_from_queue(&ctx2, q2), APLCL_SUCCESS);
+            CHECK_STATUS(tu_ctx_create_from_queue(&ctx2, q2), APLCL_SUCCESS);
         else
             TU_FAIL_AT_(__FILE__, __LINE__, "could not create a second OpenCL context (%d)",
                         (int)err);

@@ -119,8 +119,7 @@ static void check_results(const char *what, const aplcl_params *p, const results
     static double rg[N], re[N];
     double rl;
     uint64_t rc[APLCL_COUNT_LEN];
-    aplcl_status st =
-        aplcl_ref_compute_counts(p, ROWS, COLS, g_x, u8 ? g_y8f : g_y, rg, re, &rl, rc);
+    aplcl_status st = tu_ref_counts(p, ROWS, COLS, g_x, u8 ? g_y8f : g_y, rg, re, &rl, rc);
     CHECK(st == APLCL_ERR_INVALID_TARGET || st == APLCL_ERR_NONFINITE_LOGIT);
     CHECK_EQ_U64(rc[APLCL_COUNT_ELEMENTS], u8 ? g_expect_elems8 : g_expect_elems);
     CHECK_EQ_U64(rc[APLCL_COUNT_INVALID_TARGETS], u8 ? g_expect_invalid8 : g_expect_invalid);
@@ -294,7 +293,7 @@ static void test_from_queue(cl_device_id dev, int out_of_order, int order) {
     }
     cl_uint q_refs0 = refcount_queue(q);
     aplcl_ctx *ctx = NULL;
-    aplcl_status st = aplcl_ctx_create_from_queue(&ctx, q);
+    aplcl_status st = tu_ctx_create_from_queue(&ctx, q); /* aplcl_ctx_create_from_queue + shape */
     CHECK_STATUS(st, APLCL_SUCCESS);
     if (st == APLCL_SUCCESS) {
         CHECK(aplcl_ctx_queue(ctx) == q);
@@ -452,35 +451,35 @@ static void test_devices(void) {
 }
 
 /* The shape overrides: unset or empty is "not given", anything but the documented numbers is
- * APLCL_ERR_INVALID_ENV (strtoul used to read "abc" as 0 and "8x" as 8). Each variable is restored
- * afterwards: the CTest variants of this test set them. */
+ * APLCL_ERR_INVALID_OPTION (strtoul used to read "abc" as 0 and "8x" as 8). Each variable is
+ * restored afterwards: the CTest variants of this test set them. */
 static void test_env_overrides(void) {
     int mark = tu_case_begin();
     const struct {
         const char *name, *value;
         aplcl_status want;
-    } cases[] = {{"APLCL_VECTOR_WIDTH", "abc", APLCL_ERR_INVALID_ENV},
-                 {"APLCL_VECTOR_WIDTH", "8x", APLCL_ERR_INVALID_ENV},
-                 {"APLCL_VECTOR_WIDTH", "3", APLCL_ERR_INVALID_ENV},
-                 {"APLCL_VECTOR_WIDTH", "0", APLCL_ERR_INVALID_ENV},
-                 {"APLCL_VECTOR_WIDTH", "-4", APLCL_ERR_INVALID_ENV},
-                 {"APLCL_VECTOR_WIDTH", " 4", APLCL_ERR_INVALID_ENV},
-                 {"APLCL_VECTOR_WIDTH", "4294967300", APLCL_ERR_INVALID_ENV},
+    } cases[] = {{"APLCL_VECTOR_WIDTH", "abc", APLCL_ERR_INVALID_OPTION},
+                 {"APLCL_VECTOR_WIDTH", "8x", APLCL_ERR_INVALID_OPTION},
+                 {"APLCL_VECTOR_WIDTH", "3", APLCL_ERR_INVALID_OPTION},
+                 {"APLCL_VECTOR_WIDTH", "0", APLCL_ERR_INVALID_OPTION},
+                 {"APLCL_VECTOR_WIDTH", "-4", APLCL_ERR_INVALID_OPTION},
+                 {"APLCL_VECTOR_WIDTH", " 4", APLCL_ERR_INVALID_OPTION},
+                 {"APLCL_VECTOR_WIDTH", "4294967300", APLCL_ERR_INVALID_OPTION},
                  {"APLCL_VECTOR_WIDTH", "2", APLCL_SUCCESS},
                  {"APLCL_VECTOR_WIDTH", "", APLCL_SUCCESS},
-                 {"APLCL_LOCAL_SIZE", "abc", APLCL_ERR_INVALID_ENV},
-                 {"APLCL_LOCAL_SIZE", "0", APLCL_ERR_INVALID_ENV},
-                 {"APLCL_LOCAL_SIZE", "48", APLCL_ERR_INVALID_ENV},
-                 {"APLCL_LOCAL_SIZE", "64k", APLCL_ERR_INVALID_ENV},
-                 {"APLCL_LOCAL_SIZE", "131072", APLCL_ERR_INVALID_ENV},
+                 {"APLCL_LOCAL_SIZE", "abc", APLCL_ERR_INVALID_OPTION},
+                 {"APLCL_LOCAL_SIZE", "0", APLCL_ERR_INVALID_OPTION},
+                 {"APLCL_LOCAL_SIZE", "48", APLCL_ERR_INVALID_OPTION},
+                 {"APLCL_LOCAL_SIZE", "64k", APLCL_ERR_INVALID_OPTION},
+                 {"APLCL_LOCAL_SIZE", "131072", APLCL_ERR_INVALID_OPTION},
                  {"APLCL_LOCAL_SIZE", "64", APLCL_SUCCESS},
                  {"APLCL_LOCAL_SIZE", "65536", APLCL_SUCCESS}, /* clamped to the device */
-                 {"APLCL_CONTIGUOUS", "2", APLCL_ERR_INVALID_ENV},
-                 {"APLCL_CONTIGUOUS", "0x", APLCL_ERR_INVALID_ENV},
-                 {"APLCL_CONTIGUOUS", "yes", APLCL_ERR_INVALID_ENV},
+                 {"APLCL_CONTIGUOUS", "2", APLCL_ERR_INVALID_OPTION},
+                 {"APLCL_CONTIGUOUS", "0x", APLCL_ERR_INVALID_OPTION},
+                 {"APLCL_CONTIGUOUS", "yes", APLCL_ERR_INVALID_OPTION},
                  {"APLCL_CONTIGUOUS", "0", APLCL_SUCCESS},
-                 {"APLCL_QUEUE", "3", APLCL_ERR_INVALID_ENV},
-                 {"APLCL_QUEUE", "on", APLCL_ERR_INVALID_ENV},
+                 {"APLCL_QUEUE", "3", APLCL_ERR_INVALID_OPTION},
+                 {"APLCL_QUEUE", "on", APLCL_ERR_INVALID_OPTION},
                  {"APLCL_QUEUE", "2", APLCL_SUCCESS}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         aplcl_ctx *c = (aplcl_ctx *)&c;
@@ -495,6 +494,60 @@ static void test_env_overrides(void) {
             CHECK(c == NULL);
     }
     tu_case_end(mark, "APLCL_VECTOR_WIDTH / LOCAL_SIZE / CONTIGUOUS / QUEUE parsed strictly");
+}
+
+/* aplcl_ctx_create_ex checks every option field; a queue option is aplcl_ctx_create_from_queue. */
+static void test_options(cl_command_queue q) {
+    int mark = tu_case_begin();
+    struct {
+        unsigned vw, ls;
+        int layout, sq;
+        aplcl_status want;
+    } cases[] = {{3, 0, 0, 0, APLCL_ERR_INVALID_OPTION},
+                 {32, 0, 0, 0, APLCL_ERR_INVALID_OPTION},
+                 {0, 48, 0, 0, APLCL_ERR_INVALID_OPTION},
+                 {0, 1u << 17, 0, 0, APLCL_ERR_INVALID_OPTION},
+                 {0, 0, 3, 0, APLCL_ERR_INVALID_OPTION},
+                 {0, 0, 0, 3, APLCL_ERR_INVALID_OPTION},
+                 {0, 0, -1, 0, APLCL_ERR_INVALID_OPTION},
+                 {0, 0, APLCL_LAYOUT_AUTO, 1, APLCL_SUCCESS},
+                 {0, 0, 0, 0, APLCL_SUCCESS}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
+        aplcl_ctx_options o = aplcl_ctx_options_default();
+        o.vector_width = cases[i].vw, o.local_size = cases[i].ls;
+        o.layout = (aplcl_layout)cases[i].layout;
+        o.sparse_queue = (aplcl_sparse_queue)cases[i].sq;
+        aplcl_ctx *c = (aplcl_ctx *)&c;
+        aplcl_status st = aplcl_ctx_create_ex(&c, &o);
+        if (st != cases[i].want)
+            TU_FAIL_AT_(__FILE__, __LINE__, "options case %zu: %s, expected %s", i,
+                        tu_status_name(st), tu_status_name(cases[i].want));
+        if (st == APLCL_SUCCESS)
+            aplcl_ctx_destroy(c);
+        else
+            CHECK(c == NULL);
+    }
+    CHECK_STATUS(aplcl_ctx_create_ex(NULL, NULL), APLCL_ERR_NULL_ARGUMENT);
+    aplcl_ctx *c = NULL;
+    CHECK_STATUS(aplcl_ctx_create_ex(&c, NULL), APLCL_SUCCESS); /* NULL options: the defaults */
+    aplcl_ctx_destroy(c);
+    aplcl_ctx_options o = aplcl_ctx_options_default();
+    o.queue = q;
+    o.device = "no-such-device-xyz"; /* ignored with a queue */
+    c = NULL;
+    CHECK_STATUS(aplcl_ctx_create_ex(&c, &o), APLCL_SUCCESS);
+    CHECK(c && aplcl_ctx_queue(c) == q);
+    aplcl_ctx_destroy(c);
+    c = NULL; /* the simple call for the same */
+    CHECK_STATUS(aplcl_ctx_create_from_queue(&c, q), APLCL_SUCCESS);
+    cl_context qc = NULL;
+    clGetCommandQueueInfo(q, CL_QUEUE_CONTEXT, sizeof qc, &qc, NULL);
+    CHECK(c && aplcl_ctx_queue(c) == q && aplcl_ctx_cl_context(c) == qc);
+    aplcl_ctx_destroy(c);
+    c = (aplcl_ctx *)&c;
+    CHECK_STATUS(aplcl_ctx_create_from_queue(&c, NULL), APLCL_ERR_NULL_ARGUMENT);
+    CHECK(c == NULL);
+    tu_case_end(mark, "aplcl_ctx_create_ex: option ranges, NULL options, the caller's queue");
 }
 
 int main(void) {
@@ -519,6 +572,7 @@ int main(void) {
     } else {
         printf("note: device has no out-of-order queues; that sub-case is not run\n");
     }
+    test_options(aplcl_ctx_queue(ctx));
     aplcl_ctx_destroy(ctx);
 
     test_devices();

@@ -52,7 +52,7 @@ static void run_case(const char *label, const aplcl_params *p, size_t rows, size
     int mark = tu_case_begin();
     fx_case c;
     make_case(&c, rows, cols, with_ignore ? 0.05 : 0.0, dt, seed);
-    CHECK_STATUS(aplcl_ref_compute_counts(p, rows, cols, c.x, c.y, c.rg, c.rl, &c.rloss, c.rcounts),
+    CHECK_STATUS(tu_ref_counts(p, rows, cols, c.x, c.y, c.rg, c.rl, &c.rloss, c.rcounts),
                  APLCL_SUCCESS);
 
     /* logits (and a starting gradient to accumulate onto) in the storage type */

@@ -107,7 +107,7 @@ static void run_case(aplcl_ctx *ctx, const char *name, size_t rows, size_t cols,
         t = lblk;
     }
     double loss = 0.0;
-    aplcl_status st = aplcl_host_compute_typed(ctx, &p, rows, cols, dt, x, fmt, t, g, l, &loss);
+    aplcl_status st = tu_host(ctx, &p, rows, cols, dt, x, fmt, t, NULL, g, l, &loss, NULL);
     CHECK_STATUS(st, APLCL_SUCCESS);
     int ok =
         memcmp(g, want_g, n * xb) == 0 && memcmp(l, want_l, n * 4) == 0 && (float)loss == want_loss;
@@ -164,8 +164,8 @@ static void *t_worker(void *arg) {
         unsigned char *xb = block(n * 4), *gb = block(n * 4);
         memcpy(xb + off, c->x, n * 4);
         double loss = 0.0;
-        if (aplcl_host_compute_typed(t_ctx, &p, c->rows, c->cols, APLCL_DTYPE_F32, xb + off,
-                                     APLCL_TARGET_F32, c->t, gb, NULL, &loss) != APLCL_SUCCESS)
+        if (tu_host(t_ctx, &p, c->rows, c->cols, APLCL_DTYPE_F32, xb + off, APLCL_TARGET_F32, c->t,
+                    NULL, gb, NULL, &loss, NULL) != APLCL_SUCCESS)
             bad = -1;
         else if (memcmp(gb, c->want_g, n * 4) != 0 || (float)loss != c->want_loss)
             bad += bad >= 0;
@@ -253,12 +253,12 @@ int main(void) {
     float one = 1.0f;
     aplcl_params p = aplcl_params_default();
     CHECK_STATUS(
-        aplcl_host_compute_typed(ctx, &p, 1, 1, (aplcl_dtype)7, &one, TF, &one, NULL, NULL, NULL),
+        tu_host(ctx, &p, 1, 1, (aplcl_dtype)7, &one, TF, &one, NULL, NULL, NULL, NULL, NULL),
         APLCL_ERR_INVALID_PARAMS);
-    CHECK_STATUS(aplcl_host_compute_typed(ctx, &p, 1, 1, F32, &one, APLCL_TARGET_BITS, &one, NULL,
-                                          NULL, NULL),
-                 APLCL_ERR_INVALID_TARGET_FORMAT);
-    CHECK_STATUS(aplcl_host_compute_typed(ctx, &p, 1, 1, F32, NULL, TF, &one, NULL, NULL, NULL),
+    CHECK_STATUS(
+        tu_host(ctx, &p, 1, 1, F32, &one, APLCL_TARGET_BITS, &one, NULL, NULL, NULL, NULL, NULL),
+        APLCL_ERR_INVALID_TARGET_FORMAT);
+    CHECK_STATUS(tu_host(ctx, &p, 1, 1, F32, NULL, TF, &one, NULL, NULL, NULL, NULL, NULL),
                  APLCL_ERR_NULL_ARGUMENT);
     aplcl_ctx_destroy(ctx);
     return tu_exit_code();

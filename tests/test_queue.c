@@ -199,12 +199,12 @@ static int run_one(aplcl_ctx *ctx, const qcase *c, const aplcl_params *p, const 
     for (size_t i = 0; i < c->cols; ++i)
         ph[i] = 0.5f + (float)i / (float)c->cols;
     if (v->weights) {
-        io.weight = tu_buffer(cc, nw * 4, wh);
-        io.weight_kind = v->weights == 2   ? APLCL_WEIGHT_ELEMENT
-                         : v->weights == 1 ? APLCL_WEIGHT_LABEL
-                                           : APLCL_WEIGHT_ROW;
+        io.weights.weight = tu_buffer(cc, nw * 4, wh);
+        io.weights.kind = v->weights == 2   ? APLCL_WEIGHT_ELEMENT
+                          : v->weights == 1 ? APLCL_WEIGHT_LABEL
+                                            : APLCL_WEIGHT_ROW;
         if (v->weights != 2)
-            io.pos_weight = tu_buffer(cc, c->cols * 4, ph);
+            io.weights.pos_weight = tu_buffer(cc, c->cols * 4, ph);
     }
     o->loss = -1.0f;
     memset(o->counts, 0xff, sizeof o->counts);
@@ -221,9 +221,15 @@ static int run_one(aplcl_ctx *ctx, const qcase *c, const aplcl_params *p, const 
         tu_read(q, io.elem_loss, 0, o->elem, c->n * 4);
     tu_read(q, io.loss, 0, &o->loss, 4);
     tu_read(q, io.counts, 0, o->counts, sizeof o->counts);
-    cl_mem all[] = {io.logits,    io.targets.data, aux,       v->in_place ? NULL : io.grad,
-                    io.elem_loss, io.loss,         io.counts, io.weight,
-                    io.pos_weight};
+    cl_mem all[] = {io.logits,
+                    io.targets.data,
+                    aux,
+                    v->in_place ? NULL : io.grad,
+                    io.elem_loss,
+                    io.loss,
+                    io.counts,
+                    (cl_mem)io.weights.weight,
+                    (cl_mem)io.weights.pos_weight};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; ++i)
         if (all[i])
             clReleaseMemObject(all[i]);
@@ -275,34 +281,23 @@ static void compare(const qcase *c, int wi, int pi, const variant *v, const char
         free(o[k].grad), free(o[k].elem);
 }
 
-/* Creates the four contexts, each with its environment set, which is restored afterwards. */
+/* Creates the four contexts, each with its options. */
 static int create_contexts(void) {
-    const char *names[3] = {"APLCL_VECTOR_WIDTH", "APLCL_CONTIGUOUS", "APLCL_QUEUE"};
-    char *saved[3];
-    for (int e = 0; e < 3; ++e)
-        saved[e] = getenv(names[e]) ? strdup(getenv(names[e])) : NULL;
     int ok = 1;
-    setenv("APLCL_CONTIGUOUS", "1", 1); /* the queue needs consecutive steps per item */
     for (int w = 0; w < NW; ++w)
         for (int qn = 0; qn < 2; ++qn) {
-            char buf[8];
-            snprintf(buf, sizeof buf, "%u", widths[w]);
-            setenv("APLCL_VECTOR_WIDTH", buf, 1);
-            setenv("APLCL_QUEUE", qn ? "2" : "0", 1);
-            aplcl_status st = aplcl_ctx_create(&ctxs[w][qn], NULL);
+            aplcl_ctx_options o;
+            CHECK_EQ(cli_ctx_options_from_env(&o, NULL), 0); /* the run's cache and device */
+            o.layout = APLCL_LAYOUT_CONTIGUOUS; /* the queue needs consecutive steps per item */
+            o.vector_width = widths[w];
+            o.sparse_queue = qn ? APLCL_SPARSE_QUEUE_ALWAYS : APLCL_SPARSE_QUEUE_OFF;
+            aplcl_status st = aplcl_ctx_create_ex(&ctxs[w][qn], &o);
             if (st != APLCL_SUCCESS) {
-                TU_FAIL_AT_(__FILE__, __LINE__, "width %u queue %d: aplcl_ctx_create = %s",
+                TU_FAIL_AT_(__FILE__, __LINE__, "width %u queue %d: aplcl_ctx_create_ex = %s",
                             widths[w], qn, tu_status_name(st));
                 ok = 0;
             }
         }
-    for (int e = 0; e < 3; ++e) {
-        if (saved[e])
-            setenv(names[e], saved[e], 1);
-        else
-            unsetenv(names[e]);
-        free(saved[e]);
-    }
     return ok;
 }
 

@@ -62,7 +62,7 @@ static void make_points(const aplcl_params *p, float *x, float *y) {
 static double grad_factor(const aplcl_params *p, const float *x, const float *y) {
     uint64_t counts[APLCL_COUNT_LEN] = {0, 0, 0};
     double loss;
-    aplcl_ref_compute_counts(p, GC_ROWS, GC_COLS, x, y, NULL, NULL, &loss, counts);
+    tu_ref_counts(p, GC_ROWS, GC_COLS, x, y, NULL, NULL, &loss, counts);
     return cases_grad_scale(p, counts[APLCL_COUNT_ELEMENTS]);
 }
 

@@ -30,10 +30,10 @@ static void hand_worked(void) {
     int mark = tu_case_begin();
     aplcl_params p = aplcl_params_default();
     const float wl[C] = {2.0f, 1.0f};
-    aplcl_weights w = {PW, wl, APLCL_WEIGHT_LABEL};
+    aplcl_weights w = {PW, 0, wl, 0, APLCL_WEIGHT_LABEL};
     double g[N], l[N], loss;
     uint64_t cnt[APLCL_COUNT_LEN];
-    CHECK_STATUS(aplcl_ref_compute_weighted(&p, R, C, X, Y, &w, g, l, &loss, cnt), APLCL_SUCCESS);
+    CHECK_STATUS(tu_ref(&p, R, C, X, Y, &w, g, l, &loss, cnt), APLCL_SUCCESS);
     const double want_l[N] = {2 * 3 * L_0_1, L_2_0, 2 * L_0_0, 0.5 * L_2_1};
     const double want_g[N] = {2 * 3 * G_0_1, G_2_0, 2 * G_0_0, 0.5 * G_2_1};
     for (int i = 0; i < N; ++i) {
@@ -46,8 +46,7 @@ static void hand_worked(void) {
     /* MEAN divides by the non-ignored count (3), not by the weights' sum */
     float y2[N] = {1.0f, 0.0f, -1.0f, 1.0f};
     p.reduction = APLCL_REDUCE_MEAN;
-    CHECK_STATUS(aplcl_ref_compute_weighted(&p, R, C, X, y2, &w, g, NULL, &loss, cnt),
-                 APLCL_SUCCESS);
+    CHECK_STATUS(tu_ref(&p, R, C, X, y2, &w, g, NULL, &loss, cnt), APLCL_SUCCESS);
     CHECK_EQ_U64(cnt[APLCL_COUNT_ELEMENTS], 3);
     CHECK_NEAR(loss, (want_l[0] + want_l[1] + want_l[3]) / 3.0, 1e-11, 0);
     CHECK_NEAR(g[0], want_g[0] / 3.0, 1e-10, 0);
@@ -56,9 +55,8 @@ static void hand_worked(void) {
     /* soft target y = 0.3 at x = 0: pos_weight scales only the positive side */
     p.reduction = APLCL_REDUCE_SUM;
     float xs[1] = {0.0f}, ys[1] = {0.3f}, pw1[1] = {3.0f}, w1[1] = {1.5f};
-    aplcl_weights ws = {pw1, w1, APLCL_WEIGHT_ROW};
-    CHECK_STATUS(aplcl_ref_compute_weighted(&p, 1, 1, xs, ys, &ws, g, l, &loss, NULL),
-                 APLCL_SUCCESS);
+    aplcl_weights ws = {pw1, 0, w1, 0, APLCL_WEIGHT_ROW};
+    CHECK_STATUS(tu_ref(&p, 1, 1, xs, ys, &ws, g, l, &loss, NULL), APLCL_SUCCESS);
     const double y3 = (double)0.3f; /* the target as stored */
     CHECK_NEAR(l[0], 1.5 * (y3 * 3 * L_0_1 + (1 - y3) * L_0_0), 1e-9, 0);
     CHECK_NEAR(g[0], 1.5 * (y3 * 3 * G_0_1 + (1 - y3) * G_0_0), 1e-9, 0);
@@ -76,25 +74,21 @@ static void kinds_agree(void) {
         we[i] = wl[i % C], we2[i] = wr[i / C];
     double a[N], b[N], la, lb;
     const aplcl_weights pairs[2][2] = {
-        {{PW, wl, APLCL_WEIGHT_LABEL}, {PW, we, APLCL_WEIGHT_ELEMENT}},
-        {{NULL, wr, APLCL_WEIGHT_ROW}, {NULL, we2, APLCL_WEIGHT_ELEMENT}}};
+        {{PW, 0, wl, 0, APLCL_WEIGHT_LABEL}, {PW, 0, we, 0, APLCL_WEIGHT_ELEMENT}},
+        {{NULL, 0, wr, 0, APLCL_WEIGHT_ROW}, {NULL, 0, we2, 0, APLCL_WEIGHT_ELEMENT}}};
     for (int k = 0; k < 2; ++k) {
-        CHECK_STATUS(aplcl_ref_compute_weighted(&p, R, C, X, Y, &pairs[k][0], a, NULL, &la, NULL),
-                     APLCL_SUCCESS);
-        CHECK_STATUS(aplcl_ref_compute_weighted(&p, R, C, X, Y, &pairs[k][1], b, NULL, &lb, NULL),
-                     APLCL_SUCCESS);
+        CHECK_STATUS(tu_ref(&p, R, C, X, Y, &pairs[k][0], a, NULL, &la, NULL), APLCL_SUCCESS);
+        CHECK_STATUS(tu_ref(&p, R, C, X, Y, &pairs[k][1], b, NULL, &lb, NULL), APLCL_SUCCESS);
         CHECK(memcmp(a, b, sizeof a) == 0 && la == lb);
     }
     /* all-ones weights are the unweighted loss, bit for bit */
     const float ones[N] = {1, 1, 1, 1};
-    aplcl_weights w5 = {ones, ones, APLCL_WEIGHT_ELEMENT};
-    CHECK_STATUS(aplcl_ref_compute_weighted(&p, R, C, X, Y, &w5, a, NULL, &la, NULL),
-                 APLCL_SUCCESS);
+    aplcl_weights w5 = {ones, 0, ones, 0, APLCL_WEIGHT_ELEMENT};
+    CHECK_STATUS(tu_ref(&p, R, C, X, Y, &w5, a, NULL, &la, NULL), APLCL_SUCCESS);
     CHECK_STATUS(aplcl_ref_compute(&p, R, C, X, Y, b, NULL, &lb), APLCL_SUCCESS);
     CHECK(memcmp(a, b, sizeof a) == 0 && la == lb);
-    w5.weight_kind = (aplcl_weight_kind)3;
-    CHECK_STATUS(aplcl_ref_compute_weighted(&p, R, C, X, Y, &w5, a, NULL, &la, NULL),
-                 APLCL_ERR_INVALID_PARAMS);
+    w5.kind = (aplcl_weight_kind)3;
+    CHECK_STATUS(tu_ref(&p, R, C, X, Y, &w5, a, NULL, &la, NULL), APLCL_ERR_INVALID_PARAMS);
     tu_case_end(mark, "element, label and row weights agree; ones = unweighted; bad kind");
 }
 
@@ -116,8 +110,7 @@ static void make_points(float *x, float *y, float *pw, float *w) {
 
 static double wloss(const aplcl_params *p, const float *x, const float *y, const aplcl_weights *w) {
     double loss = NAN;
-    CHECK_STATUS(aplcl_ref_compute_weighted(p, GN / 8, 8, x, y, w, NULL, NULL, &loss, NULL),
-                 APLCL_SUCCESS);
+    CHECK_STATUS(tu_ref(p, GN / 8, 8, x, y, w, NULL, NULL, &loss, NULL), APLCL_SUCCESS);
     return loss;
 }
 
@@ -125,13 +118,12 @@ static void gradcheck(const char *name, aplcl_params p) {
     int mark = tu_case_begin();
     float x[GN], y[GN], pw[8], w[GN];
     make_points(x, y, pw, w);
-    aplcl_weights ws = {pw, w, APLCL_WEIGHT_ELEMENT};
+    aplcl_weights ws = {pw, 0, w, 0, APLCL_WEIGHT_ELEMENT};
     double g[GN], want[GN];
     /* differentiated focusing: the gradient is the derivative of the weighted mean loss */
     p.focus_grad = 1;
     p.reduction = APLCL_REDUCE_MEAN;
-    CHECK_STATUS(aplcl_ref_compute_weighted(&p, GN / 8, 8, x, y, &ws, g, NULL, NULL, NULL),
-                 APLCL_SUCCESS);
+    CHECK_STATUS(tu_ref(&p, GN / 8, 8, x, y, &ws, g, NULL, NULL, NULL), APLCL_SUCCESS);
     float xp[GN];
     memcpy(xp, x, sizeof xp);
     for (int k = 0; k < GN; ++k) {
@@ -147,8 +139,7 @@ static void gradcheck(const char *name, aplcl_params p) {
     /* detached: W (y P g+ + (1-y) g-) from the unweighted one-sided gradients */
     p.focus_grad = 0;
     p.reduction = APLCL_REDUCE_SUM;
-    CHECK_STATUS(aplcl_ref_compute_weighted(&p, GN / 8, 8, x, y, &ws, g, NULL, NULL, NULL),
-                 APLCL_SUCCESS);
+    CHECK_STATUS(tu_ref(&p, GN / 8, 8, x, y, &ws, g, NULL, NULL, NULL), APLCL_SUCCESS);
     float ones[GN], zeros[GN];
     double gp[GN], gn[GN];
     for (int k = 0; k < GN; ++k)
@@ -170,11 +161,10 @@ static void invalid_weights(void) {
     float y[N] = {1.0f, 0.0f, -1.0f, 1.0f};
     const float pw[C] = {1.0f, -2.0f};              /* label 1 negative: elements 1 and 3 */
     const float we[N] = {NAN, 1.0f, NAN, INFINITY}; /* 2 is ignored: not counted */
-    aplcl_weights w = {pw, we, APLCL_WEIGHT_ELEMENT};
+    aplcl_weights w = {pw, 0, we, 0, APLCL_WEIGHT_ELEMENT};
     double g[N], l[N], loss;
     uint64_t cnt[APLCL_COUNT_LEN];
-    CHECK_STATUS(aplcl_ref_compute_weighted(&p, R, C, X, y, &w, g, l, &loss, cnt),
-                 APLCL_ERR_INVALID_WEIGHT);
+    CHECK_STATUS(tu_ref(&p, R, C, X, y, &w, g, l, &loss, cnt), APLCL_ERR_INVALID_WEIGHT);
     CHECK_EQ_U64(cnt[APLCL_COUNT_INVALID_WEIGHTS], 3); /* 0 (NaN W), 1 (P < 0), 3 (both) */
     CHECK_EQ_U64(cnt[APLCL_COUNT_ELEMENTS], 3);
     for (int i = 0; i < N; ++i)
@@ -182,8 +172,7 @@ static void invalid_weights(void) {
     CHECK_EQ_DBL(loss, 0.0);
     /* invalid targets are reported first */
     y[0] = NAN;
-    CHECK_STATUS(aplcl_ref_compute_weighted(&p, R, C, X, y, &w, g, l, &loss, cnt),
-                 APLCL_ERR_INVALID_TARGET);
+    CHECK_STATUS(tu_ref(&p, R, C, X, y, &w, g, l, &loss, cnt), APLCL_ERR_INVALID_TARGET);
     tu_case_end(mark, "invalid weights: counted, contribute nothing, INVALID_WEIGHT");
 }
 

@@ -33,9 +33,8 @@ int main(void) {
         const char *red = mean ? "MEAN" : "SUM";
         double want = NAN;
         uint64_t counts[APLCL_COUNT_LEN];
-        CHECK_STATUS(
-            aplcl_ref_compute_counts(&p, ROWS, COLS, x, y, mean ? rg : NULL, NULL, &want, counts),
-            APLCL_SUCCESS);
+        CHECK_STATUS(tu_ref_counts(&p, ROWS, COLS, x, y, mean ? rg : NULL, NULL, &want, counts),
+                     APLCL_SUCCESS);
         CHECK_EQ_U64(counts[APLCL_COUNT_ELEMENTS], N);
 
         /* forward only */

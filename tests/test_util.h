@@ -10,6 +10,7 @@
 #define APLCL_TEST_UTIL_H
 
 #include "aplcl.h"
+#include "aplcl_head.h"
 #include "cases.h"
 #include "tool_util.h"
 
@@ -248,11 +249,13 @@ static inline void tu_fill_f32(cl_command_queue q, cl_mem m, size_t off, size_t 
     CL_CHECK(clFinish(q));
 }
 
-/* Creates a context on the default device. Returns 0 on success, TU_SKIP when there is no OpenCL
+/* Creates a context on the default device, with the kernel shape the environment asks for
+ * (APLCL_VECTOR_WIDTH, ...: cli_ctx_create, the tools' one mapping of variables to options; the
+ * shaped runs in CMakeLists.txt set them). Returns 0 on success, TU_SKIP when there is no OpenCL
  * platform or device at all, 1 (after printing why) on any other failure. Use as
  *     int rc = tu_ctx_create(&ctx); if (rc) return rc; */
 static inline int tu_ctx_create(aplcl_ctx **ctx) {
-    aplcl_status st = aplcl_ctx_create(ctx, NULL);
+    aplcl_status st = cli_ctx_create(ctx, NULL);
     if (st == APLCL_SUCCESS) {
         printf("device: %s\n", aplcl_ctx_device_name(*ctx));
         return 0;
@@ -269,14 +272,14 @@ static inline int tu_ctx_create(aplcl_ctx **ctx) {
 }
 
 #if defined(_POSIX_C_SOURCE) && _POSIX_C_SOURCE >= 200112L /* setenv: the includer asks for it */
-/* aplcl_ctx_create on the default device with environment variable `name` set to `value` (the
- * library reads its tuning variables at creation); the variable is then put back as it was. */
+/* cli_ctx_create on the default device with environment variable `name` set to `value` (the
+ * tools' helper maps it to an option); the variable is then put back as it was. */
 static inline aplcl_status tu_ctx_create_with_env(aplcl_ctx **ctx, const char *name,
                                                   const char *value) {
     const char *old = getenv(name);
     char *saved = old ? strdup(old) : NULL;
     setenv(name, value, 1);
-    aplcl_status st = aplcl_ctx_create(ctx, NULL);
+    aplcl_status st = cli_ctx_create(ctx, NULL);
     if (saved)
         setenv(name, saved, 1);
     else
@@ -285,6 +288,87 @@ static inline aplcl_status tu_ctx_create_with_env(aplcl_ctx **ctx, const char *n
     return st;
 }
 #endif
+
+/* aplcl_host_compute_io with its arrays as arguments, the tests' one shape of a host call: any
+ * dtype, dense target format and weights (w NULL: unweighted). loss and counts (may be NULL)
+ * receive the call's results when it computed (SUCCESS or a data status). */
+static inline aplcl_status tu_host(aplcl_ctx *ctx, const aplcl_params *p, size_t rows, size_t cols,
+                                   aplcl_dtype dtype, const void *logits, aplcl_target_format fmt,
+                                   const void *targets, const aplcl_weights *w, void *grad,
+                                   float *elem_loss, double *loss,
+                                   uint64_t counts[APLCL_COUNT_LEN]) {
+    aplcl_host_io io;
+    memset(&io, 0, sizeof io);
+    io.dtype = dtype;
+    io.logits = logits;
+    io.target_format = fmt;
+    io.targets = targets;
+    if (w)
+        io.weights = *w;
+    io.grad = grad;
+    io.elem_loss = elem_loss;
+    aplcl_status st = aplcl_host_compute_io(ctx, p, rows, cols, &io);
+    if (st == APLCL_SUCCESS || st == APLCL_ERR_INVALID_TARGET || st == APLCL_ERR_NONFINITE_LOGIT ||
+        st == APLCL_ERR_INVALID_WEIGHT) { /* a rejected call writes nothing */
+        if (loss)
+            *loss = io.loss;
+        if (counts)
+            memcpy(counts, io.counts, sizeof io.counts);
+    }
+    return st;
+}
+/* F32 logits, U8 targets. */
+static inline aplcl_status tu_host_u8(aplcl_ctx *ctx, const aplcl_params *p, size_t rows,
+                                      size_t cols, const float *logits, const uint8_t *targets,
+                                      float *grad, float *elem_loss, double *loss) {
+    return tu_host(ctx, p, rows, cols, APLCL_DTYPE_F32, logits, APLCL_TARGET_U8, targets, NULL,
+                   grad, elem_loss, loss, NULL);
+}
+
+/* aplcl_ref_compute_io likewise: F32 targets, w NULL = unweighted; loss and counts as tu_host. */
+static inline aplcl_status tu_ref(const aplcl_params *p, size_t rows, size_t cols,
+                                  const float *logits, const float *targets, const aplcl_weights *w,
+                                  double *grad, double *elem_loss, double *loss,
+                                  uint64_t counts[APLCL_COUNT_LEN]) {
+    aplcl_ref_io io;
+    memset(&io, 0, sizeof io);
+    io.logits = logits;
+    io.target_format = APLCL_TARGET_F32;
+    io.targets = targets;
+    if (w)
+        io.weights = *w;
+    io.grad = grad;
+    io.elem_loss = elem_loss;
+    aplcl_status st = aplcl_ref_compute_io(p, rows, cols, &io);
+    if (st == APLCL_SUCCESS || st == APLCL_ERR_INVALID_TARGET || st == APLCL_ERR_NONFINITE_LOGIT ||
+        st == APLCL_ERR_INVALID_WEIGHT) { /* a rejected call writes nothing */
+        if (loss)
+            *loss = io.loss;
+        if (counts)
+            memcpy(counts, io.counts, sizeof io.counts);
+    }
+    return st;
+}
+/* Unweighted, with counters. */
+static inline aplcl_status tu_ref_counts(const aplcl_params *p, size_t rows, size_t cols,
+                                         const float *logits, const float *targets, double *grad,
+                                         double *elem_loss, double *loss,
+                                         uint64_t counts[APLCL_COUNT_LEN]) {
+    return tu_ref(p, rows, cols, logits, targets, NULL, grad, elem_loss, loss, counts);
+}
+
+/* aplcl_ctx_create_from_queue with the kernel shape the environment asks for (as tu_ctx_create),
+ * so a second context in a shaped run has the first one's shape. INVALID_OPTION for a bad
+ * variable. */
+static inline aplcl_status tu_ctx_create_from_queue(aplcl_ctx **ctx, cl_command_queue q) {
+    aplcl_ctx_options o;
+    if (cli_ctx_options_from_env(&o, NULL) != 0) {
+        *ctx = NULL;
+        return APLCL_ERR_INVALID_OPTION;
+    }
+    o.queue = q;
+    return aplcl_ctx_create_ex(ctx, &o);
+}
 
 /* For tests that create their own contexts: tu_ctx_create's code for the default device, whose
  * context is destroyed again. */

@@ -38,7 +38,7 @@ static int run(const char *width, const aplcl_params *p, int u8, const float *x,
                     tu_status_name(st));
         return 0;
     }
-    st = u8 ? aplcl_host_compute_u8(ctx, p, ROWS, COLS, x, y8, o->grad, o->loss, &o->sum)
+    st = u8 ? tu_host_u8(ctx, p, ROWS, COLS, x, y8, o->grad, o->loss, &o->sum)
             : aplcl_host_compute(ctx, p, ROWS, COLS, x, y, o->grad, o->loss, &o->sum);
     aplcl_ctx_destroy(ctx);
     CHECK_STATUS(st, APLCL_SUCCESS);

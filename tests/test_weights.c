@@ -81,10 +81,9 @@ static void run_case(const aplcl_params *p, size_t rows, size_t cols, aplcl_targ
     aplcl_weight_kind kind;
     size_t wcount;
     make_weights(k, rows, cols, &r, &pw, &w, &kind, &wcount);
-    aplcl_weights hw = {pw ? pw + W_OFF : NULL, w ? w + W_OFF : NULL, kind};
+    aplcl_weights hw = {pw ? pw + W_OFF : NULL, 0, w ? w + W_OFF : NULL, 0, kind};
     uint64_t rc[APLCL_COUNT_LEN], dc[APLCL_COUNT_LEN] = {0};
-    CHECK_STATUS(aplcl_ref_compute_weighted(p, rows, cols, x, y, &hw, rg, rl, &rloss, rc),
-                 APLCL_SUCCESS);
+    CHECK_STATUS(tu_ref(p, rows, cols, x, y, &hw, rg, rl, &rloss, rc), APLCL_SUCCESS);
 
     aplcl_io io = aplcl_io_default();
     io.dtype = dt;
@@ -95,11 +94,11 @@ static void run_case(const aplcl_params *p, size_t rows, size_t cols, aplcl_targ
     float loss_f = -1;
     io.loss = upload(&loss_f, 4);
     io.counts = upload(dc, sizeof dc);
-    io.pos_weight = pw ? upload(pw, (cols + W_OFF) * 4) : NULL;
-    io.pos_weight_offset = W_OFF;
-    io.weight = w ? upload(w, (wcount + W_OFF) * 4) : NULL;
-    io.weight_offset = W_OFF;
-    io.weight_kind = kind;
+    io.weights.pos_weight = pw ? upload(pw, (cols + W_OFF) * 4) : NULL;
+    io.weights.pos_weight_offset = W_OFF;
+    io.weights.weight = w ? upload(w, (wcount + W_OFF) * 4) : NULL;
+    io.weights.weight_offset = W_OFF;
+    io.weights.kind = kind;
     cl_event ev = NULL;
     CHECK_STATUS(aplcl_compute_io(g_ctx, p, rows, cols, &io, 0, NULL, &ev), APLCL_SUCCESS);
     if (ev)
@@ -119,8 +118,15 @@ static void run_case(const aplcl_params *p, size_t rows, size_t cols, aplcl_targ
     tu_case_end(mark, "%-15s %-4s %-4s %zux%zu %s%s", KIND_NAMES[k], cases_format_name(fmt),
                 cases_dtype_name(dt), rows, cols, cases_reduction_name(p->reduction),
                 p->focus_grad ? " focus_grad" : "");
-    cl_mem ms[] = {io.logits, io.targets.data, aux,       io.grad,      io.elem_loss,
-                   io.loss,   io.counts,       io.weight, io.pos_weight};
+    cl_mem ms[] = {io.logits,
+                   io.targets.data,
+                   aux,
+                   io.grad,
+                   io.elem_loss,
+                   io.loss,
+                   io.counts,
+                   (cl_mem)io.weights.weight,
+                   (cl_mem)io.weights.pos_weight};
     for (size_t i = 0; i < sizeof ms / sizeof ms[0]; ++i)
         if (ms[i])
             clReleaseMemObject(ms[i]);
@@ -137,31 +143,29 @@ static void invalid_weights(void) {
         x[i] = (float)(i % 7) - 3.0f, y[i] = (float)(i % 2), w[i] = 1.0f;
     w[0] = NAN, w[1] = INFINITY, w[3] = -0.5f, y[3] = -1.0f; /* 3 is ignored: not counted */
     aplcl_params p = aplcl_params_default();
-    aplcl_weights hw = {pw, w, APLCL_WEIGHT_ELEMENT};
+    aplcl_weights hw = {pw, 0, w, 0, APLCL_WEIGHT_ELEMENT};
     double loss, rloss;
     uint64_t rc[APLCL_COUNT_LEN], dc[APLCL_COUNT_LEN];
-    CHECK_STATUS(aplcl_ref_compute_weighted(&p, R, C, x, y, &hw, NULL, NULL, &rloss, rc),
-                 APLCL_ERR_INVALID_WEIGHT);
+    CHECK_STATUS(tu_ref(&p, R, C, x, y, &hw, NULL, NULL, &rloss, rc), APLCL_ERR_INVALID_WEIGHT);
     CHECK_EQ_U64(rc[APLCL_COUNT_INVALID_WEIGHTS], 2 + R); /* w[0], w[1], column 2 */
-    CHECK_STATUS(aplcl_host_compute_weighted(g_ctx, &p, R, C, APLCL_DTYPE_F32, x, APLCL_TARGET_F32,
-                                             y, &hw, g, l, &loss),
-                 APLCL_ERR_INVALID_WEIGHT);
-    CHECK_STATUS(aplcl_ctx_last_counts(g_ctx, dc), APLCL_SUCCESS);
+    CHECK_STATUS(
+        tu_host(g_ctx, &p, R, C, APLCL_DTYPE_F32, x, APLCL_TARGET_F32, y, &hw, g, l, &loss, dc),
+        APLCL_ERR_INVALID_WEIGHT);
     for (int j = 0; j < APLCL_COUNT_LEN; ++j)
         CHECK_EQ_U64(dc[j], rc[j]);
     CHECK(g[0] == 0.0f && l[0] == 0.0f && g[1] == 0.0f && l[2] == 0.0f && g[7] == 0.0f);
     CHECK_NEAR(loss, rloss, 1e-6, 1e-7);
-    hw.weight_kind = (aplcl_weight_kind)7;
-    CHECK_STATUS(aplcl_host_compute_weighted(g_ctx, &p, R, C, APLCL_DTYPE_F32, x, APLCL_TARGET_F32,
-                                             y, &hw, g, l, &loss),
-                 APLCL_ERR_INVALID_PARAMS);
+    hw.kind = (aplcl_weight_kind)7;
+    CHECK_STATUS(
+        tu_host(g_ctx, &p, R, C, APLCL_DTYPE_F32, x, APLCL_TARGET_F32, y, &hw, g, l, &loss, NULL),
+        APLCL_ERR_INVALID_PARAMS);
     /* NULL weights: the unweighted call, the same bits */
     float g2[NN];
     double loss2;
     for (int i = 0; i < NN; ++i)
         y[i] = (float)(i % 2);
-    CHECK_STATUS(aplcl_host_compute_weighted(g_ctx, &p, R, C, APLCL_DTYPE_F32, x, APLCL_TARGET_F32,
-                                             y, NULL, g, NULL, &loss),
+    CHECK_STATUS(tu_host(g_ctx, &p, R, C, APLCL_DTYPE_F32, x, APLCL_TARGET_F32, y, NULL, g, NULL,
+                         &loss, NULL),
                  APLCL_SUCCESS);
     CHECK_STATUS(aplcl_host_compute(g_ctx, &p, R, C, x, y, g2, NULL, &loss2), APLCL_SUCCESS);
     CHECK(memcmp(g, g2, sizeof g) == 0 && loss == loss2);
@@ -178,15 +182,15 @@ static void bad_io(void) {
     io.logits = upload(x, sizeof x);
     io.targets.data = upload(y, sizeof y);
     cl_mem small = upload(x, (C - 1) * 4);
-    io.pos_weight = small;
+    io.weights.pos_weight = small;
     CHECK_STATUS(aplcl_compute_io(g_ctx, &p, R, C, &io, 0, NULL, NULL), APLCL_ERR_BUFFER_TOO_SMALL);
-    io.pos_weight = NULL, io.weight = small, io.weight_kind = APLCL_WEIGHT_ROW;
+    io.weights.pos_weight = NULL, io.weights.weight = small, io.weights.kind = APLCL_WEIGHT_ROW;
     CHECK_STATUS(aplcl_compute_io(g_ctx, &p, R, C, &io, 0, NULL, NULL), APLCL_SUCCESS);
-    io.weight_kind = APLCL_WEIGHT_LABEL;
+    io.weights.kind = APLCL_WEIGHT_LABEL;
     CHECK_STATUS(aplcl_compute_io(g_ctx, &p, R, C, &io, 0, NULL, NULL), APLCL_ERR_BUFFER_TOO_SMALL);
-    io.weight_kind = (aplcl_weight_kind)3;
+    io.weights.kind = (aplcl_weight_kind)3;
     CHECK_STATUS(aplcl_compute_io(g_ctx, &p, R, C, &io, 0, NULL, NULL), APLCL_ERR_INVALID_PARAMS);
-    io.weight_kind = APLCL_WEIGHT_ROW, io.grad = small, io.weight_offset = 0;
+    io.weights.kind = APLCL_WEIGHT_ROW, io.grad = small, io.weights.weight_offset = 0;
     CHECK_STATUS(aplcl_compute_io(g_ctx, &p, 1, C - 1, &io, 0, NULL, NULL),
                  APLCL_ERR_BUFFER_OVERLAP); /* the gradient written over the weights */
     clFinish(aplcl_ctx_queue(g_ctx));
@@ -215,13 +219,12 @@ static void head_case(aplcl_head *head, int k, aplcl_target_format fmt, uint64_t
     aplcl_weight_kind kind;
     size_t wcount;
     make_weights(k, NR, NC, &r, &pw, &w, &kind, &wcount);
-    aplcl_weights hw = {pw ? pw + W_OFF : NULL, w ? w + W_OFF : NULL, kind};
+    aplcl_weights hw = {pw ? pw + W_OFF : NULL, 0, w ? w + W_OFF : NULL, 0, kind};
     aplcl_params p = aplcl_params_default();
     p.reduction = APLCL_REDUCE_MEAN;
     double G[NR * NC], rloss;
     uint64_t rc[APLCL_COUNT_LEN];
-    CHECK_STATUS(aplcl_ref_compute_weighted(&p, NR, NC, L, y, &hw, G, NULL, &rloss, rc),
-                 APLCL_SUCCESS);
+    CHECK_STATUS(tu_ref(&p, NR, NC, L, y, &hw, G, NULL, &rloss, rc), APLCL_SUCCESS);
     aplcl_head_io io = aplcl_head_io_default();
     io.x = upload(xh, sizeof xh);
     io.w = upload(wh, sizeof wh);
@@ -229,11 +232,11 @@ static void head_case(aplcl_head *head, int k, aplcl_target_format fmt, uint64_t
     float zero[NC] = {0}, db[NC], loss_f = -1;
     io.db = upload(zero, sizeof zero);
     io.loss = upload(&loss_f, 4);
-    io.pos_weight = pw ? upload(pw, (NC + W_OFF) * 4) : NULL;
-    io.pos_weight_offset = W_OFF;
-    io.weight = w ? upload(w, (wcount + W_OFF) * 4) : NULL;
-    io.weight_offset = W_OFF;
-    io.weight_kind = kind;
+    io.weights.pos_weight = pw ? upload(pw, (NC + W_OFF) * 4) : NULL;
+    io.weights.pos_weight_offset = W_OFF;
+    io.weights.weight = w ? upload(w, (wcount + W_OFF) * 4) : NULL;
+    io.weights.weight_offset = W_OFF;
+    io.weights.kind = kind;
     size_t budget = 0, rows = 0;
     CHECK_STATUS(aplcl_head_scratch_bytes(head, NR, 1, NC, &io, 5, &budget), APLCL_SUCCESS);
     cl_event ev = NULL;
@@ -252,7 +255,14 @@ static void head_case(aplcl_head *head, int k, aplcl_target_format fmt, uint64_t
     CHECK_NEAR(loss_f, rloss, 1e-5, 1e-7);
     tu_case_end(mark, "head %-15s %-4s %d rows per chunk, MEAN", KIND_NAMES[k],
                 cases_format_name(fmt), (int)rows);
-    cl_mem ms[] = {io.x, io.w, io.targets.data, aux, io.db, io.loss, io.pos_weight, io.weight};
+    cl_mem ms[] = {io.x,
+                   io.w,
+                   io.targets.data,
+                   aux,
+                   io.db,
+                   io.loss,
+                   (cl_mem)io.weights.pos_weight,
+                   (cl_mem)io.weights.weight};
     for (size_t i = 0; i < sizeof ms / sizeof ms[0]; ++i)
         if (ms[i])
             clReleaseMemObject(ms[i]);

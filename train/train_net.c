@@ -348,7 +348,7 @@ int train_net_head_pass(train_net *net, int set, const uint32_t *rows, size_t ba
     io.loss_offset = loss_slot;
     io.counts = net->counts;
     io.counts_offset = loss_slot * APLCL_COUNT_LEN;
-    io.pos_weight = net->pos_weight;
+    io.weights.pos_weight = net->pos_weight;
     /* the whole batch fits: budget for one chunk */
     size_t need = 0;
     aplcl_status st = aplcl_head_scratch_bytes(net->head, batch, K, C, &io, batch, &need);

@@ -9,6 +9,7 @@
 #define APLCL_TRAIN_NET_H
 
 #include "aplcl.h"
+#include "aplcl_head.h"
 
 #include <stdint.h>
 

@@ -230,7 +230,7 @@ static int team_open(team *t, const tp_options *o, aplcl_ctx *ctx, const trainer
             par_fail(WHO, "more than %d devices in --devices", MAX_WORKERS);
             return -1;
         }
-        aplcl_status st = aplcl_ctx_create(&t->w[t->n].ctx, d);
+        aplcl_status st = cli_ctx_create(&t->w[t->n].ctx, d);
         if (st != APLCL_SUCCESS) {
             par_fail(WHO, "device '%s': %s", d, aplcl_status_string(st));
             return -1;

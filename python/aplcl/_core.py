@@ -279,11 +279,9 @@ class Context:
         return "aplcl.Context(%r)" % (self.device_name if self._h else "closed")
 
     def last_counts(self):
-        """(elements counted, invalid targets, non-finite logits, invalid weights) of the last host
-        call."""
-        arr = (ctypes.c_uint64 * C["APLCL_COUNT_LEN"])()
-        _check(_lib.ctx_last_counts(self.handle, arr))
-        return tuple(int(v) for v in arr)
+        """(elements counted, invalid targets, non-finite logits, invalid weights) of this
+        Context's last host call from Python (the C call returns them; this object keeps them)."""
+        return getattr(self, "_last_counts", (0,) * C["APLCL_COUNT_LEN"])
 
     def compute(self, logits, targets, params=None, grad=True, elem_loss=None):
         """The loss and its gradient: (loss, grad).
@@ -323,18 +321,15 @@ class Context:
         (pos_weight pointer or None, weight pointer or None, aplcl weight kind), float32 arrays
         the caller keeps alive."""
         p = _params(params, reduction)
-        loss = ctypes.c_double()
+        io = _lib.aplcl_host_io()
+        io.dtype, io.logits, io.target_format, io.targets = dtype, ptrs[0], fmt, ptrs[1]
+        io.grad, io.elem_loss = ptrs[2], ptrs[3]
         if weights is not None:
-            w = _lib.aplcl_weights(weights[0], weights[1], weights[2])
-            st = _lib.host_compute_weighted(self.handle, ctypes.byref(p), rows, cols, dtype,
-                                            ptrs[0], fmt, ptrs[1], ctypes.byref(w), ptrs[2],
-                                            ptrs[3], ctypes.byref(loss))
-            _check(st, "aplcl.Context.compute")
-            return loss.value
-        st = _lib.host_compute_typed(self.handle, ctypes.byref(p), rows, cols, dtype, ptrs[0],
-                                     fmt, ptrs[1], ptrs[2], ptrs[3], ctypes.byref(loss))
+            io.weights.pos_weight, io.weights.weight, io.weights.kind = weights
+        st = _lib.host_compute_io(self.handle, ctypes.byref(p), rows, cols, ctypes.byref(io))
+        self._last_counts = tuple(int(v) for v in io.counts)
         _check(st, "aplcl.Context.compute")
-        return loss.value
+        return io.loss
 
     def _compute_cl(self, logits, targets, params, grad, elem_loss):
         import pyopencl as cl
@@ -453,7 +448,6 @@ def reference(logits, targets, params=None, grad=True, elem_loss=False, reductio
     rows, cols = _shape2(x.shape)
     g = np.empty(x.shape, np.float64) if grad else None
     el = np.empty(x.shape, np.float64) if elem_loss else None
-    loss = ctypes.c_double()
     pw = None if pos_weight is None else _contig(pos_weight, np.float32).reshape(-1)
     wt = None if weight is None else _contig(weight, np.float32).reshape(-1)
     kind = WEIGHT_KINDS[weight_kind]
@@ -462,11 +456,14 @@ def reference(logits, targets, params=None, grad=True, elem_loss=False, reductio
     if (pw is not None and pw.size != cols) or (wt is not None and wt.size != want):
         raise ValueError("aplcl.reference: pos_weight needs %d values, a %s weight %d"
                          % (cols, weight_kind, want))
-    w = _lib.aplcl_weights(pw.ctypes.data if pw is not None else None,
-                           wt.ctypes.data if wt is not None else None, kind)
-    st = _lib.ref_compute_weighted(ctypes.byref(p), rows, cols, x.ctypes.data, t.ctypes.data,
-                                   ctypes.byref(w), g.ctypes.data if g is not None else None,
-                                   el.ctypes.data if el is not None else None,
-                                   ctypes.byref(loss), None)
+    io = _lib.aplcl_ref_io()
+    io.logits, io.targets = x.ctypes.data, t.ctypes.data
+    io.target_format = C["APLCL_TARGET_F32"]
+    io.weights.pos_weight = pw.ctypes.data if pw is not None else None
+    io.weights.weight = wt.ctypes.data if wt is not None else None
+    io.weights.kind = kind
+    io.grad = g.ctypes.data if g is not None else None
+    io.elem_loss = el.ctypes.data if el is not None else None
+    st = _lib.ref_compute_io(ctypes.byref(p), rows, cols, ctypes.byref(io))
     _check(st, "aplcl.reference")
-    return (loss.value, g, el) if elem_loss else (loss.value, g)
+    return (io.loss, g, el) if elem_loss else (io.loss, g)

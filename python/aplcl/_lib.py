@@ -52,6 +52,17 @@ class aplcl_targets(ctypes.Structure):
     ]
 
 
+class aplcl_weights(ctypes.Structure):
+    """Host arrays (host and reference calls) or cl_mem handles (device calls), as void *."""
+    _fields_ = [
+        ("pos_weight", ctypes.c_void_p),
+        ("pos_weight_offset", c_size),
+        ("weight", ctypes.c_void_p),
+        ("weight_offset", c_size),
+        ("kind", ctypes.c_int),
+    ]
+
+
 class aplcl_io(ctypes.Structure):
     _fields_ = [
         ("dtype", ctypes.c_int),
@@ -67,19 +78,34 @@ class aplcl_io(ctypes.Structure):
         ("loss_offset", c_size),
         ("counts", cl_mem),
         ("counts_offset", c_size),
-        ("pos_weight", cl_mem),
-        ("pos_weight_offset", c_size),
-        ("weight", cl_mem),
-        ("weight_offset", c_size),
-        ("weight_kind", ctypes.c_int),
+        ("weights", aplcl_weights),
     ]
 
 
-class aplcl_weights(ctypes.Structure):
+class aplcl_host_io(ctypes.Structure):
     _fields_ = [
-        ("pos_weight", ctypes.c_void_p),
-        ("weight", ctypes.c_void_p),
-        ("weight_kind", ctypes.c_int),
+        ("dtype", ctypes.c_int),
+        ("logits", ctypes.c_void_p),
+        ("target_format", ctypes.c_int),
+        ("targets", ctypes.c_void_p),
+        ("weights", aplcl_weights),
+        ("grad", ctypes.c_void_p),
+        ("elem_loss", ctypes.c_void_p),
+        ("loss", ctypes.c_double),
+        ("counts", ctypes.c_uint64 * 4),
+    ]
+
+
+class aplcl_ref_io(ctypes.Structure):
+    _fields_ = [
+        ("logits", ctypes.c_void_p),
+        ("target_format", ctypes.c_int),
+        ("targets", ctypes.c_void_p),
+        ("weights", aplcl_weights),
+        ("grad", ctypes.c_void_p),
+        ("elem_loss", ctypes.c_void_p),
+        ("loss", ctypes.c_double),
+        ("counts", ctypes.c_uint64 * 4),
     ]
 
 
@@ -99,7 +125,8 @@ class aplcl_device_info(ctypes.Structure):
     ]
 
 
-STRUCTS = (aplcl_params, aplcl_targets, aplcl_io, aplcl_weights, aplcl_device_info)
+STRUCTS = (aplcl_params, aplcl_targets, aplcl_io, aplcl_weights, aplcl_host_io, aplcl_ref_io,
+           aplcl_device_info)
 # C enums the binding passes as ctypes.c_int: their size must be int's.
 ENUMS = ("aplcl_reduction", "aplcl_dtype", "aplcl_target_format", "aplcl_status",
          "aplcl_weight_kind")
@@ -191,18 +218,10 @@ ctx_create = _fn("aplcl_ctx_create", _st, _P(_ptr), ctypes.c_char_p)
 ctx_create_from_queue = _fn("aplcl_ctx_create_from_queue", _st, _P(_ptr), _ptr)
 ctx_destroy = _fn("aplcl_ctx_destroy", None, _ptr)
 ctx_device_name = _fn("aplcl_ctx_device_name", ctypes.c_char_p, _ptr)
-ctx_last_counts = _fn("aplcl_ctx_last_counts", _st, _ptr, _P(ctypes.c_uint64))
-host_compute_typed = _fn("aplcl_host_compute_typed", _st, _ptr, _P(aplcl_params), c_size, c_size,
-                         ctypes.c_int, _ptr, ctypes.c_int, _ptr, _ptr, _ptr,
-                         _P(ctypes.c_double))
-host_compute_weighted = _fn("aplcl_host_compute_weighted", _st, _ptr, _P(aplcl_params), c_size,
-                            c_size, ctypes.c_int, _ptr, ctypes.c_int, _ptr, _P(aplcl_weights),
-                            _ptr, _ptr, _P(ctypes.c_double))
+host_compute_io = _fn("aplcl_host_compute_io", _st, _ptr, _P(aplcl_params), c_size, c_size,
+                      _P(aplcl_host_io))
 compute_io = _fn("aplcl_compute_io", _st, _ptr, _P(aplcl_params), c_size, c_size, _P(aplcl_io),
                  ctypes.c_uint, _P(cl_event), _P(cl_event))
-ref_compute_counts = _fn("aplcl_ref_compute_counts", _st, _P(aplcl_params), c_size, c_size, _ptr,
-                         _ptr, _ptr, _ptr, _P(ctypes.c_double), _P(ctypes.c_uint64))
-ref_compute_weighted = _fn("aplcl_ref_compute_weighted", _st, _P(aplcl_params), c_size, c_size,
-                           _ptr, _ptr, _P(aplcl_weights), _ptr, _ptr, _P(ctypes.c_double),
-                           _P(ctypes.c_uint64))
+ref_compute_io = _fn("aplcl_ref_compute_io", _st, _P(aplcl_params), c_size, c_size,
+                     _P(aplcl_ref_io))
 list_devices = _fn("aplcl_list_devices", _st, _P(aplcl_device_info), c_size, _P(c_size))

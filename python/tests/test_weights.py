@@ -123,7 +123,8 @@ def test_reference_weights_and_layout():
     assert l1 == l2 and np.array_equal(g1, g2)
     with pytest.raises(ValueError):
         aplcl.reference(xn, yn, weight=w, weight_kind="row")
-    assert _lib.layout["offsetof aplcl_io.weight_kind"] == _lib.aplcl_io.weight_kind.offset
+    assert _lib.layout["offsetof aplcl_io.weights"] == _lib.aplcl_io.weights.offset
+    assert _lib.layout["offsetof aplcl_weights.kind"] == _lib.aplcl_weights.kind.offset
     assert _lib.layout["APLCL_COUNT_LEN"] == 4
 
 
