@@ -16,7 +16,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 jobs="$(nproc 2>/dev/null || echo 2)"
 
-section() { printf '\n==== test.sh: %s ====\n' "$*"; }
+# Each section line carries the seconds since the start, so a log gives every stage's time.
+test_sh_start="$(date +%s)"
+section() { printf '\n==== test.sh: %s (at %ss) ====\n' "$*" "$(($(date +%s) - test_sh_start))"; }
 
 # Prints how many programs each test built: the files in its own kernel-cache folder
 # (tests/CMakeLists.txt gives each test one). Compiling is most of the suite's time on a new
@@ -196,5 +198,6 @@ input: build-fuzz/crash-* etc.). Fix train/arff.c and add the input to tests/fuz
 fuzz_summary="$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+).*/\1/p' \
     build-fuzz/fuzz-log.txt) inputs"
 
+section "done"
 printf '\ntest.sh: PASSED: %s tests on %s OpenCL device(s); NVRTC+Oclgrind: %s; Python: %s; ASan+UBSan: %s; fuzz: %s\n' \
     "$main_summary" "$device_count" "$gpu_summary" "$py_summary" "$asan_summary" "$fuzz_summary"
