@@ -217,6 +217,19 @@ def _np_logits(x):
     return _contig(x)
 
 
+def _check_output(out, name, inputs):
+    """Refuses an output array the library would write into although the caller cannot see the
+    write as intended: a read-only array (numpy's writeable flag off: the C code would write
+    through it anyway) or one that shares memory with an input."""
+    if not out.flags.writeable:
+        raise ValueError("aplcl: %s is read-only (writeable is False); pass a writable array"
+                         % name)
+    for iname, a in inputs:
+        if a is not None and np.shares_memory(out, a):
+            raise ValueError("aplcl: %s shares memory with the %s; pass a separate array"
+                             % (name, iname))
+
+
 def _is_cl_array(a):
     return type(a).__module__.startswith("pyopencl") and hasattr(a, "base_data")
 
@@ -235,6 +248,7 @@ class Context:
         _check(_lib.ctx_create(ctypes.byref(h), spec), "aplcl.Context(%r)" % (device,))
         self._h = h
         self._queue = None
+        self._spec = None if device is None else str(device)
 
     @classmethod
     def from_queue(cls, queue):
@@ -249,7 +263,36 @@ class Context:
                "aplcl.Context.from_queue")
         self._h = h
         self._queue = queue
+        self._spec = None
         return self
+
+    # A context is a handle on a device, like torch.device: copies share it (a module holding one
+    # deep-copies without opening the device again). A pickle carries the device spec and opens a
+    # new context on that device when loaded; a context on a caller's pyopencl queue cannot be
+    # pickled (the queue is not), nor a closed one.
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __reduce__(self):
+        if not getattr(self, "_h", None):
+            raise TypeError("aplcl.Context: a closed context cannot be pickled")
+        if self._queue is not None:
+            raise TypeError("aplcl.Context.from_queue: a context on a pyopencl queue cannot be "
+                            "pickled (the queue is not picklable); pickle the loss without it "
+                            "(context=None) and set .context after loading")
+        return (Context, (self._spec if self._spec is not None else self._resolved_spec(),))
+
+    def _resolved_spec(self):
+        """The "P:D" spec of this context's device (the first device of that name); None when
+        the listing has no device of that name."""
+        name = self.device_name
+        for d in devices():
+            if d.device_name == name:
+                return d.spec
+        return None
 
     @property
     def handle(self):
@@ -311,6 +354,10 @@ class Context:
                     or elem_loss.shape != x.shape or not elem_loss.flags.c_contiguous):
                 raise ValueError("aplcl: elem_loss must be a C-contiguous float32 array of shape %s"
                                  % (x.shape,))
+            _check_output(elem_loss, "elem_loss", (("logits", x), ("targets", t)))
+        if x.size == 0:  # nothing to compute (the C library takes no empty arrays): a no-op
+            _params(params)  # the same parameter errors as a non-empty call
+            return 0.0, g
         ptrs = (x.ctypes.data, t.ctypes.data, g.ctypes.data if g is not None else None,
                 elem_loss.ctypes.data if elem_loss is not None else None)
         rows, cols = _shape2(x.shape)
@@ -354,6 +401,10 @@ class Context:
         else:
             raise TypeError("aplcl: device targets of dtype %s; use float32, uint8 or bool"
                             % targets.dtype)
+        if logits.size == 0:  # nothing to compute: a no-op, as on numpy arrays
+            queue = self._queue or logits.queue
+            _params(params)
+            return cla.zeros(queue, (), np.float32), (cla.empty_like(logits) if grad else None)
         for name, a in (("logits", logits), ("targets", targets)):
             if not a.flags.c_contiguous or a.base_data is None:
                 raise ValueError("aplcl: %s must be a C-contiguous, non-empty pyopencl array" % name)
@@ -376,6 +427,13 @@ class Context:
                     or elem_loss.shape != logits.shape or not elem_loss.flags.c_contiguous):
                 raise ValueError("aplcl: elem_loss must be a C-contiguous float32 pyopencl array "
                                  "of shape %s" % (logits.shape,))
+            if elem_loss.base_data.get_info(cl.mem_info.FLAGS) & cl.mem_flags.READ_ONLY:
+                raise ValueError("aplcl: elem_loss is in a READ_ONLY OpenCL buffer; the kernel "
+                                 "writes it")
+            if elem_loss.base_data.int_ptr in (logits.base_data.int_ptr,
+                                               targets.base_data.int_ptr):
+                raise ValueError("aplcl: elem_loss shares its OpenCL buffer with the logits or "
+                                 "targets; pass a separate array")
             io.elem_loss, io.elem_loss_offset = elem_loss.base_data.int_ptr, elem_loss.offset // 4
         io.loss, io.loss_offset = loss.base_data.int_ptr, loss.offset // 4
         waits = [e for a in (logits, targets, elem_loss) if a is not None for e in a.events]
@@ -434,14 +492,27 @@ def reference(logits, targets, params=None, grad=True, elem_loss=False, reductio
               pos_weight=None, weight=None, weight_kind="element"):
     """The CPU reference in double precision (aplcl_ref_compute_weighted): (loss, grad), grad
     float64 of the logits' shape (None with grad=False); with elem_loss=True, (loss, grad,
-    elem_loss). Logits are read as float32 (float16 widens exactly; float64 rounds to float32);
-    targets as in Context.compute (uint8 255 and negative floats are ignored). Optional weights
-    (read as float32, see "weights" in include/aplcl.h): pos_weight, one per label; weight, one
-    per element, label or row as weight_kind ('element', 'label', 'row') says."""
+    elem_loss). It reads float32 logits, as the C reference does: float16 widens exactly, and
+    float64 logits are taken only when every value is a float32 value (else ValueError: rounding
+    them silently would make a double-precision check wrong; round with .astype(np.float32), or
+    compute in double with aplcl.torch on a float64 tensor). Targets as in Context.compute
+    (uint8 255 and negative floats are ignored), read as float32. Optional weights (read as
+    float32, see "weights" in include/aplcl.h): pos_weight, one per label; weight, one per
+    element, label or row as weight_kind ('element', 'label', 'row') says. Empty logits give
+    loss 0 (every reduction) and empty outputs."""
     x = np.asarray(logits)
     if x.dtype.kind != "f":
         raise TypeError("aplcl.reference: logits of dtype %s; use a float dtype" % x.dtype)
-    x = _contig(x, np.float32)
+    x32 = _contig(x, np.float32)
+    if x.dtype.itemsize > 4:
+        with np.errstate(invalid="ignore"):
+            same = (x32.astype(x.dtype) == x) | (np.isnan(x) & np.isnan(x32))
+        if not np.all(same):
+            raise ValueError("aplcl.reference: %d of the %s logits are not float32 values and "
+                             "would be rounded; pass logits.astype(np.float32) to accept the "
+                             "rounding, or use aplcl.torch on a float64 tensor (computed in "
+                             "double)" % (int(np.sum(~same)), x.dtype))
+    x = x32
     t, fmt = _np_targets(targets, x.shape)
     if fmt == C["APLCL_TARGET_U8"]:
         tf = t.astype(np.float32)
@@ -462,6 +533,9 @@ def reference(logits, targets, params=None, grad=True, elem_loss=False, reductio
     if (pw is not None and pw.size != cols) or (wt is not None and wt.size != want):
         raise ValueError("aplcl.reference: pos_weight needs %d values, a %s weight %d"
                          % (cols, weight_kind, want))
+    if x.size == 0:  # a no-op (the C reference takes no empty arrays)
+        out = (0.0, g) + ((el,) if elem_loss else ())
+        return out
     w = _lib.aplcl_weights(pw.ctypes.data if pw is not None else None,
                            wt.ctypes.data if wt is not None else None, kind)
     st = _lib.ref_compute_weighted(ctypes.byref(p), rows, cols, x.ctypes.data, t.ctypes.data,

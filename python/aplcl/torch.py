@@ -6,21 +6,24 @@ clip=0.05, eps=1e-8, disable_torch_grad_focal_loss=True) and honours its epsilon
 and epsilon_pos_pow attributes, so training code changes one import; alpha/beta lists and
 reduction='sum'|'mean'|'none' are extras. Forward runs aplcl's fused loss + gradient once (CPU
 tensors are passed to the C library without copies, float32, float16 and bfloat16); backward
-hands that gradient back, times the incoming one. Global grad mode is never touched. float64
-tensors go through the double-precision CPU reference (logits rounded to float32), for gradcheck.
+hands that gradient back, times the incoming one, and is once_differentiable (a second derivative
+raises). float64 tensors are computed in double with PyTorch operations (aplcl/_torch64.py):
+exact under autograd (gradcheck, double backward, functorch transforms), no OpenCL needed.
 Weights (weight, pos_weight) are those of torch.nn.BCEWithLogitsLoss: constants (no gradient
-flows to them), passed to aplcl per label, per row or per element (see _weights).
+flows to them), passed to aplcl per label, per row or per element (see _weights); targets are
+constants too. Empty inputs give 0 (sum, and mean: aplcl's rule for no counted element), or an
+empty tensor ('none'). The fused linear head is aplcl/torch_head.py (LinearAPLLoss).
 Not here: GPU tensors (aplcl reaches CPU memory only; a CUDA tensor raises and says so).
 """
 
 import threading
 
-import numpy as np
 import torch
 
 from . import _core
 from ._core import Context, Params
 from ._lib import C
+from ._torch64 import _transforms_active, apl_loss64
 
 _TORCH_DTYPES = {torch.float32: C["APLCL_DTYPE_F32"], torch.float16: C["APLCL_DTYPE_F16"],
                  torch.bfloat16: C["APLCL_DTYPE_BF16"]}
@@ -48,9 +51,11 @@ def _check_device(t, name):
 
 
 def _targets(y, shape):
-    """(contiguous targets tensor, aplcl format): float32 as is, bool/uint8 as u8, else float32."""
+    """(contiguous targets tensor, aplcl format): float32 as is, bool/uint8 as u8, else float32.
+    Targets are constants: one that requires grad is read (detached) and gets no gradient."""
     if not isinstance(y, torch.Tensor):
         y = torch.as_tensor(y)
+    y = y.detach()
     _check_device(y, "the target")
     if tuple(y.shape) != tuple(shape):
         raise ValueError("aplcl.torch: target shape %s differs from input shape %s"
@@ -112,28 +117,15 @@ def _weights(weight, pos_weight, shape):
 
 
 def _run(ctx, params, reduction, x, y, fmt, want_grad, wts=None):
-    """One aplcl call: (loss tensor, grad tensor or None). x, y contiguous CPU tensors; wts from
-    _weights."""
-    if x.dtype == torch.float64:  # the reference path: float64 in, float64 out
-        yn = y.numpy()
-        if fmt == C["APLCL_TARGET_U8"]:
-            yn = yn.astype(np.uint8)
-        kw = {}
-        if wts is not None:
-            kinds = {v: k for k, v in _core.WEIGHT_KINDS.items()}
-            kw = dict(pos_weight=None if wts[0] is None else wts[0].numpy(),
-                      weight=None if wts[1] is None else wts[1].numpy(), weight_kind=kinds[wts[2]])
-        out = _core.reference(x.detach().numpy(), yn, params, grad=want_grad,
-                              elem_loss=reduction == "none", reduction=reduction, **kw)
-        g = torch.from_numpy(out[1]) if want_grad else None
-        loss = torch.from_numpy(out[2]) if reduction == "none" else torch.tensor(out[0],
-                                                                                 dtype=x.dtype)
-        return loss, g
+    """One aplcl call: (loss tensor, grad tensor or None). x, y contiguous CPU tensors of float32,
+    float16 or bfloat16 logits; wts from _weights."""
     if x.dtype not in _TORCH_DTYPES:
-        raise TypeError("aplcl.torch: input of dtype %s; use float32, float16, bfloat16 (or "
-                        "float64 for the CPU reference)" % x.dtype)
+        raise TypeError("aplcl.torch: input of dtype %s; use float32, float16 or bfloat16"
+                        % x.dtype)
     g = torch.empty_like(x) if want_grad else None
     el = torch.empty(x.shape, dtype=torch.float32) if reduction == "none" else None
+    if x.numel() == 0:  # nothing to compute: the C library takes no empty arrays
+        return (el if el is not None else torch.zeros((), dtype=torch.float32)), g
     ptrs = (x.data_ptr(), y.data_ptr(), g.data_ptr() if g is not None else None,
             el.data_ptr() if el is not None else None)
     rows, cols = _core._shape2(x.shape)
@@ -146,6 +138,11 @@ def _run(ctx, params, reduction, x, y, fmt, want_grad, wts=None):
 
 
 class _APLFunction(torch.autograd.Function):
+    """The float32/16-bit path: aplcl computes the loss and its gradient in one call. The gradient
+    is not itself differentiable (it comes from C): a second derivative through it raises (see
+    _no_second_derivative) instead of silently dropping the Hessian term. Use float64 tensors
+    for second derivatives."""
+
     @staticmethod
     def forward(fctx, x, y, fmt, ctx, params, reduction, wts):
         loss, g = _run(ctx, params, reduction, x, y, fmt, True, wts)
@@ -159,14 +156,37 @@ class _APLFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(fctx, gout):
+        with torch.no_grad():
+            g = _APLFunction._grad(fctx, gout)
+        return _no_second_derivative(g, fctx.saved_tensors[0]), None, None, None, None, None, None
+
+    @staticmethod
+    def _grad(fctx, gout):
         g, fctx.grad = fctx.grad, None
         if g is None:  # a second backward (retain_graph): the first gave the gradient away
             x, y = fctx.saved_tensors
             ctx, params, reduction, fmt, wts = fctx.aplcl
             g = _run(ctx, params, reduction, x, y, fmt, True, wts)[1]
-        if gout.dim() == 0 and not gout.requires_grad and float(gout) == 1.0:
-            return g, None, None, None, None, None, None
-        return (g * gout).to(g.dtype), None, None, None, None, None, None
+        if gout.dim() == 0 and float(gout) == 1.0:
+            return g
+        return (g * gout).to(g.dtype)
+
+
+_SECOND_DERIVATIVE = (
+    "aplcl.torch: a second derivative through the float32/float16/bfloat16 path: its gradient "
+    "comes from aplcl's C code and is not itself differentiable. Use float64 tensors (computed "
+    "with PyTorch operations, exact to any order) for Hessians and double backward.")
+
+
+def _no_second_derivative(g, x):
+    """g as backward returns it; under create_graph (grad mode on in backward) the output of a
+    node whose inputs are g and x and which raises when differentiated. PyTorch's
+    once_differentiable is not enough: it adds its error node only when the incoming gradient
+    requires grad (usually not), and then without an edge to x, so d/dx of the gradient would
+    silently be 0, dropping the Hessian term."""
+    if torch.is_grad_enabled() and x.requires_grad:
+        return torch._C._functions.DelayedError(_SECOND_DERIVATIVE, 2)(g, x)[0]
+    return g
 
 
 def apl_loss(input, target, params=None, reduction=None, context=None, weight=None,
@@ -184,6 +204,17 @@ def apl_loss(input, target, params=None, reduction=None, context=None, weight=No
     red = reduction if reduction is not None else p.reduction
     if red not in ("sum", "mean", "none"):
         raise ValueError("aplcl.torch: reduction %r is not 'sum', 'mean' or 'none'" % (red,))
+    if input.dtype == torch.float64:
+        return _apl_loss_float64(input, target, p, red, weight, pos_weight)
+    if input.dtype not in _TORCH_DTYPES:
+        raise TypeError("aplcl.torch: input of dtype %s; use float32, float16, bfloat16 (or "
+                        "float64, computed in double with PyTorch operations)" % input.dtype)
+    if _transforms_active():
+        raise RuntimeError(
+            "aplcl.torch: a %s input inside a torch.func/functorch transform (vmap, grad, "
+            "jacrev, ...): aplcl's C library reads raw memory, which those transforms do not "
+            "have. Use float64 inputs (computed with PyTorch operations, which the transforms "
+            "support) or loop over the batch." % input.dtype)
     ctx = context if context is not None else default_context()
     y, fmt = _targets(target, input.shape)
     wts = _weights(weight, pos_weight, input.shape)
@@ -191,6 +222,36 @@ def apl_loss(input, target, params=None, reduction=None, context=None, weight=No
     if input.requires_grad and torch.is_grad_enabled():
         return _APLFunction.apply(x, y, fmt, ctx, p, red, wts)
     return _run(ctx, p, red, x.detach(), y, fmt, False, wts)[0]
+
+
+def _apl_loss_float64(x, target, p, red, weight, pos_weight):
+    """float64 logits: the loss in double with PyTorch operations (aplcl/_torch64.py), exact
+    under autograd (gradcheck, double backward) and without OpenCL. Targets and weights are read
+    in double and are constants: no gradient flows to them."""
+    y = target if isinstance(target, torch.Tensor) else torch.as_tensor(target)
+    _check_device(y, "the target")
+    if tuple(y.shape) != tuple(x.shape):
+        raise ValueError("aplcl.torch: target shape %s differs from input shape %s"
+                         % (tuple(y.shape), tuple(x.shape)))
+    if y.dtype.is_complex:
+        raise TypeError("aplcl.torch: complex targets")
+    y = y.detach()
+    if y.dtype == torch.bool:
+        y = y.to(torch.float64)
+    elif y.dtype == torch.uint8:  # 255 ignored; 2..254 stay > 1, invalid
+        y = torch.where(y == C["APLCL_TARGET_U8_IGNORE"], torch.tensor(-1.0, dtype=torch.float64),
+                        y.double())
+    _weights(weight, pos_weight, x.shape)  # the shape checks and messages of the float32 path
+    w = None if weight is None else _as_weight64(weight, "weight")
+    pw = None if pos_weight is None else _as_weight64(pos_weight, "pos_weight")
+    return apl_loss64(p, red, x, y, w, pw)
+
+
+def _as_weight64(w, name):
+    if not isinstance(w, torch.Tensor):
+        w = torch.as_tensor(w)
+    _check_device(w, name)
+    return w.detach().to(torch.float64)
 
 
 class APLLoss(torch.nn.Module):
