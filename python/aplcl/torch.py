@@ -355,3 +355,6 @@ class BCEWithLogitsLoss(torch.nn.Module):
 
     def extra_repr(self):
         return "reduction=%r" % (self.reduction,)
+
+
+from ._torch_head import LinearAPLLoss, linear_apl_loss  # noqa: E402 (it uses this module)
