@@ -172,6 +172,14 @@ def _params(params, reduction=None):
     return c
 
 
+def _validated(params, reduction=None):
+    """_params, then the C library's range check: what an empty call (a no-op that reaches no C
+    compute call) still checks, so that it fails where a non-empty call would."""
+    c = _params(params, reduction)
+    _check(_lib.params_validate(ctypes.byref(c)), "aplcl")
+    return c
+
+
 _DTYPES = {np.dtype(np.float32): C["APLCL_DTYPE_F32"], np.dtype(np.float16): C["APLCL_DTYPE_F16"]}
 
 
@@ -356,7 +364,7 @@ class Context:
                                  % (x.shape,))
             _check_output(elem_loss, "elem_loss", (("logits", x), ("targets", t)))
         if x.size == 0:  # nothing to compute (the C library takes no empty arrays): a no-op
-            _params(params)  # the same parameter errors as a non-empty call
+            _validated(params)  # the same parameter errors as a non-empty call
             return 0.0, g
         ptrs = (x.ctypes.data, t.ctypes.data, g.ctypes.data if g is not None else None,
                 elem_loss.ctypes.data if elem_loss is not None else None)
@@ -403,7 +411,7 @@ class Context:
                             % targets.dtype)
         if logits.size == 0:  # nothing to compute: a no-op, as on numpy arrays
             queue = self._queue or logits.queue
-            _params(params)
+            _validated(params)
             return cla.zeros(queue, (), np.float32), (cla.empty_like(logits) if grad else None)
         for name, a in (("logits", logits), ("targets", targets)):
             if not a.flags.c_contiguous or a.base_data is None:
@@ -534,6 +542,7 @@ def reference(logits, targets, params=None, grad=True, elem_loss=False, reductio
         raise ValueError("aplcl.reference: pos_weight needs %d values, a %s weight %d"
                          % (cols, weight_kind, want))
     if x.size == 0:  # a no-op (the C reference takes no empty arrays)
+        _validated(params, reduction)
         out = (0.0, g) + ((el,) if elem_loss else ())
         return out
     w = _lib.aplcl_weights(pw.ctypes.data if pw is not None else None,

@@ -16,7 +16,7 @@ from typing import Optional, Sequence
 import torch
 
 from . import _lib
-from ._core import Error, Params, _decimal
+from ._core import Error, Params, _decimal, _validated
 
 _SERIES_BELOW = 0.25  # ref.c SERIES_BELOW
 _SERIES_TERMS = 40  # ref.c SERIES_TERMS
@@ -137,6 +137,7 @@ def apl_loss64(p: Params, reduction: str, x: torch.Tensor, y: torch.Tensor,
     Invalid targets, non-finite logits and invalid weights of non-ignored elements raise
     aplcl.Error as the C library does; inside torch.func transforms, where no value can be
     looked at, those elements give NaN instead."""
+    _validated(p, reduction)  # the C library's parameter check, as every other path makes it
     y = y.detach().to(torch.float64)
     ignored = y < 0
     invalid = torch.isnan(y) | (y > 1)

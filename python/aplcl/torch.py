@@ -125,6 +125,7 @@ def _run(ctx, params, reduction, x, y, fmt, want_grad, wts=None):
     g = torch.empty_like(x) if want_grad else None
     el = torch.empty(x.shape, dtype=torch.float32) if reduction == "none" else None
     if x.numel() == 0:  # nothing to compute: the C library takes no empty arrays
+        _core._validated(params, reduction)
         return (el if el is not None else torch.zeros((), dtype=torch.float32)), g
     ptrs = (x.data_ptr(), y.data_ptr(), g.data_ptr() if g is not None else None,
             el.data_ptr() if el is not None else None)

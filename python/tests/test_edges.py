@@ -121,3 +121,13 @@ def test_reference_refuses_rounding_float64():
     assert aplcl.reference(x.astype(np.float64), y)[0] == l32  # float32 values: taken
     with pytest.raises(ValueError, match="not float32 values"):
         aplcl.reference(x.astype(np.float64) + 1e-9, y)
+
+
+@pytest.mark.parametrize("rows", [0, 3])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_params_checked_on_every_path(rows, dtype):
+    # empty batches, and the float64 path (which does not reach the C library), still refuse
+    # parameters the C library refuses
+    x = torch.zeros(rows, 4, dtype=dtype, requires_grad=True)
+    with pytest.raises(aplcl.Error, match="INVALID_PARAMS"):
+        apl_loss(x, torch.zeros(rows, 4), aplcl.Params(gamma_neg=-1.0))
