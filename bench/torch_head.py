@@ -38,8 +38,8 @@ ISSUE_SHAPES = "8192x512x32768,4096x256x131072"
 
 
 def status_kb(key, pid="self"):
-    with open("/proc/%s/status" % pid) as f:
-        m = re.search(r"^%s:\s+(\d+) kB" % key, f.read(), re.M)
+    with open(f"/proc/{pid}/status") as f:
+        m = re.search(rf"^{key}:\s+(\d+) kB", f.read(), re.M)
     return int(m.group(1)) if m else 0
 
 
@@ -123,8 +123,8 @@ def check(name, torch, apt):
                            (mod.weight.grad, W64.grad, "dW"), (mod.bias.grad, b64.grad, "db")):
         err = float((got.double() - ref).abs().max() / max(float(ref.abs().max()), 1e-30))
         if not err < 1e-4:
-            raise SystemExit("variant %s: %s differs from the float64 reference by %.3g "
-                             "(relative): not timing wrong results" % (name, what, err))
+            raise SystemExit(f"variant {name}: {what} differs from the float64 reference by "
+                             f"{err:.3g} (relative): not timing wrong results")
 
 
 def child(args):
@@ -160,7 +160,7 @@ def child(args):
            "peak_above_params_MiB": round((peak_kb - base_kb - param_grad_kb) / 1024.0, 1),
            "baseline_MiB": round(base_kb / 1024.0, 1), "torch_threads": torch.get_num_threads(),
            "device": apt.default_context().device_name}
-    print("RESULT " + json.dumps(out), flush=True)
+    print(f"RESULT {json.dumps(out)}", flush=True)
 
 
 # ---- the parent: a fresh process per case, with a memory watchdog ----
@@ -185,11 +185,11 @@ def run_case(args, case, variant, limit_kb):
     text = proc.communicate()[0]
     if killed:
         return {"case": case, "variant": variant,
-                "error": "resident set passed the limit of %.1f GiB" % (limit_kb / 2.0 ** 20)}
+                "error": f"resident set passed the limit of {limit_kb / 2.0 ** 20:.1f} GiB"}
     m = re.search(r"^RESULT (.*)$", text, re.M)
     if proc.returncode != 0 or not m:
         return {"case": case, "variant": variant,
-                "error": "exit %s: %s" % (proc.returncode, text.strip()[-400:])}
+                "error": f"exit {proc.returncode}: {text.strip()[-400:]}"}
     return json.loads(m.group(1))
 
 
@@ -202,13 +202,12 @@ def table(results):
     for r in results:
         a = by.get((r["case"], "a"))
         if "error" in r:
-            lines.append("| %s | %s | - | - | - | %s |" % (r["case"], label[r["variant"]],
-                                                            r["error"]))
+            lines.append(f"| {r['case']} | {label[r['variant']]} | - | - | - | {r['error']} |")
             continue
         rt = rm = "-"
-        if a is not None and "error" not in a:
-            rt = "%.2fx" % (r["step_s_median"] / a["step_s_median"])
-            rm = "%.1f%%" % (100.0 * r["peak_above_params_MiB"] / a["peak_above_params_MiB"])
+        if a is not None and "error" not in a and a["peak_above_params_MiB"] > 0:
+            rt = f"{r['step_s_median'] / a['step_s_median']:.2f}x"
+            rm = f"{100.0 * r['peak_above_params_MiB'] / a['peak_above_params_MiB']:.1f}%"
         lines.append("| %s | %s | %.2f | %.0f | %s | %s |" % (
             r["case"], label[r["variant"]], r["step_s_median"], r["peak_above_params_MiB"], rt,
             rm))
@@ -242,8 +241,8 @@ def main():
             print(json.dumps(r), flush=True)
             if args.json:
                 with open(args.json, "a") as f:
-                    f.write(json.dumps(r) + "\n")
-    print("# load average after: %s" % " ".join(open("/proc/loadavg").read().split()[:3]))
+                    f.write(f"{json.dumps(r)}\n")
+    print(f"# load average after: {' '.join(open('/proc/loadavg').read().split()[:3])}")
     print(table(results))
 
 

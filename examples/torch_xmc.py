@@ -9,9 +9,9 @@ sparse or dense), takes its labels by the names the XML lists (they are not the 
 attributes in XML order), and passes them to LinearAPLLoss as lists of label indices (sparse
 targets: no dense N x C target tensor). Both models: one linear layer on log(1 + count) features
 (standardised ones for numeric data), Adam (lr 1e-2, batch 64, weight decay 1e-4), the same
-seed and epochs. Without enron it falls back to the repository's data/yeast. The mAP is the mean over
-labels with a test positive of average precision; the label-frequency baseline scores every row
-by the training frequencies. Not a benchmark (bench/torch_head.py is).
+seed and epochs. Without enron it falls back to the repository's data/yeast. The mAP is the mean
+over labels with a test positive of average precision; the label-frequency baseline scores every
+row by the training frequencies. Not a benchmark (bench/torch_head.py is).
 
 Run: build-python/venv/bin/python examples/torch_xmc.py [--epochs 30] [--seed 1]
      [--data DIR] [--name STEM]
@@ -43,7 +43,7 @@ def default_data():
     14 labels: a clone without the shared folder still runs the example)."""
     for name in ("enron", "yeast"):
         for d in DATA_DIRS:
-            if d and os.path.isfile(os.path.join(d, name, name + ".xml")):
+            if d and os.path.isfile(os.path.join(d, name, f"{name}.xml")):
                 return os.path.normpath(os.path.join(d, name))
     return None
 
@@ -82,7 +82,7 @@ def read_arff(path, label_names):
     col = {n: i for i, n in enumerate(names)}
     missing = [n for n in label_names if n not in col]
     if missing:
-        raise SystemExit("%s: label attributes %s of the XML are not in the ARFF" % (path, missing))
+        raise SystemExit(f"{path}: label attributes {missing} of the XML are not in the ARFF")
     a = np.zeros((len(rows), len(names)), np.float32)
     for r, line in enumerate(rows):
         if line.startswith("{"):
@@ -146,9 +146,9 @@ def main():
         raise SystemExit("torch_xmc.py: no enron or yeast data found in %s; give --data"
                          % ", ".join(d for d in DATA_DIRS if d))
     name = args.name or os.path.basename(os.path.normpath(args.data))
-    labels = read_labels(os.path.join(args.data, name + ".xml"))
-    xtr, ytr = read_arff(os.path.join(args.data, name + "-train.arff"), labels)
-    xte, yte = read_arff(os.path.join(args.data, name + "-test.arff"), labels)
+    labels = read_labels(os.path.join(args.data, f"{name}.xml"))
+    xtr, ytr = read_arff(os.path.join(args.data, f"{name}-train.arff"), labels)
+    xte, yte = read_arff(os.path.join(args.data, f"{name}-test.arff"), labels)
     if (xtr >= 0).all() and (xte >= 0).all():  # counts or 0/1 words
         xtr, xte = np.log1p(xtr), np.log1p(xte)
     else:  # numeric features: standardised with the training statistics
@@ -158,11 +158,11 @@ def main():
     ytr_t = torch.from_numpy(ytr)
     ytr_lists = [np.flatnonzero(r > 0.5).tolist() for r in ytr]  # sparse targets
     d, c = xtr.shape[1], len(labels)
-    print("%s: %d train / %d test rows, %d features, %d labels; aplcl on %s" % (
-        name, len(xtr), len(xte), d, c, apt.default_context().device_name))
+    print(f"{name}: {len(xtr)} train / {len(xte)} test rows, {d} features, {c} labels; aplcl on "
+          f"{apt.default_context().device_name}")
     freq = ytr.mean(0)
-    print("label-frequency baseline test mAP %.4f" % average_precision(
-        np.tile(freq, (len(yte), 1)), yte))
+    base = average_precision(np.tile(freq, (len(yte), 1)), yte)
+    print(f"label-frequency baseline test mAP {base:.4f}")
 
     def fused():
         head = apt.LinearAPLLoss(d, c, reduction="mean")  # the reference APL parameters
@@ -182,8 +182,8 @@ def main():
     for label, make in (("LinearAPLLoss (APL)", fused), ("LinearAPLLoss (BCE preset)", fused_bce),
                         ("nn.Linear + BCEWithLogitsLoss", linear_bce)):
         m, secs = train(make, xtr, ytr_lists, ytr, xte, yte, args)
-        print("%-30s test mAP %.4f (%d epochs, seed %d, %.1f s)" % (label, m, args.epochs,
-                                                                  args.seed, secs))
+        print(f"{label:<30} test mAP {m:.4f} ({args.epochs} epochs, seed {args.seed}, "
+              f"{secs:.1f} s)")
 
 
 if __name__ == "__main__":

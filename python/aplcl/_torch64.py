@@ -157,15 +157,16 @@ def apl_loss64(p: Params, reduction: str, x: torch.Tensor, y: torch.Tensor,
     if _transforms_active():
         poison = invalid | (use & (~finite | bad_w))
     else:  # the C library's order: targets, then logits, then weights
-        if bool(invalid.any()):
-            _raise("APLCL_ERR_INVALID_TARGET", "aplcl.torch (float64): %d invalid targets "
-                   "(NaN or > 1)" % int(invalid.sum()))
-        if bool((use & ~finite).any()):
-            _raise("APLCL_ERR_NONFINITE_LOGIT", "aplcl.torch (float64): %d non-finite logits"
-                   % int((use & ~finite).sum()))
-        if bool((use & bad_w).any()):
-            _raise("APLCL_ERR_INVALID_WEIGHT", "aplcl.torch (float64): %d invalid weights"
-                   % int((use & bad_w).sum()))
+        n_bad = int(invalid.sum())
+        if n_bad:
+            _raise("APLCL_ERR_INVALID_TARGET",
+                   f"aplcl.torch (float64): {n_bad} invalid targets (NaN or > 1)")
+        n_bad = int((use & ~finite).sum())
+        if n_bad:
+            _raise("APLCL_ERR_NONFINITE_LOGIT", f"aplcl.torch (float64): {n_bad} non-finite logits")
+        n_bad = int((use & bad_w).sum())
+        if n_bad:
+            _raise("APLCL_ERR_INVALID_WEIGHT", f"aplcl.torch (float64): {n_bad} invalid weights")
     keep = use & finite & ~bad_w
     # masked elements are computed on safe values (0) so that their zero gradient stays zero
     xs = torch.where(keep, x, torch.zeros_like(x))

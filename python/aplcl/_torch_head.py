@@ -59,16 +59,16 @@ class _Targets:
         else:
             raise TypeError("aplcl.torch: targets must be a tensor of the logits' shape, a list of "
                             "label-index lists (one per row) or a CSR pair (indptr, indices), "
-                            "not %s" % type(target).__name__)
+                            f"not {type(target).__name__}")
         self.buf = None
 
     def _dense(self, y: torch.Tensor, lead):
         if y.device.type != "cpu":
-            raise RuntimeError("aplcl.torch: the target is on device '%s'; aplcl reaches CPU "
-                               "memory only" % y.device)
+            raise RuntimeError(f"aplcl.torch: the target is on device '{y.device}'; aplcl reaches "
+                               "CPU memory only")
         if tuple(y.shape) != tuple(lead) + (self.cols,):
-            raise ValueError("aplcl.torch: target shape %s differs from the logits' shape %s"
-                             % (tuple(y.shape), tuple(lead) + (self.cols,)))
+            raise ValueError(f"aplcl.torch: target shape {tuple(y.shape)} differs from the logits' "
+                             f"shape {tuple(lead) + (self.cols,)}")
         y = y.detach().reshape(self.rows, self.cols)
         if y.dtype == torch.bool:
             self.dense, self.fmt = y.contiguous().view(torch.uint8), C["APLCL_TARGET_U8"]
@@ -84,17 +84,17 @@ class _Targets:
         indptr = indptr.detach().reshape(-1).to(torch.int64)
         indices = indices.detach().reshape(-1).to(torch.int64)
         if indptr.numel() != self.rows + 1:
-            raise ValueError("aplcl.torch: CSR indptr has %d values; %d rows need %d"
-                             % (indptr.numel(), self.rows, self.rows + 1))
+            raise ValueError(f"aplcl.torch: CSR indptr has {indptr.numel()} values; {self.rows} "
+                             f"rows need {self.rows + 1}")
         if int(indptr[0]) != 0 or int(indptr[-1]) != indices.numel() or bool(
                 (indptr[1:] < indptr[:-1]).any()):
             raise ValueError("aplcl.torch: CSR indptr must start at 0, never decrease and end at "
-                             "len(indices) (%d)" % indices.numel())
+                             f"len(indices) ({indices.numel()})")
         self._set_sparse(indptr, indices)
 
     def _lists(self, lists):
         if len(lists) != self.rows:
-            raise ValueError("aplcl.torch: %d target lists for %d rows" % (len(lists), self.rows))
+            raise ValueError(f"aplcl.torch: {len(lists)} target lists for {int(self.rows)} rows")
         lens = torch.tensor([len(r) for r in lists], dtype=torch.int64)
         indptr = torch.zeros(self.rows + 1, dtype=torch.int64)
         torch.cumsum(lens, 0, out=indptr[1:])
@@ -103,7 +103,7 @@ class _Targets:
 
     def _set_sparse(self, indptr, indices):
         if indices.numel() and (int(indices.min()) < 0 or int(indices.max()) >= self.cols):
-            raise ValueError("aplcl.torch: a target label index is outside [0, %d)" % self.cols)
+            raise ValueError(f"aplcl.torch: a target label index is outside [0, {int(self.cols)})")
         self.indptr, self.indices, self.fmt = indptr, indices, C["APLCL_TARGET_U8"]
 
     def count(self) -> int:
@@ -149,13 +149,13 @@ def _chunk_rows(rows: int, cols: int, chunk_rows: Optional[int], max_bytes: Opti
                 target_bytes: int) -> int:
     if chunk_rows is not None:
         if int(chunk_rows) < 1:
-            raise ValueError("aplcl.torch: chunk_rows must be at least 1, got %r" % (chunk_rows,))
+            raise ValueError(f"aplcl.torch: chunk_rows must be at least 1, got {chunk_rows!r}")
         return min(int(chunk_rows), max(rows, 1))
     budget = DEFAULT_MAX_BYTES if max_bytes is None else int(max_bytes)
     per_row = max(cols, 1) * (4 + target_bytes)
     if budget < per_row:
-        raise ValueError("aplcl.torch: max_bytes=%d holds not even one row of %d labels (%d bytes)"
-                         % (budget, cols, per_row))
+        raise ValueError(f"aplcl.torch: max_bytes={budget} holds not even one row of {cols} labels "
+                         f"({per_row} bytes)")
     return max(1, min(budget // per_row, rows))
 
 
@@ -341,31 +341,30 @@ def linear_apl_loss(input: torch.Tensor, weight: torch.Tensor, bias: Optional[to
     for name, t in (("input", input), ("weight", weight), ("bias", bias)):
         if t is not None:
             if not isinstance(t, torch.Tensor):
-                raise TypeError("aplcl.torch.linear_apl_loss: %s must be a tensor" % name)
-            apt._check_device(t, "the " + name)
+                raise TypeError(f"aplcl.torch.linear_apl_loss: {name} must be a tensor")
+            apt._check_device(t, f"the {name}")
     if weight.dim() != 2 or input.dim() < 1 or input.shape[-1] != weight.shape[1]:
-        raise ValueError("aplcl.torch.linear_apl_loss: input %s and weight %s do not make a "
-                         "linear layer (weight is (C, D), input (..., D))"
-                         % (tuple(input.shape), tuple(weight.shape)))
+        raise ValueError(f"aplcl.torch.linear_apl_loss: input {tuple(input.shape)} and weight "
+                         f"{tuple(weight.shape)} do not make a "
+                         "linear layer (weight is (C, D), input (..., D))")
     cols, dim = weight.shape
     if bias is not None and tuple(bias.shape) != (cols,):
-        raise ValueError("aplcl.torch.linear_apl_loss: bias of shape %s; the layer has %d labels"
-                         % (tuple(bias.shape), cols))
+        raise ValueError(f"aplcl.torch.linear_apl_loss: bias of shape {tuple(bias.shape)}; the "
+                         f"layer has {cols} labels")
     p = Params.default() if params is None else params
     if not isinstance(p, Params):
         raise TypeError("aplcl.torch.linear_apl_loss: params must be an aplcl.Params")
     red = reduction if reduction is not None else p.reduction
     if red not in ("sum", "mean", "none"):
-        raise ValueError("aplcl.torch: reduction %r is not 'sum', 'mean' or 'none'" % (red,))
+        raise ValueError(f"aplcl.torch: reduction {red!r} is not 'sum', 'mean' or 'none'")
     lead = tuple(input.shape[:-1])
     rows = int(math.prod(lead))
     x = input.reshape(rows, dim)
     f64 = input.dtype == torch.float64
     for name, t in (("input", input), ("weight", weight), ("bias", bias)):
         if t is not None and not ((t.dtype == torch.float64) if f64 else t.dtype in _FLOATS):
-            raise TypeError("aplcl.torch.linear_apl_loss: %s of dtype %s; use float32, float16 or "
-                            "bfloat16 (or float64 for input, weight and bias together)"
-                            % (name, t.dtype))
+            raise TypeError(f"aplcl.torch.linear_apl_loss: {name} of dtype {t.dtype}; use float32, "
+                            "float16 or bfloat16 (or float64 for input, weight and bias together)")
     targets = _Targets(target, rows, cols, lead)
     tbytes = 1 if (targets.dense is None or targets.fmt == C["APLCL_TARGET_U8"]) else 4
     chunk = _chunk_rows(rows, cols, chunk_rows, max_bytes, tbytes)
@@ -378,9 +377,10 @@ def linear_apl_loss(input: torch.Tensor, weight: torch.Tensor, bias: Optional[to
                         None)
         return _float64(plan, x, weight, bias)
     if _transforms_active():
-        raise RuntimeError("aplcl.torch.linear_apl_loss: %s inputs inside a torch.func/functorch "
+        raise RuntimeError(f"aplcl.torch.linear_apl_loss: {input.dtype} inputs inside a "
+                           "torch.func/functorch "
                            "transform: aplcl's C library reads raw memory, which those transforms "
-                           "do not have. Use float64 inputs or loop." % input.dtype)
+                           "do not have. Use float64 inputs or loop.")
     if red == "mean" and not (p.normalizer and p.normalizer > 0):
         cnt = targets.count()
         # every chunk divides by the whole call's count; none counted: sum of nothing, 0
@@ -428,8 +428,8 @@ class LinearAPLLoss(torch.nn.Module):
         from . import torch as apt
 
         if reduction not in ("sum", "mean", "none"):
-            raise ValueError("LinearAPLLoss: reduction %r is not 'sum', 'mean' or 'none'"
-                             % (reduction,))
+            raise ValueError(f"LinearAPLLoss: reduction {reduction!r} is not 'sum', 'mean' or "
+                             "'none'")
         self.in_features, self.out_features = in_features, out_features
         fk = {"device": device, "dtype": dtype}
         self.weight = torch.nn.Parameter(torch.empty(out_features, in_features, **fk))
@@ -473,5 +473,5 @@ class LinearAPLLoss(torch.nn.Module):
         return torch.nn.functional.linear(input, self.weight, self.bias)
 
     def extra_repr(self) -> str:
-        return "in_features=%d, out_features=%d, bias=%s, reduction=%r" % (
-            self.in_features, self.out_features, self.bias is not None, self.reduction)
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}, reduction={self.reduction!r}")

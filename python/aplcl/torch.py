@@ -45,9 +45,9 @@ def default_context():
 def _check_device(t, name):
     if t.device.type != "cpu":
         raise RuntimeError(
-            "aplcl.torch: %s is on device '%s', which aplcl cannot reach: aplcl computes on OpenCL "
-            "devices from CPU memory. Move the tensors with .cpu() (and the loss back with "
-            ".to(device)), or use the loss written in PyTorch on that device." % (name, t.device))
+            f"aplcl.torch: {name} is on device '{t.device}', which aplcl cannot reach: aplcl "
+            "computes on OpenCL devices from CPU memory. Move the tensors with .cpu() (and the "
+            "loss back with .to(device)), or use the loss written in PyTorch on that device.")
 
 
 def _targets(y, shape):
@@ -58,8 +58,8 @@ def _targets(y, shape):
     y = y.detach()
     _check_device(y, "the target")
     if tuple(y.shape) != tuple(shape):
-        raise ValueError("aplcl.torch: target shape %s differs from input shape %s"
-                         % (tuple(y.shape), tuple(shape)))
+        raise ValueError(f"aplcl.torch: target shape {tuple(y.shape)} differs from input shape "
+                         f"{tuple(shape)}")
     if y.dtype == torch.bool:
         return y.contiguous().view(torch.uint8), C["APLCL_TARGET_U8"]
     if y.dtype == torch.uint8:
@@ -92,21 +92,21 @@ def _weights(weight, pos_weight, shape):
     if pos_weight is not None:
         pw = _as_weight(pos_weight, "pos_weight")
         if pw.dim() > 1 and any(s != 1 for s in pw.shape[:-1]):
-            raise ValueError("aplcl.torch: pos_weight of shape %s: aplcl takes one factor per "
-                             "label (shape (C,))" % (tuple(pw.shape),))
+            raise ValueError(f"aplcl.torch: pos_weight of shape {tuple(pw.shape)}: aplcl takes one "
+                             "factor per label (shape (C,))")
         pw = pw.reshape(-1).expand(cols).contiguous()
     if weight is not None:
         w = _as_weight(weight, "weight")
         if w.dim() > len(shape):
-            raise ValueError("aplcl.torch: weight of shape %s has more axes than the input %s"
-                             % (tuple(w.shape), shape))
+            raise ValueError(f"aplcl.torch: weight of shape {tuple(w.shape)} has more axes than "
+                             f"the input {shape}")
         ws = (1,) * (len(shape) - w.dim()) + tuple(w.shape)
         w = w.reshape(ws)
         try:
             torch.broadcast_shapes(ws, shape)
         except RuntimeError:
-            raise ValueError("aplcl.torch: weight of shape %s does not broadcast to the input %s"
-                             % (tuple(weight.shape), shape))
+            raise ValueError(f"aplcl.torch: weight of shape {tuple(weight.shape)} does not "
+                             f"broadcast to the input {shape}")
         if all(s == 1 for s in ws[:-1]):
             kind, w = _core.WEIGHT_KINDS["label"], w.reshape(-1).expand(cols).contiguous()
         elif ws[-1] == 1 and shape:
@@ -120,8 +120,7 @@ def _run(ctx, params, reduction, x, y, fmt, want_grad, wts=None):
     """One aplcl call: (loss tensor, grad tensor or None). x, y contiguous CPU tensors of float32,
     float16 or bfloat16 logits; wts from _weights."""
     if x.dtype not in _TORCH_DTYPES:
-        raise TypeError("aplcl.torch: input of dtype %s; use float32, float16 or bfloat16"
-                        % x.dtype)
+        raise TypeError(f"aplcl.torch: input of dtype {x.dtype}; use float32, float16 or bfloat16")
     g = torch.empty_like(x) if want_grad else None
     el = torch.empty(x.shape, dtype=torch.float32) if reduction == "none" else None
     if x.numel() == 0:  # nothing to compute: the C library takes no empty arrays
@@ -204,18 +203,18 @@ def apl_loss(input, target, params=None, reduction=None, context=None, weight=No
     p = Params.default() if params is None else params
     red = reduction if reduction is not None else p.reduction
     if red not in ("sum", "mean", "none"):
-        raise ValueError("aplcl.torch: reduction %r is not 'sum', 'mean' or 'none'" % (red,))
+        raise ValueError(f"aplcl.torch: reduction {red!r} is not 'sum', 'mean' or 'none'")
     if input.dtype == torch.float64:
         return _apl_loss_float64(input, target, p, red, weight, pos_weight)
     if input.dtype not in _TORCH_DTYPES:
-        raise TypeError("aplcl.torch: input of dtype %s; use float32, float16, bfloat16 (or "
-                        "float64, computed in double with PyTorch operations)" % input.dtype)
+        raise TypeError(f"aplcl.torch: input of dtype {input.dtype}; use float32, float16, "
+                        "bfloat16 (or float64, computed in double with PyTorch operations)")
     if _transforms_active():
         raise RuntimeError(
-            "aplcl.torch: a %s input inside a torch.func/functorch transform (vmap, grad, "
-            "jacrev, ...): aplcl's C library reads raw memory, which those transforms do not "
+            f"aplcl.torch: a {input.dtype} input inside a torch.func/functorch transform (vmap, "
+            "grad, jacrev, ...): aplcl's C library reads raw memory, which those transforms do not "
             "have. Use float64 inputs (computed with PyTorch operations, which the transforms "
-            "support) or loop over the batch." % input.dtype)
+            "support) or loop over the batch.")
     ctx = context if context is not None else default_context()
     y, fmt = _targets(target, input.shape)
     wts = _weights(weight, pos_weight, input.shape)
@@ -232,8 +231,8 @@ def _apl_loss_float64(x, target, p, red, weight, pos_weight):
     y = target if isinstance(target, torch.Tensor) else torch.as_tensor(target)
     _check_device(y, "the target")
     if tuple(y.shape) != tuple(x.shape):
-        raise ValueError("aplcl.torch: target shape %s differs from input shape %s"
-                         % (tuple(y.shape), tuple(x.shape)))
+        raise ValueError(f"aplcl.torch: target shape {tuple(y.shape)} differs from input shape "
+                         f"{tuple(x.shape)}")
     if y.dtype.is_complex:
         raise TypeError("aplcl.torch: complex targets")
     y = y.detach()
@@ -288,7 +287,7 @@ class APLLoss(torch.nn.Module):
         self.alpha = None if alpha is None else tuple(float(a) for a in alpha)
         self.beta = None if beta is None else tuple(float(b) for b in beta)
         if reduction not in ("sum", "mean", "none"):
-            raise ValueError("APLLoss: reduction %r is not 'sum', 'mean' or 'none'" % (reduction,))
+            raise ValueError(f"APLLoss: reduction {reduction!r} is not 'sum', 'mean' or 'none'")
         self.reduction = reduction
         self.context = context
 
@@ -315,8 +314,8 @@ class APLLoss(torch.nn.Module):
                         self.pos_weight)
 
     def extra_repr(self):
-        return "gamma_neg=%s, gamma_pos=%s, clip=%s, eps=%s, reduction=%r" % (
-            self.gamma_neg, self.gamma_pos, self.clip, self.eps, self.reduction)
+        return (f"gamma_neg={self.gamma_neg}, gamma_pos={self.gamma_pos}, clip={self.clip}, "
+                f"eps={self.eps}, reduction={self.reduction!r}")
 
 
 class ASLLoss(APLLoss):
@@ -342,8 +341,8 @@ class BCEWithLogitsLoss(torch.nn.Module):
     def __init__(self, weight=None, reduction="mean", pos_weight=None, context=None):
         super().__init__()
         if reduction not in ("sum", "mean", "none"):
-            raise ValueError("BCEWithLogitsLoss: reduction %r is not 'sum', 'mean' or 'none'"
-                             % (reduction,))
+            raise ValueError(f"BCEWithLogitsLoss: reduction {reduction!r} is not 'sum', 'mean' or "
+                             "'none'")
         self.register_buffer("weight", None if weight is None else torch.as_tensor(weight))
         self.register_buffer("pos_weight",
                              None if pos_weight is None else torch.as_tensor(pos_weight))
@@ -355,7 +354,7 @@ class BCEWithLogitsLoss(torch.nn.Module):
                         self.pos_weight)
 
     def extra_repr(self):
-        return "reduction=%r" % (self.reduction,)
+        return f"reduction={self.reduction!r}"
 
 
 from ._torch_head import LinearAPLLoss, linear_apl_loss  # noqa: E402 (it uses this module)
