@@ -6,9 +6,12 @@ pyopencl.array.Array's through the device path on the caller's queue, without bl
 reference (the float64 CPU reference), devices, and Error. The PyTorch front end is aplcl/torch.py.
 """
 
+from __future__ import annotations
+
 import ctypes
 import math
 from dataclasses import dataclass
+from typing import Any, List, Optional, Tuple
 
 import numpy as np
 
@@ -60,11 +63,11 @@ class Params:
     _FIELDS = ("gamma_pos", "gamma_neg", "clip", "eps", "alpha", "beta", "focus_grad",
                "reduction", "normalizer", "grad_scale")
 
-    def __init__(self, **fields):
+    def __init__(self, **fields: Any) -> None:
         self._set_from_c(_lib.params_default())
         self.update(**fields)
 
-    def update(self, **fields):
+    def update(self, **fields: Any) -> "Params":
         for k, v in fields.items():
             if k not in self._FIELDS:
                 raise TypeError("aplcl.Params has no field %r (fields: %s)"
@@ -122,13 +125,13 @@ class Params:
         c.normalizer, c.grad_scale = self.normalizer, self.grad_scale
         return c
 
-    def validate(self):
+    def validate(self) -> "Params":
         """Raises aplcl.Error (APLCL_ERR_INVALID_PARAMS) when the C library rejects these."""
         c = self.to_c()
         _check(_lib.params_validate(ctypes.byref(c)), "aplcl.Params")
         return self
 
-    def copy(self, **fields):
+    def copy(self, **fields: Any) -> "Params":
         return Params._from_c(self.to_c()).update(**fields)
 
     def __eq__(self, other):
@@ -139,24 +142,24 @@ class Params:
         return "aplcl.Params(%s)" % ", ".join("%s=%r" % (k, getattr(self, k)) for k in self._FIELDS)
 
     @classmethod
-    def default(cls):
+    def default(cls) -> "Params":
         """Reference APL: gamma_pos 0, gamma_neg 4, clip 0.05, eps 1e-8, alpha (0, 1.75)."""
         return cls._from_c(_lib.params_default())
 
     @classmethod
-    def bce(cls):
+    def bce(cls) -> "Params":
         return cls._from_c(_lib.params_bce())
 
     @classmethod
-    def focal(cls, gamma):
+    def focal(cls, gamma: float) -> "Params":
         return cls._from_c(_lib.params_focal(gamma))
 
     @classmethod
-    def asl(cls, gamma_neg=4.0, gamma_pos=0.0, clip=0.05):
+    def asl(cls, gamma_neg: float = 4.0, gamma_pos: float = 0.0, clip: float = 0.05) -> "Params":
         return cls._from_c(_lib.params_asl(gamma_neg, gamma_pos, clip))
 
     @classmethod
-    def poly1(cls, epsilon=1.0):
+    def poly1(cls, epsilon: float = 1.0) -> "Params":
         return cls._from_c(_lib.params_poly1(epsilon))
 
 
@@ -250,16 +253,16 @@ class Context:
     pyopencl CommandQueue, so that compute() on pyopencl arrays runs on it. Calls from several
     threads are safe (the C library's "threads" rules). close() (or a with block) releases it."""
 
-    def __init__(self, device=None):
+    def __init__(self, device: Optional[str] = None) -> None:
         h = ctypes.c_void_p()
         spec = None if device is None else str(device).encode()
         _check(_lib.ctx_create(ctypes.byref(h), spec), "aplcl.Context(%r)" % (device,))
-        self._h = h
-        self._queue = None
+        self._h: Optional[ctypes.c_void_p] = h
+        self._queue: Any = None
         self._spec = None if device is None else str(device)
 
     @classmethod
-    def from_queue(cls, queue):
+    def from_queue(cls, queue: Any) -> "Context":
         """A context on a pyopencl.CommandQueue (and its context and device); the queue is retained
         by the C library. compute() on pyopencl arrays of that OpenCL context runs on it."""
         if not hasattr(queue, "int_ptr"):
@@ -309,10 +312,10 @@ class Context:
         return self._h
 
     @property
-    def device_name(self):
+    def device_name(self) -> str:
         return _lib.ctx_device_name(self.handle).decode(errors="replace")
 
-    def close(self):
+    def close(self) -> None:
         h, self._h = getattr(self, "_h", None), None
         if h:
             _lib.ctx_destroy(h)
@@ -336,7 +339,8 @@ class Context:
         _check(_lib.ctx_last_counts(self.handle, arr))
         return tuple(int(v) for v in arr)
 
-    def compute(self, logits, targets, params=None, grad=True, elem_loss=None):
+    def compute(self, logits: Any, targets: Any, params: Optional[Params] = None, grad: bool = True,
+                elem_loss: Any = None) -> Tuple[Any, Any]:
         """The loss and its gradient: (loss, grad).
 
         numpy: logits float32 or float16 (any shape; the last axis is the labels), targets of the
@@ -476,7 +480,7 @@ class Device:
     has_fp64: bool
 
 
-def devices():
+def devices() -> List[Device]:
     """Every OpenCL device on every platform, in `aplcl devices` order (a list of Device)."""
     n = ctypes.c_size_t()
     _check(_lib.list_devices(None, 0, ctypes.byref(n)), "aplcl.devices")
@@ -496,8 +500,10 @@ def devices():
     return out
 
 
-def reference(logits, targets, params=None, grad=True, elem_loss=False, reduction=None,
-              pos_weight=None, weight=None, weight_kind="element"):
+def reference(logits: Any, targets: Any, params: Optional[Params] = None, grad: bool = True,
+              elem_loss: bool = False, reduction: Optional[str] = None,
+              pos_weight: Any = None, weight: Any = None,
+              weight_kind: str = "element") -> tuple:
     """The CPU reference in double precision (aplcl_ref_compute_weighted): (loss, grad), grad
     float64 of the logits' shape (None with grad=False); with elem_loss=True, (loss, grad,
     elem_loss). It reads float32 logits, as the C reference does: float16 widens exactly, and

@@ -47,8 +47,10 @@ class _Targets:
 
     def __init__(self, target: Target, rows: int, cols: int, lead: Tuple[int, ...]):
         self.rows, self.cols = rows, cols
-        self.dense = None
-        self.indptr = self.indices = None
+        self.dense: Optional[torch.Tensor] = None
+        self.indptr: Optional[torch.Tensor] = None
+        self.indices: Optional[torch.Tensor] = None
+        self.buf: Optional[torch.Tensor] = None
         if isinstance(target, torch.Tensor):
             self._dense(target, lead)
         elif (isinstance(target, tuple) and len(target) == 2
@@ -60,7 +62,6 @@ class _Targets:
             raise TypeError("aplcl.torch: targets must be a tensor of the logits' shape, a list of "
                             "label-index lists (one per row) or a CSR pair (indptr, indices), "
                             f"not {type(target).__name__}")
-        self.buf = None
 
     def _dense(self, y: torch.Tensor, lead):
         if y.device.type != "cpu":
@@ -123,6 +124,7 @@ class _Targets:
                 y = y.to(torch.float32)
             return y.contiguous()
         n = (r1 - r0) * self.cols
+        assert self.indptr is not None and self.indices is not None
         if self.buf is None or self.buf.numel() < n:
             self.buf = _aligned_empty(n, torch.uint8)
         y = self.buf[:n]
@@ -166,6 +168,7 @@ class _Plan:
         self.ctx, self.params, self.reduction = ctx, params, reduction
         self.targets, self.wts, self.chunk = targets, wts, chunk
         self.rows, self.cols, self.lead = rows, cols, lead
+        self.wts_raw: Any = None  # the float64 path's (pos_weight, weight) in double
 
     def weights_of(self, r0: int, r1: int):
         """The _core weight pointers for rows r0..r1 (tensors kept alive by self.wts)."""
@@ -388,7 +391,6 @@ def linear_apl_loss(input: torch.Tensor, weight: torch.Tensor, bias: Optional[to
         red = "mean" if cnt > 0 else "sum"
     ctx = context if context is not None else apt.default_context()
     plan = _Plan(ctx, p, red, targets, wts, chunk, rows, cols, lead)
-    plan.reduction_out = reduction
     xc = x.contiguous()
     Wc = weight.contiguous()
     bc = None if bias is None else bias.contiguous()

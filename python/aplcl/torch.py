@@ -16,7 +16,10 @@ empty tensor ('none'). The fused linear head is aplcl/torch_head.py (LinearAPLLo
 Not here: GPU tensors (aplcl reaches CPU memory only; a CUDA tensor raises and says so).
 """
 
+from __future__ import annotations
+
 import threading
+from typing import Any, Optional, Sequence
 
 import torch
 
@@ -32,7 +35,7 @@ _default_ctx = None
 _default_lock = threading.Lock()
 
 
-def default_context():
+def default_context() -> Context:
     """The process-wide aplcl.Context the modules use unless given one (made on first use:
     $APLCL_DEVICE, else the first GPU, else the first device)."""
     global _default_ctx
@@ -189,8 +192,9 @@ def _no_second_derivative(g, x):
     return g
 
 
-def apl_loss(input, target, params=None, reduction=None, context=None, weight=None,
-             pos_weight=None):
+def apl_loss(input: torch.Tensor, target: Any, params: Optional[Params] = None,
+             reduction: Optional[str] = None, context: Optional[Context] = None,
+             weight: Optional[Any] = None, pos_weight: Optional[Any] = None) -> torch.Tensor:
     """The functional form: aplcl's loss of `input` (logits, any shape, last axis = labels) and
     `target` (same shape: float 1/0/soft/negative = ignored, uint8 with 255 = ignored, or bool).
     params: an aplcl.Params (default: the reference APL); reduction 'sum', 'mean' (over the
@@ -268,9 +272,11 @@ class APLLoss(torch.nn.Module):
     and leaves out that constant, so with en != 0 the loss value differs from the authors' by it
     (the gradient agrees when the focusing weight is detached)."""
 
-    def __init__(self, gamma_neg=4, gamma_pos=0, clip=0.05, eps=1e-8,
-                 disable_torch_grad_focal_loss=True, alpha=None, beta=None, reduction="sum",
-                 context=None, weight=None, pos_weight=None):
+    def __init__(self, gamma_neg: float = 4, gamma_pos: float = 0, clip: Optional[float] = 0.05,
+                 eps: Optional[float] = 1e-8, disable_torch_grad_focal_loss: bool = True,
+                 alpha: Optional[Sequence[float]] = None, beta: Optional[Sequence[float]] = None,
+                 reduction: str = "sum", context: Optional[Context] = None,
+                 weight: Optional[Any] = None, pos_weight: Optional[Any] = None) -> None:
         super().__init__()
         self.register_buffer("weight", None if weight is None else torch.as_tensor(weight))
         self.register_buffer("pos_weight",
@@ -300,7 +306,7 @@ class APLLoss(torch.nn.Module):
             beta = (1.0 + self.epsilon_neg,) if self.epsilon_neg else ()
         return alpha, beta
 
-    def params(self):
+    def params(self) -> Params:
         """The aplcl.Params this module computes with now."""
         alpha, beta = self._coefficients()
         clip = self.clip if self.clip is not None and self.clip > 0 else 0.0
@@ -309,11 +315,11 @@ class APLLoss(torch.nn.Module):
                       focus_grad=not self.disable_torch_grad_focal_loss,
                       reduction=self.reduction)
 
-    def forward(self, x, y):
+    def forward(self, x: torch.Tensor, y: Any) -> torch.Tensor:
         return apl_loss(x, y, self.params(), self.reduction, self.context, self.weight,
                         self.pos_weight)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (f"gamma_neg={self.gamma_neg}, gamma_pos={self.gamma_pos}, clip={self.clip}, "
                 f"eps={self.eps}, reduction={self.reduction!r}")
 
@@ -324,8 +330,9 @@ class ASLLoss(APLLoss):
     disable_torch_grad_focal_loss=True), BCE's coefficients, the negated sum; plus reduction and
     context as in APLLoss."""
 
-    def __init__(self, gamma_neg=4, gamma_pos=1, clip=0.05, eps=1e-8,
-                 disable_torch_grad_focal_loss=True, reduction="sum", context=None):
+    def __init__(self, gamma_neg: float = 4, gamma_pos: float = 1, clip: Optional[float] = 0.05,
+                 eps: Optional[float] = 1e-8, disable_torch_grad_focal_loss: bool = True,
+                 reduction: str = "sum", context: Optional[Context] = None) -> None:
         super().__init__(gamma_neg, gamma_pos, clip, eps, disable_torch_grad_focal_loss,
                          alpha=(), beta=(), reduction=reduction, context=context)
 
@@ -338,7 +345,8 @@ class BCEWithLogitsLoss(torch.nn.Module):
     targets), and 'mean' then divides by the non-ignored count; size_average and reduce (deprecated
     in PyTorch) are not taken. context: an aplcl.Context (default: default_context())."""
 
-    def __init__(self, weight=None, reduction="mean", pos_weight=None, context=None):
+    def __init__(self, weight: Optional[Any] = None, reduction: str = "mean",
+                 pos_weight: Optional[Any] = None, context: Optional[Context] = None) -> None:
         super().__init__()
         if reduction not in ("sum", "mean", "none"):
             raise ValueError(f"BCEWithLogitsLoss: reduction {reduction!r} is not 'sum', 'mean' or "
@@ -349,11 +357,11 @@ class BCEWithLogitsLoss(torch.nn.Module):
         self.reduction = reduction
         self.context = context
 
-    def forward(self, input, target):
+    def forward(self, input: torch.Tensor, target: Any) -> torch.Tensor:
         return apl_loss(input, target, Params.bce(), self.reduction, self.context, self.weight,
                         self.pos_weight)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}"
 
 
