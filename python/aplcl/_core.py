@@ -37,7 +37,13 @@ class Error(RuntimeError):
             text += " (OpenCL error %d)" % cl_error
         if build_log:
             text += "\n" + build_log
+        self._what = what
         super().__init__(text)
+
+    def __reduce__(self):
+        # RuntimeError pickles as cls(*args), args being the text: an Error raised in a
+        # DataLoader worker or a multiprocessing pool could then not reach the parent
+        return (Error, (self.status, self._what, self.cl_error, self.build_log))
 
 
 def _check(status, what=""):

@@ -325,3 +325,15 @@ def test_jit_script_documented_limit():
     with pytest.raises(Exception):
         torch.jit.script(Model())
     torch.jit.script(Model().lin)  # the model part scripts as usual
+
+
+def test_error_pickles():
+    # an aplcl.Error raised in a DataLoader worker or multiprocessing pool is pickled to the parent
+    x, y = rand64(seed=16)
+    y[0, 0] = float("nan")
+    with pytest.raises(aplcl.Error) as ei:
+        APLLoss()(x.float(), y)
+    e2 = pickle.loads(pickle.dumps(ei.value))
+    assert (e2.name, e2.status, str(e2)) == (ei.value.name, ei.value.status, str(ei.value))
+    for obj in (aplcl.Params.asl(4, 1, 0.05), aplcl.devices()[0]):
+        assert pickle.loads(pickle.dumps(obj)) == obj
