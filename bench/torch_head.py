@@ -29,6 +29,7 @@ import argparse
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import time
@@ -153,9 +154,10 @@ def child(args):
         del loss
     peak_kb = status_kb("VmHWM")
     times.sort()
+    median = statistics.median(times)
     out = {"case": args.case, "variant": name, "N": n, "D": d, "C": c,
            "positives": args.positives, "steps": args.steps,
-           "step_s_median": times[len(times) // 2], "step_s_min": times[0],
+           "step_s_median": median, "step_s_min": times[0],
            "step_s_max": times[-1],
            "peak_above_params_MiB": round((peak_kb - base_kb - param_grad_kb) / 1024.0, 1),
            "baseline_MiB": round(base_kb / 1024.0, 1), "torch_threads": torch.get_num_threads(),

@@ -78,8 +78,7 @@ class _Targets:
         elif y.dtype.is_complex:
             raise TypeError("aplcl.torch: complex targets")
         else:  # other dtypes are converted chunk by chunk, never the whole N x C at once
-            self.dense = y if y.dtype == torch.float32 and y.is_contiguous() else y
-            self.fmt = C["APLCL_TARGET_F32"]
+            self.dense, self.fmt = y, C["APLCL_TARGET_F32"]
 
     def _csr(self, indptr: torch.Tensor, indices: torch.Tensor):
         indptr = indptr.detach().reshape(-1).to(torch.int64)
@@ -293,7 +292,7 @@ def _float64(plan: _Plan, x, W, b):
     """The float64 path: per chunk, the logits and aplcl/_torch64.py's differentiable loss."""
     pw = wt = None
     if plan.wts is not None:
-        pw, wt, kind = plan.wts_raw
+        pw, wt = plan.wts_raw
     parts = []
     for r0 in range(0, plan.rows, plan.chunk):
         r1 = min(plan.rows, r0 + plan.chunk)
@@ -376,8 +375,7 @@ def linear_apl_loss(input: torch.Tensor, weight: torch.Tensor, bias: Optional[to
     if f64:
         plan = _Plan(None, p, red, targets, wts, chunk, rows, cols, lead)
         plan.wts_raw = (None if pos_weight is None else apt._as_weight64(pos_weight, "pos_weight"),
-                        None if loss_weight is None else apt._as_weight64(loss_weight, "weight"),
-                        None)
+                        None if loss_weight is None else apt._as_weight64(loss_weight, "weight"))
         return _float64(plan, x, weight, bias)
     if _transforms_active():
         raise RuntimeError(f"aplcl.torch.linear_apl_loss: {input.dtype} inputs inside a "
