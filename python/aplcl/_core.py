@@ -32,9 +32,9 @@ class Error(RuntimeError):
         self.name, self.message = _lib.STATUS.get(self.status, ("unknown", "unknown aplcl status"))
         self.cl_error = cl_error
         self.build_log = build_log
-        text = "%s%s: %s" % (what + ": " if what else "", self.name, self.message)
+        text = f"{what + ': ' if what else ''}{self.name}: {self.message}"
         if cl_error:
-            text += " (OpenCL error %d)" % cl_error
+            text += f" (OpenCL error {cl_error})"
         if build_log:
             text += "\n" + build_log
         self._what = what
@@ -76,8 +76,8 @@ class Params:
     def update(self, **fields: Any) -> "Params":
         for k, v in fields.items():
             if k not in self._FIELDS:
-                raise TypeError("aplcl.Params has no field %r (fields: %s)"
-                                % (k, ", ".join(self._FIELDS)))
+                raise TypeError(f"aplcl.Params has no field {k!r} (fields: "
+                                f"{', '.join(self._FIELDS)})")
             setattr(self, k, v)
         return self
 
@@ -115,8 +115,8 @@ class Params:
         for name in ("alpha", "beta"):
             vals = tuple(getattr(self, name) or ())
             if len(vals) > _lib.MAX_TERMS:
-                raise ValueError("aplcl.Params.%s: at most %d coefficients, got %d"
-                                 % (name, _lib.MAX_TERMS, len(vals)))
+                raise ValueError(f"aplcl.Params.{name}: at most {_lib.MAX_TERMS} coefficients, got "
+                                 f"{len(vals)}")
             setattr(c, "n_" + name, len(vals))
             arr = getattr(c, name)
             for i, v in enumerate(vals):
@@ -125,7 +125,7 @@ class Params:
         red = self.reduction
         if isinstance(red, str):
             if red not in _REDUCTIONS:
-                raise ValueError("aplcl.Params.reduction: %r is not 'sum', 'mean' or 'none'" % red)
+                raise ValueError(f"aplcl.Params.reduction: {red!r} is not 'sum', 'mean' or 'none'")
             red = _REDUCTIONS[red]
         c.reduction = int(red)
         c.normalizer, c.grad_scale = self.normalizer, self.grad_scale
@@ -145,7 +145,8 @@ class Params:
             getattr(self, k) == getattr(other, k) for k in self._FIELDS)
 
     def __repr__(self):
-        return "aplcl.Params(%s)" % ", ".join("%s=%r" % (k, getattr(self, k)) for k in self._FIELDS)
+        fields = ", ".join(f"{k}={getattr(self, k)!r}" for k in self._FIELDS)
+        return f"aplcl.Params({fields})"
 
     @classmethod
     def default(cls) -> "Params":
@@ -172,11 +173,11 @@ class Params:
 def _params(params, reduction=None):
     p = Params.default() if params is None else params
     if not isinstance(p, Params):
-        raise TypeError("aplcl: params must be an aplcl.Params or None, not %s" % type(p).__name__)
+        raise TypeError(f"aplcl: params must be an aplcl.Params or None, not {type(p).__name__}")
     c = p.to_c()
     if reduction is not None:
         if reduction not in _REDUCTIONS:
-            raise ValueError("aplcl: reduction %r is not 'sum', 'mean' or 'none'" % (reduction,))
+            raise ValueError(f"aplcl: reduction {reduction!r} is not 'sum', 'mean' or 'none'")
         c.reduction = _REDUCTIONS[reduction]
     return c
 
@@ -214,23 +215,24 @@ def _np_targets(t, shape):
     other real dtype becomes float32 (negative = ignored)."""
     t = np.asarray(t)
     if t.shape != tuple(shape):
-        raise ValueError("aplcl: targets have shape %s, logits %s; they must match"
-                         % (t.shape, tuple(shape)))
+        raise ValueError(f"aplcl: targets have shape {t.shape}, logits {tuple(shape)}; they must "
+                         "match")
     if t.dtype == np.bool_:
         return _contig(t).view(np.uint8), C["APLCL_TARGET_U8"]
     if t.dtype == np.uint8:
         return _contig(t), C["APLCL_TARGET_U8"]
     if t.dtype.kind not in "fiu":
-        raise TypeError("aplcl: targets of dtype %s; use float32, uint8 (255 = ignore) or bool"
-                        % t.dtype)
+        raise TypeError(f"aplcl: targets of dtype {t.dtype}; use float32, uint8 (255 = ignore) or "
+                        "bool")
     return _contig(t, np.float32), C["APLCL_TARGET_F32"]
 
 
 def _np_logits(x):
     x = np.asarray(x)
     if x.dtype not in _DTYPES:
-        raise TypeError("aplcl: logits of dtype %s; Context.compute takes float32 or float16 (use "
-                        "aplcl.reference for a float64 check, or .astype(np.float32))" % x.dtype)
+        raise TypeError(f"aplcl: logits of dtype {x.dtype}; Context.compute takes float32 or "
+                        "float16 (use aplcl.reference for a float64 check, or "
+                        ".astype(np.float32))")
     return _contig(x)
 
 
@@ -239,12 +241,10 @@ def _check_output(out, name, inputs):
     write as intended: a read-only array (numpy's writeable flag off: the C code would write
     through it anyway) or one that shares memory with an input."""
     if not out.flags.writeable:
-        raise ValueError("aplcl: %s is read-only (writeable is False); pass a writable array"
-                         % name)
+        raise ValueError(f"aplcl: {name} is read-only (writeable is False); pass a writable array")
     for iname, a in inputs:
         if a is not None and np.shares_memory(out, a):
-            raise ValueError("aplcl: %s shares memory with the %s; pass a separate array"
-                             % (name, iname))
+            raise ValueError(f"aplcl: {name} shares memory with the {iname}; pass a separate array")
 
 
 def _is_cl_array(a):
@@ -262,7 +262,7 @@ class Context:
     def __init__(self, device: Optional[str] = None) -> None:
         h = ctypes.c_void_p()
         spec = None if device is None else str(device).encode()
-        _check(_lib.ctx_create(ctypes.byref(h), spec), "aplcl.Context(%r)" % (device,))
+        _check(_lib.ctx_create(ctypes.byref(h), spec), f"aplcl.Context({device!r})")
         self._h: Optional[ctypes.c_void_p] = h
         self._queue: Any = None
         self._spec = None if device is None else str(device)
@@ -272,8 +272,8 @@ class Context:
         """A context on a pyopencl.CommandQueue (and its context and device); the queue is retained
         by the C library. compute() on pyopencl arrays of that OpenCL context runs on it."""
         if not hasattr(queue, "int_ptr"):
-            raise TypeError("aplcl.Context.from_queue: expected a pyopencl.CommandQueue, got %s"
-                            % type(queue).__name__)
+            raise TypeError("aplcl.Context.from_queue: expected a pyopencl.CommandQueue, got "
+                            f"{type(queue).__name__}")
         self = cls.__new__(cls)
         h = ctypes.c_void_p()
         _check(_lib.ctx_create_from_queue(ctypes.byref(h), ctypes.c_void_p(queue.int_ptr)),
@@ -336,7 +336,7 @@ class Context:
         self.close()
 
     def __repr__(self):
-        return "aplcl.Context(%r)" % (self.device_name if self._h else "closed")
+        return f"aplcl.Context({self.device_name if self._h else 'closed'!r})"
 
     def last_counts(self):
         """(elements counted, invalid targets, non-finite logits, invalid weights) of the last host
@@ -370,8 +370,8 @@ class Context:
         if elem_loss is not None:
             if (not isinstance(elem_loss, np.ndarray) or elem_loss.dtype != np.float32
                     or elem_loss.shape != x.shape or not elem_loss.flags.c_contiguous):
-                raise ValueError("aplcl: elem_loss must be a C-contiguous float32 array of shape %s"
-                                 % (x.shape,))
+                raise ValueError("aplcl: elem_loss must be a C-contiguous float32 array of shape "
+                                 f"{x.shape}")
             _check_output(elem_loss, "elem_loss", (("logits", x), ("targets", t)))
         if x.size == 0:  # nothing to compute (the C library takes no empty arrays): a no-op
             _validated(params)  # the same parameter errors as a non-empty call
@@ -408,24 +408,24 @@ class Context:
         if not (_is_cl_array(logits) and _is_cl_array(targets)):
             raise TypeError("aplcl: logits and targets must both be pyopencl arrays or both not")
         if logits.dtype not in _DTYPES:
-            raise TypeError("aplcl: logits of dtype %s; use float32 or float16" % logits.dtype)
+            raise TypeError(f"aplcl: logits of dtype {logits.dtype}; use float32 or float16")
         if targets.shape != logits.shape:
-            raise ValueError("aplcl: targets have shape %s, logits %s; they must match"
-                             % (targets.shape, logits.shape))
+            raise ValueError(f"aplcl: targets have shape {targets.shape}, logits {logits.shape}; "
+                             "they must match")
         if targets.dtype == np.float32:
             fmt = C["APLCL_TARGET_F32"]
         elif targets.dtype in (np.uint8, np.bool_):
             fmt = C["APLCL_TARGET_U8"]
         else:
-            raise TypeError("aplcl: device targets of dtype %s; use float32, uint8 or bool"
-                            % targets.dtype)
+            raise TypeError(f"aplcl: device targets of dtype {targets.dtype}; use float32, uint8 "
+                            "or bool")
         if logits.size == 0:  # nothing to compute: a no-op, as on numpy arrays
             queue = self._queue or logits.queue
             _validated(params)
             return cla.zeros(queue, (), np.float32), (cla.empty_like(logits) if grad else None)
         for name, a in (("logits", logits), ("targets", targets)):
             if not a.flags.c_contiguous or a.base_data is None:
-                raise ValueError("aplcl: %s must be a C-contiguous, non-empty pyopencl array" % name)
+                raise ValueError(f"aplcl: {name} must be a C-contiguous, non-empty pyopencl array")
         queue = self._queue or logits.queue
         p = _params(params)
         rows, cols = _shape2(logits.shape)
@@ -444,7 +444,7 @@ class Context:
             if (not _is_cl_array(elem_loss) or elem_loss.dtype != np.float32
                     or elem_loss.shape != logits.shape or not elem_loss.flags.c_contiguous):
                 raise ValueError("aplcl: elem_loss must be a C-contiguous float32 pyopencl array "
-                                 "of shape %s" % (logits.shape,))
+                                 f"of shape {logits.shape}")
             if elem_loss.base_data.get_info(cl.mem_info.FLAGS) & cl.mem_flags.READ_ONLY:
                 raise ValueError("aplcl: elem_loss is in a READ_ONLY OpenCL buffer; the kernel "
                                  "writes it")
@@ -496,7 +496,7 @@ def devices() -> List[Device]:
     _check(_lib.list_devices(arr, n.value, ctypes.byref(n)), "aplcl.devices")
     out = []
     for d in arr[: n.value]:
-        out.append(Device("%d:%d" % (d.platform_index, d.device_index),
+        out.append(Device(f"{d.platform_index}:{d.device_index}",
                           d.platform_name.decode(errors="replace"),
                           d.device_name.decode(errors="replace"),
                           d.device_version.decode(errors="replace"),
@@ -522,16 +522,17 @@ def reference(logits: Any, targets: Any, params: Optional[Params] = None, grad: 
     loss 0 (every reduction) and empty outputs."""
     x = np.asarray(logits)
     if x.dtype.kind != "f":
-        raise TypeError("aplcl.reference: logits of dtype %s; use a float dtype" % x.dtype)
+        raise TypeError(f"aplcl.reference: logits of dtype {x.dtype}; use a float dtype")
     x32 = _contig(x, np.float32)
     if x.dtype.itemsize > 4:
         with np.errstate(invalid="ignore"):
             same = (x32.astype(x.dtype) == x) | (np.isnan(x) & np.isnan(x32))
         if not np.all(same):
-            raise ValueError("aplcl.reference: %d of the %s logits are not float32 values and "
+            raise ValueError(f"aplcl.reference: {int(np.sum(~same))} of the {x.dtype} logits are "
+                             "not float32 values and "
                              "would be rounded; pass logits.astype(np.float32) to accept the "
                              "rounding, or use aplcl.torch on a float64 tensor (computed in "
-                             "double)" % (int(np.sum(~same)), x.dtype))
+                             "double)")
     x = x32
     t, fmt = _np_targets(targets, x.shape)
     if fmt == C["APLCL_TARGET_U8"]:
@@ -551,8 +552,8 @@ def reference(logits: Any, targets: Any, params: Optional[Params] = None, grad: 
     want = {C["APLCL_WEIGHT_ELEMENT"]: rows * cols, C["APLCL_WEIGHT_LABEL"]: cols,
             C["APLCL_WEIGHT_ROW"]: rows}[kind]
     if (pw is not None and pw.size != cols) or (wt is not None and wt.size != want):
-        raise ValueError("aplcl.reference: pos_weight needs %d values, a %s weight %d"
-                         % (cols, weight_kind, want))
+        raise ValueError(f"aplcl.reference: pos_weight needs {cols} values, a {weight_kind} weight "
+                         f"{want}")
     if x.size == 0:  # a no-op (the C reference takes no empty arrays)
         _validated(params, reduction)
         out = (0.0, g) + ((el,) if elem_loss else ())

@@ -202,7 +202,8 @@ def test_float64_needs_no_opencl(tmp_path):
             "x = torch.linspace(-3, 3, 12, dtype=torch.float64).reshape(3, 4).requires_grad_()\n"
             "y = (torch.arange(12).reshape(3, 4) % 3 == 0).double().requires_grad_()\n"
             "l = t.APLLoss()(x, y); l.backward(); print('ok %.12f' % float(l))\n"
-            "try:\n    t.APLLoss()(x.float(), y)\nexcept Exception as e:\n    print(type(e).__name__, e)\n")
+            "try:\n    t.APLLoss()(x.float(), y)\n"
+            "except Exception as e:\n    print(type(e).__name__, e)\n")
     env = dict(os.environ, OCL_ICD_VENDORS=str(tmp_path), OCL_ICD_FILENAMES="")
     r = subprocess.run([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, text=True, timeout=120)
