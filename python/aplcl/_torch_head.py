@@ -367,6 +367,12 @@ def linear_apl_loss(input: torch.Tensor, weight: torch.Tensor, bias: Optional[to
         if t is not None and not ((t.dtype == torch.float64) if f64 else t.dtype in _FLOATS):
             raise TypeError(f"aplcl.torch.linear_apl_loss: {name} of dtype {t.dtype}; use float32, "
                             "float16 or bfloat16 (or float64 for input, weight and bias together)")
+    if _transforms_active():
+        raise RuntimeError(
+            "aplcl.torch.linear_apl_loss inside a torch.func/functorch transform (vmap, grad): "
+            "the head chunks its rows and reads its targets' values (and, in float32, aplcl's C "
+            "library reads raw memory), which those transforms do not allow. Loop over the batch, "
+            "or use aplcl.torch.apl_loss on float64 logits, which the transforms support.")
     targets = _Targets(target, rows, cols, lead)
     tbytes = 1 if (targets.dense is None or targets.fmt == C["APLCL_TARGET_U8"]) else 4
     chunk = _chunk_rows(rows, cols, chunk_rows, max_bytes, tbytes)
@@ -377,11 +383,6 @@ def linear_apl_loss(input: torch.Tensor, weight: torch.Tensor, bias: Optional[to
         plan.wts_raw = (None if pos_weight is None else apt._as_weight64(pos_weight, "pos_weight"),
                         None if loss_weight is None else apt._as_weight64(loss_weight, "weight"))
         return _float64(plan, x, weight, bias)
-    if _transforms_active():
-        raise RuntimeError(f"aplcl.torch.linear_apl_loss: {input.dtype} inputs inside a "
-                           "torch.func/functorch "
-                           "transform: aplcl's C library reads raw memory, which those transforms "
-                           "do not have. Use float64 inputs or loop.")
     if red == "mean" and not (p.normalizer and p.normalizer > 0):
         cnt = targets.count()
         # every chunk divides by the whole call's count; none counted: sum of nothing, 0

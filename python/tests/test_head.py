@@ -267,3 +267,13 @@ def test_module_state_dict_pickle_and_constructor_args():
         mb(x, y), F.binary_cross_entropy_with_logits(mb.logits(x), y), rtol=1e-5, atol=0)
     with pytest.raises(ValueError, match="reduction"):
         LinearAPLLoss(3, 4, reduction="avg")
+
+
+def test_functorch_transform_raises_clearly():
+    from functorch import vmap  # torch 1.13; torch.func.vmap in 2.x
+
+    vmap_ = getattr(getattr(torch, "func", None), "vmap", vmap)
+    for dtype in (torch.float32, torch.float64):
+        x, W, b, y = problem(n=4, d=3, c=5, seed=15, dtype=dtype)
+        with pytest.raises(RuntimeError, match="transform"):
+            vmap_(lambda a, t: linear_apl_loss(a[None], W, b, t[None]))(x, y.to(dtype))
