@@ -203,6 +203,11 @@ def _compute(plan: _Plan, x, W, b, want, gout_el=None):
     el = torch.empty(rows, cols, dtype=f32) if none_fwd else None
     buf = _aligned_empty(min(R, max(rows, 1)) * cols, f32)
     total = 0.0
+    if rows * cols == 0:  # an empty call: a no-op (zero gradients), as aplcl.torch's losses
+        _core._validated(p, red)
+        if dx is not None:
+            dx.zero_()
+        return total, el, dx, dW, db
     for r0 in range(0, rows, R):
         r1 = min(rows, r0 + R)
         n = r1 - r0
@@ -304,11 +309,12 @@ def _float64(plan: _Plan, x, W, b):
         red = "none" if plan.reduction == "none" else "sum"
         parts.append(apl_loss64(plan.params.copy(reduction=red), red, logits,
                                 plan.targets.dense64(r0, r1), w, pw))
+    if not parts:  # no rows: zeros that still reach x, weight and bias in the graph
+        zero = torch.nn.functional.linear(x, W, b) * 0.0
+        return zero.view(plan.lead + (plan.cols,)) if plan.reduction == "none" else zero.sum()
     if plan.reduction == "none":
-        if not parts:
-            return x.new_zeros(plan.lead + (plan.cols,))
         return torch.cat(parts).view(plan.lead + (plan.cols,))
-    total = torch.stack(parts).sum() if parts else x.new_zeros(())
+    total = torch.stack(parts).sum()
     if plan.reduction == "mean":
         p = plan.params
         norm = p.normalizer if p.normalizer and p.normalizer > 0 else plan.targets.count()

@@ -198,6 +198,20 @@ def test_empty_and_errors():
         loss, gx, gW, gb = grads(fused(y[:0], reduction=red), x[:0], W, b, gout)
         assert gx.shape == (0, 11) and not gW.any() and not gb.any()
         assert loss.shape == ((0, 23) if red == "none" else ())
+    # float64 too
+    for red in ("sum", "mean", "none"):
+        gout = torch.zeros(0, 23, dtype=torch.float64) if red == "none" else None
+        loss, gx, gW, gb = grads(fused(y[:0], reduction=red), x[:0].double(), W.double(),
+                                 b.double(), gout)
+        assert gx.shape == (0, 11) and not gW.any() and not gb.any()
+    # no labels (C = 0): a no-op too
+    W0, b0 = W[:0], b[:0]
+    for red in ("sum", "mean", "none"):
+        gout = torch.zeros(37, 0) if red == "none" else None
+        for yy in (y[:, :0], [[]] * 37):
+            loss, gx, gW, gb = grads(fused(yy, reduction=red), x, W0, b0, gout)
+            assert not gx.any() and gW.shape == (0, 11) and gb.shape == (0,)
+            assert loss.shape == ((37, 0) if red == "none" else ()) and not loss.any()
     with pytest.raises(ValueError, match="outside"):
         linear_apl_loss(x, W, b, [[23]] + [[]] * 36)
     with pytest.raises(ValueError, match="target lists"):
