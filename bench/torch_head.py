@@ -14,8 +14,11 @@ variant's loss and gradients are checked against the float64 path on a small pro
 Memory: the child process's peak resident set (VmHWM, reset through /proc/self/clear_refs after
 the setup) minus its resident set after the setup (inputs, parameters, CSR targets, library and
 context loaded), minus the parameters' gradients (C*D + C floats): the memory the step itself
-needs above the parameters and their gradients. PyTorch's CPU allocator returns large blocks to
-the system, so the resident set follows the live tensors. A watchdog in the parent kills a case
+needs above the parameters and their gradients. The child runs with glibc's mmap and trim
+thresholds fixed at 128 KiB and calls malloc_trim before the baseline, so that freed memory leaves
+the resident set and the peak follows the live tensors (with glibc's dynamic threshold, heap
+memory freed during the setup stayed resident and the step reused it unseen: (a) at 1024 x 16 x
+32768 read 126 MiB instead of its 289). A watchdog in the parent kills a case
 whose resident set passes --mem-limit-gb (default: 60% of MemAvailable, at most 12 GiB) and
 reports it as not fitting, so that the shared machine is not driven into swap or the OOM killer.
 
@@ -26,6 +29,7 @@ end. Not a unit test: nothing here runs in the test suite.
 """
 
 import argparse
+import ctypes
 import json
 import os
 import re
@@ -142,6 +146,9 @@ def child(args):
     x = torch.randn(n, d).requires_grad_(True)
     csr = csr_targets(n, c, args.positives, 2, torch)
     param_grad_kb = (c * d + c) * 4 / 1024.0
+    # freed heap memory still counts in the resident set and would be reused by the step unseen:
+    # give it back first (the parent also fixes glibc's mmap threshold, see run_case)
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
     open("/proc/self/clear_refs", "w").write("5")  # VmHWM := VmRSS
     base_kb = status_kb("VmRSS")
     times = []
@@ -170,7 +177,11 @@ def child(args):
 def run_case(args, case, variant, limit_kb):
     cmd = [sys.executable, os.path.abspath(__file__), "--child", "--case", case,
            "--variant", variant, "--steps", str(args.steps), "--positives", str(args.positives)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # A fixed mmap threshold: glibc otherwise raises it after freeing large blocks, so that later
+    # tensors come from the heap and stay resident after being freed (reused unseen by the peak)
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="131072", MALLOC_TRIM_THRESHOLD_="131072")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=env)
     peak = 0
     killed = False
     while proc.poll() is None:
