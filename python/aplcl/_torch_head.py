@@ -106,13 +106,16 @@ class _Targets:
             raise ValueError(f"aplcl.torch: a target label index is outside [0, {int(self.cols)})")
         self.indptr, self.indices, self.fmt = indptr, indices, C["APLCL_TARGET_U8"]
 
-    def count(self) -> int:
-        """Non-ignored elements (the MEAN divisor)."""
-        if self.dense is None or self.dense.dtype == torch.bool:
+    def count(self, step: int = 4096) -> int:
+        """Non-ignored elements (the MEAN divisor), `step` rows at a time (no N x C mask)."""
+        if self.dense is None:
             return self.rows * self.cols
-        if self.fmt == C["APLCL_TARGET_U8"]:
-            return int((self.dense != _U8_IGNORE).sum())
-        return int((self.dense >= 0).sum())
+        n = 0
+        for r0 in range(0, self.rows, step):
+            y = self.dense[r0:r0 + step]
+            n += int((y != _U8_IGNORE).sum() if self.fmt == C["APLCL_TARGET_U8"] else
+                     (y >= 0).sum())
+        return n
 
     def chunk(self, r0: int, r1: int) -> torch.Tensor:
         """Rows r0..r1 as a contiguous float32 or uint8 tensor aplcl reads (valid until the next
