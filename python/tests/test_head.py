@@ -5,8 +5,9 @@ Values and the gradients of input, weight and bias agree to float32 rounding (th
 matmuls sum in another order) for every target form (dense float, bool, uint8 with ignored
 entries, lists of label indices, a CSR pair), chunkings that split the rows unevenly, a chunk of
 one row, a chunk larger than N, every reduction, weights, presets, float32/float16/bfloat16
-inputs; the target forms give the same bits as each other. float64 goes through PyTorch
-operations: gradcheck and second derivatives there; a second derivative in float32 raises.
+inputs; the target forms give the same bits as each other; with sparse targets no operation makes
+a tensor of N x C elements. float64 goes through PyTorch operations: gradcheck and second
+derivatives there; a second derivative in float32 raises.
 """
 
 import copy
@@ -15,6 +16,8 @@ import pickle
 import pytest
 import torch
 import torch.nn.functional as F
+from torch.utils._pytree import tree_flatten
+from torch.utils._python_dispatch import TorchDispatchMode
 
 import aplcl
 from aplcl.torch import LinearAPLLoss, apl_loss, linear_apl_loss
@@ -291,3 +294,36 @@ def test_functorch_transform_raises_clearly():
         x, W, b, y = problem(n=4, d=3, c=5, seed=15, dtype=dtype)
         with pytest.raises(RuntimeError, match="transform"):
             vmap_(lambda a, t: linear_apl_loss(a[None], W, b, t[None]))(x, y.to(dtype))
+
+
+class _LargestTensor(TorchDispatchMode):
+    """Records the largest tensor (in elements) any PyTorch operation produces."""
+
+    def __init__(self):
+        super().__init__()
+        self.largest = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        for t in tree_flatten(out)[0]:
+            if isinstance(t, torch.Tensor):
+                self.largest = max(self.largest, t.numel())
+        return out
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_never_holds_the_logits(reduction):
+    # with sparse targets no tensor of N x C elements is ever made, in forward or backward: the
+    # largest is dx (N x D) or a chunk (chunk_rows x C); the unfused module makes N x C ones
+    n, d, c, chunk = 64, 11, 50, 8
+    x, W, b, y = problem(n, d, c, seed=16)
+    lists, csr = sparse_forms(y)
+    for yy in (lists, csr):
+        xa, Wa, ba = (t.clone().requires_grad_(True) for t in (x, W, b))
+        with _LargestTensor() as m:
+            linear_apl_loss(xa, Wa, ba, yy, reduction=reduction, chunk_rows=chunk).backward()
+        assert m.largest <= max(n * d, c * d, chunk * c) < n * c
+    xa, Wa, ba = (t.clone().requires_grad_(True) for t in (x, W, b))
+    with _LargestTensor() as m:
+        apl_loss(F.linear(xa, Wa, ba), y, reduction=reduction).backward()
+    assert m.largest >= n * c  # the check can fail: the unfused module holds the logits
