@@ -6,21 +6,27 @@ clip=0.05, eps=1e-8, disable_torch_grad_focal_loss=True) and honours its epsilon
 and epsilon_pos_pow attributes, so training code changes one import; alpha/beta lists and
 reduction='sum'|'mean'|'none' are extras. Forward runs aplcl's fused loss + gradient once (CPU
 tensors are passed to the C library without copies, float32, float16 and bfloat16); backward
-hands that gradient back, times the incoming one. Global grad mode is never touched. float64
-tensors go through the double-precision CPU reference (logits rounded to float32), for gradcheck.
+hands that gradient back, times the incoming one, and is once_differentiable (a second derivative
+raises). float64 tensors are computed in double with PyTorch operations (aplcl/_torch64.py):
+exact under autograd (gradcheck, double backward, functorch transforms), no OpenCL needed.
 Weights (weight, pos_weight) are those of torch.nn.BCEWithLogitsLoss: constants (no gradient
-flows to them), passed to aplcl per label, per row or per element (see _weights).
+flows to them), passed to aplcl per label, per row or per element (see _weights); targets are
+constants too. Empty inputs give 0 (sum, and mean: aplcl's rule for no counted element), or an
+empty tensor ('none'). The fused linear head is aplcl/torch_head.py (LinearAPLLoss).
 CUDA tensors go through python/aplcl/_cuda.py (aplcl's CUDA entry, on the current stream).
 """
 
-import threading
+from __future__ import annotations
 
-import numpy as np
+import threading
+from typing import Any, Optional, Sequence
+
 import torch
 
 from . import _core, _cuda
 from ._core import Context, Params
 from ._lib import C
+from ._torch64 import _transforms_active, apl_loss64
 
 _TORCH_DTYPES = {torch.float32: C["APLCL_DTYPE_F32"], torch.float16: C["APLCL_DTYPE_F16"],
                  torch.bfloat16: C["APLCL_DTYPE_BF16"]}
@@ -29,7 +35,7 @@ _default_ctx = None
 _default_lock = threading.Lock()
 
 
-def default_context():
+def default_context() -> Context:
     """The process-wide aplcl.Context the modules use unless given one (made on first use:
     $APLCL_DEVICE, else the first GPU, else the first device)."""
     global _default_ctx
@@ -42,19 +48,21 @@ def default_context():
 def _check_device(t, name):
     if t.device.type not in ("cpu", "cuda"):  # CUDA: the _cuda module's entry
         raise RuntimeError(
-            "aplcl.torch: %s is on device '%s', which aplcl cannot reach: aplcl computes on OpenCL "
-            "devices from CPU memory. Move the tensors with .cpu() (and the loss back with "
-            ".to(device)), or use the loss written in PyTorch on that device." % (name, t.device))
+            f"aplcl.torch: {name} is on device '{t.device}', which aplcl cannot reach: aplcl "
+            "computes on OpenCL devices from CPU memory. Move the tensors with .cpu() (and the "
+            "loss back with .to(device)), or use the loss written in PyTorch on that device.")
 
 
 def _targets(y, shape):
-    """(contiguous targets tensor, aplcl format): float32 as is, bool/uint8 as u8, else float32."""
+    """(contiguous targets tensor, aplcl format): float32 as is, bool/uint8 as u8, else float32.
+    Targets are constants: one that requires grad is read (detached) and gets no gradient."""
     if not isinstance(y, torch.Tensor):
         y = torch.as_tensor(y)
+    y = y.detach()
     _check_device(y, "the target")
     if tuple(y.shape) != tuple(shape):
-        raise ValueError("aplcl.torch: target shape %s differs from input shape %s"
-                         % (tuple(y.shape), tuple(shape)))
+        raise ValueError(f"aplcl.torch: target shape {tuple(y.shape)} differs from input shape "
+                         f"{tuple(shape)}")
     if y.dtype == torch.bool:
         return y.contiguous().view(torch.uint8), C["APLCL_TARGET_U8"]
     if y.dtype == torch.uint8:
@@ -87,21 +95,21 @@ def _weights(weight, pos_weight, shape):
     if pos_weight is not None:
         pw = _as_weight(pos_weight, "pos_weight")
         if pw.dim() > 1 and any(s != 1 for s in pw.shape[:-1]):
-            raise ValueError("aplcl.torch: pos_weight of shape %s: aplcl takes one factor per "
-                             "label (shape (C,))" % (tuple(pw.shape),))
+            raise ValueError(f"aplcl.torch: pos_weight of shape {tuple(pw.shape)}: aplcl takes one "
+                             "factor per label (shape (C,))")
         pw = pw.reshape(-1).expand(cols).contiguous()
     if weight is not None:
         w = _as_weight(weight, "weight")
         if w.dim() > len(shape):
-            raise ValueError("aplcl.torch: weight of shape %s has more axes than the input %s"
-                             % (tuple(w.shape), shape))
+            raise ValueError(f"aplcl.torch: weight of shape {tuple(w.shape)} has more axes than "
+                             f"the input {shape}")
         ws = (1,) * (len(shape) - w.dim()) + tuple(w.shape)
         w = w.reshape(ws)
         try:
             torch.broadcast_shapes(ws, shape)
         except RuntimeError:
-            raise ValueError("aplcl.torch: weight of shape %s does not broadcast to the input %s"
-                             % (tuple(weight.shape), shape))
+            raise ValueError(f"aplcl.torch: weight of shape {tuple(weight.shape)} does not "
+                             f"broadcast to the input {shape}")
         if all(s == 1 for s in ws[:-1]):
             kind, w = _core.WEIGHT_KINDS["label"], w.reshape(-1).expand(cols).contiguous()
         elif ws[-1] == 1 and shape:
@@ -112,30 +120,17 @@ def _weights(weight, pos_weight, shape):
 
 
 def _run(ctx, params, reduction, x, y, fmt, want_grad, wts=None):
-    """One aplcl call: (loss tensor, grad tensor or None). x, y contiguous CPU tensors; wts from
-    _weights."""
+    """One aplcl call: (loss tensor, grad tensor or None). x, y contiguous CPU tensors of float32,
+    float16 or bfloat16 logits; wts from _weights."""
     if _cuda.wants(x, y, *(wts[:2] if wts is not None else ())):  # CUDA tensors: _cuda.py
         return _cuda.run(params, reduction, x, y, fmt, want_grad, wts)
-    if x.dtype == torch.float64:  # the reference path: float64 in, float64 out
-        yn = y.numpy()
-        if fmt == C["APLCL_TARGET_U8"]:
-            yn = yn.astype(np.uint8)
-        kw = {}
-        if wts is not None:
-            kinds = {v: k for k, v in _core.WEIGHT_KINDS.items()}
-            kw = dict(pos_weight=None if wts[0] is None else wts[0].numpy(),
-                      weight=None if wts[1] is None else wts[1].numpy(), weight_kind=kinds[wts[2]])
-        out = _core.reference(x.detach().numpy(), yn, params, grad=want_grad,
-                              elem_loss=reduction == "none", reduction=reduction, **kw)
-        g = torch.from_numpy(out[1]) if want_grad else None
-        loss = torch.from_numpy(out[2]) if reduction == "none" else torch.tensor(out[0],
-                                                                                 dtype=x.dtype)
-        return loss, g
     if x.dtype not in _TORCH_DTYPES:
-        raise TypeError("aplcl.torch: input of dtype %s; use float32, float16, bfloat16 (or "
-                        "float64 for the CPU reference)" % x.dtype)
+        raise TypeError(f"aplcl.torch: input of dtype {x.dtype}; use float32, float16 or bfloat16")
     g = torch.empty_like(x) if want_grad else None
     el = torch.empty(x.shape, dtype=torch.float32) if reduction == "none" else None
+    if x.numel() == 0:  # nothing to compute: the C library takes no empty arrays
+        _core._validated(params, reduction)
+        return (el if el is not None else torch.zeros((), dtype=torch.float32)), g
     ptrs = (x.data_ptr(), y.data_ptr(), g.data_ptr() if g is not None else None,
             el.data_ptr() if el is not None else None)
     rows, cols = _core._shape2(x.shape)
@@ -148,6 +143,11 @@ def _run(ctx, params, reduction, x, y, fmt, want_grad, wts=None):
 
 
 class _APLFunction(torch.autograd.Function):
+    """The float32/16-bit path: aplcl computes the loss and its gradient in one call. The gradient
+    is not itself differentiable (it comes from C): a second derivative through it raises (see
+    _no_second_derivative) instead of silently dropping the Hessian term. Use float64 tensors
+    for second derivatives."""
+
     @staticmethod
     def forward(fctx, x, y, fmt, ctx, params, reduction, wts):
         loss, g = _run(ctx, params, reduction, x, y, fmt, True, wts)
@@ -161,18 +161,42 @@ class _APLFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(fctx, gout):
+        with torch.no_grad():
+            g = _APLFunction._grad(fctx, gout)
+        return _no_second_derivative(g, fctx.saved_tensors[0]), None, None, None, None, None, None
+
+    @staticmethod
+    def _grad(fctx, gout):
         g, fctx.grad = fctx.grad, None
         if g is None:  # a second backward (retain_graph): the first gave the gradient away
             x, y = fctx.saved_tensors
             ctx, params, reduction, fmt, wts = fctx.aplcl
             g = _run(ctx, params, reduction, x, y, fmt, True, wts)[1]
-        if gout.dim() == 0 and not gout.requires_grad and float(gout) == 1.0:
-            return g, None, None, None, None, None, None
-        return (g * gout).to(g.dtype), None, None, None, None, None, None
+        if gout.dim() == 0 and float(gout) == 1.0:
+            return g
+        return (g * gout).to(g.dtype)
 
 
-def apl_loss(input, target, params=None, reduction=None, context=None, weight=None,
-             pos_weight=None):
+_SECOND_DERIVATIVE = (
+    "aplcl.torch: a second derivative through the float32/float16/bfloat16 path: its gradient "
+    "comes from aplcl's C code and is not itself differentiable. Use float64 tensors (computed "
+    "with PyTorch operations, exact to any order) for Hessians and double backward.")
+
+
+def _no_second_derivative(g, x):
+    """g as backward returns it; under create_graph (grad mode on in backward) the output of a
+    node whose inputs are g and x and which raises when differentiated. PyTorch's
+    once_differentiable is not enough: it adds its error node only when the incoming gradient
+    requires grad (usually not), and then without an edge to x, so d/dx of the gradient would
+    silently be 0, dropping the Hessian term."""
+    if torch.is_grad_enabled() and x.requires_grad:
+        return torch._C._functions.DelayedError(_SECOND_DERIVATIVE, 2)(g, x)[0]
+    return g
+
+
+def apl_loss(input: torch.Tensor, target: Any, params: Optional[Params] = None,
+             reduction: Optional[str] = None, context: Optional[Context] = None,
+             weight: Optional[Any] = None, pos_weight: Optional[Any] = None) -> torch.Tensor:
     """The functional form: aplcl's loss of `input` (logits, any shape, last axis = labels) and
     `target` (same shape: float 1/0/soft/negative = ignored, uint8 with 255 = ignored, or bool).
     params: an aplcl.Params (default: the reference APL); reduction 'sum', 'mean' (over the
@@ -185,7 +209,18 @@ def apl_loss(input, target, params=None, reduction=None, context=None, weight=No
     p = Params.default() if params is None else params
     red = reduction if reduction is not None else p.reduction
     if red not in ("sum", "mean", "none"):
-        raise ValueError("aplcl.torch: reduction %r is not 'sum', 'mean' or 'none'" % (red,))
+        raise ValueError(f"aplcl.torch: reduction {red!r} is not 'sum', 'mean' or 'none'")
+    if input.dtype == torch.float64:
+        return _apl_loss_float64(input, target, p, red, weight, pos_weight)
+    if input.dtype not in _TORCH_DTYPES:
+        raise TypeError(f"aplcl.torch: input of dtype {input.dtype}; use float32, float16, "
+                        "bfloat16 (or float64, computed in double with PyTorch operations)")
+    if _transforms_active():
+        raise RuntimeError(
+            f"aplcl.torch: a {input.dtype} input inside a torch.func/functorch transform (vmap, "
+            "grad, jacrev, ...): aplcl's C library reads raw memory, which those transforms do not "
+            "have. Use float64 inputs (computed with PyTorch operations, which the transforms "
+            "support) or loop over the batch.")
     ctx = context if context is not None or _cuda.wants(input) else default_context()
     y, fmt = _targets(target, input.shape)
     wts = _weights(weight, pos_weight, input.shape)
@@ -193,6 +228,36 @@ def apl_loss(input, target, params=None, reduction=None, context=None, weight=No
     if input.requires_grad and torch.is_grad_enabled():
         return _APLFunction.apply(x, y, fmt, ctx, p, red, wts)
     return _run(ctx, p, red, x.detach(), y, fmt, False, wts)[0]
+
+
+def _apl_loss_float64(x, target, p, red, weight, pos_weight):
+    """float64 logits: the loss in double with PyTorch operations (aplcl/_torch64.py), exact
+    under autograd (gradcheck, double backward) and without OpenCL. Targets and weights are read
+    in double and are constants: no gradient flows to them."""
+    y = target if isinstance(target, torch.Tensor) else torch.as_tensor(target)
+    _check_device(y, "the target")
+    if tuple(y.shape) != tuple(x.shape):
+        raise ValueError(f"aplcl.torch: target shape {tuple(y.shape)} differs from input shape "
+                         f"{tuple(x.shape)}")
+    if y.dtype.is_complex:
+        raise TypeError("aplcl.torch: complex targets")
+    y = y.detach()
+    if y.dtype == torch.bool:
+        y = y.to(torch.float64)
+    elif y.dtype == torch.uint8:  # 255 ignored; 2..254 stay > 1, invalid
+        y = torch.where(y == C["APLCL_TARGET_U8_IGNORE"], torch.tensor(-1.0, dtype=torch.float64),
+                        y.double())
+    _weights(weight, pos_weight, x.shape)  # the shape checks and messages of the float32 path
+    w = None if weight is None else _as_weight64(weight, "weight")
+    pw = None if pos_weight is None else _as_weight64(pos_weight, "pos_weight")
+    return apl_loss64(p, red, x, y, w, pw)
+
+
+def _as_weight64(w, name):
+    if not isinstance(w, torch.Tensor):
+        w = torch.as_tensor(w)
+    _check_device(w, name)
+    return w.detach().to(torch.float64)
 
 
 class APLLoss(torch.nn.Module):
@@ -209,9 +274,11 @@ class APLLoss(torch.nn.Module):
     and leaves out that constant, so with en != 0 the loss value differs from the authors' by it
     (the gradient agrees when the focusing weight is detached)."""
 
-    def __init__(self, gamma_neg=4, gamma_pos=0, clip=0.05, eps=1e-8,
-                 disable_torch_grad_focal_loss=True, alpha=None, beta=None, reduction="sum",
-                 context=None, weight=None, pos_weight=None):
+    def __init__(self, gamma_neg: float = 4, gamma_pos: float = 0, clip: Optional[float] = 0.05,
+                 eps: Optional[float] = 1e-8, disable_torch_grad_focal_loss: bool = True,
+                 alpha: Optional[Sequence[float]] = None, beta: Optional[Sequence[float]] = None,
+                 reduction: str = "sum", context: Optional[Context] = None,
+                 weight: Optional[Any] = None, pos_weight: Optional[Any] = None) -> None:
         super().__init__()
         self.register_buffer("weight", None if weight is None else torch.as_tensor(weight))
         self.register_buffer("pos_weight",
@@ -228,7 +295,7 @@ class APLLoss(torch.nn.Module):
         self.alpha = None if alpha is None else tuple(float(a) for a in alpha)
         self.beta = None if beta is None else tuple(float(b) for b in beta)
         if reduction not in ("sum", "mean", "none"):
-            raise ValueError("APLLoss: reduction %r is not 'sum', 'mean' or 'none'" % (reduction,))
+            raise ValueError(f"APLLoss: reduction {reduction!r} is not 'sum', 'mean' or 'none'")
         self.reduction = reduction
         self.context = context
 
@@ -241,7 +308,7 @@ class APLLoss(torch.nn.Module):
             beta = (1.0 + self.epsilon_neg,) if self.epsilon_neg else ()
         return alpha, beta
 
-    def params(self):
+    def params(self) -> Params:
         """The aplcl.Params this module computes with now."""
         alpha, beta = self._coefficients()
         clip = self.clip if self.clip is not None and self.clip > 0 else 0.0
@@ -250,13 +317,13 @@ class APLLoss(torch.nn.Module):
                       focus_grad=not self.disable_torch_grad_focal_loss,
                       reduction=self.reduction)
 
-    def forward(self, x, y):
+    def forward(self, x: torch.Tensor, y: Any) -> torch.Tensor:
         return apl_loss(x, y, self.params(), self.reduction, self.context, self.weight,
                         self.pos_weight)
 
-    def extra_repr(self):
-        return "gamma_neg=%s, gamma_pos=%s, clip=%s, eps=%s, reduction=%r" % (
-            self.gamma_neg, self.gamma_pos, self.clip, self.eps, self.reduction)
+    def extra_repr(self) -> str:
+        return (f"gamma_neg={self.gamma_neg}, gamma_pos={self.gamma_pos}, clip={self.clip}, "
+                f"eps={self.eps}, reduction={self.reduction!r}")
 
 
 class ASLLoss(APLLoss):
@@ -265,8 +332,9 @@ class ASLLoss(APLLoss):
     disable_torch_grad_focal_loss=True), BCE's coefficients, the negated sum; plus reduction and
     context as in APLLoss."""
 
-    def __init__(self, gamma_neg=4, gamma_pos=1, clip=0.05, eps=1e-8,
-                 disable_torch_grad_focal_loss=True, reduction="sum", context=None):
+    def __init__(self, gamma_neg: float = 4, gamma_pos: float = 1, clip: Optional[float] = 0.05,
+                 eps: Optional[float] = 1e-8, disable_torch_grad_focal_loss: bool = True,
+                 reduction: str = "sum", context: Optional[Context] = None) -> None:
         super().__init__(gamma_neg, gamma_pos, clip, eps, disable_torch_grad_focal_loss,
                          alpha=(), beta=(), reduction=reduction, context=context)
 
@@ -279,20 +347,24 @@ class BCEWithLogitsLoss(torch.nn.Module):
     targets), and 'mean' then divides by the non-ignored count; size_average and reduce (deprecated
     in PyTorch) are not taken. context: an aplcl.Context (default: default_context())."""
 
-    def __init__(self, weight=None, reduction="mean", pos_weight=None, context=None):
+    def __init__(self, weight: Optional[Any] = None, reduction: str = "mean",
+                 pos_weight: Optional[Any] = None, context: Optional[Context] = None) -> None:
         super().__init__()
         if reduction not in ("sum", "mean", "none"):
-            raise ValueError("BCEWithLogitsLoss: reduction %r is not 'sum', 'mean' or 'none'"
-                             % (reduction,))
+            raise ValueError(f"BCEWithLogitsLoss: reduction {reduction!r} is not 'sum', 'mean' or "
+                             "'none'")
         self.register_buffer("weight", None if weight is None else torch.as_tensor(weight))
         self.register_buffer("pos_weight",
                              None if pos_weight is None else torch.as_tensor(pos_weight))
         self.reduction = reduction
         self.context = context
 
-    def forward(self, input, target):
+    def forward(self, input: torch.Tensor, target: Any) -> torch.Tensor:
         return apl_loss(input, target, Params.bce(), self.reduction, self.context, self.weight,
                         self.pos_weight)
 
-    def extra_repr(self):
-        return "reduction=%r" % (self.reduction,)
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
+
+
+from ._torch_head import LinearAPLLoss, linear_apl_loss  # noqa: E402 (it uses this module)

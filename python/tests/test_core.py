@@ -157,12 +157,16 @@ def test_bad_input_raises(ctx):
     with pytest.raises(aplcl.Error) as ei:
         aplcl.reference(x, y_bad)
     assert ei.value.name == "APLCL_ERR_INVALID_TARGET"
-    # an empty batch is no error (aplcl.h, "empty shapes"): loss 0, an empty gradient
-    loss, g = ctx.compute(np.zeros((0, 5), np.float32), np.zeros((0, 5), np.float32))
-    assert loss == 0.0 and g.shape == (0, 5)
-    with pytest.raises(aplcl.Error) as ei:
-        ctx.compute(x, y, aplcl.Params(clip=1.5))
-    assert ei.value.name == "APLCL_ERR_INVALID_PARAMS"
+    # an empty batch is a no-op (loss 0; issue 17 item 6, test_edges.py), but bad parameters
+    # are refused there too
+    assert ctx.compute(np.zeros((0, 5), np.float32), np.zeros((0, 5), np.float32))[0] == 0.0
+    for xx, yy in ((x, y), (x[:0], y[:0])):
+        with pytest.raises(aplcl.Error) as ei:
+            ctx.compute(xx, yy, aplcl.Params(clip=1.5))
+        assert ei.value.name == "APLCL_ERR_INVALID_PARAMS"
+        with pytest.raises(aplcl.Error) as ei:
+            aplcl.reference(xx, yy, aplcl.Params(clip=1.5))
+        assert ei.value.name == "APLCL_ERR_INVALID_PARAMS"
     with pytest.raises(ValueError, match="elem_loss"):
         ctx.compute(x, y, elem_loss=np.empty((4, 5), np.float64))
     with pytest.raises(TypeError, match="aplcl.Params"):
