@@ -1,7 +1,11 @@
 /* oclgrind_one.c: one small loss call on the default OpenCL device (a helper of the oclgrind
  * stage's broken-barrier test, tests/run_oclgrind.cmake: small enough to run under Oclgrind in
- * seconds). Prints the loss; exit 0 on APLCL_SUCCESS. Not a test by itself. */
+ * seconds). Prints the loss; exit 0 on APLCL_SUCCESS. Not a test by itself. The context comes
+ * from the tools' helper (cli_ctx_create), which maps APLCL_KERNEL_DIR and the kernel-shape
+ * variables to options: the library itself reads neither, and without them the broken kernels
+ * the script writes would never run. */
 #include "aplcl.h"
+#include "tool_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +18,7 @@ int main(void) {
         y[i] = (i % 7 == 0) ? 1.0f : 0.0f;
     }
     aplcl_ctx *ctx = NULL;
-    aplcl_status st = aplcl_ctx_create(&ctx, NULL);
+    aplcl_status st = cli_ctx_create(&ctx, NULL);
     double loss = 0;
     if (st == APLCL_SUCCESS) {
         aplcl_params p = aplcl_params_default();
