@@ -387,18 +387,6 @@ static int team_eval(team *t, const tp_options *o, int k, const arff_data *d, ev
                               : eval_labels(t, k, d, b, nonfinite, m, label_ap);
 }
 
-/* trainer.c's progress bar (--progress or a terminal), drawn by the writing rank. */
-static void progress(int epoch, int epochs, size_t done, size_t total) {
-    int width = 30, filled = (int)(width * done / (total ? total : 1));
-    fprintf(stderr, "\r  epoch %3d/%-3d [", epoch, epochs);
-    for (int i = 0; i < width; ++i)
-        fputc(i < filled ? '#' : '.', stderr);
-    fprintf(stderr, "] %zu/%zu batches", done, total);
-    if (done == total)
-        fputs("\r\033[K", stderr);
-    fflush(stderr);
-}
-
 /* One epoch's batches on every worker, with the sums between the phases; the failing worker's
  * index, or -1. */
 static int team_epoch(team *t, const tp_options *o, const trainer_config *c,
@@ -430,7 +418,7 @@ static int team_epoch(team *t, const tp_options *o, const trainer_config *c,
             if (train_net_adam(t->w[i].net))
                 return i;
         if (c->progress && tp_writer(o) && (b % 4 == 3 || b + 1 == nb))
-            progress(ep, c->epochs, b + 1, nb);
+            trainer_progress(ep, c->epochs, b + 1, nb); /* drawn by the writing rank */
     }
     return -1;
 }

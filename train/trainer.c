@@ -14,7 +14,7 @@
 #include <string.h>
 
 /* The progress bar: only where the caller says (a terminal, or --progress). */
-static void progress(int epoch, int epochs, size_t done, size_t total) {
+void trainer_progress(int epoch, int epochs, size_t done, size_t total) {
     int width = 30, filled = (int)(width * done / (total ? total : 1));
     fprintf(stderr, "\r  epoch %3d/%-3d [", epoch, epochs);
     for (int i = 0; i < width; ++i)
@@ -135,7 +135,7 @@ int trainer_run_keep(aplcl_ctx *ctx, const trainer_config *c, const char *loss_n
             if (train_net_step(net, s_tr, order + r0, n, &p, b))
                 goto fail;
             if (c->progress && (b % 4 == 3 || b + 1 == nb))
-                progress(ep, c->epochs, b + 1, nb);
+                trainer_progress(ep, c->epochs, b + 1, nb);
         }
         uint64_t nonfinite = 0;
         if (train_net_losses(net, losses, nb, &nonfinite))

@@ -63,6 +63,9 @@ int trainer_run_keep(aplcl_ctx *ctx, const trainer_config *c, const char *loss_n
                      const aplcl_params *loss, uint64_t seed, int quiet_divergence, int keep_logits,
                      trainer_result *result);
 void trainer_result_free(trainer_result *r);
+/* The epoch progress bar on stderr ("epoch E/N [###...] B/T batches"), cleared when done = total;
+ * the trainers draw it where their caller asks (a terminal, or --progress). */
+void trainer_progress(int epoch, int epochs, size_t done, size_t total);
 
 /* The reported epoch's record. */
 const trainer_epoch *trainer_chosen(const trainer_result *r);
