@@ -24,15 +24,17 @@ section() { printf '\n==== test.sh: %s (at %ss) ====\n' "$*" "$(($(date +%s) - t
 # (tests/CMakeLists.txt gives each test one). Compiling is most of the suite's time on a new
 # machine (an empty PoCL cache), so this is the number to keep small.
 print_programs_built() {
-    local root="$1/tests/kernel-cache" total=0 n d
+    local root="$1/tests/kernel-cache" d
     [ -d "$root" ] || return 0
     for d in "$root"/*/; do
-        n="$(find "$d" -maxdepth 1 -type f | wc -l)"
-        total=$((total + n))
-        printf '%5d  %s\n' "$n" "$(basename "$d")"
+        printf '%5d  %s\n' "$(find "$d" -maxdepth 1 -type f | wc -l)" "$(basename "$d")"
     done | sort -rn
-    total="$(find "$root" -mindepth 2 -maxdepth 2 -type f | wc -l)"
-    echo "test.sh: $total programs built in all ($1; one test's folder each, so shared ones count per test)"
+    # A cache file is named by a hash of what it was built from, so the distinct names are the
+    # distinct programs (the ones PoCL compiles once per machine; tests share them).
+    local per_test distinct
+    per_test="$(find "$root" -mindepth 2 -maxdepth 2 -type f | wc -l)"
+    distinct="$(find "$root" -type f -printf '%f\n' | sort -u | wc -l)"
+    echo "test.sh: $distinct distinct programs built ($per_test in the tests' folders together; $1)"
 }
 die() {
     printf '\ntest.sh: FAILED: %s\n' "$*" >&2
