@@ -50,9 +50,12 @@ foreach(f IN LISTS made)
     get_filename_component(name "${f}" NAME)
     if(name MATCHES "^libaplcl\\.(so|a|dylib)")
         set(found_lib ON)
-    elseif(name MATCHES "^aplcl_cuda_cubins\\.c\\.bin$|^aplcl_cubin_gen$|^cuda-nvrtc-registers\\.md$")
-        # the CUDA cubins embedded in libaplcl, the build-time tool that compiles them and its
-        # register table (cmake/cuda.cmake): parts of the library's build, not programs
+    elseif(name MATCHES "^aplcl_cuda_cubins\\.c\\.bin$|^aplcl_cubin_gen$|^cuda-nvrtc-registers\\.md$"
+           OR f MATCHES "(^|/)cubin-cache/[^/]+\\.(cubin|ptx)$")
+        # the CUDA cubins embedded in libaplcl, the build-time tool that compiles them, its
+        # register table and its per-compile cache (cmake/cuda.cmake: in the build tree unless
+        # APLCL_CUBIN_CACHE_DIR points elsewhere, as scripts/test.sh does): parts of the
+        # library's build, not programs
     elseif(NOT name STREQUAL "aplcl_parent")
         message(FATAL_ERROR "subproject test FAILED: the parent's build made ${f}; "
                             "add_subdirectory(aplcl) should build libaplcl alone")

@@ -227,24 +227,27 @@ aplcl_status apl_variant_get(aplcl_ctx *ctx, aplcl_dtype dtype, aplcl_target_for
 }
 
 /* The build options every program of the context shares, then the program's own. */
-static void program_options(const aplcl_ctx *ctx, char *out, size_t cap, aplcl_dtype dtype,
-                            aplcl_target_format fmt, int weighted, int queued) {
+static void program_options(const aplcl_ctx *ctx, char *out, size_t cap, size_t vector_width,
+                            aplcl_dtype dtype, aplcl_target_format fmt, int weighted, int queued) {
     snprintf(out, cap,
              "-cl-std=CL1.2 -DAPL_LOCAL=%zu -DAPL_VW=%zu -DAPL_FP64=%d -DAPL_DTYPE=%d "
              "-DAPL_TFMT=%d -DAPL_CONTIGUOUS=%d -DAPL_QUEUE=%d%s",
-             ctx->local_size, ctx->vector_width, ctx->has_fp64, (int)dtype, (int)fmt,
-             ctx->contiguous, queued, weighted ? " -DAPL_WEIGHTED=1" : "");
+             ctx->local_size, vector_width, ctx->has_fp64, (int)dtype, (int)fmt, ctx->contiguous,
+             queued, weighted ? " -DAPL_WEIGHTED=1" : "");
 }
 
 /* The count and finalize kernels of target format fmt, built once per context: they read no
- * logits, so the F32 storage options serve every dtype. */
+ * logits, so the F32 storage options serve every dtype, and they are scalar code (one target or
+ * one mask word per unit, integer counts, the finalize's sum over groups), so vector width 1
+ * serves every width: contexts that differ only in vector width share one compiled program (a
+ * new machine compiles it once, not once per width). */
 static aplcl_status reduce_get(aplcl_ctx *ctx, aplcl_target_format fmt, const apl_reduce **out) {
     apl_reduce *r = &ctx->reduce[fmt];
     *out = r;
     if (r->finalize)
         return APLCL_SUCCESS;
     char opts[256];
-    program_options(ctx, opts, sizeof opts, APLCL_DTYPE_F32, fmt, 0, 0);
+    program_options(ctx, opts, sizeof opts, 1, APLCL_DTYPE_F32, fmt, 0, 0);
     aplcl_status st = apl_build_program(ctx, APL_PROGRAM_REDUCE, opts, &r->program);
     if (st == APLCL_SUCCESS)
         st = apl_make_kernel(ctx, r->program, "apl_count", &r->count);
@@ -267,7 +270,7 @@ static aplcl_status loss_program(aplcl_ctx *ctx, aplcl_dtype dtype, aplcl_target
     aplcl_status st = reduce_get(ctx, fmt, &r);
     if (st != APLCL_SUCCESS)
         return st;
-    program_options(ctx, v->opts, sizeof v->opts, dtype, fmt, weighted, queued);
+    program_options(ctx, v->opts, sizeof v->opts, ctx->vector_width, dtype, fmt, weighted, queued);
     st = apl_build_program(ctx, APL_PROGRAM_LOSS, v->opts, &v->program);
     if (st == APLCL_SUCCESS)
         st = apl_make_kernel(ctx, v->program, "apl_loss", &v->loss);

@@ -331,8 +331,8 @@ static void test_compute_rejects(aplcl_ctx *ctx) {
 static void check_valid_outputs(const char *what, const set *s, const aplcl_params *p, int u8,
                                 size_t og, size_t gcount) {
     static double rg[N], re[N];
-    double rl;
-    uint64_t rc[APLCL_COUNT_LEN];
+    double rl = 0.0;
+    uint64_t rc[APLCL_COUNT_LEN] = {0};
     CHECK_STATUS(tu_ref_counts(p, ROWS, COLS, g_x, u8 ? g_y8f : g_y, rg, re, &rl, rc),
                  APLCL_SUCCESS);
     float *hg = read_all(s->g, gcount * 4);

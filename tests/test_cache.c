@@ -306,7 +306,10 @@ static void apply(damage d, const char *path) {
 
 static void swap_files(const char *a, const char *b) {
     char tmp[PATH_LEN + 8];
-    snprintf(tmp, sizeof tmp, "%s.swap", a);
+    if (snprintf(tmp, sizeof tmp, "%s.swap", a) >= (int)sizeof tmp) {
+        TU_FAIL_AT_(__FILE__, __LINE__, "path too long: %s", a);
+        return;
+    }
     CHECK_EQ(rename(a, tmp), 0);
     CHECK_EQ(rename(b, a), 0);
     CHECK_EQ(rename(tmp, b), 0);
@@ -372,7 +375,7 @@ static void scenario(damage d) {
         return;
     }
     for (int i = 0; i < NPROG; ++i)
-        snprintf(path[i], sizeof path[i], "%s/%s", dir, names[i]);
+        CHECK(snprintf(path[i], sizeof path[i], "%s/%s", dir, names[i]) < (int)sizeof path[i]);
     if (d == SWAPPED) /* each file in another program's place (NPROG is even) */
         for (int i = 0; i + 1 < NPROG; i += 2)
             swap_files(path[i], path[i + 1]);
@@ -520,7 +523,8 @@ static void concurrent(const char *self) {
     int others = 0;
     int n = list_bins(dir, names, &others);
     for (int i = 0; i < n; ++i) {
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        if (snprintf(path, sizeof path, "%s/%s", dir, names[i]) >= (int)sizeof path)
+            continue; /* cannot happen: dir and names are short */
         cut_half(path);
     }
     race(self, dir, "processes on a damaged folder");

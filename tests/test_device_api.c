@@ -117,8 +117,8 @@ static void read_results(cl_command_queue q, const bufs *b, results *r, cl_event
 /* Compares device results with the reference, and the counters with what make_inputs planted. */
 static void check_results(const char *what, const aplcl_params *p, const results *r, int u8) {
     static double rg[N], re[N];
-    double rl;
-    uint64_t rc[APLCL_COUNT_LEN];
+    double rl = 0.0;
+    uint64_t rc[APLCL_COUNT_LEN] = {0};
     aplcl_status st = tu_ref_counts(p, ROWS, COLS, g_x, u8 ? g_y8f : g_y, rg, re, &rl, rc);
     CHECK(st == APLCL_ERR_INVALID_TARGET || st == APLCL_ERR_NONFINITE_LOGIT);
     CHECK_EQ_U64(rc[APLCL_COUNT_ELEMENTS], u8 ? g_expect_elems8 : g_expect_elems);
@@ -452,46 +452,109 @@ static void test_devices(void) {
 
 /* The shape overrides: unset or empty is "not given", anything but the documented numbers is
  * APLCL_ERR_INVALID_OPTION (strtoul used to read "abc" as 0 and "8x" as 8). Each variable is
- * restored afterwards: the CTest variants of this test set them. */
+ * restored afterwards: the CTest variants of this test set them.
+ * A valid value is checked where it lands (the option field the tools' helper fills), and all of
+ * them together in one context: every context compiles its first programs, and one per accepted
+ * value cost a new machine 16 compiles per run of this test (4 runs: the shaped ones too). That
+ * context runs only where the environment sets no shape, so the shaped runs compile nothing
+ * here. */
+static int env_parses(const char *name, const char *value, aplcl_ctx_options *o, const char **bad) {
+    const char *old = getenv(name);
+    char *saved = old ? strdup(old) : NULL;
+    setenv(name, value, 1);
+    *bad = NULL;
+    int rc = cli_ctx_options_from_env(o, bad);
+    if (saved)
+        setenv(name, saved, 1);
+    else
+        unsetenv(name);
+    free(saved);
+    return rc;
+}
+
+static int env_shape_given(void) {
+    const char *names[] = {"APLCL_VECTOR_WIDTH", "APLCL_LOCAL_SIZE", "APLCL_CONTIGUOUS",
+                           "APLCL_QUEUE"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; ++i) {
+        const char *v = getenv(names[i]);
+        if (v && *v)
+            return 1;
+    }
+    return 0;
+}
+
 static void test_env_overrides(void) {
     int mark = tu_case_begin();
+    enum { VW, LS, LAYOUT, QUEUE, NONE };
     const struct {
         const char *name, *value;
         aplcl_status want;
-    } cases[] = {{"APLCL_VECTOR_WIDTH", "abc", APLCL_ERR_INVALID_OPTION},
-                 {"APLCL_VECTOR_WIDTH", "8x", APLCL_ERR_INVALID_OPTION},
-                 {"APLCL_VECTOR_WIDTH", "3", APLCL_ERR_INVALID_OPTION},
-                 {"APLCL_VECTOR_WIDTH", "0", APLCL_ERR_INVALID_OPTION},
-                 {"APLCL_VECTOR_WIDTH", "-4", APLCL_ERR_INVALID_OPTION},
-                 {"APLCL_VECTOR_WIDTH", " 4", APLCL_ERR_INVALID_OPTION},
-                 {"APLCL_VECTOR_WIDTH", "4294967300", APLCL_ERR_INVALID_OPTION},
-                 {"APLCL_VECTOR_WIDTH", "2", APLCL_SUCCESS},
-                 {"APLCL_VECTOR_WIDTH", "", APLCL_SUCCESS},
-                 {"APLCL_LOCAL_SIZE", "abc", APLCL_ERR_INVALID_OPTION},
-                 {"APLCL_LOCAL_SIZE", "0", APLCL_ERR_INVALID_OPTION},
-                 {"APLCL_LOCAL_SIZE", "48", APLCL_ERR_INVALID_OPTION},
-                 {"APLCL_LOCAL_SIZE", "64k", APLCL_ERR_INVALID_OPTION},
-                 {"APLCL_LOCAL_SIZE", "131072", APLCL_ERR_INVALID_OPTION},
-                 {"APLCL_LOCAL_SIZE", "64", APLCL_SUCCESS},
-                 {"APLCL_LOCAL_SIZE", "65536", APLCL_SUCCESS}, /* clamped to the device */
-                 {"APLCL_CONTIGUOUS", "2", APLCL_ERR_INVALID_OPTION},
-                 {"APLCL_CONTIGUOUS", "0x", APLCL_ERR_INVALID_OPTION},
-                 {"APLCL_CONTIGUOUS", "yes", APLCL_ERR_INVALID_OPTION},
-                 {"APLCL_CONTIGUOUS", "0", APLCL_SUCCESS},
-                 {"APLCL_QUEUE", "3", APLCL_ERR_INVALID_OPTION},
-                 {"APLCL_QUEUE", "on", APLCL_ERR_INVALID_OPTION},
-                 {"APLCL_QUEUE", "2", APLCL_SUCCESS}};
+        int field;          /* the option a valid value sets */
+        unsigned value_set; /* ... to this */
+    } cases[] = {{"APLCL_VECTOR_WIDTH", "abc", APLCL_ERR_INVALID_OPTION, NONE, 0},
+                 {"APLCL_VECTOR_WIDTH", "8x", APLCL_ERR_INVALID_OPTION, NONE, 0},
+                 {"APLCL_VECTOR_WIDTH", "3", APLCL_ERR_INVALID_OPTION, NONE, 0},
+                 {"APLCL_VECTOR_WIDTH", "0", APLCL_ERR_INVALID_OPTION, NONE, 0},
+                 {"APLCL_VECTOR_WIDTH", "-4", APLCL_ERR_INVALID_OPTION, NONE, 0},
+                 {"APLCL_VECTOR_WIDTH", " 4", APLCL_ERR_INVALID_OPTION, NONE, 0},
+                 {"APLCL_VECTOR_WIDTH", "4294967300", APLCL_ERR_INVALID_OPTION, NONE, 0},
+                 {"APLCL_VECTOR_WIDTH", "2", APLCL_SUCCESS, VW, 2},
+                 {"APLCL_VECTOR_WIDTH", "", APLCL_SUCCESS, VW, 0},
+                 {"APLCL_LOCAL_SIZE", "abc", APLCL_ERR_INVALID_OPTION, NONE, 0},
+                 {"APLCL_LOCAL_SIZE", "0", APLCL_ERR_INVALID_OPTION, NONE, 0},
+                 {"APLCL_LOCAL_SIZE", "48", APLCL_ERR_INVALID_OPTION, NONE, 0},
+                 {"APLCL_LOCAL_SIZE", "64k", APLCL_ERR_INVALID_OPTION, NONE, 0},
+                 {"APLCL_LOCAL_SIZE", "131072", APLCL_ERR_INVALID_OPTION, NONE, 0},
+                 {"APLCL_LOCAL_SIZE", "64", APLCL_SUCCESS, LS, 64},
+                 {"APLCL_LOCAL_SIZE", "65536", APLCL_SUCCESS, LS, 65536}, /* the device clamps */
+                 {"APLCL_CONTIGUOUS", "2", APLCL_ERR_INVALID_OPTION, NONE, 0},
+                 {"APLCL_CONTIGUOUS", "0x", APLCL_ERR_INVALID_OPTION, NONE, 0},
+                 {"APLCL_CONTIGUOUS", "yes", APLCL_ERR_INVALID_OPTION, NONE, 0},
+                 {"APLCL_CONTIGUOUS", "0", APLCL_SUCCESS, LAYOUT, APLCL_LAYOUT_STRIDED},
+                 {"APLCL_QUEUE", "3", APLCL_ERR_INVALID_OPTION, NONE, 0},
+                 {"APLCL_QUEUE", "on", APLCL_ERR_INVALID_OPTION, NONE, 0},
+                 {"APLCL_QUEUE", "2", APLCL_SUCCESS, QUEUE, APLCL_SPARSE_QUEUE_ALWAYS}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        aplcl_ctx *c = (aplcl_ctx *)&c;
-        aplcl_status st = tu_ctx_create_with_env(&c, cases[i].name, cases[i].value);
-        if (st != cases[i].want)
-            TU_FAIL_AT_(__FILE__, __LINE__, "%s=\"%s\": aplcl_ctx_create = %s, expected %s",
-                        cases[i].name, cases[i].value, tu_status_name(st),
-                        tu_status_name(cases[i].want));
-        if (st == APLCL_SUCCESS)
-            aplcl_ctx_destroy(c);
-        else
-            CHECK(c == NULL);
+        aplcl_ctx_options o;
+        const char *bad;
+        int rc = env_parses(cases[i].name, cases[i].value, &o, &bad);
+        if (cases[i].want != APLCL_SUCCESS) {
+            if (rc != -1 || !bad || strcmp(bad, cases[i].name) != 0)
+                TU_FAIL_AT_(__FILE__, __LINE__, "%s=\"%s\": parsed (rc %d, bad %s), expected -1",
+                            cases[i].name, cases[i].value, rc, bad ? bad : "NULL");
+            /* ... and the tools' context call refuses it before building anything */
+            aplcl_ctx *c = (aplcl_ctx *)&c;
+            aplcl_status st = tu_ctx_create_with_env(&c, cases[i].name, cases[i].value);
+            if (st != cases[i].want)
+                TU_FAIL_AT_(__FILE__, __LINE__, "%s=\"%s\": aplcl_ctx_create = %s, expected %s",
+                            cases[i].name, cases[i].value, tu_status_name(st),
+                            tu_status_name(cases[i].want));
+            if (st == APLCL_SUCCESS)
+                aplcl_ctx_destroy(c);
+            else
+                CHECK(c == NULL);
+            continue;
+        }
+        unsigned got = cases[i].field == VW       ? o.vector_width
+                       : cases[i].field == LS     ? o.local_size
+                       : cases[i].field == LAYOUT ? (unsigned)o.layout
+                                                  : (unsigned)o.sparse_queue;
+        if (rc != 0 || got != cases[i].value_set)
+            TU_FAIL_AT_(__FILE__, __LINE__, "%s=\"%s\": rc %d, option %u, expected 0 and %u",
+                        cases[i].name, cases[i].value, rc, got, cases[i].value_set);
+    }
+    if (!env_shape_given()) {
+        /* every accepted value at once: a context, its programs built at creation */
+        const char *names[] = {"APLCL_VECTOR_WIDTH", "APLCL_LOCAL_SIZE", "APLCL_CONTIGUOUS",
+                               "APLCL_QUEUE"};
+        const char *values[] = {"2", "65536", "0", "2"};
+        for (size_t i = 0; i < 4; ++i)
+            setenv(names[i], values[i], 1);
+        aplcl_ctx *c = NULL;
+        CHECK_STATUS(cli_ctx_create(&c, NULL), APLCL_SUCCESS);
+        aplcl_ctx_destroy(c);
+        for (size_t i = 0; i < 4; ++i)
+            unsetenv(names[i]);
     }
     tu_case_end(mark, "APLCL_VECTOR_WIDTH / LOCAL_SIZE / CONTIGUOUS / QUEUE parsed strictly");
 }

@@ -127,7 +127,7 @@ static int compare_one(aplcl_ctx *ctx, const aplcl_params *p, const shape *s, in
     float *g = tu_xmalloc(n * sizeof(float)), *e = tu_xmalloc(n * sizeof(float));
     float *xcopy = NULL;
     double rloss = NAN, loss = NAN;
-    uint64_t rc[APLCL_COUNT_LEN];
+    uint64_t rc[APLCL_COUNT_LEN] = {0};
     int mark = tu_case_begin();
 
     CHECK_STATUS(tu_ref_counts(p, s->rows, s->cols, s->x, yref, rg, re, &rloss, rc), APLCL_SUCCESS);

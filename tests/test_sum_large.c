@@ -32,7 +32,7 @@ int main(void) {
             p.reduction = APLCL_REDUCE_MEAN;
         const char *red = mean ? "MEAN" : "SUM";
         double want = NAN;
-        uint64_t counts[APLCL_COUNT_LEN];
+        uint64_t counts[APLCL_COUNT_LEN] = {0};
         CHECK_STATUS(tu_ref_counts(&p, ROWS, COLS, x, y, mean ? rg : NULL, NULL, &want, counts),
                      APLCL_SUCCESS);
         CHECK_EQ_U64(counts[APLCL_COUNT_ELEMENTS], N);

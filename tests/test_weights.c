@@ -63,7 +63,7 @@ static void run_case(const aplcl_params *p, size_t rows, size_t cols, aplcl_targ
     size_t n = rows * cols, xb = cases_dtype_bytes(dt);
     float *x = tu_xmalloc(n * 4), *y = tu_xmalloc(n * 4), *gf = tu_xmalloc(n * 4);
     float *lf = tu_xmalloc(n * 4);
-    double *rg = tu_xmalloc(n * 8), *rl = tu_xmalloc(n * 8), rloss;
+    double *rg = tu_xmalloc(n * 8), *rl = tu_xmalloc(n * 8), rloss = 0.0;
     int soft = fmt == APLCL_TARGET_F32, ignore = fmt != APLCL_TARGET_CSR;
     for (size_t i = 0; i < n; ++i) {
         x[i] = (float)cli_rng_normal(&r, 0.0, 3.0);
@@ -144,7 +144,7 @@ static void invalid_weights(void) {
     w[0] = NAN, w[1] = INFINITY, w[3] = -0.5f, y[3] = -1.0f; /* 3 is ignored: not counted */
     aplcl_params p = aplcl_params_default();
     aplcl_weights hw = {pw, 0, w, 0, APLCL_WEIGHT_ELEMENT};
-    double loss, rloss;
+    double loss, rloss = 0.0;
     uint64_t rc[APLCL_COUNT_LEN], dc[APLCL_COUNT_LEN];
     CHECK_STATUS(tu_ref(&p, R, C, x, y, &hw, NULL, NULL, &rloss, rc), APLCL_ERR_INVALID_WEIGHT);
     CHECK_EQ_U64(rc[APLCL_COUNT_INVALID_WEIGHTS], 2 + R); /* w[0], w[1], column 2 */
@@ -222,7 +222,7 @@ static void head_case(aplcl_head *head, int k, aplcl_target_format fmt, uint64_t
     aplcl_weights hw = {pw ? pw + W_OFF : NULL, 0, w ? w + W_OFF : NULL, 0, kind};
     aplcl_params p = aplcl_params_default();
     p.reduction = APLCL_REDUCE_MEAN;
-    double G[NR * NC], rloss;
+    double G[NR * NC], rloss = 0.0;
     uint64_t rc[APLCL_COUNT_LEN];
     CHECK_STATUS(tu_ref(&p, NR, NC, L, y, &hw, G, NULL, &rloss, rc), APLCL_SUCCESS);
     aplcl_head_io io = aplcl_head_io_default();
