@@ -5,11 +5,11 @@
  * elements; full queues run as one vector and are written back by index, the rest at the end of
  * each work-item. Promise: every gradient and per-element loss has the same bits as with
  * APLCL_QUEUE=0, the counts are identical, and the reduced loss differs only in summation order.
- * Here each width (16 and 4, so QUEUE_MAX 4 and 1) gets two contexts, APLCL_QUEUE=0 and 2 (2: the
- * queue also on items shorter than QUEUE_MIN_STEPS, so the small shapes use it too), both
- * forced to APLCL_CONTIGUOUS=1, and every case runs on both: densities 0 to 100% of elements
- * needing math, cols not a multiple of the width, every storage type and target format (which
- * combinations where: runs_case), with and without accumulate, per-element loss, gradient
+ * Here each width (the CPU's own, 16 or 8, and 4, so QUEUE_MAX 4 or 2, and 1) gets two contexts,
+ * APLCL_QUEUE=0 and 2 (2: the queue also on items shorter than QUEUE_MIN_STEPS, so the small shapes
+ * use it too), both forced to APLCL_CONTIGUOUS=1, and every case runs on both: densities 0 to 100%
+ * of elements needing math, cols not a multiple of the width, every storage type and target format
+ * (which combinations where: runs_case), with and without accumulate, per-element loss, gradient
  * (forward only) and in place, weights, several losses.
  * The host checks that the data really has steps with 1..QUEUE_MAX such elements. Not here:
  * agreement with the reference (test_device_vs_ref, test_formats, test_weights).
@@ -18,7 +18,10 @@
 #include "test_util.h"
 
 enum { NW = 2, NPARAM = 7, NVAR = 9 };
-static const unsigned widths[NW] = {16, 4};
+/* {wide, 4}: wide is the device's own width when it is 8 or 16 (the default contexts' width, so
+ * the queue-off programs are the ones every other test builds too: a new machine compiles them
+ * once), else 16. */
+static unsigned widths[NW] = {16, 4};
 static aplcl_ctx *ctxs[NW][2]; /* [width][queue off, on] */
 
 /* Output variants: what the call writes, and onto what. */
@@ -281,9 +284,25 @@ static void compare(const qcase *c, int wi, int pi, const variant *v, const char
         free(o[k].grad), free(o[k].elem);
 }
 
+/* The width aplcl picks on this device (src/ctx.c, pick_vector_width) when it is 8 or 16; else
+ * 16. */
+static unsigned wide_width(void) {
+    aplcl_ctx *ctx = NULL;
+    cl_device_type type = 0;
+    cl_uint pref = 0;
+    if (tu_ctx_create(&ctx) != 0)
+        return 16;
+    clGetDeviceInfo(aplcl_ctx_device(ctx), CL_DEVICE_TYPE, sizeof type, &type, NULL);
+    clGetDeviceInfo(aplcl_ctx_device(ctx), CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof pref,
+                    &pref, NULL);
+    aplcl_ctx_destroy(ctx);
+    return (type & CL_DEVICE_TYPE_CPU) && pref >= 8 && pref < 16 ? 8 : 16;
+}
+
 /* Creates the four contexts, each with its options. */
 static int create_contexts(void) {
     int ok = 1;
+    widths[0] = wide_width();
     for (int w = 0; w < NW; ++w)
         for (int qn = 0; qn < 2; ++qn) {
             aplcl_ctx_options o;
@@ -303,10 +322,10 @@ static int create_contexts(void) {
 
 /* Programs are this test's cost: each width x storage x format x weighting is one to build,
  * twice (queue on and off), and a cold build takes seconds. So each point is shown where it is
- * made: width 16 (queues of up to 4) meets every format and weighting on f32 storage, and f16 and
- * bf16 storage with a dense (u8) and a row (csr) format, where the queue re-reads the elements
- * it queued with their storage's load code; width 4 (a queue of one element) runs f32 storage
- * with u8 and csr targets, unweighted. */
+ * made: the wide width (queues of up to 4 or 2) meets every format and weighting on f32 storage,
+ * and f16 and bf16 storage with a dense (u8) and a row (csr) format, where the queue re-reads the
+ * elements it queued with their storage's load code; width 4 (a queue of one element) runs f32
+ * storage with u8 and csr targets, unweighted. */
 static int runs_case(int w, aplcl_dtype dt, aplcl_target_format f, const variant *v) {
     int dense_or_row = f == APLCL_TARGET_U8 || f == APLCL_TARGET_CSR;
     if (w == 0)
