@@ -1,6 +1,7 @@
 /* fake_libcuda.c: a stand-in for libcuda.so.1 that runs nothing, for test_cuda_fake (host label).
  *
- * aplcl loads it through APLCL_CUDA_LIBRARY. It reports one device of compute capability
+ * aplcl loads it through aplcl_cuda_options.cuda_library (the tests and tools set it from
+ * APLCL_CUDA_LIBRARY). It reports one device of compute capability
  * $FAKE_CUDA_SM (default 90) with 132 SMs, accepts only ELF images in cuModuleLoadData (what a
  * cubin is), hands out host memory for cuMemAlloc, and records every cuLaunchKernel (kernel
  * name, grid, block, the first argument as a 64-bit value) for the test to read through
