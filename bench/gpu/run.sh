@@ -45,8 +45,11 @@ step() {
     rc=$?
     if [ "$rc" -eq 0 ]; then
         log "PASS $name ($(($(date +%s) - t0)) s; $file)"
-    elif [ "$rc" -eq 3 ]; then # the step found nothing to run on (it says why in $file)
+    elif [ "$rc" -eq 3 ] && [ -z "${need_device:-}" ]; then # nothing to run on (why: in $file)
         log "SKIP $name ($(tail -n 1 "$OUT/$file"))"
+    elif [ "$rc" -eq 3 ]; then # cuda_step: this run is for a GPU, so no device is a failure
+        log "FAIL $name (exit 3, no CUDA device seen: $(tail -n 1 "$OUT/$file"))"
+        failed=1
     else
         log "FAIL $name (exit $rc$([ "$rc" -eq 124 ] && echo ', timed out'); $(($(date +%s) - t0)) s; $file)"
         failed=1
@@ -60,13 +63,7 @@ shapes=${BENCH_SHAPES:-4096x1000,16384x10000,1024x100000}
 # first, which dominates the time of the two large shapes (sparse targets: `aplcl check`).
 bench_args=(--shapes "$shapes" --regime trained --dtypes "f32,bf16" --targets u8)
 # cuda_step NAME SECONDS LOGFILE CMD...: step, where exit 3 (no CUDA device seen) is a FAIL
-cuda_step() {
-    step "$@"
-    if [ $? -eq 3 ]; then
-        log "FAIL $1 (no CUDA device seen; see $3)"
-        failed=1
-    fi
-}
+cuda_step() { need_device=1 step "$@"; }
 # the first Python that has torch ($PYTHON, python3, Debian's), else plain python3
 py=python3
 for p in ${PYTHON:-} python3 /usr/bin/python3; do
