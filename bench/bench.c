@@ -9,7 +9,8 @@
  *
  * This file: the run over devices, shapes, regimes and cases, the progress lines and the result
  * table, --save-inputs, and the quick summary. Options: bench_opts.c; the case matrix and
- * inputs: bench_inputs.c; a case on a device: bench_case.c; its check: bench_check.c.
+ * inputs: bench_inputs.c; a case on a device: bench_case.c; its check: bench_check.c; the run on
+ * a CUDA device (--cuda N): bench_cuda.c.
  */
 #define _POSIX_C_SOURCE 200809L /* isatty, mkdir */
 #include "bench_head.h"
