@@ -9,7 +9,8 @@
  *
  * This file: the run over devices, shapes, regimes and cases, the progress lines and the result
  * table, --save-inputs, and the quick summary. Options: bench_opts.c; the case matrix and
- * inputs: bench_inputs.c; a case on a device: bench_case.c; its check: bench_check.c.
+ * inputs: bench_inputs.c; a case on a device: bench_case.c; its check: bench_check.c; the run on
+ * a CUDA device (--cuda N): bench_cuda.c.
  */
 #define _POSIX_C_SOURCE 200809L /* isatty, mkdir */
 #include "bench_head.h"
@@ -165,6 +166,59 @@ static void plainc_case(bench_state *s, const device_state *d, const inputs *in)
     cli_plainc_ratio(s->human, s->rows, s->nrows);
 }
 
+/* Every OpenCL device asked for (--device, $APLCL_DEVICE, else all): each shape, regime and case,
+ * then the plain-C row. 1 when the device list could not be made (said why), else 0. */
+static int run_opencl(bench_state *s, inputs *loaded_in) {
+    size_t ndev = 0;
+    cli_device_spec *specs = cli_device_specs(s->device, "aplcl bench", &ndev);
+    if (!specs)
+        return 1;
+    combo cl[MAX_COMBOS];
+    for (int i = 0; i < s->nshapes; ++i)
+        s->ncases += (int)bench_case_combos(s, s->shapes[i], cl) * s->nregimes;
+
+    for (size_t di = 0; di < ndev; ++di) {
+        device_state d;
+        if (bench_open_device(s, specs[di], &d))
+            continue;
+        s->case_no = 0;
+        for (int si = 0; si < s->nshapes; ++si) {
+            size_t nc = bench_case_combos(s, s->shapes[si], cl);
+            char why[256];
+            if (bench_shape_fits(cl, nc, s->shapes[si], d.max_alloc, why, sizeof why)) {
+                /* refused before anything is allocated */
+                bench_progress_clear(s);
+                fprintf(stderr, "aplcl bench: %zux%zu on device %s: %s; shape skipped\n",
+                        s->shapes[si].rows, s->shapes[si].cols, d.id, why);
+                ++s->failures;
+                s->case_no += (int)nc * s->nregimes;
+                continue;
+            }
+            for (int ri = 0; ri < s->nregimes; ++ri) {
+                inputs gen, *in = loaded_in;
+                if (!s->load_dir) {
+                    bench_progress(s, s->shapes[si].rows * s->shapes[si].cols,
+                                   "generating %zux%zu %s inputs", s->shapes[si].rows,
+                                   s->shapes[si].cols, s->regimes[ri] ? "trained" : "early");
+                    if (bench_make_inputs(&gen, s->shapes[si], s->regimes[ri])) {
+                        ++s->failures;
+                        continue;
+                    }
+                    in = &gen;
+                }
+                for (size_t k = 0; k < nc; ++k)
+                    bench_run_case(s, &d, in, cl[k]);
+                plainc_case(s, &d, in);
+                if (!s->load_dir)
+                    bench_inputs_free(&gen);
+            }
+        }
+        aplcl_ctx_destroy(d.ctx);
+    }
+    free(specs);
+    return 0;
+}
+
 int cli_bench(int argc, char **argv) {
     if (argc > 0 && strcmp(argv[0], "head") == 0)
         return cli_bench_head(argc - 1, argv + 1);
@@ -198,59 +252,22 @@ int cli_bench(int argc, char **argv) {
     if (s.csvf)
         cli_bench_csv_header(s.csvf);
 
-    /* devices */
-    size_t ndev = 0;
-    cli_device_spec *specs = cli_device_specs(s.device, "aplcl bench", &ndev);
-    if (!specs) {
+    if (s.cuda_ordinal >= 0) {
+        int rc = bench_cuda_run(&s, &loaded);
+        if (rc == CLI_EXIT_UNAVAILABLE) { /* said why; the outputs hold no rows */
+            bench_inputs_free(&loaded);
+            cli_close_output(s.csvf, s.csv, "aplcl bench");
+            cli_close_output(s.jsonf, s.json, "aplcl bench");
+            free(s.rows);
+            return rc;
+        }
+    } else if (run_opencl(&s, &loaded)) {
         bench_inputs_free(&loaded);
         return 1;
-    }
-    combo cl[MAX_COMBOS];
-    for (int i = 0; i < s.nshapes; ++i)
-        s.ncases += (int)bench_case_combos(&s, s.shapes[i], cl) * s.nregimes;
-
-    for (size_t di = 0; di < ndev; ++di) {
-        device_state d;
-        if (bench_open_device(&s, specs[di], &d))
-            continue;
-        s.case_no = 0;
-        for (int si = 0; si < s.nshapes; ++si) {
-            size_t nc = bench_case_combos(&s, s.shapes[si], cl);
-            char why[256];
-            if (bench_shape_fits(cl, nc, s.shapes[si], d.max_alloc, why, sizeof why)) {
-                /* refused before anything is allocated */
-                bench_progress_clear(&s);
-                fprintf(stderr, "aplcl bench: %zux%zu on device %s: %s; shape skipped\n",
-                        s.shapes[si].rows, s.shapes[si].cols, d.id, why);
-                ++s.failures;
-                s.case_no += (int)nc * s.nregimes;
-                continue;
-            }
-            for (int ri = 0; ri < s.nregimes; ++ri) {
-                inputs gen, *in = &loaded;
-                if (!s.load_dir) {
-                    bench_progress(&s, s.shapes[si].rows * s.shapes[si].cols,
-                                   "generating %zux%zu %s inputs", s.shapes[si].rows,
-                                   s.shapes[si].cols, s.regimes[ri] ? "trained" : "early");
-                    if (bench_make_inputs(&gen, s.shapes[si], s.regimes[ri])) {
-                        ++s.failures;
-                        continue;
-                    }
-                    in = &gen;
-                }
-                for (size_t k = 0; k < nc; ++k)
-                    bench_run_case(&s, &d, in, cl[k]);
-                plainc_case(&s, &d, in);
-                if (!s.load_dir)
-                    bench_inputs_free(&gen);
-            }
-        }
-        aplcl_ctx_destroy(d.ctx);
     }
     if (s.load_dir)
         bench_time_reference(&s, &loaded);
     bench_inputs_free(&loaded);
-    free(specs);
 
     if (s.quick) { /* the one-line summary per regime that README and scripts/main.sh show */
         fputc('\n', s.human);

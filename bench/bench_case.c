@@ -38,9 +38,7 @@ static cl_mem make_buffer(cl_context c, cl_mem_flags flags, size_t bytes, const 
                           (void *)host, err);
 }
 
-/* Repeats to time: --reps, else up to max_reps, fewer (at least MIN_AUTO_REPS) where max_reps
- * calls of warm seconds each would take over the budget. */
-static int timed_reps(const bench_state *s, double warm) {
+int bench_timed_reps(const bench_state *s, double warm) {
     if (s->fixed_reps)
         return s->fixed_reps;
     int reps = s->max_reps;
@@ -168,7 +166,9 @@ void bench_run_case(bench_state *s, device_state *d, inputs *in, combo c) {
         goto out;
     }
     check_result cr;
-    bench_check_case(ctx, &p, in, c, acc, bg, bl, bc, &cr);
+    bench_cl_outputs outs = {ctx, {bg, bl, bc}};
+    bench_reader rd = bench_cl_reader(&outs);
+    bench_check_case(&rd, &p, in, c, acc, &cr);
     r.err_tol = cr.err_tol;
     r.loss = cr.loss_dev;
     if (!cr.ok) {
@@ -189,7 +189,7 @@ void bench_run_case(bench_state *s, device_state *d, inputs *in, combo c) {
             APLCL_SUCCESS)
             break;
     }
-    int reps = timed_reps(s, warm);
+    int reps = bench_timed_reps(s, warm);
     times = malloc((size_t)reps * sizeof *times);
     for (int i = 0; st == APLCL_SUCCESS && times && i < reps; ++i)
         st = cli_bench_time_call(ctx, &d->timing, &p, rows, cols, &io, &times[i]);
@@ -319,7 +319,7 @@ void bench_time_reference(bench_state *s, inputs *in) {
     double loss = 0.0, t0 = cli_now_s();
     aplcl_ref_compute(&p, in->rows, in->cols, in->x, in->yf, g, NULL, &loss);
     double warm = cli_now_s() - t0;
-    reps = timed_reps(s, warm);
+    reps = bench_timed_reps(s, warm);
     for (int i = 0; i < reps; ++i) {
         t0 = cli_now_s();
         aplcl_ref_compute(&p, in->rows, in->cols, in->x, in->yf, g, NULL, &loss);

@@ -1,7 +1,8 @@
 /* bench_check.c: the check of one `aplcl bench` case against the CPU reference, before it is
  * timed, so no wrong result is ever timed.
  *
- * Reads the first call's counters, loss and gradient back and compares them, in chunks of about
+ * Reads the first call's counters, loss and gradient back (a bench_reader: OpenCL buffers or CUDA
+ * device memory) and compares them, in chunks of about
  * 2^20 elements, with aplcl_ref_compute on the same (storage-rounded) logits, by the tolerance
  * rule of the tests and `aplcl check` (cases/cases.h). Not a test: tests/ and `aplcl check`
  * cover correctness.
@@ -14,9 +15,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-void bench_check_case(aplcl_ctx *ctx, const aplcl_params *p, inputs *in, combo c, int acc,
-                      cl_mem grad, cl_mem loss, cl_mem counts, check_result *res) {
-    cl_command_queue q = aplcl_ctx_queue(ctx);
+static int cl_read(void *u, int which, size_t offset, size_t bytes, void *dst) {
+    bench_cl_outputs *o = (bench_cl_outputs *)u;
+    return (int)clEnqueueReadBuffer(aplcl_ctx_queue(o->ctx), o->mem[which], CL_TRUE, offset, bytes,
+                                    dst, 0, NULL, NULL);
+}
+
+bench_reader bench_cl_reader(bench_cl_outputs *o) {
+    bench_reader r = {cl_read, o, "OpenCL error"};
+    return r;
+}
+
+void bench_check_case(const bench_reader *rd, const aplcl_params *p, inputs *in, combo c, int acc,
+                      check_result *res) {
     size_t rows = in->rows, cols = in->cols, n = rows * cols, ds = bench_dtype_bytes(c.dtype);
     size_t crows = ((size_t)1 << 20) / cols;
     if (crows == 0)
@@ -35,12 +46,12 @@ void bench_check_case(aplcl_ctx *ctx, const aplcl_params *p, inputs *in, combo c
         goto out;
     }
     float dloss = 0.0f;
-    cl_ulong cnt[APLCL_COUNT_LEN] = {0};
-    cl_int err = clEnqueueReadBuffer(q, loss, CL_TRUE, 0, sizeof dloss, &dloss, 0, NULL, NULL);
+    uint64_t cnt[APLCL_COUNT_LEN] = {0};
+    int err = rd->read(rd->u, BENCH_OUT_LOSS, 0, sizeof dloss, &dloss);
     if (!err)
-        err = clEnqueueReadBuffer(q, counts, CL_TRUE, 0, sizeof cnt, cnt, 0, NULL, NULL);
+        err = rd->read(rd->u, BENCH_OUT_COUNTS, 0, sizeof cnt, cnt);
     if (err) {
-        snprintf(res->why, sizeof res->why, "reading results: OpenCL error %d", (int)err);
+        snprintf(res->why, sizeof res->why, "reading results: %s %d", rd->api, err);
         goto out;
     }
     if (cnt[APLCL_COUNT_ELEMENTS] != n || cnt[APLCL_COUNT_INVALID_TARGETS] ||
@@ -80,9 +91,9 @@ void bench_check_case(aplcl_ctx *ctx, const aplcl_params *p, inputs *in, combo c
             goto out;
         }
         ref_loss += l;
-        err = clEnqueueReadBuffer(q, grad, CL_TRUE, base * ds, m * ds, gd, 0, NULL, NULL);
+        err = rd->read(rd->u, BENCH_OUT_GRAD, base * ds, m * ds, gd);
         if (err) {
-            snprintf(res->why, sizeof res->why, "reading gradient: OpenCL error %d", (int)err);
+            snprintf(res->why, sizeof res->why, "reading gradient: %s %d", rd->api, err);
             goto out;
         }
         for (size_t i = 0; i < m; ++i) {

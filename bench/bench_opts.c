@@ -53,21 +53,23 @@ static int parse_names(const char *list, const char *const *names, int count, un
 }
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: aplcl bench [--device D] [--quick] [--csv FILE|-] [--json FILE|-]\n"
-            "                   [--chart FILE.svg] [--shapes RxC,...] [--reps N]\n"
-            "                   [--regime early|trained|both] [--dtypes f32,f16,bf16]\n"
-            "                   [--targets f32,u8,bits,csr] [--accumulate] [--timing events|wall]\n"
-            "       aplcl bench --save-inputs DIR --shapes RxC --regime early|trained\n"
-            "       aplcl bench --load-inputs DIR [--device D] [--csv FILE|-] ...\n"
-            "       aplcl bench head [--shape NxDxC] [--reps R] [--budget BYTES] [--targets T]\n"
-            "                        [--reduction mean|sum] [--no-bias] [--no-unfused] [--csv F]\n"
-            "                        (linear head: chunked vs unfused time and device memory)\n"
-            "       [mpirun -n R] aplcl bench shard [--shape NxDxC] [--positives K] ...\n"
-            "                        (the head sharded over labels: per-rank memory and time)\n"
-            "Devices: D (\"P:D\" or a name substring), else $APLCL_DEVICE, else all. Default "
-            "shapes 64x80,\n"
-            "4096x80, 4096x1000, 16384x10000, 1024x100000 (--quick: 64x80, 4096x1000).\n");
+    fprintf(
+        f, "usage: aplcl bench [--device D | --cuda N] [--quick] [--csv FILE|-] [--json FILE|-]\n"
+           "                   [--chart FILE.svg] [--shapes RxC,...] [--reps N]\n"
+           "                   [--regime early|trained|both] [--dtypes f32,f16,bf16]\n"
+           "                   [--targets f32,u8,bits,csr] [--accumulate] [--timing events|wall]\n"
+           "       aplcl bench --save-inputs DIR --shapes RxC --regime early|trained\n"
+           "       aplcl bench --load-inputs DIR [--device D] [--csv FILE|-] ...\n"
+           "       aplcl bench head [--shape NxDxC] [--reps R] [--budget BYTES] [--targets T]\n"
+           "                        [--reduction mean|sum] [--no-bias] [--no-unfused] [--csv F]\n"
+           "                        (linear head: chunked vs unfused time and device memory)\n"
+           "       [mpirun -n R] aplcl bench shard [--shape NxDxC] [--positives K] ...\n"
+           "                        (the head sharded over labels: per-rank memory and time)\n"
+           "Devices: D (\"P:D\" or a name substring), else $APLCL_DEVICE, else all. Default "
+           "shapes 64x80,\n"
+           "4096x80, 4096x1000, 16384x10000, 1024x100000 (--quick: 64x80, 4096x1000).\n"
+           "--cuda N: CUDA device N instead (aplcl_cuda_compute_io timed with CUDA events against\n"
+           "a device-to-device copy; exit 3 when there is no CUDA driver or no device N).\n");
 }
 
 enum {
@@ -85,6 +87,7 @@ enum {
     B_TIMING,
     B_QUICK,
     B_ACCUMULATE,
+    B_CUDA,
     B_COUNT
 };
 
@@ -95,14 +98,26 @@ int bench_parse_args(bench_state *s, int argc, char **argv) {
         {"--chart", 1, NULL},       {"--shapes", 1, NULL},      {"--reps", 1, NULL},
         {"--regime", 1, NULL},      {"--dtypes", 1, NULL},      {"--targets", 1, NULL},
         {"--save-inputs", 1, NULL}, {"--load-inputs", 1, NULL}, {"--timing", 1, NULL},
-        {"--quick", 0, NULL},       {"--accumulate", 0, NULL}};
+        {"--quick", 0, NULL},       {"--accumulate", 0, NULL},  {"--cuda", 1, NULL}};
     int pr = cli_parse("aplcl bench", argc, argv, o, B_COUNT, NULL, 0, NULL);
     if (pr != CLI_PARSE_OK) {
         if (pr == CLI_PARSE_HELP)
             usage(stdout);
         return pr == CLI_PARSE_HELP ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     }
-    s->device = cli_device_choice(o[B_DEVICE].value);
+    s->cuda_ordinal = -1;
+    if (o[B_CUDA].value) { /* one CUDA device by ordinal; $APLCL_DEVICE names OpenCL devices */
+        int64_t ordinal;
+        if (o[B_DEVICE].value) {
+            fprintf(stderr, "aplcl bench: --device and --cuda exclude each other\n");
+            return CLI_EXIT_USAGE;
+        }
+        if (cli_parse_i64("aplcl bench", "--cuda", o[B_CUDA].value, 0, 1023, &ordinal))
+            return CLI_EXIT_USAGE;
+        s->cuda_ordinal = (int)ordinal;
+    } else {
+        s->device = cli_device_choice(o[B_DEVICE].value);
+    }
     s->csv = o[B_CSV].value;
     s->json = o[B_JSON].value;
     s->chart = o[B_CHART].value;

@@ -39,6 +39,7 @@ typedef struct {
 typedef struct {
     /* options */
     const char *device, *csv, *json, *chart, *save_dir, *load_dir;
+    int cuda_ordinal; /* --cuda N: >= 0, else -1 (OpenCL devices) */
     int quick, accumulate, fixed_reps, max_reps, force_wall, shapes_given;
     double budget_s; /* auto reps: stop adding repeats past this much timing per case */
     shape shapes[MAX_SHAPES];
@@ -109,14 +110,39 @@ uint64_t bench_targets_bytes(size_t rows, size_t cols, aplcl_target_format fmt);
 int bench_shape_fits(const combo *cl, size_t nc, shape sh, uint64_t max_alloc, char *why,
                      size_t cap);
 
-/* bench_check.c: the first call's results (gradient, loss, counts) against aplcl_ref_compute. */
+/* bench_check.c: the first call's results (gradient, loss, counts) against aplcl_ref_compute,
+ * read back through a reader, so that OpenCL buffers (bench_case.c) and CUDA device memory
+ * (bench_cuda.c) are checked by one rule. read() copies `bytes` bytes from byte `offset` of one
+ * output into dst and returns 0, or an error code of `api` ("OpenCL error", "CUresult"). */
+enum { BENCH_OUT_GRAD, BENCH_OUT_LOSS, BENCH_OUT_COUNTS };
+typedef struct {
+    int (*read)(void *u, int which, size_t offset, size_t bytes, void *dst);
+    void *u;
+    const char *api;
+} bench_reader;
 typedef struct {
     int ok;
     double err_tol, loss_dev, loss_ref;
     char why[160];
 } check_result;
-void bench_check_case(aplcl_ctx *ctx, const aplcl_params *p, inputs *in, combo c, int acc,
-                      cl_mem grad, cl_mem loss, cl_mem counts, check_result *res);
+void bench_check_case(const bench_reader *rd, const aplcl_params *p, inputs *in, combo c, int acc,
+                      check_result *res);
+/* The reader of the OpenCL buffers grad, loss, counts on ctx's queue (bench_check.c). */
+typedef struct {
+    aplcl_ctx *ctx;
+    cl_mem mem[3]; /* indexed by BENCH_OUT_* */
+} bench_cl_outputs;
+bench_reader bench_cl_reader(bench_cl_outputs *o);
+
+/* Repeats to time: --reps, else up to max_reps, fewer (at least MIN_AUTO_REPS) where max_reps
+ * calls of `warm` seconds each would take over the budget (bench_case.c). */
+int bench_timed_reps(const bench_state *s, double warm);
+
+/* bench_cuda.c: the run on CUDA device s->cuda_ordinal (`--cuda N`): the copy yardstick, then
+ * every shape, regime and case as on OpenCL, rows through bench_emit. Returns 0, or
+ * CLI_EXIT_UNAVAILABLE after a message when there is no CUDA driver or no such device; case
+ * failures count in s->failures. */
+int bench_cuda_run(bench_state *s, inputs *loaded);
 
 /* bench_case.c: a device opened (copy bandwidth, timing probe, header printed; 0 on success),
  * one case run (checked, then timed; a row emitted either way), the CPU reference timed. */

@@ -20,8 +20,10 @@ typedef struct {
     const char *value; /* out: the value (a flag given: "1"); NULL when absent */
 } cli_option;
 
-/* Exit statuses the subcommands share. */
-enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2 };
+/* Exit statuses the subcommands share. UNAVAILABLE: the backend asked for is not on this machine
+ * (`check --cuda`, `bench --cuda` without a CUDA driver or with no such device); bench/gpu/run.sh
+ * counts it as "nothing to run on". */
+enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2, CLI_EXIT_UNAVAILABLE = 3 };
 
 /* Parses argv[0..argc) against opts[0..n_opts) (values reset first) and collects at most
  * max_pos positional arguments into pos[] (*n_pos of them; pos may be NULL when max_pos is 0).

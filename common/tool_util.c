@@ -217,6 +217,21 @@ aplcl_status cli_ctx_create(aplcl_ctx **ctx, const char *device) {
     return aplcl_ctx_create_ex(ctx, &o);
 }
 
+void cli_cuda_options_from_env(aplcl_cuda_options *o) {
+    *o = aplcl_cuda_options_default();
+    const char *cuda = getenv("APLCL_CUDA_LIBRARY"), *nvrtc = getenv("APLCL_NVRTC_LIBRARY");
+    if (cuda && *cuda)
+        o->cuda_library = cuda;
+    if (nvrtc && *nvrtc)
+        o->nvrtc_library = nvrtc;
+}
+
+aplcl_status cli_cuda_ctx_create(aplcl_cuda_ctx **ctx, int ordinal) {
+    aplcl_cuda_options o;
+    cli_cuda_options_from_env(&o);
+    return aplcl_cuda_ctx_create(ctx, ordinal, &o);
+}
+
 /* ---- target packing: the library's packers (aplcl_pack_bits, aplcl_pack_csr) ---- */
 
 int cli_pack_u8(const uint8_t *y, size_t rows, size_t cols, aplcl_target_format fmt, uint32_t *bits,

@@ -9,6 +9,7 @@
 #define APLCL_TOOL_UTIL_H
 
 #include "aplcl.h"
+#include "aplcl_cuda.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -47,6 +48,14 @@ int cli_ctx_options_from_env(aplcl_ctx_options *o, const char **bad);
 /* aplcl_ctx_create_ex on `device` (NULL: the library's default) with those options;
  * APLCL_ERR_INVALID_OPTION when a variable is invalid (cli_ctx_options_from_env). */
 aplcl_status cli_ctx_create(aplcl_ctx **ctx, const char *device);
+
+/* The CUDA counterpart (the library reads neither variable): APLCL_CUDA_LIBRARY sets
+ * cuda_library (the driver library to dlopen; the tests point it at a missing file or at
+ * tests/fake_libcuda.c) and APLCL_NVRTC_LIBRARY sets nvrtc_library, each when set and not
+ * empty. Fills *o from aplcl_cuda_options_default(); the strings stay the environment's. */
+void cli_cuda_options_from_env(aplcl_cuda_options *o);
+/* aplcl_cuda_ctx_create on CUDA device `ordinal` with those options. */
+aplcl_status cli_cuda_ctx_create(aplcl_cuda_ctx **ctx, int ordinal);
 
 /* Releases every non-NULL buffer of ms[0..n). */
 void cli_release_all(const cl_mem *ms, size_t n);

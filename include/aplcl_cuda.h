@@ -24,12 +24,23 @@ extern "C" {
 typedef struct aplcl_cuda_ctx aplcl_cuda_ctx;
 
 typedef struct aplcl_cuda_options {
-    int allow_nvrtc;       /* 1 (default): compile with NVRTC at run time when no embedded cubin
-                              fits the device; 0: embedded cubins only (else
-                              APLCL_ERR_DEVICE_UNSUPPORTED) */
-    const char *cache_dir; /* NULL: $APLCL_CACHE_DIR, $XDG_CACHE_HOME/aplcl, ~/.cache/aplcl */
+    int allow_nvrtc;           /* 1 (default): compile with NVRTC at run time when no embedded
+                                  cubin fits the device; 0: embedded cubins only (else
+                                  APLCL_ERR_DEVICE_UNSUPPORTED) */
+    const char *cache_dir;     /* the run-time NVRTC cubins' folder, by aplcl_ctx_options'
+                                  cache_dir rule: NULL = $APLCL_CACHE_DIR (empty or "off": no
+                                  cache), else $XDG_CACHE_HOME/aplcl, else $HOME/.cache/aplcl;
+                                  "off" or "" = no cache */
+    const char *cuda_library;  /* NULL or "": "libcuda.so.1" by the dlopen search; else the driver
+                                  library to dlopen. The driver is loaded once per process, by
+                                  the first context that loads it successfully: a later context
+                                  naming another library gets APLCL_ERR_INVALID_OPTION */
+    const char *nvrtc_library; /* NULL or "": the first of libnvrtc.so.12, libnvrtc.so.13,
+                                  libnvrtc.so the dlopen search finds; else the NVRTC library to
+                                  dlopen (only when a variant needs a run-time compile) */
 } aplcl_cuda_options;
 
+/* allow_nvrtc 1, the rest NULL. */
 APLCL_API aplcl_cuda_options aplcl_cuda_options_default(void);
 
 /* Targets as aplcl_targets, with device pointers (CUdeviceptr values) in place of cl_mem. */
@@ -46,7 +57,8 @@ typedef struct aplcl_cuda_targets {
     size_t label_offset;
 } aplcl_cuda_targets;
 
-/* Every buffer of one call: aplcl_io field for field, device pointers in place of cl_mem. Offsets
+/* Every buffer of one call: aplcl_io field for field, device pointers in place of cl_mem (the
+ * weights too: aplcl_weights' pos_weight and weight are device pointers to floats here). Offsets
  * count elements of each buffer's own type. */
 typedef struct aplcl_cuda_io {
     aplcl_dtype dtype;
@@ -62,21 +74,21 @@ typedef struct aplcl_cuda_io {
     size_t loss_offset;
     unsigned long long *counts; /* APLCL_COUNT_LEN counters, written on the stream */
     size_t counts_offset;
-    const float *pos_weight;
-    size_t pos_weight_offset;
-    const float *weight;
-    size_t weight_offset;
-    aplcl_weight_kind weight_kind;
+    aplcl_weights weights; /* device pointers; all zero: unweighted */
 } aplcl_cuda_io;
 
 APLCL_API aplcl_cuda_io aplcl_cuda_io_default(void);
 
 /* A context on CUDA device `device_ordinal`, in its primary context (the one PyTorch uses).
  * opts may be NULL (defaults). Loads the loss program for the device (embedded cubin for its sm,
- * else NVRTC). Errors: NULL_ARGUMENT, CUDA_UNAVAILABLE (no libcuda.so.1, or cuInit failed: no
- * driver or no device), NO_DEVICE (no such ordinal), DEVICE_UNSUPPORTED (no cubin for the sm and
- * no NVRTC, or NVRTC not allowed), KERNEL_BUILD (NVRTC failed; aplcl_last_build_log() is not
- * set, the log is lost), CUDA (a driver call failed: aplcl_cuda_last_error()), OUT_OF_HOST_MEMORY.
+ * else NVRTC). Environment: read only as aplcl_ctx_create_ex reads it, on the caller's thread, for
+ * the cache folder when opts->cache_dir is NULL (APLCL_CACHE_DIR, XDG_CACHE_HOME, HOME); the
+ * libraries are named by the options only. Errors: NULL_ARGUMENT, CUDA_UNAVAILABLE (no driver
+ * library, or cuInit failed: no driver or no device), NO_DEVICE (no such ordinal), INVALID_OPTION
+ * (cuda_library names another driver than the one this process loaded, or allow_nvrtc is not 0
+ * or 1), DEVICE_UNSUPPORTED (no cubin for the sm and no NVRTC, or NVRTC not allowed), KERNEL_BUILD
+ * (NVRTC failed; aplcl_last_build_log() is not set, the log is lost), CUDA (a driver call failed:
+ * aplcl_cuda_last_error()), OUT_OF_HOST_MEMORY.
  */
 APLCL_API aplcl_status aplcl_cuda_ctx_create(aplcl_cuda_ctx **ctx, int device_ordinal,
                                              const aplcl_cuda_options *opts);

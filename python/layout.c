@@ -1,11 +1,12 @@
 /* layout.c: writes include/aplcl.h's layout as JSON for the Python binding (python/aplcl/_lib.py).
  *
  * Built and run when the package is built: sizes and field offsets of the structs the binding
- * passes, the constants it uses and the status list (from APLCL_STATUS_MAP, names and messages).
- * The binding compares its ctypes structures with this file at import, so the header cannot
- * drift from the binding silently. Not part of the library.
+ * passes (aplcl.h's and aplcl_cuda.h's), the constants it uses and the status list (from
+ * APLCL_STATUS_MAP, names and messages). The binding compares its ctypes structures with this file
+ * at import, so the header cannot drift from the binding silently. Not part of the library.
  */
 #include "aplcl.h"
+#include "aplcl_cuda.h" /* its structs: python/aplcl/_cuda.py */
 
 #include <stddef.h>
 #include <stdio.h>
@@ -79,6 +80,21 @@ int main(int argc, char **argv) {
     OFF(platform_index), OFF(device_index), OFF(platform_name), OFF(device_name),
         OFF(device_version), OFF(driver_version), OFF(type), OFF(compute_units),
         OFF(global_mem_bytes), OFF(max_alloc_bytes), OFF(has_fp64);
+#undef T
+#define T aplcl_cuda_options
+    SIZE(T);
+    OFF(allow_nvrtc), OFF(cache_dir), OFF(cuda_library), OFF(nvrtc_library);
+#undef T
+#define T aplcl_cuda_targets
+    SIZE(T);
+    OFF(format), OFF(data), OFF(data_offset), OFF(indices), OFF(indices_offset), OFF(nnz),
+        OFF(ignore), OFF(ignore_offset), OFF(label_count), OFF(label_offset);
+#undef T
+#define T aplcl_cuda_io
+    SIZE(T);
+    OFF(dtype), OFF(logits), OFF(logits_offset), OFF(targets), OFF(grad), OFF(grad_offset),
+        OFF(grad_accumulate), OFF(elem_loss), OFF(elem_loss_offset), OFF(loss), OFF(loss_offset),
+        OFF(counts), OFF(counts_offset), OFF(weights);
 #undef T
     SIZE(aplcl_reduction), SIZE(aplcl_dtype), SIZE(aplcl_target_format), SIZE(aplcl_status);
     SIZE(aplcl_weight_kind);

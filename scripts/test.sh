@@ -120,6 +120,9 @@ build-nvrtc/venv/bin/python -m pip install --quiet nvidia-cuda-nvrtc-cu12 ||
     echo "test.sh: nvidia-cuda-nvrtc-cu12 not installable here: the toolkit's NVRTC builds the cubins"
 nvrtc12="$(ls build-nvrtc/venv/lib/python3*/site-packages/nvidia/cuda_nvrtc/lib/libnvrtc.so.12 \
     2>/dev/null | head -n 1 || true)"
+# Read by the build (cmake/cuda.cmake, the build tool aplcl_cubin_gen) and by the tools and tests,
+# which map it to aplcl_cuda_options.nvrtc_library (common/tool_util.c); the library reads no such
+# variable.
 [ -n "$nvrtc12" ] && export APLCL_NVRTC_LIBRARY="$PWD/$nvrtc12"
 export APLCL_CUBIN_CACHE_DIR="$PWD/build/cubin-cache"
 echo "NVRTC for the embedded cubins: ${APLCL_NVRTC_LIBRARY:-(cmake/cuda.cmake finds one)}"

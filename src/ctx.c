@@ -5,6 +5,7 @@
  * Program building lives in program.c, launching in enqueue.c, the lock and event chain that
  * calls on one context share in call.c.
  */
+#include "env.h"
 #include "internal.h"
 
 #include <ctype.h>
@@ -253,39 +254,6 @@ static aplcl_status check_options(const aplcl_ctx_options *o) {
     return APLCL_SUCCESS;
 }
 
-/* The one place the library reads the environment (aplcl.h, aplcl_ctx_create_ex): the device
- * when the options name none, and the cache folder when they give none. On the caller's thread,
- * once per context; nothing later reads it. */
-static const char *env_device(const aplcl_ctx_options *o) {
-    if (o->device && *o->device)
-        return o->device;
-    const char *env = getenv("APLCL_DEVICE");
-    return env && *env ? env : NULL;
-}
-
-/* ctx->cache_dir: the folder, or "" when the cache is off (or the path does not fit). */
-static void resolve_cache_dir(aplcl_ctx *ctx, const aplcl_ctx_options *o) {
-    const char *dir = o->cache_dir;
-    const char *xdg = NULL, *home = NULL;
-    if (!dir)
-        dir = getenv("APLCL_CACHE_DIR");
-    if (!dir) {
-        xdg = getenv("XDG_CACHE_HOME");
-        home = getenv("HOME");
-    }
-    char *out = ctx->cache_dir;
-    size_t size = sizeof ctx->cache_dir;
-    int n = 0;
-    if (dir)
-        n = *dir && strcmp(dir, "off") != 0 ? snprintf(out, size, "%s", dir) : 0;
-    else if (xdg && *xdg)
-        n = snprintf(out, size, "%s/aplcl", xdg);
-    else if (home && *home)
-        n = snprintf(out, size, "%s/.cache/aplcl", home);
-    if (n <= 0 || (size_t)n >= size) /* a cut path would name some other folder */
-        out[0] = '\0';
-}
-
 /* Context, device and queue: the caller's queue, or a new context and queue on the device. */
 static aplcl_status open_queue(aplcl_ctx *ctx, const aplcl_ctx_options *o) {
     cl_int err;
@@ -306,7 +274,7 @@ static aplcl_status open_queue(aplcl_ctx *ctx, const aplcl_ctx_options *o) {
     }
     cl_platform_id platform;
     cl_device_id dev;
-    aplcl_status st = apl_select_device(env_device(o), &platform, &dev);
+    aplcl_status st = apl_select_device(apl_env_device(o->device), &platform, &dev);
     if (st != APLCL_SUCCESS)
         return st;
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)platform, 0};
@@ -337,7 +305,7 @@ aplcl_status aplcl_ctx_create_ex(aplcl_ctx **out, const aplcl_ctx_options *opts)
     aplcl_ctx *ctx = ctx_alloc();
     if (!ctx)
         return APLCL_ERR_OUT_OF_HOST_MEMORY;
-    resolve_cache_dir(ctx, &o);
+    apl_env_cache_dir(o.cache_dir, ctx->cache_dir, sizeof ctx->cache_dir); /* env.c */
     if (o.kernel_dir && *o.kernel_dir) {
         size_t len = strlen(o.kernel_dir) + 1;
         if (!(ctx->kernel_dir = (char *)malloc(len))) {

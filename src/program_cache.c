@@ -1,7 +1,7 @@
 /* program_cache.c: the optional on-disk cache of built program binaries.
  *
  * One file per (device, driver, compiler, options, source), named by a hash of all of them, in
- * the folder the context resolved at creation (ctx.c: the cache_dir option, $APLCL_CACHE_DIR, ...).
+ * the folder the context resolved at creation (env.c: the cache_dir option, $APLCL_CACHE_DIR, ...).
  * Each file says what it was built for and carries a checksum (layout: program_cache.h). A file is
  * handed to the driver only after every check passes, since drivers crash on damaged binaries (PoCL
  * segfaults on a truncated one); a loaded program must then build and hold the kernels it held when

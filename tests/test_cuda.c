@@ -122,7 +122,7 @@ static void run_case(aplcl_cuda_ctx *ctx, void *stream, const cu_case *c, size_t
     io.grad = dg;
     io.loss = dloss;
     io.counts = dcnt;
-    io.pos_weight = dpw;
+    io.weights.pos_weight = dpw;
     uint16_t *first = malloc(n * xb), *second = malloc(n * xb);
     for (int rep = 0; rep < 2; ++rep) {
         if (rep && c->in_place) /* the logits again: the first call overwrote them */
@@ -168,7 +168,9 @@ static void run_case(aplcl_cuda_ctx *ctx, void *stream, const cu_case *c, size_t
 
 int main(void) {
     aplcl_cuda_ctx *ctx = NULL;
-    aplcl_status st = aplcl_cuda_ctx_create(&ctx, 0, NULL);
+    aplcl_cuda_options o;
+    cli_cuda_options_from_env(&o); /* APLCL_CUDA_LIBRARY, APLCL_NVRTC_LIBRARY */
+    aplcl_status st = aplcl_cuda_ctx_create(&ctx, 0, &o);
     if (st == APLCL_ERR_CUDA_UNAVAILABLE || st == APLCL_ERR_NO_DEVICE) {
         printf("skip: no CUDA device (%s)\n", tu_status_name(st));
         return TU_SKIP;
@@ -179,7 +181,7 @@ int main(void) {
         return tu_exit_code();
     }
     printf("CUDA: %s\n", aplcl_cuda_ctx_describe(ctx));
-    void *lib = dlopen("libcuda.so.1", RTLD_NOW);
+    void *lib = dlopen(o.cuda_library ? o.cuda_library : "libcuda.so.1", RTLD_NOW);
     *(void **)&cu_alloc = dlsym(lib, "cuMemAlloc_v2");
     *(void **)&cu_free = dlsym(lib, "cuMemFree_v2");
     *(void **)&cu_h2d = dlsym(lib, "cuMemcpyHtoD_v2");

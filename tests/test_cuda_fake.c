@@ -3,7 +3,10 @@
  *
  * sm_90: the embedded sm_90 cubin; sm_86: the embedded sm_80 one (same major); sm_75 without
  * NVRTC allowed: DEVICE_UNSUPPORTED; sm_75 with NVRTC ($APLCL_NVRTC_LIBRARY, set by CTest when
- * the build found one): compiled, then taken from the disk cache by the next context. One MEAN
+ * the build found one, mapped to the options by cli_cuda_options_from_env: the library reads no
+ * such variable): compiled, then taken from the disk cache by the next context, and compiled
+ * again with cache_dir "off" (no cache, as aplcl_ctx_options has it). A context naming another
+ * driver library than the one loaded: INVALID_OPTION. One MEAN
  * call with a gradient: count, finalize, loss, finalize, in that order, 256 threads, the loss
  * pass over rows*cols elements. Nothing here runs a kernel (that is test_cuda's, label cuda).
  */
@@ -22,13 +25,20 @@ typedef struct {
 } fake_launch;
 
 static char cache_dir[512]; /* a folder of this run's own: the first NVRTC call must miss */
+static const char *fake_path;
 
-static aplcl_status create(aplcl_cuda_ctx **ctx, const char *sm, int allow_nvrtc) {
+static aplcl_status create_in(aplcl_cuda_ctx **ctx, const char *sm, int allow_nvrtc,
+                              const char *dir) {
     setenv("FAKE_CUDA_SM", sm, 1);
-    aplcl_cuda_options o = aplcl_cuda_options_default();
+    aplcl_cuda_options o;
+    cli_cuda_options_from_env(&o); /* APLCL_NVRTC_LIBRARY, as the tools map it */
+    o.cuda_library = fake_path;
     o.allow_nvrtc = allow_nvrtc;
-    o.cache_dir = cache_dir;
+    o.cache_dir = dir;
     return aplcl_cuda_ctx_create(ctx, 0, &o);
+}
+static aplcl_status create(aplcl_cuda_ctx **ctx, const char *sm, int allow_nvrtc) {
+    return create_in(ctx, sm, allow_nvrtc, cache_dir);
 }
 
 int main(int argc, char **argv) {
@@ -36,7 +46,7 @@ int main(int argc, char **argv) {
         printf("usage: test_cuda_fake <path of libfake_libcuda.so>\n");
         return 2;
     }
-    setenv("APLCL_CUDA_LIBRARY", argv[1], 1);
+    fake_path = argv[1];
     const char *base = getenv("APLCL_CACHE_DIR");
     snprintf(cache_dir, sizeof cache_dir, "%s/run-%ld", base ? base : "/tmp", (long)getpid());
     void *fake = dlopen(argv[1], RTLD_NOW); /* the same handle the library gets */
@@ -85,7 +95,7 @@ int main(int argc, char **argv) {
         /* SUM needs no count pass; a weighted call loads its own program once */
         p.reduction = APLCL_REDUCE_SUM;
         float *pw = calloc(cols, 4);
-        io.pos_weight = pw;
+        io.weights.pos_weight = pw;
         int before = modules();
         reset();
         CHECK_STATUS(aplcl_cuda_compute_io(ctx, &p, rows, cols, &io, NULL, 0, NULL), APLCL_SUCCESS);
@@ -103,8 +113,15 @@ int main(int argc, char **argv) {
     }
     CHECK_STATUS(create(&ctx, "75", 0), APLCL_ERR_DEVICE_UNSUPPORTED);
     CHECK(ctx == NULL);
-    const char *nvrtc = getenv("APLCL_NVRTC_LIBRARY"); /* set empty: not tested (ASan build) */
-    if (nvrtc && *nvrtc) {                             /* run-time NVRTC, then the disk cache */
+    /* the driver is the process's: another library is refused, the same one is not */
+    aplcl_cuda_options other = aplcl_cuda_options_default();
+    other.cuda_library = "/nonexistent/libcuda.so.1";
+    CHECK_STATUS(aplcl_cuda_ctx_create(&ctx, 0, &other), APLCL_ERR_INVALID_OPTION);
+    CHECK(ctx == NULL);
+    aplcl_cuda_options nv;
+    cli_cuda_options_from_env(&nv);
+    if (nv.nvrtc_library) { /* set empty in the ASan build: not tested there */
+        /* run-time NVRTC, then the disk cache */
         CHECK_STATUS(create(&ctx, "75", 1), APLCL_SUCCESS);
         printf("sm_75: %s\n", aplcl_cuda_ctx_describe(ctx));
         CHECK(ctx && strstr(aplcl_cuda_ctx_describe(ctx), "sm_75 NVRTC") != NULL &&
@@ -113,6 +130,12 @@ int main(int argc, char **argv) {
         CHECK_STATUS(create(&ctx, "75", 1), APLCL_SUCCESS);
         printf("sm_75 again: %s\n", aplcl_cuda_ctx_describe(ctx));
         CHECK(ctx && strstr(aplcl_cuda_ctx_describe(ctx), "(cached)") != NULL);
+        aplcl_cuda_ctx_destroy(ctx);
+        /* "off": no cache, so compiled again (once a folder named "off" was made instead) */
+        CHECK_STATUS(create_in(&ctx, "75", 1, "off"), APLCL_SUCCESS);
+        printf("sm_75, cache off: %s\n", aplcl_cuda_ctx_describe(ctx));
+        CHECK(ctx && !strstr(aplcl_cuda_ctx_describe(ctx), "cached"));
+        CHECK(access("off", F_OK) != 0);
         aplcl_cuda_ctx_destroy(ctx);
     } else {
         printf("no APLCL_NVRTC_LIBRARY: the run-time NVRTC path is not tested here\n");

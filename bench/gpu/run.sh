@@ -8,18 +8,23 @@
 # Steps, each with its own time limit, each recorded as PASS/FAIL/SKIP in $OUT/steps.txt (the
 # next step runs either way), the CUDA ones first: the driver (nvidia-smi, first), OpenCL setup
 # (shared/device/setup-opencl.sh), the build (tests on; the carried cubins via APLCL_CUBIN_BLOB),
-# the `cuda` CTest tests, compute-sanitizer racecheck and memcheck over test_cuda (when
-# compute-sanitizer is there), the Python package (assembled here, no network), aplcl.torch on
-# CUDA tensors against the CPU result (cuda_torch.py check), aplcl CUDA vs a device copy vs
-# PyTorch eager and torch.compile at 4096x1000, 16384x10000, 1024x100000 in f32 and bf16
-# (cuda_torch.py bench), then `aplcl check --quick` and `aplcl bench` on the OpenCL GPU and the
-# PyTorch peers (peer_cuda.py). Everything goes to $OUT (default ./gpu-out).
+# the `cuda` CTest tests, `aplcl check --cuda 0` (every case of the OpenCL check, through
+# aplcl_cuda_compute_io, against the CPU reference) and `aplcl bench --cuda 0` (CUDA events,
+# against a cuMemcpyDtoDAsync of the same run), compute-sanitizer racecheck and memcheck over
+# test_cuda (when compute-sanitizer is there), the Python package (assembled here, no network),
+# aplcl.torch on CUDA tensors against the CPU result (cuda_torch.py check), aplcl CUDA vs a device
+# copy vs PyTorch eager and torch.compile at 4096x1000, 16384x10000, 1024x100000 in f32 and bf16
+# (cuda_torch.py bench), then `aplcl check --quick` and `aplcl bench` on the OpenCL GPU (the same
+# bench cases as on CUDA) and the PyTorch peers (peer_cuda.py). Everything goes to $OUT (default
+# ./gpu-out).
 # Each step's limit is cut to what is left of BUDGET_S (default 450 s, build included); a step with
-# no time left is recorded as SKIP, as is one that exits 3 (nothing to run on: no torch, no CUDA).
+# no time left is recorded as SKIP, as is one that exits 3 (nothing to run on: no torch, no CUDA),
+# except the CUDA steps of the aplcl tool and CTest, where "no CUDA device" is a FAIL: this run is
+# for a GPU.
 # Exit status: 0 when every step that ran passed.
 # Status: written and tried on a machine without a GPU only (docs/cuda.md); never run on one.
 set -uo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 OUT=${OUT:-$PWD/gpu-out}
 mkdir -p "$OUT"
 failed=0
@@ -40,8 +45,11 @@ step() {
     rc=$?
     if [ "$rc" -eq 0 ]; then
         log "PASS $name ($(($(date +%s) - t0)) s; $file)"
-    elif [ "$rc" -eq 3 ]; then # the step found nothing to run on (it says why in $file)
+    elif [ "$rc" -eq 3 ] && [ -z "${need_device:-}" ]; then # nothing to run on (why: in $file)
         log "SKIP $name ($(tail -n 1 "$OUT/$file"))"
+    elif [ "$rc" -eq 3 ]; then # cuda_step: this run is for a GPU, so no device is a failure
+        log "FAIL $name (exit 3, no CUDA device seen: $(tail -n 1 "$OUT/$file"))"
+        failed=1
     else
         log "FAIL $name (exit $rc$([ "$rc" -eq 124 ] && echo ', timed out'); $(($(date +%s) - t0)) s; $file)"
         failed=1
@@ -49,6 +57,13 @@ step() {
     return "$rc"
 }
 shapes=${BENCH_SHAPES:-4096x1000,16384x10000,1024x100000}
+# The cases `aplcl bench` times on both backends, the same for comparison: the issue's goal cases,
+# f32 and bf16 logits with u8 targets (9 and 5 bytes an element), the trained regime (sparse
+# positives, as late in training). Six cases a backend: each is checked against the CPU reference
+# first, which dominates the time of the two large shapes (sparse targets: `aplcl check`).
+bench_args=(--shapes "$shapes" --regime trained --dtypes "f32,bf16" --targets u8)
+# cuda_step NAME SECONDS LOGFILE CMD...: step, where exit 3 (no CUDA device seen) is a FAIL
+cuda_step() { need_device=1 step "$@"; }
 # the first Python that has torch ($PYTHON, python3, Debian's), else plain python3
 py=python3
 for p in ${PYTHON:-} python3 /usr/bin/python3; do
@@ -65,8 +80,11 @@ nvidia-smi >"$OUT/nvidia-smi.txt" 2>&1 || log "SKIP nvidia-smi (not found)"
 for s in ../shared/device/setup-opencl.sh shared/device/setup-opencl.sh; do
     if [ -f "$s" ]; then
         # shellcheck disable=SC1090
-        source "$s" >"$OUT/setup.txt" 2>&1 && log "PASS setup-opencl ($s)" ||
+        if source "$s" >"$OUT/setup.txt" 2>&1; then
+            log "PASS setup-opencl ($s)"
+        else
             log "FAIL setup-opencl (see setup.txt)"
+        fi
         break
     fi
 done
@@ -91,6 +109,9 @@ grep -qi "$dev" "$OUT/devices.txt" || { log "no OpenCL device matching '$dev': d
 
 step "ctest -L cuda" 40 ctest-cuda.txt ctest --test-dir build-gpu -L '^cuda$' --output-on-failure
 grep -q 'Skipped' "$OUT/ctest-cuda.txt" && { log "FAIL the cuda tests skipped: no device seen"; failed=1; }
+cuda_step "aplcl check --cuda 0" 60 check-cuda.txt "$tool" check --cuda 0
+cuda_step "aplcl bench --cuda 0" 75 bench-cuda.txt "$tool" bench --cuda 0 "${bench_args[@]}" \
+    --csv "$OUT/bench-cuda.csv"
 
 san=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)
 if [ -n "$san" ]; then
@@ -117,8 +138,8 @@ if step "python package (by hand)" 30 python-build.txt bash -c \
         "$py" bench/gpu/cuda_torch.py bench --shapes "$shapes" --csv "$OUT/cuda_torch.csv"
 fi
 step "aplcl check --quick (OpenCL) ${devarg[*]}" 60 check.txt "$tool" check --quick "${devarg[@]}"
-step "aplcl bench (OpenCL) ${devarg[*]}" 50 bench.txt "$tool" bench "${devarg[@]}" \
-    --shapes "$shapes" --dtypes f32,bf16 --targets u8,csr --csv "$OUT/bench.csv"
+step "aplcl bench (OpenCL) ${devarg[*]}" 75 bench.txt "$tool" bench "${devarg[@]}" \
+    "${bench_args[@]}" --csv "$OUT/bench.csv"
 step "PyTorch CUDA peers (peer_cuda.py)" 60 peer_cuda.txt \
     "$py" bench/gpu/peer_cuda.py --shapes "$shapes" --csv "$OUT/peer_cuda.csv"
 log "done ($([ "$failed" -eq 0 ] && echo 'every step passed' || echo 'some steps FAILED')); files in $OUT"

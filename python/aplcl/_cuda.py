@@ -9,6 +9,7 @@ Status: compiled and tested without a GPU (the dispatch, with a fake entry point
 are bench/gpu/run.sh's (docs/cuda.md).
 """
 import ctypes
+import os
 import threading
 
 import torch
@@ -28,12 +29,21 @@ class aplcl_cuda_targets(ctypes.Structure):
 
 
 class aplcl_cuda_io(ctypes.Structure):
+    """aplcl_io with device pointers; the weights are aplcl_weights (device pointers here)."""
     _fields_ = [("dtype", ctypes.c_int), ("logits", _vp), ("logits_offset", _sz),
                 ("targets", aplcl_cuda_targets), ("grad", _vp), ("grad_offset", _sz),
                 ("grad_accumulate", ctypes.c_int), ("elem_loss", _vp), ("elem_loss_offset", _sz),
                 ("loss", _vp), ("loss_offset", _sz), ("counts", _vp), ("counts_offset", _sz),
-                ("pos_weight", _vp), ("pos_weight_offset", _sz), ("weight", _vp),
-                ("weight_offset", _sz), ("weight_kind", ctypes.c_int)]
+                ("weights", _lib.aplcl_weights)]
+
+
+class aplcl_cuda_options(ctypes.Structure):
+    _fields_ = [("allow_nvrtc", ctypes.c_int), ("cache_dir", ctypes.c_char_p),
+                ("cuda_library", ctypes.c_char_p), ("nvrtc_library", ctypes.c_char_p)]
+
+
+# the header's layout (_layout.json, from python/layout.c) against these: a drift fails the import
+_lib.check_layout(_lib.layout, (aplcl_cuda_targets, aplcl_cuda_io, aplcl_cuda_options))
 
 
 def _bind(name, restype, *argtypes):
@@ -42,7 +52,9 @@ def _bind(name, restype, *argtypes):
     return f
 
 
-_ctx_create = _bind("aplcl_cuda_ctx_create", ctypes.c_int, _P(_vp), ctypes.c_int, _vp)
+_ctx_create = _bind("aplcl_cuda_ctx_create", ctypes.c_int, _P(_vp), ctypes.c_int,
+                    _P(aplcl_cuda_options))
+_options_default = _bind("aplcl_cuda_options_default", aplcl_cuda_options)
 _scratch_bytes = _bind("aplcl_cuda_scratch_bytes", _sz, _vp)
 _compute = _bind("aplcl_cuda_compute_io", ctypes.c_int, _vp, _P(_lib.aplcl_params), _sz, _sz,
                  _P(aplcl_cuda_io), _vp, _sz, _vp)
@@ -60,12 +72,26 @@ def wants(*tensors):
     return any(t is not None and t.device.type == "cuda" for t in tensors)
 
 
+def _options():
+    """The context options, with the driver and NVRTC libraries the environment names
+    (APLCL_CUDA_LIBRARY, APLCL_NVRTC_LIBRARY: the C library reads neither, so the binding maps
+    them, as the tools do in common/tool_util.c)."""
+    o = _options_default()
+    for field, var in (("cuda_library", "APLCL_CUDA_LIBRARY"),
+                       ("nvrtc_library", "APLCL_NVRTC_LIBRARY")):
+        value = os.environ.get(var)
+        if value:
+            setattr(o, field, os.fsencode(value))
+    return o
+
+
 def _context(index):
     """The aplcl CUDA context of device `index` (created once, kept for the process)."""
     with _lock:
         if index not in _contexts:
             h = _vp()
-            st = _ctx_create(ctypes.byref(h), index, None)
+            o = _options()  # kept alive across the call: its strings are read during it
+            st = _ctx_create(ctypes.byref(h), index, ctypes.byref(o))
             if st != 0:
                 raise RuntimeError("aplcl.torch: CUDA device %d: %s (%s; CUresult %d)"
                                    % (index, _lib.STATUS.get(st, ("?",))[0],
@@ -109,7 +135,8 @@ def run(params, reduction, x, y, fmt, want_grad, wts=None):
     io.targets.format = fmt
     io.targets.data = _ptr(y)
     if wts is not None:
-        io.pos_weight, io.weight, io.weight_kind = _ptr(wts[0]), _ptr(wts[1]), wts[2]
+        w = io.weights
+        w.pos_weight, w.weight, w.kind = _ptr(wts[0]), _ptr(wts[1]), wts[2]
     nbytes = _scratch_bytes(ctx)
     scratch = torch.empty(nbytes, dtype=torch.uint8, device=dev)
     p = _core._params(params, reduction)

@@ -136,9 +136,9 @@ class LayoutError(ImportError):
     """The binding's view of include/aplcl.h differs from the header the library was built with."""
 
 
-def check_layout(layout):
-    """Raises LayoutError naming the first difference between the ctypes structures and the
-    header's layout (a dict as _layout.json holds it)."""
+def check_layout(layout, structs=STRUCTS):
+    """Raises LayoutError naming the first difference between the ctypes structures (`structs`:
+    this module's, or _cuda.py's) and the header's layout (a dict as _layout.json holds it)."""
 
     def want(key):
         if key not in layout:
@@ -146,7 +146,7 @@ def check_layout(layout):
                               "(python/aplcl/_lib.py) disagree on what exists" % key)
         return layout[key]
 
-    for st in STRUCTS:
+    for st in structs:
         name = st.__name__
         for fname, _ in st._fields_:
             got = getattr(st, fname).offset

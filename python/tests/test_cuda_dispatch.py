@@ -21,7 +21,8 @@ def fake_cuda(monkeypatch):
         io = io._obj
         calls.append(dict(ctx=ctx, rows=rows, cols=cols, dtype=io.dtype, logits=io.logits,
                           grad=io.grad, targets=io.targets.data, fmt=io.targets.format,
-                          pos_weight=io.pos_weight, weight=io.weight, kind=io.weight_kind,
+                          pos_weight=io.weights.pos_weight, weight=io.weights.weight,
+                          kind=io.weights.kind,
                           scratch=scratch, nbytes=nbytes, stream=stream,
                           reduction=p._obj.reduction, elem=io.elem_loss))
         n = rows * cols
@@ -66,6 +67,26 @@ def test_u8_targets_weights_and_none(fake_cuda):
     c = fake_cuda[0]
     assert c["fmt"] == C["APLCL_TARGET_U8"] and c["elem"] and c["grad"] is None
     assert c["pos_weight"] is not None and c["weight"] is None
+
+
+def test_options_from_the_environment(monkeypatch):
+    """The C library reads no APLCL_CUDA_LIBRARY / APLCL_NVRTC_LIBRARY: the binding maps them."""
+    monkeypatch.delenv("APLCL_CUDA_LIBRARY", raising=False)
+    monkeypatch.setenv("APLCL_NVRTC_LIBRARY", "")
+    o = _cuda._options()
+    assert o.allow_nvrtc == 1 and o.cuda_library is None and o.nvrtc_library is None
+    monkeypatch.setenv("APLCL_CUDA_LIBRARY", "/x/libcuda.so.1")
+    monkeypatch.setenv("APLCL_NVRTC_LIBRARY", "/y/libnvrtc.so.12")
+    o = _cuda._options()
+    assert o.cuda_library == b"/x/libcuda.so.1" and o.nvrtc_library == b"/y/libnvrtc.so.12"
+
+
+def test_no_driver_is_a_clear_error(monkeypatch):
+    """A missing driver library: RuntimeError naming the status, no crash (real C entry)."""
+    monkeypatch.setenv("APLCL_CUDA_LIBRARY", "/nonexistent/libcuda.so.1")
+    monkeypatch.setattr(_cuda, "_contexts", {})
+    with pytest.raises(RuntimeError, match="APLCL_ERR_CUDA_UNAVAILABLE|APLCL_ERR_INVALID_OPTION"):
+        _cuda._context(0)
 
 
 def test_other_dtypes_and_mixed_devices():

@@ -4,7 +4,8 @@
  *             [--require] [--jobs N]
  *
  * Compiles the CUDA loss program (cuda_source.h) for each variant and sm with NVRTC loaded by
- * dlopen (LIB, else as cuda_nvrtc.h searches), with ptxas's resource report; checks each
+ * dlopen (LIB, else $APLCL_NVRTC_LIBRARY, else as cuda_nvrtc.h searches: a build tool, it may
+ * read the environment, which the library does not), with ptxas's resource report; checks each
  * variant's PTX parameter lists against the launch code's packing (cuda_args.h); writes the
  * cubins as a C file (--blob) and the registers/stack/spills table (--table). Fails (exit 1) on a
  * compile error, an argument drift or a spill. Without NVRTC: writes an empty blob and exits 0,
@@ -254,6 +255,8 @@ int main(int argc, char **argv) {
             return 2;
         }
     }
+    if (!lib || !*lib) /* a build tool: the environment may name the NVRTC (scripts/test.sh) */
+        lib = getenv("APLCL_NVRTC_LIBRARY");
     size_t src_len = 0;
     char *src = apl_cuda_source(&src_len);
     if (!src)

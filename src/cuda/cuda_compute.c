@@ -45,7 +45,7 @@ static aplcl_status check(const aplcl_cuda_ctx *ctx, const aplcl_params *p, size
     if (rows > SIZE_MAX / cols || rows * cols > SIZE_MAX / 8)
         return APLCL_ERR_SIZE_OVERFLOW;
     if ((unsigned)io->dtype > APLCL_DTYPE_BF16 || (io->grad_accumulate & ~1) ||
-        (io->weight && (unsigned)io->weight_kind > APLCL_WEIGHT_ROW))
+        (io->weights.weight && (unsigned)io->weights.kind > APLCL_WEIGHT_ROW))
         return APLCL_ERR_INVALID_PARAMS;
     const aplcl_cuda_targets *t = &io->targets;
     if ((unsigned)t->format > APLCL_TARGET_CSR)
@@ -68,6 +68,16 @@ static aplcl_status check(const aplcl_cuda_ctx *ctx, const aplcl_params *p, size
     int in_place = g && g == x;
     if ((in_place && io->grad_accumulate) || (!in_place && overlaps(g, n * xb, x, n * xb)) ||
         overlaps(e, n * 4, x, n * xb) || overlaps(e, n * 4, g, n * xb))
+        return APLCL_ERR_BUFFER_OVERLAP;
+    /* the weights are inputs: no output may overlap them either */
+    const aplcl_weights *w = &io->weights;
+    const char *pw = w->pos_weight ? (const char *)w->pos_weight + w->pos_weight_offset * 4 : NULL;
+    const char *wt = w->weight ? (const char *)w->weight + w->weight_offset * 4 : NULL;
+    size_t wb = 4 * (w->kind == APLCL_WEIGHT_ELEMENT ? n
+                     : w->kind == APLCL_WEIGHT_LABEL ? cols
+                                                     : rows);
+    if (overlaps(g, n * xb, pw, cols * 4) || overlaps(e, n * 4, pw, cols * 4) ||
+        overlaps(g, n * xb, wt, wb) || overlaps(e, n * 4, wt, wb))
         return APLCL_ERR_BUFFER_OVERLAP;
     if (scratch && (scratch_bytes < aplcl_cuda_scratch_bytes(ctx) || (uintptr_t)scratch % 16))
         return APLCL_ERR_BUFFER_TOO_SMALL;
@@ -169,9 +179,10 @@ static apl_CUresult run(aplcl_cuda_ctx *ctx, const apl_cuda_program *v, const ap
     l.mul_from_count = mean_by_count && ignorable;
     l.res_cnt = res_cnt, l.partial_acc = part_acc, l.partial_cnt = part_cnt;
     l.tcols = tcols, l.tcol0 = t->label_offset;
-    l.weighted = io->pos_weight || io->weight;
-    l.pw = dp(io->pos_weight), l.pw_off = io->pos_weight_offset;
-    l.wt = dp(io->weight), l.wt_off = io->weight_offset, l.wkind = (int)io->weight_kind;
+    const aplcl_weights *w = &io->weights; /* device pointers */
+    l.weighted = w->pos_weight || w->weight;
+    l.pw = dp(w->pos_weight), l.pw_off = w->pos_weight_offset;
+    l.wt = dp(w->weight), l.wt_off = w->weight_offset, l.wkind = (int)w->kind;
     apl_cu_pack_loss(&a, &l);
     if (r == 0)
         r = launch(ctx, v->loss, loss.groups, &a, stream);
@@ -205,7 +216,7 @@ aplcl_status aplcl_cuda_compute_io(aplcl_cuda_ctx *ctx, const aplcl_params *p, s
         return APLCL_ERR_CUDA;
     }
     const apl_cuda_program *v;
-    int weighted = io->pos_weight || io->weight;
+    int weighted = io->weights.pos_weight || io->weights.weight;
     st = apl_cuda_variant_get(ctx, apl_cuda_variant(io->dtype, io->targets.format, weighted), &v);
     if (st == APLCL_SUCCESS) {
         uint64_t s = scratch ? dp(scratch) : (uint64_t)ctx->own_scratch;

@@ -6,6 +6,7 @@
 #include "cuda_cubins.h"
 #include "cuda_internal.h"
 #include "cuda_nvrtc.h"
+#include "env.h"
 #include "program_cache.h" /* apl_xxh64 */
 
 #include <stdio.h>
@@ -27,20 +28,6 @@ aplcl_cuda_io aplcl_cuda_io_default(void) {
     io.dtype = APLCL_DTYPE_F32;
     io.targets.format = APLCL_TARGET_F32;
     return io;
-}
-
-static void default_cache_dir(aplcl_cuda_ctx *ctx) {
-    const char *env = getenv("APLCL_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME");
-    const char *home = getenv("HOME");
-    ctx->cache_dir[0] = '\0';
-    if (ctx->opts.cache_dir && *ctx->opts.cache_dir)
-        snprintf(ctx->cache_dir, sizeof ctx->cache_dir, "%s", ctx->opts.cache_dir);
-    else if (env && *env)
-        snprintf(ctx->cache_dir, sizeof ctx->cache_dir, "%s", env);
-    else if (xdg && *xdg)
-        snprintf(ctx->cache_dir, sizeof ctx->cache_dir, "%s/aplcl", xdg);
-    else if (home && *home)
-        snprintf(ctx->cache_dir, sizeof ctx->cache_dir, "%s/.cache/aplcl", home);
 }
 
 /* ---- the disk cache: "APLCLCU1" | XXH64(payload) (8 bytes, little-endian) | payload ---- */
@@ -69,7 +56,7 @@ static unsigned char *cache_read(const char *path, size_t *size) {
 }
 
 static void cache_write(const char *dir, const char *path, const unsigned char *data, size_t n) {
-    char tmp[1300];
+    char tmp[APL_CUDA_CACHE_PATH_MAX + 32];
     mkdir(dir, 0777); /* one level, as the OpenCL cache; a failure shows at fopen */
     snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
     FILE *f = fopen(tmp, "wb");
@@ -132,7 +119,7 @@ static aplcl_status load_module(aplcl_cuda_ctx *ctx, const void *image, apl_cuda
 /* NVRTC at run time for the device's own sm, through the disk cache. */
 static aplcl_status load_nvrtc(aplcl_cuda_ctx *ctx, int variant, apl_cuda_program *v) {
     apl_nvrtc nv;
-    if (apl_nvrtc_open(&nv, NULL) != 0)
+    if (apl_nvrtc_open(&nv, ctx->nvrtc_library) != 0)
         return APLCL_ERR_DEVICE_UNSUPPORTED;
     size_t len = 0;
     char *src = apl_cuda_source(&len);
@@ -141,7 +128,7 @@ static aplcl_status load_nvrtc(aplcl_cuda_ctx *ctx, int variant, apl_cuda_progra
         apl_nvrtc_close(&nv);
         return st;
     }
-    char defs[256], id[512], path[1200];
+    char defs[256], id[512], path[APL_CUDA_CACHE_PATH_MAX];
     apl_cuda_variant_defines(variant, defs, sizeof defs);
     snprintf(id, sizeof id, "%s|sm_%d|nvrtc %d.%d", defs, ctx->sm, nv.major, nv.minor);
     uint64_t key = apl_xxh64(src, len, apl_xxh64(id, strlen(id), 0));
@@ -182,7 +169,7 @@ aplcl_status apl_cuda_variant_get(aplcl_cuda_ctx *ctx, int variant, const apl_cu
         if (c && st == APLCL_SUCCESS)
             snprintf(ctx->describe, sizeof ctx->describe, "sm_%d embedded (NVRTC %s)", c->sm,
                      aplcl_cuda_cubin_nvrtc);
-        if (st != APLCL_SUCCESS && ctx->opts.allow_nvrtc)
+        if (st != APLCL_SUCCESS && ctx->allow_nvrtc)
             st = load_nvrtc(ctx, variant, v);
     }
     pthread_mutex_unlock(&ctx->lock);
@@ -217,9 +204,14 @@ aplcl_status aplcl_cuda_ctx_create(aplcl_cuda_ctx **out, int ordinal, const aplc
     if (!out)
         return APLCL_ERR_NULL_ARGUMENT;
     *out = NULL;
-    const apl_cuda_api *cu = apl_cuda_api_get();
-    if (!cu)
-        return APLCL_ERR_CUDA_UNAVAILABLE;
+    aplcl_cuda_options opts = o ? *o : aplcl_cuda_options_default();
+    const char *nvrtc = opts.nvrtc_library ? opts.nvrtc_library : "";
+    if ((opts.allow_nvrtc & ~1) || strlen(nvrtc) >= APL_CUDA_PATH_MAX)
+        return APLCL_ERR_INVALID_OPTION;
+    const apl_cuda_api *cu = NULL;
+    aplcl_status st = apl_cuda_api_get(opts.cuda_library, &cu);
+    if (st != APLCL_SUCCESS)
+        return st;
     int count = 0;
     if (cu->DeviceGetCount(&count) != 0 || count == 0)
         return APLCL_ERR_CUDA_UNAVAILABLE;
@@ -229,8 +221,10 @@ aplcl_status aplcl_cuda_ctx_create(aplcl_cuda_ctx **out, int ordinal, const aplc
     if (!ctx)
         return APLCL_ERR_OUT_OF_HOST_MEMORY;
     ctx->cu = cu;
-    ctx->opts = o ? *o : aplcl_cuda_options_default();
-    default_cache_dir(ctx);
+    ctx->allow_nvrtc = opts.allow_nvrtc;
+    /* the caller's strings are read during this call only (aplcl.h "values") */
+    snprintf(ctx->nvrtc_library, sizeof ctx->nvrtc_library, "%s", nvrtc);
+    apl_env_cache_dir(opts.cache_dir, ctx->cache_dir, sizeof ctx->cache_dir); /* env.c */
     int major = 0, minor = 0, sms = 0;
     apl_CUresult r = cu->DeviceGet(&ctx->dev, ordinal);
     if (r == 0)
@@ -252,7 +246,6 @@ aplcl_status aplcl_cuda_ctx_create(aplcl_cuda_ctx **out, int ordinal, const aplc
     size_t g = (size_t)sms * 4;
     ctx->max_groups = g < 16 ? 16 : g > APL_CUDA_MAX_GROUPS ? APL_CUDA_MAX_GROUPS : g;
     apl_CUcontext popped;
-    aplcl_status st = APLCL_SUCCESS;
     if ((r = cu->CtxPushCurrent(ctx->primary)) != 0) {
         apl_cuda_set_error(r);
         st = APLCL_ERR_CUDA;

@@ -5,6 +5,8 @@
 #ifndef APLCL_CUDA_DRIVER_H
 #define APLCL_CUDA_DRIVER_H
 
+#include "aplcl.h" /* aplcl_status */
+
 #include <stddef.h>
 
 typedef int apl_CUresult; /* CUDA_SUCCESS = 0 */
@@ -37,9 +39,11 @@ typedef struct apl_cuda_api {
     apl_CUresult (*MemFree)(apl_CUdeviceptr);
 } apl_cuda_api;
 
-/* The driver, loaded and initialised once per process (thread-safe); NULL when libcuda.so.1
- * (or $APLCL_CUDA_LIBRARY) is missing, lacks a function, or cuInit fails. */
-const apl_cuda_api *apl_cuda_api_get(void);
+/* The driver, loaded and initialised once per process (thread-safe) from `library` (NULL or "":
+ * "libcuda.so.1"). *api is set on APLCL_SUCCESS; APLCL_ERR_CUDA_UNAVAILABLE when the library is
+ * missing, lacks a function, or cuInit fails (a later call tries again); APLCL_ERR_INVALID_OPTION
+ * when the process already loaded another library. */
+aplcl_status apl_cuda_api_get(const char *library, const apl_cuda_api **api);
 
 /* The thread's last CUresult behind APLCL_ERR_CUDA. */
 void apl_cuda_set_error(apl_CUresult r);

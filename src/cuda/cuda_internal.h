@@ -10,6 +10,11 @@
 #include <pthread.h>
 
 #define APL_CUDA_MAX_GROUPS 1024
+#define APL_CUDA_PATH_MAX 1024 /* the NVRTC library's path */
+/* the cache folder holds what the OpenCL context's holds (internal.h); a file in it adds
+ * "/cuda-<16 hex>.cubin" */
+#define APL_CUDA_CACHE_DIR_MAX 4096
+#define APL_CUDA_CACHE_PATH_MAX (APL_CUDA_CACHE_DIR_MAX + 32)
 
 typedef struct apl_cuda_program {
     apl_CUmodule module; /* NULL until first use */
@@ -22,9 +27,10 @@ struct aplcl_cuda_ctx {
     apl_CUcontext primary; /* retained; released by destroy */
     int sm;                /* 10 * major + minor */
     size_t max_groups;     /* a fixed function of the device: same GPU, same reduction order */
-    aplcl_cuda_options opts;
-    char cache_dir[1024];
-    pthread_mutex_t lock; /* variants (built on first use), own scratch */
+    int allow_nvrtc;       /* aplcl_cuda_options' */
+    char nvrtc_library[APL_CUDA_PATH_MAX];  /* "": the default search */
+    char cache_dir[APL_CUDA_CACHE_DIR_MAX]; /* "": no cache (env.c's rule) */
+    pthread_mutex_t lock;                   /* variants (built on first use), own scratch */
     apl_cuda_program variants[APL_CUDA_VARIANTS];
     apl_CUdeviceptr own_scratch; /* aplcl_cuda_scratch_bytes() of the context's own */
     char describe[160];

@@ -1,4 +1,5 @@
-/* cuda_nvrtc.c: NVRTC through dlopen (see cuda_nvrtc.h). Nothing prints; errors are returned. */
+/* cuda_nvrtc.c: NVRTC through dlopen (see cuda_nvrtc.h). Nothing prints, nothing reads the
+ * environment; errors are returned. */
 #define _POSIX_C_SOURCE 200809L /* strtok_r */
 #include "cuda_nvrtc.h"
 
@@ -16,12 +17,9 @@ static void *sym(void *lib, const char *name, int *missing) {
 
 int apl_nvrtc_open(apl_nvrtc *n, const char *path) {
     memset(n, 0, sizeof *n);
-    const char *env = getenv("APLCL_NVRTC_LIBRARY");
     const char *tries[4] = {NULL, "libnvrtc.so.12", "libnvrtc.so.13", "libnvrtc.so"};
     if (path && *path)
         tries[0] = path;
-    else if (env && *env)
-        tries[0] = env;
     for (int i = 0; i < 4 && !n->lib; ++i) {
         if (!tries[i] || (i > 0 && tries[0]))
             continue; /* an explicit library is the only one tried */

@@ -1,6 +1,6 @@
 /* cuda_nvrtc.h: NVRTC loaded at run time (dlopen), for the build-time cubin generator and the
  * library's run-time fallback. No NVRTC header is needed: the few types are declared here.
- * Not here: what is compiled (cuda_source.h) or where cubins are kept (cuda_module.c).
+ * Not here: what is compiled (cuda_source.h) or where cubins are kept (cuda_ctx.c).
  */
 #ifndef APLCL_CUDA_NVRTC_H
 #define APLCL_CUDA_NVRTC_H
@@ -24,8 +24,8 @@ typedef struct apl_nvrtc {
     int (*destroy)(void **);
 } apl_nvrtc;
 
-/* Loads NVRTC from `path`, or (path NULL or empty) $APLCL_NVRTC_LIBRARY, else the first of
- * libnvrtc.so.12, libnvrtc.so.13, libnvrtc.so the loader finds. 0 on success. */
+/* Loads NVRTC from `path` (only that one), or (path NULL or empty) the first of libnvrtc.so.12,
+ * libnvrtc.so.13, libnvrtc.so the loader finds. 0 on success. */
 int apl_nvrtc_open(apl_nvrtc *n, const char *path);
 void apl_nvrtc_close(apl_nvrtc *n);
 
