@@ -16,8 +16,12 @@ const char *apl_env_device(const char *option) {
 void apl_env_cache_dir(const char *option, char *out, size_t size) {
     const char *dir = option;
     const char *xdg = NULL, *home = NULL;
-    if (!dir)
-        dir = getenv("APLCL_CACHE_DIR");
+    if (!dir) {
+        /* set and not empty, as the header says (an empty variable is "not given", as for
+         * APLCL_DEVICE); the option itself, "" or "off", turns the cache off */
+        const char *env = getenv("APLCL_CACHE_DIR");
+        dir = env && *env ? env : NULL;
+    }
     if (!dir) {
         xdg = getenv("XDG_CACHE_HOME");
         home = getenv("HOME");
