@@ -370,6 +370,32 @@ static inline aplcl_status tu_ctx_create_from_queue(aplcl_ctx **ctx, cl_command_
     return aplcl_ctx_create_ex(ctx, &o);
 }
 
+/* The shaped CTest variants (tests/CMakeLists.txt, aplcl_add_shaped_test) rerun a test with the
+ * kernel built in another shape, which they set through the environment (APLCL_VECTOR_WIDTH
+ * and the rest, as the tools read it). There, one storage type per target format shows the
+ * point: the shape changes how lanes load targets and how they load and store each storage type,
+ * so each format and each storage type must meet the shape, not each pair (a new machine
+ * compiles every program of every shape: pairs would be three times the programs). Format f
+ * pairs with storage (f + shift) % 3, the shift taken from the vector width, so the shapes
+ * between them still meet every pair. tu_shaped_skip: 1 when the pair is skipped here. */
+static inline int tu_shaped_shift_(void) {
+    const char *vw = getenv("APLCL_VECTOR_WIDTH");
+    if (!vw || !*vw)
+        return -1; /* not a shaped run */
+    /* the suite's three shapes (widths 1, 4, 8) get shifts 0, 1, 2: between them, every pair */
+    unsigned long w = strtoul(vw, NULL, 10);
+    return w == 1 ? 0 : w == 4 ? 1 : w == 8 ? 2 : (int)(w % 3);
+}
+static inline int tu_shaped_skip(aplcl_target_format fmt, aplcl_dtype dt) {
+    int shift = tu_shaped_shift_();
+    return shift >= 0 && (int)dt != ((int)fmt + shift) % 3;
+}
+/* The storage type format fmt meets in a shaped run; `otherwise` outside one. */
+static inline aplcl_dtype tu_shaped_dtype(aplcl_target_format fmt, aplcl_dtype otherwise) {
+    int shift = tu_shaped_shift_();
+    return shift < 0 ? otherwise : (aplcl_dtype)(((int)fmt + shift) % 3);
+}
+
 /* For tests that create their own contexts: tu_ctx_create's code for the default device, whose
  * context is destroyed again. */
 static inline int tu_device_check(void) {

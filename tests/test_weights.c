@@ -284,9 +284,11 @@ int main(void) {
     for (int k = 0; k < W_KINDS; ++k)
         for (int f = 0; f < 4; ++f)
             for (size_t s = 0; s < 3; ++s) {
-                run_case(&sum, shapes[s][0], shapes[s][1], fmts[f], APLCL_DTYPE_F32, k, seed++);
-                run_case(&mean, shapes[s][0], shapes[s][1], fmts[f], dts[(k + f + s) % 3], k,
-                         seed++);
+                /* a shaped run: both cases on the storage type this format meets there */
+                aplcl_dtype d0 = tu_shaped_dtype(fmts[f], APLCL_DTYPE_F32);
+                aplcl_dtype d1 = tu_shaped_dtype(fmts[f], dts[(k + f + s) % 3]);
+                run_case(&sum, shapes[s][0], shapes[s][1], fmts[f], d0, k, seed++);
+                run_case(&mean, shapes[s][0], shapes[s][1], fmts[f], d1, k, seed++);
             }
     invalid_weights();
     bad_io();
