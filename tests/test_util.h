@@ -390,6 +390,12 @@ static inline int tu_shaped_skip(aplcl_target_format fmt, aplcl_dtype dt) {
     int shift = tu_shaped_shift_();
     return shift >= 0 && (int)dt != ((int)fmt + shift) % 3;
 }
+/* The target format that F32 storage meets in a shaped run (the first of them); `otherwise`
+ * outside one. For calls whose logits are F32 by design (the linear head's). */
+static inline aplcl_target_format tu_shaped_f32_format(aplcl_target_format otherwise) {
+    int shift = tu_shaped_shift_();
+    return shift < 0 ? otherwise : (aplcl_target_format)((3 - shift) % 3);
+}
 /* The storage type format fmt meets in a shaped run; `otherwise` outside one. */
 static inline aplcl_dtype tu_shaped_dtype(aplcl_target_format fmt, aplcl_dtype otherwise) {
     int shift = tu_shaped_shift_();

@@ -295,7 +295,7 @@ int main(void) {
     aplcl_head *head = NULL;
     CHECK_STATUS(aplcl_head_create(&head, g_ctx), APLCL_SUCCESS);
     for (int k = 0; k < W_KINDS && head; ++k)
-        head_case(head, k, fmts[k % 4], 100 + (uint64_t)k);
+        head_case(head, k, tu_shaped_f32_format(fmts[k % 4]), 100 + (uint64_t)k);
     aplcl_head_destroy(head);
     aplcl_ctx_destroy(g_ctx);
     return tu_exit_code();
