@@ -682,12 +682,10 @@ static int calibrate_all(aplcl_ctx *ctx, const study_args *a, study_data *sd, in
             printf("  %-10s calibration from %s\n", s->ds[d].name, path);
             continue;
         }
-        double t0 = cli_now_s();
         /* the grid's middle: the learning rate of the searches' fixed points */
         if (study_calibrate(ctx, &x->train, &x->val, &x->test, s->hidden, s->batch,
                             (float)s->lr_grid[(s->n_lr - 1) / 2], WHO, &sd[d].cost) != 0)
             return -1;
-        sd[d].cost.calib_s = cli_now_s() - t0;
         sd[d].cost.load_s = sd[d].load_s;
         sd[d].measured = 1;
         if (!dir[0])
@@ -744,7 +742,9 @@ int cli_study(int argc, char **argv) {
     a.s.asked_trials = asked_trials;
     /* The plan reads no clock: the stored costs (or those just measured and stored) and the
      * command decide it, so the same command plans the same study on this machine. */
-    if (a.budget_min > 0 && !study_fit_budget(&a.s, cost, n, STUDY_BUDGET_FILL * a.budget_min * 60))
+    int fits = 1;
+    if (a.budget_min > 0 &&
+        !(fits = study_fit_budget(&a.s, cost, n, STUDY_BUDGET_FILL * a.budget_min * 60)))
         fprintf(stderr,
                 WHO ": the smallest plan (1 candidate, %d epochs) needs about %.1f min, more than "
                     "the %.1f min budget; running it anyway\n",
@@ -762,7 +762,9 @@ int cli_study(int argc, char **argv) {
     printf("plan: %d candidates per APL and ASL search (asked %d), %d BCE learning rates, %d "
            "epochs (asked %d), eta %d; estimated %.1f min%s\n",
            a.s.trials, asked_trials, a.s.n_lr, a.s.epochs, asked_epochs, a.s.eta, planned / 60,
-           a.budget_min > 0 ? " (within --budget-minutes)" : "");
+           a.budget_min <= 0 ? ""
+           : fits            ? " (within --budget-minutes)"
+                             : " (over --budget-minutes: the smallest plan)");
     printf("  the same plan on another machine: --trials %d --epochs %d --min-epochs %d\n",
            a.s.trials, a.s.epochs, a.s.min_epochs);
     fflush(stdout);

@@ -19,8 +19,10 @@
 /* Times training runs (BCE, learning rate lr) of the data set: a warm-up, three short runs (the
  * start-up), runs doubled in length until one takes 0.3 s (the per-epoch cost, which a short run
  * cannot tell apart from its start-up's noise), each with and without the test set, and a few
- * bootstrap resamples. Fills c's run_s, epoch_s, test_run_s, test_s, map_s (not load_s and
- * calib_s, the caller's). Returns 0, or -1 after the trainer printed why (prefixed by who). */
+ * bootstrap resamples. Fills c's run_s, epoch_s, test_run_s, test_s, map_s and calib_s (the
+ * calibration's seconds, its warm-up priced by the model: that run may have built the kernels of
+ * a cold cache); not load_s, the caller's. Returns 0, or -1 after the trainer printed why
+ * (prefixed by who). */
 int study_calibrate(aplcl_ctx *ctx, const arff_data *train, const arff_data *val,
                     const arff_data *test, int hidden, size_t batch, float lr, const char *who,
                     study_cost *c);
