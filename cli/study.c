@@ -20,6 +20,9 @@
 #include "metrics.h"
 #include "report.h"
 #include "run_common.h"
+#include "study_boot.h"
+#include "study_calib.h"
+#include "study_plan.h"
 #include "study_stats.h"
 #include "study_thresh.h"
 #include "trainer.h"
@@ -39,10 +42,11 @@
 static void usage(FILE *f) {
     fprintf(
         f,
-        "usage: aplcl study DATASET... --out DIR [--budget-minutes M] [--seeds LIST]\n"
-        "         [--trials N] [--epochs E] [--min-epochs M] [--eta K] [--hidden H]\n"
-        "         [--batch B] [--lr-grid LIST] [--threshold val|0.5] [--bootstrap B]\n"
-        "         [--val F] [--split-seed S] [--search-seed S] [--device D]\n"
+        "usage: aplcl study DATASET... (--out DIR | --plan-only) [--budget-minutes M]\n"
+        "         [--seeds LIST] [--trials N] [--epochs E] [--min-epochs M] [--eta K]\n"
+        "         [--hidden H] [--batch B] [--lr-grid LIST] [--threshold val|0.5]\n"
+        "         [--bootstrap B] [--val F] [--split-seed S] [--search-seed S]\n"
+        "         [--ignore [SET:]NAME,..] [--cache-dir DIR] [--recalibrate] [--device D]\n"
         "         [--progress | --quiet]\n"
         "Tuned APL against tuned BCE and ASL on each DATASET, a folder holding NAME-train.arff,\n"
         "NAME-test.arff and NAME.xml (MULAN's label file; NAME is the folder's name).\n"
@@ -52,15 +56,23 @@ static void usage(FILE *f) {
         "95%% intervals (over seeds, and a bootstrap over test rows); across data sets the\n"
         "sign test, the Wilcoxon signed-rank test and average ranks (Demsar 2006).\n"
         "  --out DIR          summary.json, report.md, report.svg (created if missing)\n"
-        "  --budget-minutes M fit the whole study into M minutes of this machine: a short\n"
-        "                     calibration times each data set, then the trials (and, if\n"
-        "                     that is not enough, the epochs) are scaled down to fit\n"
+        "  --plan-only        print the plan and its time estimate, train nothing more than\n"
+        "                     a missing calibration needs, write no files\n"
+        "  --budget-minutes M fit the whole study into M minutes of this machine: the trials\n"
+        "                     (and, if that is not enough, the epochs) are scaled down until\n"
+        "                     the calibrated estimate fits 85%% of M\n"
+        "  --cache-dir DIR    where each data set's calibration (its measured costs on this\n"
+        "                     machine) is kept and reused, so that the same command plans\n"
+        "                     the same study (default: aplcl's cache folder, $APLCL_CACHE_DIR,\n"
+        "                     else $XDG_CACHE_HOME/aplcl, else ~/.cache/aplcl; off: none)\n"
+        "  --recalibrate      measure the costs again (the machine or its load changed)\n"
         "  --trials N         candidates per APL and ASL search (default 27, the most the\n"
         "                     budget may use)\n"
         "  --epochs E         epochs of the last rung (default 30); --min-epochs M the\n"
         "                     shortest rung (default 3); --eta K the halving factor (3)\n"
         "  --seeds LIST       seeds every candidate trains on (default 1,2,3)\n"
-        "  --lr-grid LIST     learning rates every loss searches (default 0.001,0.003,0.01)\n"
+        "  --lr-grid LIST     learning rates every loss searches (default\n"
+        "                     0.001,0.003,0.01,0.03,0.1)\n"
         "  --threshold T      the F1 the report leads with: val (per-label thresholds chosen\n"
         "                     on validation, default) or 0.5; both are always reported\n"
         "  --bootstrap B      resamples of the test rows for the bootstrap interval (200)\n"
@@ -69,6 +81,7 @@ static void usage(FILE *f) {
         "  --search-seed S    seeds the candidates (default 1)\n"
         "  --hidden H         0 (linear, default) or a hidden layer of H units\n"
         "  --batch B          1..65536 (default 64)\n"
+        "  --ignore LIST      attributes to drop: NAME (every data set) or SET:NAME\n"
         "  --device D         \"P:D\" or a name substring\n"
         "  --progress / --quiet  draw / do not draw the progress line (default: only when\n"
         "                     stderr is a terminal)\n");
@@ -94,15 +107,18 @@ enum {
     O_PROGRESS,
     O_QUIET,
     O_IGNORE,
+    O_PLAN_ONLY,
+    O_CACHE_DIR,
+    O_RECALIBRATE,
     O_COUNT
 };
 
 typedef struct {
     const char *dirs[MAX_DATASETS];
     int n_dirs;
-    const char *out, *device, *ignore;
+    const char *out, *device, *ignore, *cache_dir;
     double budget_min; /* 0: none */
-    int progress;
+    int progress, plan_only, recalibrate;
     study_summary s;
 } study_args;
 
@@ -117,13 +133,14 @@ static int parse_i(const cli_option *o, int k, int64_t lo, int64_t hi, int *out)
 
 static int parse_args(int argc, char **argv, study_args *a, int *exit_code) {
     cli_option o[O_COUNT] = {
-        {"--out", 1, NULL},     {"--budget-minutes", 1, NULL}, {"--seeds", 1, NULL},
-        {"--trials", 1, NULL},  {"--epochs", 1, NULL},         {"--min-epochs", 1, NULL},
-        {"--eta", 1, NULL},     {"--hidden", 1, NULL},         {"--batch", 1, NULL},
-        {"--lr-grid", 1, NULL}, {"--threshold", 1, NULL},      {"--bootstrap", 1, NULL},
-        {"--val", 1, NULL},     {"--split-seed", 1, NULL},     {"--search-seed", 1, NULL},
-        {"--device", 1, NULL},  {"--progress", 0, NULL},       {"--quiet", 0, NULL},
-        {"--ignore", 1, NULL}};
+        {"--out", 1, NULL},        {"--budget-minutes", 1, NULL}, {"--seeds", 1, NULL},
+        {"--trials", 1, NULL},     {"--epochs", 1, NULL},         {"--min-epochs", 1, NULL},
+        {"--eta", 1, NULL},        {"--hidden", 1, NULL},         {"--batch", 1, NULL},
+        {"--lr-grid", 1, NULL},    {"--threshold", 1, NULL},      {"--bootstrap", 1, NULL},
+        {"--val", 1, NULL},        {"--split-seed", 1, NULL},     {"--search-seed", 1, NULL},
+        {"--device", 1, NULL},     {"--progress", 0, NULL},       {"--quiet", 0, NULL},
+        {"--ignore", 1, NULL},     {"--plan-only", 0, NULL},      {"--cache-dir", 1, NULL},
+        {"--recalibrate", 0, NULL}};
     int pr = cli_parse(WHO, argc, argv, o, O_COUNT, a->dirs, MAX_DATASETS, &a->n_dirs);
     *exit_code = CLI_EXIT_USAGE;
     if (pr == CLI_PARSE_HELP) {
@@ -133,13 +150,16 @@ static int parse_args(int argc, char **argv, study_args *a, int *exit_code) {
     }
     if (pr != CLI_PARSE_OK)
         return -1;
-    if (a->n_dirs < 1 || !o[O_OUT].value) {
-        fprintf(stderr, WHO ": needs at least one DATASET folder and --out DIR (--help shows "
-                            "the usage)\n");
+    a->plan_only = o[O_PLAN_ONLY].value != NULL;
+    if (a->n_dirs < 1 || (!o[O_OUT].value && !a->plan_only)) {
+        fprintf(stderr, WHO ": needs at least one DATASET folder and --out DIR (or --plan-only; "
+                            "--help shows the usage)\n");
         return -1;
     }
     study_summary *s = &a->s;
     a->out = o[O_OUT].value;
+    a->cache_dir = o[O_CACHE_DIR].value;
+    a->recalibrate = o[O_RECALIBRATE].value != NULL;
     a->ignore = o[O_IGNORE].value;
     a->device = cli_device_choice(o[O_DEVICE].value);
     s->trials = 27, s->eta = 3, s->epochs = 30, s->min_epochs = -1, s->hidden = 0;
@@ -163,7 +183,11 @@ static int parse_args(int argc, char **argv, study_args *a, int *exit_code) {
             return -1;
     } else
         s->n_seeds = 3, s->seeds[0] = 1, s->seeds[1] = 2, s->seeds[2] = 3;
-    s->n_lr = 3, s->lr_grid[0] = 1e-3, s->lr_grid[1] = 3e-3, s->lr_grid[2] = 1e-2;
+    /* BCE chose 0.01, the top of the old grid (0.001..0.01), on all seven MULAN sets: the grid
+     * now spans two decades around it, half a decade apart, for every loss alike */
+    static const double grid[] = {1e-3, 3e-3, 1e-2, 3e-2, 1e-1};
+    s->n_lr = (int)(sizeof grid / sizeof grid[0]);
+    memcpy(s->lr_grid, grid, sizeof grid);
     if (o[O_LR_GRID].value) {
         char buf[512];
         if (cli_copy_list(WHO, "--lr-grid", o[O_LR_GRID].value, buf, sizeof buf))
@@ -216,9 +240,9 @@ static int parse_args(int argc, char **argv, study_args *a, int *exit_code) {
 
 typedef struct {
     run_data d;
-    double run_s, epoch_s; /* calibration: seconds per run (start-up) and per epoch */
-    double test_s;         /* seconds per epoch to measure the test set and keep the logits */
-    double map_s;          /* seconds of one test-set mAP (the bootstrap computes many) */
+    study_cost cost; /* the calibration: stored, or measured by this run */
+    double load_s;   /* this run's loading (measured; the plan uses cost.load_s) */
+    int measured;    /* 1: the calibration ran now */
 } study_data;
 
 static const char *base_name(const char *dir, char *buf, size_t size) {
@@ -260,8 +284,10 @@ static int load_dataset(const study_args *a, int i, study_data *sd, study_datase
         p = end ? end + 1 : p + n;
     }
     rc.ignore_list = used ? ignore : NULL;
+    double t0 = cli_now_s();
     if (run_data_load(WHO, &rc, &sd->d) != 0)
         return -1;
+    sd->load_s = cli_now_s() - t0;
     snprintf(ds->name, sizeof ds->name, "%s", name);
     ds->train_rows = sd->d.train.rows, ds->val_rows = sd->d.val.rows;
     ds->test_rows = sd->d.test.rows, ds->features = sd->d.train.features;
@@ -340,8 +366,9 @@ static int train_seeds(const search_env *e, const candidate *c, int epochs, int 
             keep[k] = r;
         else
             trainer_result_free(&r);
-        double planned = e->sd->run_s + (e->sd->epoch_s + (keep_runs ? e->sd->test_s : 0)) * epochs;
-        e->prog->done_s += planned;
+        const study_cost *x = &e->sd->cost;
+        e->prog->done_s +=
+            x->run_s + x->epoch_s * epochs + (keep_runs ? x->test_run_s + x->test_s * epochs : 0);
     }
     *val = sum / s->n_seeds;
     return 0;
@@ -462,104 +489,6 @@ static int make_apl(const study_summary *s, cli_rng *r, candidate *c, int n) {
 
 /* ---- the plan ---- */
 
-/* Epochs per seed of one search of n candidates: *last those of its last rung (which also
- * measures the test set every epoch), returned the others; *runs the trainings. */
-static long search_epochs(int n, int n_extra, const study_summary *s, long *runs, long *last) {
-    tune_schedule sch;
-    tune_schedule_make(n, s->eta, s->epochs, s->min_epochs, &sch);
-    long r = n_extra;
-    for (int k = 0; k < sch.rungs; ++k)
-        r += sch.n[k];
-    *runs = r;
-    *last = (long)(sch.n[sch.rungs - 1] + n_extra) * sch.epochs[sch.rungs - 1];
-    return tune_schedule_epochs(&sch) - (long)sch.n[sch.rungs - 1] * sch.epochs[sch.rungs - 1];
-}
-
-/* Planned seconds of the study of sd[0..n_sets) with the calibrated costs. */
-static double plan_seconds(const study_summary *s, const study_data *sd, int n_sets) {
-    long runs = 0, epochs = 0, last = 0;
-    for (int l = 0; l < STUDY_LOSSES; ++l) {
-        long r = 0, e = 0, t = 0;
-        int n = l == STUDY_BCE ? s->n_lr : s->trials;
-        e = search_epochs(n, l == STUDY_APL ? 2 : 0, s, &r, &t);
-        runs += r, epochs += e, last += t;
-    }
-    double t = 0;
-    for (int d = 0; d < n_sets; ++d) /* the bootstrap: B resamples x 2 comparisons x 2 sides */
-        t +=
-            s->n_seeds * (runs * sd[d].run_s + epochs * sd[d].epoch_s +
-                          last * (sd[d].epoch_s + sd[d].test_s) + 4.0 * s->bootstrap * sd[d].map_s);
-    return t;
-}
-
-static void bootstrap(const study_summary *s, const trainer_result *ra, const trainer_result *rb,
-                      const arff_data *te, uint64_t seed, double *lo, double *hi);
-
-/* Times per data set: runs of 2 and 6 epochs without the test set, 6 with it, and the
- * bootstrap on the last: cost = run_s + epochs * epoch_s (+ test_s each epoch of a last rung). */
-static int calibrate(aplcl_ctx *ctx, const study_args *a, study_data *sd, int n) {
-    for (int d = 0; d < n; ++d) {
-        run_data *x = &sd[d].d;
-        trainer_config tc = {&x->train,
-                             &x->val,
-                             NULL,
-                             1,
-                             a->s.hidden,
-                             a->s.batch,
-                             (float)mid_lr(&a->s),
-                             TRAINER_SELECT_BEST_VAL,
-                             0,
-                             0,
-                             NULL,
-                             0,
-                             WHO,
-                             NULL};
-        aplcl_params p = aplcl_params_bce();
-        /* run 0 warms the caches and is not counted */
-        static const int epochs[4] = {1, 2, 6, 6};
-        double t[4];
-        for (int i = 0; i < 4; ++i) {
-            trainer_result r;
-            tc.epochs = epochs[i];
-            tc.test = i == 0 || i == 3 ? &x->test : NULL;
-            double t0 = cli_now_s();
-            if (trainer_run_keep(ctx, &tc, "bce", &p, 1, 1, tc.test != NULL, &r) != 0)
-                return -1;
-            t[i] = cli_now_s() - t0;
-            if (i == 3) {
-                study_summary one = a->s;
-                one.n_seeds = 1, one.bootstrap = 4;
-                double lo, hi, b0 = cli_now_s();
-                bootstrap(&one, &r, &r, &x->test, 1, &lo, &hi);
-                sd[d].map_s = (cli_now_s() - b0) / 8;
-            }
-            trainer_result_free(&r);
-        }
-        double e = (t[2] - t[1]) / 4;
-        sd[d].epoch_s = e > 0 ? e : t[2] / 6;
-        sd[d].run_s = t[1] - 2 * sd[d].epoch_s > 0 ? t[1] - 2 * sd[d].epoch_s : 0;
-        sd[d].test_s = (t[3] - t[2]) / 6 > 0 ? (t[3] - t[2]) / 6 : 0;
-    }
-    return 0;
-}
-
-/* Scales trials down (then epochs) until the plan fits `seconds`. Returns 1 if it fits. */
-static int fit_budget(study_summary *s, const study_data *sd, int n, double seconds) {
-    int max_trials = s->trials;
-    for (int t = max_trials; t >= 1; --t) {
-        s->trials = t;
-        if (plan_seconds(s, sd, n) <= seconds)
-            return 1;
-    }
-    s->trials = 1;
-    while (s->epochs > 1 && plan_seconds(s, sd, n) > seconds) {
-        s->epochs = s->epochs * 4 / 5 > 0 ? s->epochs * 4 / 5 : 1;
-        if (s->min_epochs > s->epochs)
-            s->min_epochs = s->epochs;
-    }
-    return plan_seconds(s, sd, n) <= seconds;
-}
-
 /* ---- the numbers of one data set ---- */
 
 static void fill_loss(const study_summary *s, const trainer_result *runs, const run_data *d,
@@ -581,46 +510,29 @@ static void fill_loss(const study_summary *s, const trainer_result *runs, const 
     free(t);
 }
 
-/* The percentile bootstrap of the mean over seeds of mAP(a_s) - mAP(b_s) over test rows. */
+/* study_bootstrap of the test logits of a's and b's runs (NaN when any diverged). */
 static void bootstrap(const study_summary *s, const trainer_result *ra, const trainer_result *rb,
                       const arff_data *te, uint64_t seed, double *lo, double *hi) {
-    *lo = *hi = NAN;
-    size_t n = te->rows, c = te->labels;
-    int B = s->bootstrap;
-    for (int k = 0; k < s->n_seeds; ++k)
-        if (!ra[k].test_logits || !rb[k].test_logits || ra[k].diverged || rb[k].diverged)
-            return;
-    double *v = malloc((size_t)(B ? B : 1) * sizeof *v);
-    float *sc = malloc(n * c * sizeof *sc + 1);
-    uint8_t *y = malloc(n * c + 1);
-    size_t *idx = malloc(n * sizeof *idx + 1);
-    if (v && sc && y && idx && B > 0) {
-        cli_rng r = cli_rng_seed(seed);
-        for (int b = 0; b < B; ++b) {
-            for (size_t i = 0; i < n; ++i)
-                idx[i] = (size_t)(cli_rng_next(&r) % n);
-            for (size_t i = 0; i < n; ++i)
-                memcpy(y + i * c, te->y + idx[i] * c, c);
-            double sum = 0;
-            for (int k = 0; k < s->n_seeds; ++k)
-                for (int side = 0; side < 2; ++side) {
-                    const float *src = side ? rb[k].test_logits : ra[k].test_logits;
-                    for (size_t i = 0; i < n; ++i)
-                        memcpy(sc + i * c, src + idx[i] * c, c * sizeof *sc);
-                    double m = metrics_map(sc, y, n, c, NULL);
-                    sum += side ? -m : m;
-                }
-            v[b] = sum / s->n_seeds;
-        }
-        *lo = stats_quantile_sorted(v, (size_t)B, 0.025);
-        *hi = stats_quantile_sorted(v, (size_t)B, 0.975);
+    const float *la[STUDY_MAX_SEEDS], *lb[STUDY_MAX_SEEDS];
+    for (int k = 0; k < s->n_seeds; ++k) {
+        la[k] = ra[k].diverged ? NULL : ra[k].test_logits;
+        lb[k] = rb[k].diverged ? NULL : rb[k].test_logits;
     }
-    free(v), free(sc), free(y), free(idx);
+    study_bootstrap(la, lb, s->n_seeds, te->y, te->rows, te->labels, s->bootstrap, seed, lo, hi);
 }
 
 static void loss_from(const candidate *c, double val, int n_cand, study_loss *L) {
     snprintf(L->spec, sizeof L->spec, "%s", c->spec);
     L->lr = c->lr, L->source = c->source, L->val_map = val, L->candidates = n_cand;
+}
+
+/* The learning rate's place in the grid: -1 its lowest, 1 its highest, 0 inside (or a grid of
+ * one): a winner on the edge says that the grid may have cut the search short. */
+static int lr_edge(const study_summary *s, double lr) {
+    double lo = s->lr_grid[0], hi = s->lr_grid[0];
+    for (int i = 1; i < s->n_lr; ++i)
+        lo = s->lr_grid[i] < lo ? s->lr_grid[i] : lo, hi = s->lr_grid[i] > hi ? s->lr_grid[i] : hi;
+    return lo == hi ? 0 : lr == lo ? -1 : lr == hi ? 1 : 0;
 }
 
 /* The three searches and the numbers of data set d. */
@@ -668,8 +580,10 @@ static int run_dataset(const search_env *e, int d, study_dataset *ds) {
         goto out;
     have[STUDY_APL] = 1;
     loss_from(w < n ? &apl[w] : &extra[w - n], v, n, &ds->loss[STUDY_APL]);
-    for (int l = 0; l < STUDY_LOSSES; ++l)
+    for (int l = 0; l < STUDY_LOSSES; ++l) {
         fill_loss(s, R[l], &e->sd->d, &ds->loss[l]);
+        ds->loss[l].lr_edge = lr_edge(s, ds->loss[l].lr);
+    }
     for (int c = 0; c < 2; ++c) {
         study_diff *df = &ds->vs[c];
         const study_loss *A = &ds->loss[STUDY_APL], *B = &ds->loss[c ? STUDY_ASL : STUDY_BCE];
@@ -733,7 +647,11 @@ static void print_table(const study_summary *s) {
                        v->boot_hi);
             } else
                 printf("  from %s", s->ds[d].loss[l].source);
-            putchar('\n');
+            const study_loss *L = &s->ds[d].loss[l];
+            printf("; lr %g%s\n", L->lr,
+                   L->lr_edge < 0   ? " (lowest of the grid)"
+                   : L->lr_edge > 0 ? " (highest of the grid)"
+                                    : "");
         }
     study_across x;
     study_compare(s, &x);
@@ -745,6 +663,44 @@ static void print_table(const study_summary *s) {
            x.avg_rank[1], x.avg_rank[2], x.nemenyi_cd);
 }
 
+/* Each data set's costs: its stored calibration (the same numbers every run, so the same plan),
+ * or measured now and stored (--recalibrate, none stored yet, or no cache folder). */
+static int calibrate_all(aplcl_ctx *ctx, const study_args *a, study_data *sd, int n) {
+    char dir[4096], key[2048], path[4200];
+    if (study_calib_dir(a->cache_dir, dir, sizeof dir) != 0)
+        fprintf(stderr, WHO ": the calibration folder's path is too long; not stored\n");
+    else if (!dir[0] && a->budget_min > 0)
+        fprintf(stderr, WHO ": no cache folder (off): the calibration is measured now and not "
+                            "kept, so the budget's plan follows this run's timing\n");
+    const study_summary *s = &a->s;
+    for (int d = 0; d < n; ++d) {
+        run_data *x = &sd[d].d;
+        study_calib_key(ctx, s->ds[d].name, &x->train, &x->val, &x->test, s->hidden, s->batch, key,
+                        sizeof key);
+        study_calib_path(dir, key, path, sizeof path);
+        if (dir[0] && !a->recalibrate && study_calib_load(dir, key, &sd[d].cost) == 0) {
+            printf("  %-10s calibration from %s\n", s->ds[d].name, path);
+            continue;
+        }
+        /* the grid's middle: the learning rate of the searches' fixed points */
+        if (study_calibrate(ctx, &x->train, &x->val, &x->test, s->hidden, s->batch,
+                            (float)s->lr_grid[(s->n_lr - 1) / 2], WHO, &sd[d].cost) != 0)
+            return -1;
+        sd[d].cost.load_s = sd[d].load_s;
+        sd[d].measured = 1;
+        if (!dir[0])
+            printf("  %-10s calibration measured now (%.1f s), not kept\n", s->ds[d].name,
+                   sd[d].cost.calib_s);
+        else if (study_calib_save(dir, key, &sd[d].cost) != 0)
+            fprintf(stderr, WHO ": cannot store the calibration in %s: %s\n", path,
+                    strerror(errno));
+        else
+            printf("  %-10s calibration measured now (%.1f s), kept in %s\n", s->ds[d].name,
+                   sd[d].cost.calib_s, path);
+    }
+    return 0;
+}
+
 int cli_study(int argc, char **argv) {
     static study_args a;
     memset(&a, 0, sizeof a);
@@ -754,6 +710,7 @@ int cli_study(int argc, char **argv) {
     double t0 = cli_now_s();
     int status = 1, n = a.n_dirs;
     study_data *sd = calloc((size_t)n, sizeof *sd);
+    study_cost *cost = calloc((size_t)n, sizeof *cost);
     a.s.ds = calloc((size_t)n, sizeof *a.s.ds);
     a.s.n_datasets = n;
     aplcl_ctx *ctx = NULL;
@@ -761,7 +718,7 @@ int cli_study(int argc, char **argv) {
     size_t used = (size_t)snprintf(command, sizeof command, "aplcl study");
     for (int i = 0; i < argc && used < sizeof command; ++i)
         used += (size_t)snprintf(command + used, sizeof command - used, " %s", argv[i]);
-    if (!sd || !a.s.ds) {
+    if (!sd || !cost || !a.s.ds) {
         fprintf(stderr, WHO ": out of host memory\n");
         goto done;
     }
@@ -774,83 +731,81 @@ int cli_study(int argc, char **argv) {
     if (!(ctx = run_ctx_create(WHO, &rc0)))
         goto done;
     a.s.device = aplcl_ctx_device_name(ctx);
-    if (calibrate(ctx, &a, sd, n) != 0)
+    printf("aplcl study: %d data set%s, %d seed%s, device %s (ready after %.1f s)\n", n,
+           n > 1 ? "s" : "", a.s.n_seeds, a.s.n_seeds > 1 ? "s" : "", a.s.device, cli_now_s() - t0);
+    fflush(stdout);
+    if (calibrate_all(ctx, &a, sd, n) != 0)
         goto done;
+    for (int i = 0; i < n; ++i)
+        cost[i] = sd[i].cost;
     int asked_trials = a.s.trials, asked_epochs = a.s.epochs;
     a.s.asked_trials = asked_trials;
-    if (a.budget_min > 0) {
-        /* the calibration is spent; the rest must fit, with 15% kept for the noise of a
-         * shared machine (the re-plans between data sets correct the rest) */
-        double left = a.budget_min * 60 - (cli_now_s() - t0);
-        if (!fit_budget(&a.s, sd, n, 0.85 * left))
-            fprintf(stderr,
-                    WHO ": the smallest plan (1 candidate, %d epochs) needs about %.1f min, more "
-                        "than the %.1f min left of the budget; running it anyway\n",
-                    a.s.epochs, plan_seconds(&a.s, sd, n) / 60, left / 60);
-    }
-    double planned = plan_seconds(&a.s, sd, n);
-    printf("aplcl study: %d data set%s, %d seed%s, device %s\n", n, n > 1 ? "s" : "", a.s.n_seeds,
-           a.s.n_seeds > 1 ? "s" : "", a.s.device);
-    for (int i = 0; i < n; ++i)
+    /* The plan reads no clock: the stored costs (or those just measured and stored) and the
+     * command decide it, so the same command plans the same study on this machine. */
+    int fits = 1;
+    if (a.budget_min > 0 &&
+        !(fits = study_fit_budget(&a.s, cost, n, STUDY_BUDGET_FILL * a.budget_min * 60)))
+        fprintf(stderr,
+                WHO ": the smallest plan (1 candidate, %d epochs) needs about %.1f min, more than "
+                    "the %.1f min budget; running it anyway\n",
+                a.s.epochs, study_plan_seconds(&a.s, cost, n) / 60, a.budget_min);
+    double planned = study_plan_seconds(&a.s, cost, n);
+    for (int i = 0; i < n; ++i) {
+        const study_cost *x = &cost[i];
         printf("  %-10s %5zu train / %4zu validation / %5zu test rows, %5zu features, %3zu "
-               "labels; s per run %.3f, epoch %.3f, test %.3f\n",
+               "labels; s per run %.3f (+%.3f with test), per epoch %.5f (+%.5f with test); "
+               "estimated %.1f min\n",
                a.s.ds[i].name, a.s.ds[i].train_rows, a.s.ds[i].val_rows, a.s.ds[i].test_rows,
-               a.s.ds[i].features, a.s.ds[i].labels, sd[i].run_s, sd[i].epoch_s, sd[i].test_s);
+               a.s.ds[i].features, a.s.ds[i].labels, x->run_s, x->test_run_s, x->epoch_s, x->test_s,
+               study_plan_seconds(&a.s, x, 1) / 60);
+    }
     printf("plan: %d candidates per APL and ASL search (asked %d), %d BCE learning rates, %d "
            "epochs (asked %d), eta %d; estimated %.1f min%s\n",
            a.s.trials, asked_trials, a.s.n_lr, a.s.epochs, asked_epochs, a.s.eta, planned / 60,
-           a.budget_min > 0 ? " (within --budget-minutes)" : "");
-    printf("  the same study without the budget's timing: --trials %d --epochs %d --min-epochs "
-           "%d\n",
+           a.budget_min <= 0 ? ""
+           : fits            ? " (within --budget-minutes)"
+                             : " (over --budget-minutes: the smallest plan)");
+    printf("  the same plan on another machine: --trials %d --epochs %d --min-epochs %d\n",
            a.s.trials, a.s.epochs, a.s.min_epochs);
     fflush(stdout);
-    progress_state prog = {a.progress, cli_now_s(), 0, planned};
-    double done_planned = 0; /* planned seconds of the data sets done, at their plans */
+    if (a.plan_only) {
+        status = 0;
+        goto done;
+    }
+    /* the progress line counts the training and the bootstrap, not loading and calibration */
+    double setup = 0;
+    for (int i = 0; i < n; ++i)
+        setup += cost[i].load_s + cost[i].calib_s;
+    progress_state prog = {a.progress, cli_now_s(), 0, planned - setup};
     for (int i = 0; i < n; ++i) {
-        if (a.budget_min > 0 && i > 0) {
-            /* a shared machine runs slower or faster than the calibration said: scale the
-             * rest of the plan by what the data sets so far took against their plan */
-            double spent = cli_now_s() - prog.t0, factor = spent / done_planned;
-            double left = a.budget_min * 60 - (cli_now_s() - t0);
-            a.s.trials = asked_trials;
-            study_data scaled[MAX_DATASETS];
-            for (int j = i; j < n; ++j) {
-                scaled[j] = sd[j];
-                scaled[j].run_s *= factor, scaled[j].epoch_s *= factor, scaled[j].map_s *= factor;
-                scaled[j].test_s *= factor;
-            }
-            int epochs = a.s.epochs, min_epochs = a.s.min_epochs;
-            fit_budget(&a.s, scaled + i, n - i, 0.9 * left);
-            a.s.epochs = epochs, a.s.min_epochs = min_epochs; /* only the trials change */
-            prog.total_s = prog.done_s + plan_seconds(&a.s, sd + i, n - i);
-            printf("  re-plan: the data sets so far took %.2fx their estimate; %d candidates for "
-                   "the %d left (%.1f min left of the budget)\n",
-                   factor, a.s.trials, n - i, left / 60);
-        }
+        double ti = cli_now_s();
         a.s.ds[i].trials = a.s.trials;
-        done_planned += plan_seconds(&a.s, sd + i, 1);
         search_env e = {ctx, &a, &sd[i], &prog, a.s.ds[i].name};
         if (run_dataset(&e, i, &a.s.ds[i]) != 0)
             goto done;
+        prog.done_s += 4.0 * a.s.bootstrap * a.s.n_seeds * cost[i].map_s;
         if (prog.on)
             fputs("\r\033[K", stderr);
         double mu[STUDY_LOSSES], sdv;
         for (int l = 0; l < STUDY_LOSSES; ++l)
             study_stat(&a.s, i, l, SM_MAP, &mu[l], &sdv);
-        printf("  %-10s test mAP bce %.4f asl %.4f apl %.4f (%.1f min elapsed)\n", a.s.ds[i].name,
-               mu[0], mu[1], mu[2], (cli_now_s() - t0) / 60);
+        /* timing only reports: nothing read from the clock changes what runs next */
+        double est = study_plan_seconds(&a.s, &cost[i], 1) - cost[i].load_s - cost[i].calib_s;
+        printf("  %-10s test mAP bce %.4f asl %.4f apl %.4f (%.1f s, estimated %.1f; %.1f min "
+               "elapsed)\n",
+               a.s.ds[i].name, mu[0], mu[1], mu[2], cli_now_s() - ti, est, (cli_now_s() - t0) / 60);
         fflush(stdout);
     }
     print_table(&a.s);
     status = write_files(&a, command) != 0;
-    printf("aplcl study: %.1f min in all (planned %.1f after calibration)%s%s\n",
-           (cli_now_s() - t0) / 60, planned / 60, status ? "" : "; wrote ", status ? "" : a.out);
+    printf("aplcl study: %.1f min in all (estimated %.1f)%s%s\n", (cli_now_s() - t0) / 60,
+           planned / 60, status ? "" : "; wrote ", status ? "" : a.out);
 done:
     if (cli_close_output(stdout, NULL, WHO))
         status = 1;
     for (int i = 0; sd && i < n; ++i)
         run_data_free(&sd[i].d);
-    free(sd), free(a.s.ds);
+    free(sd), free(cost), free(a.s.ds);
     aplcl_ctx_destroy(ctx);
     return status;
 }

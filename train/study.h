@@ -26,6 +26,7 @@ extern const char *const study_metric_names[SM_COUNT];
 typedef struct {
     char spec[LOSS_SPEC_MAX]; /* the chosen point as a --loss spec */
     double lr;
+    int lr_edge;        /* lr's place in the grid: -1 its lowest, 1 its highest, 0 inside */
     const char *source; /* where the APL winner came from: "search", "bce winner", "asl winner" */
     double val_map;     /* mean over seeds of the best validation mAP */
     int candidates;     /* candidates this loss's search drew (its tuning budget) */

@@ -75,6 +75,10 @@ void study_write_json(FILE *f, const study_summary *s) {
             fprintf(f, "%s\n  \"%s\":{\"spec\":", l ? "," : "", study_loss_names[l]);
             cli_json_str(f, L->spec);
             num(f, "lr", L->lr, 1);
+            fprintf(f, ",\"lr_on_grid_edge\":%s",
+                    L->lr_edge < 0   ? "\"lowest\""
+                    : L->lr_edge > 0 ? "\"highest\""
+                                     : "null");
             fputs(",\"source\":", f);
             cli_json_str(f, L->source ? L->source : "search");
             fprintf(f, ",\"candidates\":%d", L->candidates);
@@ -138,6 +142,10 @@ static void pm(FILE *f, const study_summary *s, int d, int l, int m) {
         fprintf(f, " %.4f |", mu);
 }
 
+static const char *edge_note(int edge) {
+    return edge < 0 ? " (lowest of the grid)" : edge > 0 ? " (highest of the grid)" : "";
+}
+
 void study_write_md(FILE *f, const study_summary *s, const char *command) {
     fprintf(f, "# aplcl study\n\nCommand: `%s`\n\n", command);
     fprintf(f,
@@ -169,15 +177,22 @@ void study_write_md(FILE *f, const study_summary *s, const char *command) {
     if (!s->threshold_val)
         order[1] = SM_MICRO05, order[2] = SM_MACRO05, order[3] = SM_MICROVAL,
         order[4] = SM_MACROVAL;
+    int edges = 0;
     for (int d = 0; d < s->n_datasets; ++d)
         for (int l = 0; l < STUDY_LOSSES; ++l) {
             fprintf(f, "| %s (%d) | %s |", s->ds[d].name, s->ds[d].trials, study_loss_names[l]);
             for (int k = 0; k < SM_COUNT; ++k)
                 pm(f, s, d, l, order[k]);
             const study_loss *L = &s->ds[d].loss[l];
-            fprintf(f, " `%s` lr %g%s%s |\n", L->spec, L->lr, l == STUDY_APL ? ", from " : "",
-                    l == STUDY_APL ? L->source : "");
+            fprintf(f, " `%s` lr %g%s%s%s |\n", L->spec, L->lr, edge_note(L->lr_edge),
+                    l == STUDY_APL ? ", from " : "", l == STUDY_APL ? L->source : "");
+            edges += L->lr_edge != 0;
         }
+    if (edges)
+        fprintf(f,
+                "\n%d of the %d chosen learning rates lie on an edge of the grid (marked): the "
+                "best may lie beyond it; a wider `--lr-grid` would tell.\n",
+                edges, s->n_datasets * STUDY_LOSSES);
     fputs("\n## Tuned APL against BCE and ASL (test mAP, paired)\n\n| data set | APL - BCE | "
           "95% CI (seeds) | 95% CI (bootstrap, test rows) | APL - ASL | 95% CI (seeds) | 95% "
           "CI (bootstrap) |\n|---|---|---|---|---|---|---|\n",
