@@ -166,6 +166,14 @@ static void plainc_case(bench_state *s, const device_state *d, const inputs *in)
     cli_plainc_ratio(s->human, s->rows, s->nrows);
 }
 
+/* bench_each_case's view of the OpenCL backend. */
+static void run_case_cl(bench_state *s, void *d, inputs *in, combo c) {
+    bench_run_case(s, (device_state *)d, in, c);
+}
+static void plainc_after(bench_state *s, void *d, const inputs *in) {
+    plainc_case(s, (const device_state *)d, in);
+}
+
 /* Every OpenCL device asked for (--device, $APLCL_DEVICE, else all): each shape, regime and case,
  * then the plain-C row. 1 when the device list could not be made (said why), else 0. */
 static int run_opencl(bench_state *s, inputs *loaded_in) {
@@ -182,37 +190,8 @@ static int run_opencl(bench_state *s, inputs *loaded_in) {
         if (bench_open_device(s, specs[di], &d))
             continue;
         s->case_no = 0;
-        for (int si = 0; si < s->nshapes; ++si) {
-            size_t nc = bench_case_combos(s, s->shapes[si], cl);
-            char why[256];
-            if (bench_shape_fits(cl, nc, s->shapes[si], d.max_alloc, why, sizeof why)) {
-                /* refused before anything is allocated */
-                bench_progress_clear(s);
-                fprintf(stderr, "aplcl bench: %zux%zu on device %s: %s; shape skipped\n",
-                        s->shapes[si].rows, s->shapes[si].cols, d.id, why);
-                ++s->failures;
-                s->case_no += (int)nc * s->nregimes;
-                continue;
-            }
-            for (int ri = 0; ri < s->nregimes; ++ri) {
-                inputs gen, *in = loaded_in;
-                if (!s->load_dir) {
-                    bench_progress(s, s->shapes[si].rows * s->shapes[si].cols,
-                                   "generating %zux%zu %s inputs", s->shapes[si].rows,
-                                   s->shapes[si].cols, s->regimes[ri] ? "trained" : "early");
-                    if (bench_make_inputs(&gen, s->shapes[si], s->regimes[ri])) {
-                        ++s->failures;
-                        continue;
-                    }
-                    in = &gen;
-                }
-                for (size_t k = 0; k < nc; ++k)
-                    bench_run_case(s, &d, in, cl[k]);
-                plainc_case(s, &d, in);
-                if (!s->load_dir)
-                    bench_inputs_free(&gen);
-            }
-        }
+        bench_backend b = {&d, d.id, d.max_alloc, run_case_cl, plainc_after};
+        bench_each_case(s, &b, loaded_in);
         aplcl_ctx_destroy(d.ctx);
     }
     free(specs);

@@ -86,6 +86,19 @@ static void time_host(bench_state *s, device_state *d, inputs *in, combo c, int 
     free(g), free(t);
 }
 
+/* cli_bench_time_call as bench_time_row calls it. */
+typedef struct {
+    aplcl_ctx *ctx;
+    device_state *d;
+    const aplcl_params *p;
+    size_t rows, cols;
+    const aplcl_io *io;
+} cl_timed;
+static aplcl_status time_once(void *u, double *sec) {
+    const cl_timed *t = u;
+    return cli_bench_time_call(t->ctx, &t->d->timing, t->p, t->rows, t->cols, t->io, sec);
+}
+
 void bench_run_case(bench_state *s, device_state *d, inputs *in, combo c) {
     aplcl_ctx *ctx = d->ctx;
     cl_context cc = aplcl_ctx_cl_context(ctx);
@@ -100,7 +113,6 @@ void bench_run_case(bench_state *s, device_state *d, inputs *in, combo c) {
     snprintf(what, sizeof what, "[%d/%d] %s %s %s/%s", s->case_no, s->ncases, r.shape, r.regime,
              r.dtype, r.targets);
     cl_mem bx = NULL, bt = NULL, bi = NULL, bg = NULL, bl = NULL, bc = NULL;
-    double *times = NULL;
     if (bench_ensure_storage(in, c.dtype) || bench_ensure_targets(in, c.fmt)) {
         r.checked = "error";
         fprintf(stderr, "aplcl bench: %s: out of host memory\n", what);
@@ -165,49 +177,16 @@ void bench_run_case(bench_state *s, device_state *d, inputs *in, combo c) {
         ++s->failures;
         goto out;
     }
-    check_result cr;
     bench_cl_outputs outs = {ctx, {bg, bl, bc}};
     bench_reader rd = bench_cl_reader(&outs);
-    bench_check_case(&rd, &p, in, c, acc, &cr);
-    r.err_tol = cr.err_tol;
-    r.loss = cr.loss_dev;
-    if (!cr.ok) {
-        r.checked = "MISMATCH";
-        bench_progress_clear(s);
-        fprintf(stderr, "aplcl bench: %s: MISMATCH, not timed: %s\n", what, cr.why);
-        ++s->failures;
+    if (!bench_check_row(s, &rd, &p, in, c, acc, what, &r))
         goto out;
-    }
-    r.checked = "ok";
 
     /* Timing: the loss is written (an engine logs it), the counters are not. */
     io.counts = NULL;
-    bench_progress(s, n, "%s: timing", what);
-    double warm = 0.0;
-    for (int i = 0; i < WARMUPS; ++i) {
-        if ((st = cli_bench_time_call(ctx, &d->timing, &p, rows, cols, &io, &warm)) !=
-            APLCL_SUCCESS)
-            break;
-    }
-    int reps = bench_timed_reps(s, warm);
-    times = malloc((size_t)reps * sizeof *times);
-    for (int i = 0; st == APLCL_SUCCESS && times && i < reps; ++i)
-        st = cli_bench_time_call(ctx, &d->timing, &p, rows, cols, &io, &times[i]);
-    if (!times || st != APLCL_SUCCESS) {
-        r.checked = "error";
-        fprintf(stderr, "aplcl bench: %s: timing: %s\n", what,
-                times ? aplcl_status_string(st) : "out of host memory");
-        ++s->failures;
-        goto out;
-    }
-    double med, mn, mx;
-    cli_stats(times, reps, &med, &mn, &mx);
-    r.reps = reps;
-    r.timing = cli_timing_name(d->timing);
-    r.median_ms = med * 1e3, r.min_ms = mn * 1e3, r.max_ms = mx * 1e3;
-    r.gelem_s = (double)n / med * 1e-9;
-    r.gb_s = r.bytes / med * 1e-9;
-    r.frac_copy = d->copy.gb_s > 0 ? r.gb_s / d->copy.gb_s : NAN;
+    cl_timed tc = {ctx, d, &p, rows, cols, &io};
+    if (bench_time_row(s, time_once, &tc, n, d->copy.gb_s, what, &r) == APLCL_SUCCESS)
+        r.timing = cli_timing_name(d->timing);
 out:
     bench_emit(s, &r);
     if (r.reps && !acc && c.dtype == APLCL_DTYPE_F32 && c.fmt <= APLCL_TARGET_U8) {
@@ -216,7 +195,6 @@ out:
     }
     const cl_mem ms[] = {bx, bt, bi, bg, bl, bc};
     cli_release_all(ms, sizeof ms / sizeof ms[0]);
-    free(times);
 }
 
 static void print_device_header(bench_state *s, device_state *d) {

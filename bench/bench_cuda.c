@@ -44,6 +44,18 @@ static aplcl_status time_call(cuda_dev *d, const aplcl_params *p, size_t rows, s
     return APLCL_SUCCESS;
 }
 
+/* time_call as bench_time_row calls it. */
+typedef struct {
+    cuda_dev *d;
+    const aplcl_params *p;
+    size_t rows, cols;
+    const aplcl_cuda_io *io;
+} cuda_timed;
+static aplcl_status time_once(void *u, double *sec) {
+    const cuda_timed *t = u;
+    return time_call(t->d, t->p, t->rows, t->cols, t->io, sec);
+}
+
 /* The copy yardstick: min(256 MiB, memory / 8) bytes device to device, 2 warm-ups. */
 static int copy_bandwidth(cuda_dev *d, int reps, cli_copy_result *out) {
     cli_cuda *cu = &d->cu;
@@ -100,7 +112,6 @@ static void run_case(bench_state *s, cuda_dev *d, inputs *in, combo c) {
     snprintf(what, sizeof what, "[%d/%d] %s %s %s/%s", s->case_no, s->ncases, r.shape, r.regime,
              r.dtype, r.targets);
     void *bx = NULL, *bt = NULL, *bi = NULL, *bg = NULL, *bl = NULL, *bc = NULL;
-    double *times = NULL;
     if (bench_ensure_storage(in, c.dtype) || bench_ensure_targets(in, c.fmt)) {
         r.checked = "error";
         fprintf(stderr, "aplcl bench: %s: out of host memory\n", what);
@@ -161,50 +172,24 @@ static void run_case(bench_state *s, cuda_dev *d, inputs *in, combo c) {
     }
     cuda_outputs outs = {cu, {bg, bl, bc}};
     bench_reader rd = {cuda_read, &outs, "CUresult"};
-    check_result cr;
-    bench_check_case(&rd, &p, in, c, acc, &cr);
-    r.err_tol = cr.err_tol;
-    r.loss = cr.loss_dev;
-    if (!cr.ok) {
-        r.checked = "MISMATCH";
-        bench_progress_clear(s);
-        fprintf(stderr, "aplcl bench: %s: MISMATCH, not timed: %s\n", what, cr.why);
-        ++s->failures;
+    if (!bench_check_row(s, &rd, &p, in, c, acc, what, &r))
         goto out;
-    }
-    r.checked = "ok";
 
     /* Timing: the loss is written (an engine logs it), the counters are not. */
     io.counts = NULL;
-    bench_progress(s, n, "%s: timing", what);
-    double warm = 0.0;
-    for (int i = 0; i < WARMUPS && st == APLCL_SUCCESS; ++i)
-        st = time_call(d, &p, rows, cols, &io, &warm);
-    int reps = bench_timed_reps(s, warm);
-    times = malloc((size_t)reps * sizeof *times);
-    for (int i = 0; st == APLCL_SUCCESS && times && i < reps; ++i)
-        st = time_call(d, &p, rows, cols, &io, &times[i]);
-    if (!times || st != APLCL_SUCCESS) {
-        r.checked = "error";
-        fprintf(stderr, "aplcl bench: %s: timing: %s\n", what,
-                times ? aplcl_status_string(st) : "out of host memory");
-        ++s->failures;
-        goto out;
-    }
-    double med, mn, mx;
-    cli_stats(times, reps, &med, &mn, &mx);
-    r.reps = reps;
-    r.median_ms = med * 1e3, r.min_ms = mn * 1e3, r.max_ms = mx * 1e3;
-    r.gelem_s = (double)n / med * 1e-9;
-    r.gb_s = r.bytes / med * 1e-9;
-    r.frac_copy = d->copy.gb_s > 0 ? r.gb_s / d->copy.gb_s : NAN;
+    cuda_timed tc = {d, &p, rows, cols, &io};
+    bench_time_row(s, time_once, &tc, n, d->copy.gb_s, what, &r);
 out:
     bench_emit(s, &r);
     cli_cuda_sync(cu);
     const void *ms[] = {bx, bt, bi, bg, bl, bc};
     for (size_t i = 0; i < sizeof ms / sizeof ms[0]; ++i)
         cli_cuda_free(cu, ms[i]);
-    free(times);
+}
+
+/* bench_each_case's view of this backend. */
+static void run_case_cuda(bench_state *s, void *d, inputs *in, combo c) {
+    run_case(s, (cuda_dev *)d, in, c);
 }
 
 static void print_header(bench_state *s, cuda_dev *d) {
@@ -282,35 +267,8 @@ int bench_cuda_run(bench_state *s, inputs *loaded) {
     combo cl[MAX_COMBOS];
     for (int i = 0; i < s->nshapes; ++i)
         s->ncases += (int)bench_case_combos(s, s->shapes[i], cl) * s->nregimes;
-    for (int si = 0; si < s->nshapes; ++si) {
-        size_t nc = bench_case_combos(s, s->shapes[si], cl);
-        char why[256];
-        if (bench_shape_fits(cl, nc, s->shapes[si], d.cu.total_bytes, why, sizeof why)) {
-            bench_progress_clear(s);
-            fprintf(stderr, "aplcl bench: %zux%zu on device %s: %s; shape skipped\n",
-                    s->shapes[si].rows, s->shapes[si].cols, d.id, why);
-            ++s->failures;
-            s->case_no += (int)nc * s->nregimes;
-            continue;
-        }
-        for (int ri = 0; ri < s->nregimes; ++ri) {
-            inputs gen, *in = loaded;
-            if (!s->load_dir) {
-                bench_progress(s, s->shapes[si].rows * s->shapes[si].cols,
-                               "generating %zux%zu %s inputs", s->shapes[si].rows,
-                               s->shapes[si].cols, s->regimes[ri] ? "trained" : "early");
-                if (bench_make_inputs(&gen, s->shapes[si], s->regimes[ri])) {
-                    ++s->failures;
-                    continue;
-                }
-                in = &gen;
-            }
-            for (size_t k = 0; k < nc; ++k)
-                run_case(s, &d, in, cl[k]);
-            if (!s->load_dir)
-                bench_inputs_free(&gen);
-        }
-    }
+    bench_backend b = {&d, d.id, d.cu.total_bytes, run_case_cuda, NULL};
+    bench_each_case(s, &b, loaded);
     cli_cuda_close(&d.cu);
     aplcl_cuda_ctx_destroy(d.ctx);
     return 0;

@@ -197,3 +197,38 @@ int bench_shape_fits(const combo *cl, size_t nc, shape sh, uint64_t max_alloc, c
     }
     return 0;
 }
+
+void bench_each_case(bench_state *s, const bench_backend *b, inputs *loaded) {
+    combo cl[MAX_COMBOS];
+    for (int si = 0; si < s->nshapes; ++si) {
+        size_t nc = bench_case_combos(s, s->shapes[si], cl);
+        char why[256];
+        if (bench_shape_fits(cl, nc, s->shapes[si], b->max_alloc, why, sizeof why)) {
+            bench_progress_clear(s);
+            fprintf(stderr, "aplcl bench: %zux%zu on device %s: %s; shape skipped\n",
+                    s->shapes[si].rows, s->shapes[si].cols, b->id, why);
+            ++s->failures;
+            s->case_no += (int)nc * s->nregimes;
+            continue;
+        }
+        for (int ri = 0; ri < s->nregimes; ++ri) {
+            inputs gen, *in = loaded;
+            if (!s->load_dir) {
+                bench_progress(s, s->shapes[si].rows * s->shapes[si].cols,
+                               "generating %zux%zu %s inputs", s->shapes[si].rows,
+                               s->shapes[si].cols, s->regimes[ri] ? "trained" : "early");
+                if (bench_make_inputs(&gen, s->shapes[si], s->regimes[ri])) {
+                    ++s->failures;
+                    continue;
+                }
+                in = &gen;
+            }
+            for (size_t k = 0; k < nc; ++k)
+                b->run(s, b->dev, in, cl[k]);
+            if (b->after_regime)
+                b->after_regime(s, b->dev, in);
+            if (!s->load_dir)
+                bench_inputs_free(&gen);
+        }
+    }
+}

@@ -109,6 +109,20 @@ uint64_t bench_targets_bytes(size_t rows, size_t cols, aplcl_target_format fmt);
  * the reason in why (a clause to follow the shape's name). */
 int bench_shape_fits(const combo *cl, size_t nc, shape sh, uint64_t max_alloc, char *why,
                      size_t cap);
+/* One backend's device (OpenCL: bench.c, CUDA: bench_cuda.c) as bench_each_case drives it:
+ * run() times one case; after_regime (may be NULL) runs once after each shape and regime's
+ * cases (the OpenCL backend's plain-C row). */
+typedef struct {
+    void *dev;
+    const char *id;     /* the device's name in messages */
+    uint64_t max_alloc; /* its largest buffer in bytes (0: no limit) */
+    void (*run)(bench_state *s, void *dev, inputs *in, combo c);
+    void (*after_regime)(bench_state *s, void *dev, const inputs *in);
+} bench_backend;
+/* Every shape, regime and case of the run on one device: a shape that cannot fit is refused
+ * before anything is allocated (a failure, its cases counted as done); inputs are generated per
+ * shape and regime unless loaded (--load). The one loop both backends share. */
+void bench_each_case(bench_state *s, const bench_backend *b, inputs *loaded);
 
 /* bench_check.c: the first call's results (gradient, loss, counts) against aplcl_ref_compute,
  * read back through a reader, so that OpenCL buffers (bench_case.c) and CUDA device memory
@@ -133,6 +147,19 @@ typedef struct {
     cl_mem mem[3]; /* indexed by BENCH_OUT_* */
 } bench_cl_outputs;
 bench_reader bench_cl_reader(bench_cl_outputs *o);
+
+/* bench_row.c: a case's check verdict: its results against the reference (bench_check_case)
+ * fill r's check columns; 1 when they agree (r->checked "ok"), else 0 with the mismatch said and
+ * counted as a failure (the case is not timed). */
+int bench_check_row(bench_state *s, const bench_reader *rd, const aplcl_params *p, inputs *in,
+                    combo c, int acc, const char *what, cli_bench_row *r);
+/* One timed call of a case: its seconds in *sec; APLCL_SUCCESS or the failing status. */
+typedef aplcl_status (*bench_time_fn)(void *u, double *sec);
+/* The timed part of a case: WARMUPS calls, then bench_timed_reps of them, filling r's timing
+ * columns (elems: N x C; copy_gb_s: the same run's copy bandwidth, 0 unknown; r->bytes set).
+ * Returns APLCL_SUCCESS, or the status that stopped it (said, counted, r->checked "error"). */
+aplcl_status bench_time_row(bench_state *s, bench_time_fn time_once, void *u, size_t elems,
+                            double copy_gb_s, const char *what, cli_bench_row *r);
 
 /* Repeats to time: --reps, else up to max_reps, fewer (at least MIN_AUTO_REPS) where max_reps
  * calls of `warm` seconds each would take over the budget (bench_case.c). */

@@ -459,16 +459,10 @@ static void test_devices(void) {
  * context runs only where the environment sets no shape, so the shaped runs compile nothing
  * here. */
 static int env_parses(const char *name, const char *value, aplcl_ctx_options *o, const char **bad) {
-    const char *old = getenv(name);
-    char *saved = old ? strdup(old) : NULL;
-    setenv(name, value, 1);
+    char *saved = tu_env_set(name, value);
     *bad = NULL;
     int rc = cli_ctx_options_from_env(o, bad);
-    if (saved)
-        setenv(name, saved, 1);
-    else
-        unsetenv(name);
-    free(saved);
+    tu_env_restore(name, saved);
     return rc;
 }
 

@@ -272,19 +272,29 @@ static inline int tu_ctx_create(aplcl_ctx **ctx) {
 }
 
 #if defined(_POSIX_C_SOURCE) && _POSIX_C_SOURCE >= 200112L /* setenv: the includer asks for it */
-/* cli_ctx_create on the default device with environment variable `name` set to `value` (the
- * tools' helper maps it to an option); the variable is then put back as it was. */
-static inline aplcl_status tu_ctx_create_with_env(aplcl_ctx **ctx, const char *name,
-                                                  const char *value) {
+/* Sets environment variable `name` to `value` and returns what to give tu_env_restore (the old
+ * value, a copy, or NULL when it was unset). */
+static inline char *tu_env_set(const char *name, const char *value) {
     const char *old = getenv(name);
     char *saved = old ? strdup(old) : NULL;
     setenv(name, value, 1);
-    aplcl_status st = cli_ctx_create(ctx, NULL);
+    return saved;
+}
+static inline void tu_env_restore(const char *name, char *saved) {
     if (saved)
         setenv(name, saved, 1);
     else
         unsetenv(name);
     free(saved);
+}
+
+/* cli_ctx_create on the default device with environment variable `name` set to `value` (the
+ * tools' helper maps it to an option); the variable is then put back as it was. */
+static inline aplcl_status tu_ctx_create_with_env(aplcl_ctx **ctx, const char *name,
+                                                  const char *value) {
+    char *saved = tu_env_set(name, value);
+    aplcl_status st = cli_ctx_create(ctx, NULL);
+    tu_env_restore(name, saved);
     return st;
 }
 #endif
