@@ -30,17 +30,8 @@ endif()
 separate_arguments(extra_flags UNIX_COMMAND "${APLCL_EXTRA_FLAGS}")
 
 # Runs a command; stops the test with its output when it fails.
-function(step what)
-    message(STATUS "consumer test: ${what}")
-    execute_process(COMMAND ${ARGN}
-                    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-    if(NOT rc EQUAL 0)
-        string(REPLACE ";" " " cmd "${ARGN}")
-        message(FATAL_ERROR "consumer test FAILED at: ${what}\n  command: ${cmd}\n"
-                            "  exit: ${rc}\n--- stdout ---\n${out}\n--- stderr ---\n${err}")
-    endif()
-    set(step_output "${out}" PARENT_SCOPE)
-endfunction()
+set(test_step_name "consumer test")
+include("${CMAKE_CURRENT_LIST_DIR}/test_step.cmake")
 
 file(REMOVE_RECURSE "${APLCL_WORK_DIR}")
 file(MAKE_DIRECTORY "${APLCL_WORK_DIR}")
@@ -58,13 +49,6 @@ foreach(f "include/aplcl.h" "${APLCL_INSTALL_LIBDIR}/cmake/aplcl/aplclConfig.cma
 endforeach()
 
 # 2. find_package(aplcl) against the prefix.
-set(gen_args "")
-if(APLCL_GENERATOR)
-    list(APPEND gen_args -G "${APLCL_GENERATOR}")
-endif()
-if(APLCL_MAKE_PROGRAM)
-    list(APPEND gen_args "-DCMAKE_MAKE_PROGRAM=${APLCL_MAKE_PROGRAM}")
-endif()
 set(build_type_args "")
 if(APLCL_CONFIG)
     set(build_type_args "-DCMAKE_BUILD_TYPE=${APLCL_CONFIG}")
@@ -95,7 +79,7 @@ if(DEFINED ENV{LD_LIBRARY_PATH} AND NOT "$ENV{LD_LIBRARY_PATH}" STREQUAL "")
 endif()
 set(ENV{LD_LIBRARY_PATH} "${ld_path}")
 step("run the find_package consumer" "${cmake_build}/bin/aplcl_consumer")
-message(STATUS "${step_output}")
+message(STATUS "${step_out}")
 
 # 3. pkg-config against the prefix.
 find_program(PKG_CONFIG_EXECUTABLE NAMES pkg-config pkgconf)
@@ -108,20 +92,20 @@ if(NOT APLCL_SHARED)
     set(static_arg --static)
 endif()
 step("pkg-config --variable=prefix aplcl" "${PKG_CONFIG_EXECUTABLE}" --variable=prefix aplcl)
-string(STRIP "${step_output}" pc_prefix)
+string(STRIP "${step_out}" pc_prefix)
 if(NOT pc_prefix STREQUAL prefix)
     message(FATAL_ERROR "consumer test FAILED: aplcl.pc has prefix '${pc_prefix}', "
                         "expected '${prefix}'")
 endif()
 step("pkg-config --cflags --libs aplcl"
      "${PKG_CONFIG_EXECUTABLE}" --cflags --libs ${static_arg} aplcl)
-string(STRIP "${step_output}" pc_flags)
+string(STRIP "${step_out}" pc_flags)
 separate_arguments(pc_flags UNIX_COMMAND "${pc_flags}")
 file(MAKE_DIRECTORY "${pc_build}")
 step("compile main.c with pkg-config flags"
      "${APLCL_C_COMPILER}" -std=c11 -Wall -Wextra -Werror ${extra_flags}
      "${APLCL_CONSUMER_SOURCE_DIR}/main.c" -o "${pc_build}/aplcl_consumer" ${pc_flags})
 step("run the pkg-config consumer" "${pc_build}/aplcl_consumer")
-message(STATUS "${step_output}")
+message(STATUS "${step_out}")
 
 message(STATUS "consumer test: find_package and pkg-config consumers both passed")

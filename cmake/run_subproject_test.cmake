@@ -17,25 +17,10 @@ set(build "${APLCL_WORK_DIR}/build")
 file(REMOVE_RECURSE "${build}")
 file(MAKE_DIRECTORY "${build}")
 
-function(step what)
-    message(STATUS "subproject test: ${what}")
-    execute_process(COMMAND ${ARGN} WORKING_DIRECTORY "${build}"
-                    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-    if(NOT rc EQUAL 0)
-        string(REPLACE ";" " " cmd "${ARGN}")
-        message(FATAL_ERROR "subproject test FAILED at: ${what}\n  command: ${cmd}\n"
-                            "  exit: ${rc}\n--- stdout ---\n${out}\n--- stderr ---\n${err}")
-    endif()
-    set(step_out "${out}" PARENT_SCOPE)
-endfunction()
+set(test_step_name "subproject test")
+set(test_step_dir "${build}")
+include("${CMAKE_CURRENT_LIST_DIR}/test_step.cmake")
 
-set(gen_args "")
-if(APLCL_GENERATOR)
-    list(APPEND gen_args -G "${APLCL_GENERATOR}")
-endif()
-if(APLCL_MAKE_PROGRAM)
-    list(APPEND gen_args "-DCMAKE_MAKE_PROGRAM=${APLCL_MAKE_PROGRAM}")
-endif()
 step("configure the parent project" "${CMAKE_COMMAND}" -S "${APLCL_SOURCE_DIR}/tests/subproject"
      -B "${build}" ${gen_args} -DCMAKE_BUILD_TYPE=Release "-DCMAKE_C_COMPILER=${APLCL_C_COMPILER}"
      "-DCMAKE_C_FLAGS=${APLCL_EXTRA_FLAGS}" "-DCMAKE_EXE_LINKER_FLAGS=${APLCL_EXTRA_FLAGS}"
