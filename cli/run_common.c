@@ -7,6 +7,7 @@
 #include "split.h"
 
 #include <float.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -327,4 +328,30 @@ aplcl_ctx *run_ctx_create(const char *who, const run_common *rc) {
         fprintf(stderr, "%s: device '%s': %s\n", who, rc->device ? rc->device : "(default)",
                 aplcl_status_string(st));
     return ctx;
+}
+
+void run_config_begin(FILE *f, const char *command, const run_common *rc, const run_data *d) {
+    fputs("{\"command\":", f);
+    cli_json_str(f, command);
+    fputs(",\"train\":", f);
+    cli_json_str(f, rc->train_path);
+    fputs(",\"test\":", f);
+    cli_json_str(f, rc->test_path);
+    fputs(",\"val\":", f);
+    if (rc->val_file)
+        cli_json_str(f, rc->val_file);
+    else
+        cli_json_num(f, rc->val_fraction > 0 ? rc->val_fraction : NAN);
+    fprintf(f,
+            ",\"split_seed\":%llu,\"rows\":{\"train\":%zu,\"val\":%zu,\"test\":%zu},"
+            "\"features\":%zu,\"labels\":%zu",
+            (unsigned long long)rc->split_seed, d->train.rows, d->val.rows, d->test.rows,
+            d->train.features, d->train.labels);
+}
+
+void run_config_seeds(FILE *f, const run_common *rc) {
+    fputs(",\"seeds\":[", f);
+    for (int s = 0; s < rc->n_seeds; ++s)
+        fprintf(f, "%s%llu", s ? "," : "", (unsigned long long)rc->seeds[s]);
+    fputc(']', f);
 }

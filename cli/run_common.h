@@ -69,6 +69,13 @@ typedef struct {
 int run_data_load(const char *who, const run_common *rc, run_data *d);
 void run_data_free(run_data *d);
 
+/* DIR/config.json of train and tune, its shared part: opens the object with "command", "train",
+ * "test", "val" (the file, the fraction, or null), "split_seed", "rows", "features" and
+ * "labels"; the caller adds its own keys (each after a comma) and closes it. run_config_seeds
+ * writes ,"seeds":[...]. */
+void run_config_begin(FILE *f, const char *command, const run_common *rc, const run_data *d);
+void run_config_seeds(FILE *f, const run_common *rc);
+
 /* Creates the context on rc->device (printed on failure). */
 aplcl_ctx *run_ctx_create(const char *who, const run_common *rc);
 

@@ -102,26 +102,13 @@ static int parse_args(int argc, char **argv, train_args *a) {
 static void write_config(FILE *f, const train_args *a, const run_data *d, const char *device,
                          const tp_options *par) {
     const run_common *rc = &a->rc;
-    fputs("{\"command\":\"train\",\"train\":", f);
-    cli_json_str(f, rc->train_path);
-    fputs(",\"test\":", f);
-    cli_json_str(f, rc->test_path);
-    fputs(",\"val\":", f);
-    if (rc->val_file)
-        cli_json_str(f, rc->val_file);
-    else
-        cli_json_num(f, rc->val_fraction > 0 ? rc->val_fraction : NAN);
-    fprintf(f,
-            ",\"split_seed\":%llu,\"rows\":{\"train\":%zu,\"val\":%zu,\"test\":%zu},"
-            "\"features\":%zu,\"labels\":%zu,\"epochs\":%d,\"hidden\":%d,\"batch\":%zu,\"lr\":",
-            (unsigned long long)rc->split_seed, d->train.rows, d->val.rows, d->test.rows,
-            d->train.features, d->train.labels, rc->epochs, rc->hidden, rc->batch);
+    run_config_begin(f, "train", rc, d);
+    fprintf(f, ",\"epochs\":%d,\"hidden\":%d,\"batch\":%zu,\"lr\":", rc->epochs, rc->hidden,
+            rc->batch);
     cli_json_num(f, rc->lr);
-    fprintf(f, ",\"select\":\"%s\",\"seeds\":[",
-            a->select == TRAINER_SELECT_BEST_VAL ? "best-val" : "last");
-    for (int s = 0; s < rc->n_seeds; ++s)
-        fprintf(f, "%s%llu", s ? "," : "", (unsigned long long)rc->seeds[s]);
-    fputs("],\"losses\":[", f);
+    fprintf(f, ",\"select\":\"%s\"", a->select == TRAINER_SELECT_BEST_VAL ? "best-val" : "last");
+    run_config_seeds(f, rc);
+    fputs(",\"losses\":[", f);
     for (int l = 0; l < a->n_losses; ++l) {
         if (l)
             fputc(',', f);

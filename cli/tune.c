@@ -224,27 +224,14 @@ static void write_summary(FILE *f, const report *rep, const tune_args *a, const 
 /* DIR/config.json: what the run was given (files, rows, options, seeds, device). */
 static void write_config(FILE *f, const tune_args *a, const run_data *d, const char *device) {
     const run_common *rc = &a->rc;
-    fputs("{\"command\":\"tune\",\"train\":", f);
-    cli_json_str(f, rc->train_path);
-    fputs(",\"test\":", f);
-    cli_json_str(f, rc->test_path);
-    fputs(",\"val\":", f);
-    if (rc->val_file)
-        cli_json_str(f, rc->val_file);
-    else
-        cli_json_num(f, rc->val_fraction);
-    fprintf(f,
-            ",\"split_seed\":%llu,\"rows\":{\"train\":%zu,\"val\":%zu,\"test\":%zu},"
-            "\"features\":%zu,\"labels\":%zu,\"epochs\":%d,\"min_epochs\":%d,\"hidden\":%d,"
-            "\"batch\":%zu,\"lr\":",
-            (unsigned long long)rc->split_seed, d->train.rows, d->val.rows, d->test.rows,
-            d->train.features, d->train.labels, rc->epochs, a->min_epochs, rc->hidden, rc->batch);
+    run_config_begin(f, "tune", rc, d);
+    fprintf(f, ",\"epochs\":%d,\"min_epochs\":%d,\"hidden\":%d,\"batch\":%zu,\"lr\":", rc->epochs,
+            a->min_epochs, rc->hidden, rc->batch);
     cli_json_num(f, (double)rc->lr);
-    fprintf(f, ",\"trials\":%d,\"eta\":%d,\"search_seed\":%llu,\"seeds\":[", a->trials, a->eta,
+    fprintf(f, ",\"trials\":%d,\"eta\":%d,\"search_seed\":%llu", a->trials, a->eta,
             (unsigned long long)a->search_seed);
-    for (int s = 0; s < rc->n_seeds; ++s)
-        fprintf(f, "%s%llu", s ? "," : "", (unsigned long long)rc->seeds[s]);
-    fputs("],\"device\":", f);
+    run_config_seeds(f, rc);
+    fputs(",\"device\":", f);
     cli_json_str(f, device);
     fputs("}\n", f);
 }
