@@ -299,6 +299,20 @@ static inline aplcl_status tu_ctx_create_with_env(aplcl_ctx **ctx, const char *n
 }
 #endif
 
+/* A host or reference call's loss and counts into loss and counts (each may be NULL), when the
+ * call computed: SUCCESS or a data status. A rejected call wrote nothing, and nor does this. */
+static inline void tu_take_results_(aplcl_status st, double io_loss,
+                                    const uint64_t io_counts[APLCL_COUNT_LEN], double *loss,
+                                    uint64_t counts[APLCL_COUNT_LEN]) {
+    if (st != APLCL_SUCCESS && st != APLCL_ERR_INVALID_TARGET && st != APLCL_ERR_NONFINITE_LOGIT &&
+        st != APLCL_ERR_INVALID_WEIGHT)
+        return;
+    if (loss)
+        *loss = io_loss;
+    if (counts)
+        memcpy(counts, io_counts, APLCL_COUNT_LEN * sizeof counts[0]);
+}
+
 /* aplcl_host_compute_io with its arrays as arguments, the tests' one shape of a host call: any
  * dtype, dense target format and weights (w NULL: unweighted). loss and counts (may be NULL)
  * receive the call's results when it computed (SUCCESS or a data status). */
@@ -318,13 +332,7 @@ static inline aplcl_status tu_host(aplcl_ctx *ctx, const aplcl_params *p, size_t
     io.grad = grad;
     io.elem_loss = elem_loss;
     aplcl_status st = aplcl_host_compute_io(ctx, p, rows, cols, &io);
-    if (st == APLCL_SUCCESS || st == APLCL_ERR_INVALID_TARGET || st == APLCL_ERR_NONFINITE_LOGIT ||
-        st == APLCL_ERR_INVALID_WEIGHT) { /* a rejected call writes nothing */
-        if (loss)
-            *loss = io.loss;
-        if (counts)
-            memcpy(counts, io.counts, sizeof io.counts);
-    }
+    tu_take_results_(st, io.loss, io.counts, loss, counts);
     return st;
 }
 /* F32 logits, U8 targets. */
@@ -350,13 +358,7 @@ static inline aplcl_status tu_ref(const aplcl_params *p, size_t rows, size_t col
     io.grad = grad;
     io.elem_loss = elem_loss;
     aplcl_status st = aplcl_ref_compute_io(p, rows, cols, &io);
-    if (st == APLCL_SUCCESS || st == APLCL_ERR_INVALID_TARGET || st == APLCL_ERR_NONFINITE_LOGIT ||
-        st == APLCL_ERR_INVALID_WEIGHT) { /* a rejected call writes nothing */
-        if (loss)
-            *loss = io.loss;
-        if (counts)
-            memcpy(counts, io.counts, sizeof io.counts);
-    }
+    tu_take_results_(st, io.loss, io.counts, loss, counts);
     return st;
 }
 /* Unweighted, with counters. */
