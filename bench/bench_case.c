@@ -108,23 +108,11 @@ void bench_run_case(bench_state *s, device_state *d, inputs *in, combo c) {
     int acc = s->accumulate;
     cli_bench_row r;
     bench_row_init(&r, d, in, c, acc);
-    ++s->case_no;
     char what[96];
-    snprintf(what, sizeof what, "[%d/%d] %s %s %s/%s", s->case_no, s->ncases, r.shape, r.regime,
-             r.dtype, r.targets);
     cl_mem bx = NULL, bt = NULL, bi = NULL, bg = NULL, bl = NULL, bc = NULL;
-    if (bench_ensure_storage(in, c.dtype) || bench_ensure_targets(in, c.fmt)) {
-        r.checked = "error";
-        fprintf(stderr, "aplcl bench: %s: out of host memory\n", what);
-        ++s->failures;
+    const void *xs, *td;
+    if (bench_case_start(s, in, c, acc, &r, what, sizeof what, &xs, &td))
         goto out;
-    }
-    r.bytes = bench_case_bytes(in, c, acc);
-    const void *xs = c.dtype == APLCL_DTYPE_F32 ? (const void *)in->x : (const void *)in->x16;
-    const void *td = c.fmt == APLCL_TARGET_F32    ? (const void *)in->yf
-                     : c.fmt == APLCL_TARGET_U8   ? (const void *)in->y
-                     : c.fmt == APLCL_TARGET_BITS ? (const void *)in->bits
-                                                  : (const void *)in->row_ptr;
     size_t tbytes = (size_t)bench_targets_bytes(rows, cols, c.fmt);
     aplcl_io io;
     memset(&io, 0, sizeof io); /* what aplcl_io_default() gives */

@@ -107,23 +107,11 @@ static void run_case(bench_state *s, cuda_dev *d, inputs *in, combo c) {
     snprintf(r.device_id, sizeof r.device_id, "%s", d->id);
     r.copy_gb_s = d->copy.gb_s > 0 ? d->copy.gb_s : NAN;
     r.timing = timing_name(d);
-    ++s->case_no;
     char what[96];
-    snprintf(what, sizeof what, "[%d/%d] %s %s %s/%s", s->case_no, s->ncases, r.shape, r.regime,
-             r.dtype, r.targets);
     void *bx = NULL, *bt = NULL, *bi = NULL, *bg = NULL, *bl = NULL, *bc = NULL;
-    if (bench_ensure_storage(in, c.dtype) || bench_ensure_targets(in, c.fmt)) {
-        r.checked = "error";
-        fprintf(stderr, "aplcl bench: %s: out of host memory\n", what);
-        ++s->failures;
+    const void *xs, *td;
+    if (bench_case_start(s, in, c, acc, &r, what, sizeof what, &xs, &td))
         goto out;
-    }
-    r.bytes = bench_case_bytes(in, c, acc);
-    const void *xs = c.dtype == APLCL_DTYPE_F32 ? (const void *)in->x : (const void *)in->x16;
-    const void *td = c.fmt == APLCL_TARGET_F32    ? (const void *)in->yf
-                     : c.fmt == APLCL_TARGET_U8   ? (const void *)in->y
-                     : c.fmt == APLCL_TARGET_BITS ? (const void *)in->bits
-                                                  : (const void *)in->row_ptr;
     bench_progress(s, n, "%s: uploading", what);
     int bad = !(bx = cli_cuda_alloc(cu, n * ds, xs)) ||
               !(bt = cli_cuda_alloc(cu, (size_t)bench_targets_bytes(rows, cols, c.fmt), td)) ||

@@ -1,13 +1,34 @@
 /* bench_row.c: the steps of a bench case that do not depend on the backend: the check verdict
  * that decides whether a case is timed, and the timed calls that fill a row's timing columns.
- * The OpenCL case (bench_case.c) and the CUDA case (bench_cuda.c) allocate, upload and launch in
- * their own API, then both come here, so a row means the same on either. Not here: the check
- * itself (bench_check.c) and the output (bench.c, bench_out.c). */
+ * The OpenCL case (bench_case.c) and the CUDA case (bench_cuda.c) start here (the case's number,
+ * its host inputs), allocate, upload and launch in their own API, then both come back, so a row
+ * means the same on either. Not here: the check itself (bench_check.c) and the output (bench.c,
+ * bench_out.c). */
 #include "bench_run.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+int bench_case_start(bench_state *s, inputs *in, combo c, int acc, cli_bench_row *r, char *what,
+                     size_t what_cap, const void **logits, const void **targets) {
+    ++s->case_no;
+    snprintf(what, what_cap, "[%d/%d] %s %s %s/%s", s->case_no, s->ncases, r->shape, r->regime,
+             r->dtype, r->targets);
+    if (bench_ensure_storage(in, c.dtype) || bench_ensure_targets(in, c.fmt)) {
+        r->checked = "error";
+        fprintf(stderr, "aplcl bench: %s: out of host memory\n", what);
+        ++s->failures;
+        return -1;
+    }
+    r->bytes = bench_case_bytes(in, c, acc);
+    *logits = c.dtype == APLCL_DTYPE_F32 ? (const void *)in->x : (const void *)in->x16;
+    *targets = c.fmt == APLCL_TARGET_F32    ? (const void *)in->yf
+               : c.fmt == APLCL_TARGET_U8   ? (const void *)in->y
+               : c.fmt == APLCL_TARGET_BITS ? (const void *)in->bits
+                                            : (const void *)in->row_ptr;
+    return 0;
+}
 
 int bench_check_row(bench_state *s, const bench_reader *rd, const aplcl_params *p, inputs *in,
                     combo c, int acc, const char *what, cli_bench_row *r) {

@@ -148,6 +148,12 @@ typedef struct {
 } bench_cl_outputs;
 bench_reader bench_cl_reader(bench_cl_outputs *o);
 
+/* bench_row.c: a case's start: counts it, names it in what ("[k/n] shape regime dtype/targets"),
+ * makes its host inputs in c's storage type and target format and sets r->bytes; the host
+ * logits and targets buffer (CSR: row_ptr) in *logits, *targets. 0, or -1 out of host memory
+ * (said, counted, r->checked "error"). The row r is bench_row_init's. */
+int bench_case_start(bench_state *s, inputs *in, combo c, int acc, cli_bench_row *r, char *what,
+                     size_t what_cap, const void **logits, const void **targets);
 /* bench_row.c: a case's check verdict: its results against the reference (bench_check_case)
  * fill r's check columns; 1 when they agree (r->checked "ok"), else 0 with the mismatch said and
  * counted as a failure (the case is not timed). */
