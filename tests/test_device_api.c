@@ -466,11 +466,13 @@ static int env_parses(const char *name, const char *value, aplcl_ctx_options *o,
     return rc;
 }
 
+/* The tools' shape variables (common/tool_util.h). */
+static const char *const SHAPE_VARS[4] = {"APLCL_VECTOR_WIDTH", "APLCL_LOCAL_SIZE",
+                                          "APLCL_CONTIGUOUS", "APLCL_QUEUE"};
+
 static int env_shape_given(void) {
-    const char *names[] = {"APLCL_VECTOR_WIDTH", "APLCL_LOCAL_SIZE", "APLCL_CONTIGUOUS",
-                           "APLCL_QUEUE"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; ++i) {
-        const char *v = getenv(names[i]);
+    for (size_t i = 0; i < 4; ++i) {
+        const char *v = getenv(SHAPE_VARS[i]);
         if (v && *v)
             return 1;
     }
@@ -539,16 +541,14 @@ static void test_env_overrides(void) {
     }
     if (!env_shape_given()) {
         /* every accepted value at once: a context, its programs built at creation */
-        const char *names[] = {"APLCL_VECTOR_WIDTH", "APLCL_LOCAL_SIZE", "APLCL_CONTIGUOUS",
-                               "APLCL_QUEUE"};
         const char *values[] = {"2", "65536", "0", "2"};
         for (size_t i = 0; i < 4; ++i)
-            setenv(names[i], values[i], 1);
+            setenv(SHAPE_VARS[i], values[i], 1);
         aplcl_ctx *c = NULL;
         CHECK_STATUS(cli_ctx_create(&c, NULL), APLCL_SUCCESS);
         aplcl_ctx_destroy(c);
         for (size_t i = 0; i < 4; ++i)
-            unsetenv(names[i]);
+            unsetenv(SHAPE_VARS[i]);
     }
     tu_case_end(mark, "APLCL_VECTOR_WIDTH / LOCAL_SIZE / CONTIGUOUS / QUEUE parsed strictly");
 }

@@ -286,23 +286,17 @@ static void compare(const qcase *c, int wi, int pi, const variant *v, const char
 
 /* The width aplcl picks on this device (src/ctx.c, pick_vector_width) when it is 8 or 16; else
  * 16. */
-static unsigned wide_width(void) {
-    aplcl_ctx *ctx = NULL;
+static unsigned wide_width(cl_device_id dev) {
     cl_device_type type = 0;
     cl_uint pref = 0;
-    if (tu_ctx_create(&ctx) != 0)
-        return 16;
-    clGetDeviceInfo(aplcl_ctx_device(ctx), CL_DEVICE_TYPE, sizeof type, &type, NULL);
-    clGetDeviceInfo(aplcl_ctx_device(ctx), CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof pref,
-                    &pref, NULL);
-    aplcl_ctx_destroy(ctx);
+    clGetDeviceInfo(dev, CL_DEVICE_TYPE, sizeof type, &type, NULL);
+    clGetDeviceInfo(dev, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof pref, &pref, NULL);
     return (type & CL_DEVICE_TYPE_CPU) && pref >= 8 && pref < 16 ? 8 : 16;
 }
 
 /* Creates the four contexts, each with its options. */
 static int create_contexts(void) {
     int ok = 1;
-    widths[0] = wide_width();
     for (int w = 0; w < NW; ++w)
         for (int qn = 0; qn < 2; ++qn) {
             aplcl_ctx_options o;
@@ -334,9 +328,12 @@ static int runs_case(int w, aplcl_dtype dt, aplcl_target_format f, const variant
 }
 
 int main(void) {
-    int rc = tu_device_check();
+    aplcl_ctx *probe = NULL; /* the device (or exit 77 without one) and its own width */
+    int rc = tu_ctx_create(&probe);
     if (rc)
         return rc;
+    widths[0] = wide_width(aplcl_ctx_device(probe));
+    aplcl_ctx_destroy(probe);
     make_params();
     if (!create_contexts())
         return tu_exit_code();
